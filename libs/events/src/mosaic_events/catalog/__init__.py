@@ -1,0 +1,58 @@
+"""The event catalog. Importing this package registers every type."""
+
+from mosaic_events.catalog.common import Score
+from mosaic_events.catalog.evidence import (
+    EvidenceCorrected,
+    EvidenceKind,
+    EvidenceRecorded,
+    EvidenceRetracted,
+)
+from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
+from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
+from mosaic_events.catalog.reference import (
+    Competency,
+    CompetencyLink,
+    Enrollment,
+    FrameworkDiff,
+    FrameworkPublished,
+    Person,
+    RosterChanged,
+    RosterRemovals,
+    Section,
+)
+from mosaic_events.catalog.schedule import (
+    Assignment,
+    AttendanceMark,
+    AttendanceTaken,
+    GroupAssignmentChanged,
+    ScheduledSession,
+    SchedulePublished,
+)
+
+__all__ = [
+    "Assignment",
+    "AttendanceMark",
+    "AttendanceTaken",
+    "Competency",
+    "CompetencyLink",
+    "Enrollment",
+    "EvidenceCorrected",
+    "EvidenceKind",
+    "EvidenceRecorded",
+    "EvidenceRetracted",
+    "FamilyNotified",
+    "FrameworkDiff",
+    "FrameworkPublished",
+    "GroupAssignmentChanged",
+    "MasteryChanged",
+    "NotificationFailed",
+    "Person",
+    "RegroupNeeded",
+    "RosterChanged",
+    "RosterRemovals",
+    "SchedulePublished",
+    "ScheduledSession",
+    "Score",
+    "Section",
+    "StudentLevelChange",
+]

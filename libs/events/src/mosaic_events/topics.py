@@ -1,0 +1,62 @@
+"""The topic registry: names, keys, partitions and retention are public contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FOREVER = -1
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    partitions: int
+    retention_ms: int
+    description: str
+    types: tuple[str, ...] = field(default=())
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete",
+                "max.message.bytes": str(4 * 1024 * 1024)}
+
+
+# Student-scoped topics get more partitions: they carry most of the traffic and the
+# partition count is the ceiling on consumers per group (see deploy/README.md).
+EVIDENCE = Topic("mosaic.evidence.v1", "student", 12, FOREVER,
+                 "Evidence of learning: the system of record, kept forever.",
+                 ("EvidenceRecorded", "EvidenceCorrected", "EvidenceRetracted"))
+REFERENCE = Topic("mosaic.reference.v1", "entity", 3, FOREVER,
+                  "Reference data: competency frameworks and rosters, kept forever for replays.",
+                  ("FrameworkPublished", "RosterChanged"))
+MASTERY = Topic("mosaic.mastery.v1", "student", 12, FOREVER,
+                "Changes of a student's mastery level on a competency.", ("MasteryChanged",))
+REGROUP = Topic("mosaic.regroup.v1", "section", 6, 30 * DAY_MS,
+                "A section's flexible groups no longer fit the latest mastery.", ("RegroupNeeded",))
+SCHEDULE = Topic("mosaic.schedule.v1", "flex block", 6, 365 * DAY_MS,
+                 "Published flex-block schedules, assignment changes and attendance.",
+                 ("SchedulePublished", "GroupAssignmentChanged", "AttendanceTaken"))
+NOTIFY = Topic("mosaic.notify.v1", "student", 6, 365 * DAY_MS,
+               "Outcomes of family notifications.", ("FamilyNotified", "NotificationFailed"))
+
+TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, MASTERY, REGROUP, SCHEDULE, NOTIFY)
+DLQ_RETENTION_MS = 30 * DAY_MS
+
+
+def topic_named(name: str) -> Topic:
+    for topic in TOPICS:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"unknown topic {name!r}; known: {', '.join(t.name for t in TOPICS)}")
+
+
+def topic_for_type(event_type: str) -> Topic:
+    for topic in TOPICS:
+        if event_type in topic.types:
+            return topic
+    raise KeyError(f"no topic carries event type {event_type!r}")
