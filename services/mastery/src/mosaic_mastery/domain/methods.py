@@ -1,0 +1,239 @@
+"""Mastery calculation methods: pure functions from a student's observations on one competency to an estimate.
+
+Every method reads observations oldest first and returns an estimate in 0..1, or None while there
+is not enough evidence. `fold` gives the same answers incrementally, O(1) per new observation, for
+observations arriving in chronological order; anything else (corrections, back-dated evidence) replays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from types import MappingProxyType
+
+from .bkt import BktParams, bkt_update
+from .observations import Observation, chronological
+
+EMPTY_WEIGHTS: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class MethodConfig:
+    """Which method a district (or one competency) uses, and its knobs."""
+
+    name: str = "decaying_average"
+    weight_latest: float = 0.65  # weighted_average: share of the latest; decaying_average: 1 - decay per result
+    decay_half_life_days: float | None = None  # decaying_average decays by elapsed days instead, when set
+    n: int = 3  # n_mastery: results needed at or above mastery
+    mastery_threshold: float = 0.75  # n_mastery: what counts as "at or above mastery"
+    kind_weights: Mapping[str, float] = field(default_factory=lambda: EMPTY_WEIGHTS)  # missing kind: 1.0
+    bkt: BktParams = field(default_factory=BktParams)
+
+    def __post_init__(self) -> None:
+        if self.name not in METHODS:
+            raise ValueError(f"MethodConfig.name {self.name!r} is not a method; choose one of {sorted(METHODS)}")
+        if not 0.0 < self.weight_latest <= 1.0:
+            raise ValueError(f"MethodConfig.weight_latest = {self.weight_latest} must be in (0, 1]")
+        if self.decay_half_life_days is not None and self.decay_half_life_days <= 0:
+            raise ValueError(f"MethodConfig.decay_half_life_days = {self.decay_half_life_days} must be > 0 or None")
+        if self.n < 1:
+            raise ValueError(f"MethodConfig.n = {self.n} must be at least 1")
+        if not 0.0 <= self.mastery_threshold <= 1.0:
+            raise ValueError(f"MethodConfig.mastery_threshold = {self.mastery_threshold} must be in 0..1")
+        bad = {kind: w for kind, w in self.kind_weights.items() if w < 0}
+        if bad:
+            raise ValueError(f"MethodConfig.kind_weights must be >= 0; negative for {bad}")
+        object.__setattr__(self, "kind_weights", MappingProxyType(dict(self.kind_weights)))
+
+
+def effective_weight(observation: Observation, config: MethodConfig) -> float:
+    """The evidence's own weight times its kind's weight; 0 means the method ignores it."""
+    return observation.weight * config.kind_weights.get(observation.kind, 1.0)
+
+
+def _weighted(observations: Iterable[Observation], config: MethodConfig) -> list[tuple[Observation, float]]:
+    """Chronological (observation, weight) pairs, dropping zero-weight evidence."""
+    pairs = ((o, effective_weight(o, config)) for o in chronological(observations))
+    return [(o, w) for o, w in pairs if w > 0.0]
+
+
+def _mean(pairs: Sequence[tuple[Observation, float]]) -> float:
+    return sum(o.score * w for o, w in pairs) / sum(w for _, w in pairs)
+
+
+def latest(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """The most recent result."""
+    pairs = _weighted(observations, config)
+    return pairs[-1][0].score if pairs else None
+
+
+def highest(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """The best result so far."""
+    pairs = _weighted(observations, config)
+    return max(o.score for o, _ in pairs) if pairs else None
+
+
+def average(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """The (kind-weighted) mean of all results."""
+    pairs = _weighted(observations, config)
+    return _mean(pairs) if pairs else None
+
+
+def weighted_average(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """Canvas's weighted average: latest × w + (weighted) mean of the older results × (1 − w)."""
+    pairs = _weighted(observations, config)
+    if not pairs:
+        return None
+    if len(pairs) == 1:
+        return pairs[0][0].score
+    w = config.weight_latest
+    return pairs[-1][0].score * w + _mean(pairs[:-1]) * (1.0 - w)
+
+
+def decay_factor(earlier: date, later: date, config: MethodConfig) -> float:
+    """How much an older result's weight shrinks when a newer one arrives: per result, or per elapsed day."""
+    if config.decay_half_life_days is None:
+        return 1.0 - config.weight_latest
+    return 0.5 ** ((later - earlier).days / config.decay_half_life_days)
+
+
+def decaying_average(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """Normalized exponentially decaying mean: result i weighs w_i × Π of the decay factors after it."""
+    pairs = _weighted(observations, config)
+    if not pairs:
+        return None
+    total = weight_sum = 0.0
+    previous: date | None = None
+    for observation, w in pairs:
+        if previous is not None:
+            factor = decay_factor(previous, observation.observed_on, config)
+            total, weight_sum = total * factor, weight_sum * factor
+        total += w * observation.score
+        weight_sum += w
+        previous = observation.observed_on
+    return total / weight_sum if weight_sum > 0.0 else pairs[-1][0].score
+
+
+def n_mastery(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """None until n results are at or above mastery; then the (weighted) mean of those results."""
+    pairs = [(o, w) for o, w in _weighted(observations, config) if o.score >= config.mastery_threshold]
+    return _mean(pairs) if len(pairs) >= config.n else None
+
+
+def bkt(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """P(known) after tracing every result through the competency's BKT model (score = fraction correct)."""
+    pairs = _weighted(observations, config)
+    if not pairs:
+        return None
+    p_known = config.bkt.prior
+    for observation, w in pairs:
+        p_known = bkt_update(p_known, observation.score, config.bkt, weight=w)
+    return p_known
+
+
+Method = Callable[[Iterable[Observation], MethodConfig], float | None]
+
+METHODS: dict[str, Method] = {
+    "latest": latest,
+    "highest": highest,
+    "average": average,
+    "weighted_average": weighted_average,
+    "decaying_average": decaying_average,
+    "n_mastery": n_mastery,
+    "bkt": bkt,
+}
+
+
+def estimate(observations: Iterable[Observation], config: MethodConfig) -> float | None:
+    """The estimate of the configured method."""
+    return METHODS[config.name](observations, config)
+
+
+@dataclass(frozen=True, slots=True)
+class MethodState:
+    """Running sums from which every method's estimate follows; fold one observation at a time, in order."""
+
+    count: int = 0
+    last_key: tuple[date, int] | None = None
+    latest_score: float | None = None
+    latest_weight: float = 0.0
+    highest_score: float | None = None
+    weight_sum: float = 0.0
+    weighted_score_sum: float = 0.0
+    decayed_weight_sum: float = 0.0
+    decayed_score_sum: float = 0.0
+    mastered_count: int = 0
+    mastered_weight_sum: float = 0.0
+    mastered_score_sum: float = 0.0
+    p_known: float | None = None
+
+
+def appends_in_order(state: MethodState, observation: Observation) -> bool:
+    """True when the observation comes after everything folded so far, so `fold` is exact."""
+    return state.last_key is None or observation.order_key > state.last_key
+
+
+def fold(state: MethodState, observation: Observation, config: MethodConfig) -> MethodState:
+    """The state after one more observation, O(1). It must come after those already folded."""
+    if not appends_in_order(state, observation):
+        raise ValueError(
+            f"Observation {observation.evidence_id} at {observation.order_key} is older than the last folded "
+            f"{state.last_key}; recompute with replay(...) instead"
+        )
+    w = effective_weight(observation, config)
+    if w <= 0.0:
+        return replace(state, last_key=observation.order_key)
+    score = observation.score
+    factor = 1.0 if state.count == 0 else decay_factor(state.last_key[0], observation.observed_on, config)
+    mastered = score >= config.mastery_threshold
+    return MethodState(
+        count=state.count + 1,
+        last_key=observation.order_key,
+        latest_score=score,
+        latest_weight=w,
+        highest_score=score if state.highest_score is None else max(state.highest_score, score),
+        weight_sum=state.weight_sum + w,
+        weighted_score_sum=state.weighted_score_sum + w * score,
+        decayed_weight_sum=state.decayed_weight_sum * factor + w,
+        decayed_score_sum=state.decayed_score_sum * factor + w * score,
+        mastered_count=state.mastered_count + mastered,
+        mastered_weight_sum=state.mastered_weight_sum + (w if mastered else 0.0),
+        mastered_score_sum=state.mastered_score_sum + (w * score if mastered else 0.0),
+        p_known=bkt_update(config.bkt.prior if state.p_known is None else state.p_known, score, config.bkt, w),
+    )
+
+
+def replay(observations: Iterable[Observation], config: MethodConfig) -> MethodState:
+    """The state after all observations, folded oldest first."""
+    state = MethodState()
+    for observation in chronological(observations):
+        state = fold(state, observation, config)
+    return state
+
+
+def estimate_from_state(state: MethodState, config: MethodConfig) -> float | None:
+    """The configured method's estimate from folded state; equals `estimate` on the same observations."""
+    if state.count == 0:
+        return None
+    return _FROM_STATE[config.name](state, config)
+
+
+def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float:
+    if state.count == 1:
+        return state.latest_score
+    older_mean = (state.weighted_score_sum - state.latest_weight * state.latest_score) / (
+        state.weight_sum - state.latest_weight
+    )
+    return state.latest_score * config.weight_latest + older_mean * (1.0 - config.weight_latest)
+
+
+_FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {
+    "latest": lambda s, c: s.latest_score,
+    "highest": lambda s, c: s.highest_score,
+    "average": lambda s, c: s.weighted_score_sum / s.weight_sum,
+    "weighted_average": _weighted_average_from_state,
+    "decaying_average": lambda s, c: s.decayed_score_sum / s.decayed_weight_sum,
+    "n_mastery": lambda s, c: s.mastered_score_sum / s.mastered_weight_sum if s.mastered_count >= c.n else None,
+    "bkt": lambda s, c: s.p_known,
+}
