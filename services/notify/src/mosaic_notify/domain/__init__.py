@@ -1,0 +1,1 @@
+"""Notify's domain: pure functions and value objects, no Kafka, HTTP or SQL."""

@@ -1,0 +1,76 @@
+"""Who to tell: guardians and the students they are linked to, read from roster events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mosaic_events.catalog import Person, RosterChanged
+
+GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Guardian:
+    district_id: str
+    guardian_id: str
+    given_name: str
+    family_name: str
+    email: str | None
+    phone: str | None
+    sms: str | None
+    language: str
+    student_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Student:
+    district_id: str
+    student_id: str
+    given_name: str
+
+
+@dataclass(frozen=True)
+class RosterContacts:
+    """What one roster part says about families: guardians, students, and people removed."""
+
+    guardians: tuple[Guardian, ...]
+    students: tuple[Student, ...]
+    removed_ids: tuple[str, ...]
+
+
+def contacts_from_roster(district_id: str, roster: RosterChanged) -> RosterContacts:
+    """Guardians with their students (from either side of the link), and students' first names."""
+    students = tuple(Student(district_id, p.id, p.given_name) for p in roster.people if p.role == "student")
+    links = _links_from_students(roster.people)
+    guardians = tuple(
+        _guardian(district_id, p, tuple(sorted(set(p.related_ids) | links.get(p.id, set()))))
+        for p in roster.people if p.role in GUARDIAN_ROLES
+    )
+    return RosterContacts(guardians, students, tuple(roster.removed.people))
+
+
+def _links_from_students(people: tuple[Person, ...]) -> dict[str, set[str]]:
+    """A student's related_ids name their guardians; invert them so a link given on either side counts."""
+    links: dict[str, set[str]] = {}
+    for person in people:
+        if person.role == "student":
+            for guardian_id in person.related_ids:
+                links.setdefault(guardian_id, set()).add(person.id)
+    return links
+
+
+def _guardian(district_id: str, person: Person, student_ids: tuple[str, ...]) -> Guardian:
+    return Guardian(
+        district_id=district_id, guardian_id=person.id, given_name=person.given_name,
+        family_name=person.family_name, email=person.email, phone=person.phone, sms=person.sms or person.phone,
+        language=normalize_language(person.preferred_language), student_ids=student_ids,
+    )
+
+
+def normalize_language(tag: str | None) -> str:
+    """'es-MX', 'ES', 'spa' → 'es'-style primary subtag; unknown or empty → English."""
+    if not tag:
+        return DEFAULT_LANGUAGE
+    primary = tag.replace("_", "-").split("-")[0].strip().lower()
+    return {"eng": "en", "spa": "es"}.get(primary, primary) or DEFAULT_LANGUAGE

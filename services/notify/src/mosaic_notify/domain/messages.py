@@ -1,0 +1,165 @@
+"""Turning news into words a parent reads: Jinja2 templates per language, Babel for dates and numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+
+from mosaic_notify.domain.digest import Digest
+from mosaic_notify.domain.news import News
+
+TEMPLATES_ROOT = Path(__file__).resolve().parent.parent / "templates"
+FALLBACK_LANGUAGE = "en"
+_BLANK_LINES = re.compile(r"\n{3,}")
+PARTS = ("subject", "happened", "matters", "at_home")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who reads the message, and how to reach the unsubscribe page."""
+
+    guardian_name: str
+    student_names: dict[str, str]
+    language: str
+    timezone: str
+    unsubscribe_url: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    language: str
+    subject: str
+    text: str
+    html: str
+    short: str  # for SMS and push: one or two sentences
+
+
+class MessageRenderer:
+    """Renders news and digests; a language is a folder under templates/ (see templates/README.md)."""
+
+    def __init__(self, root: Path = TEMPLATES_ROOT) -> None:
+        self.root = root
+        self.env = Environment(loader=FileSystemLoader(root), autoescape=select_autoescape(["html.j2"]),
+                               undefined=StrictUndefined, keep_trailing_newline=True)
+        self.env.filters.update(date=_date, time=_time, weekday=_weekday, number=_number)
+        self.languages = frozenset(p.name for p in root.iterdir() if (p / "words.json").is_file())
+
+    def language_for(self, requested: str) -> str:
+        return requested if requested in self.languages else FALLBACK_LANGUAGE
+
+    def words(self, language: str) -> dict:
+        return _words(self.root, language)
+
+    def render_news(self, news: News, audience: Audience) -> Message:
+        language = self.language_for(audience.language)
+        parts = self._parts(news, audience, language)
+        groups = [{"student": parts["student"], "entries": [parts]}]
+        text, html = self._layout(audience, language, groups, digest=False, day=news.occurred_at)
+        return Message(language, parts["subject"], text, html, f"{parts['subject']}. {parts['at_home']}")
+
+    def render_digest(self, digest: Digest, audience: Audience) -> Message:
+        language = self.language_for(audience.language)
+        groups = [{"student": self._student(sid, audience, language),
+                   "entries": [self._parts(n, audience, language) for n in items]}
+                  for sid, items in digest.by_student]
+        when = datetime.combine(digest.day, datetime.min.time(), tzinfo=ZoneInfo(audience.timezone))
+        students = self._names([g["student"] for g in groups], language)
+        subject = self.env.get_template(f"{language}/digest_subject.j2").render(
+            students=students, count=digest.count, locale=language, tz=audience.timezone).strip()
+        text, html = self._layout(audience, language, groups, digest=True, day=when)
+        first = groups[0]["entries"][0]
+        return Message(language, subject, text, html, f"{subject}. {first['subject']}.")
+
+    def _parts(self, news: News, audience: Audience, language: str) -> dict[str, str]:
+        words = self.words(language)
+        context = {
+            "student": self._student(news.student_id, audience, language),
+            "competency": competency_label(news.competency_name, words),
+            "session": news.session_title or words["a_session"],
+            "old_level": level_words(news.old_level, words), "new_level": level_words(news.new_level, words),
+            "evidence_count": news.evidence_count, "dropped": news.dropped, "starts_at": news.starts_at,
+            "locale": language, "tz": audience.timezone,
+        }
+        template = self.env.get_template(f"{language}/news/{news.kind.value}.j2")
+        rendered = template.new_context(context)
+        parts = {name: "".join(template.blocks[name](rendered)).strip() for name in PARTS}
+        return {**parts, "student": context["student"]}
+
+    def _layout(self, audience: Audience, language: str, groups: list, *, digest: bool,
+                day: datetime) -> tuple[str, str]:
+        values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day,
+                  "students": self._names([g["student"] for g in groups], language),
+                  "unsubscribe_url": audience.unsubscribe_url, "locale": language, "tz": audience.timezone}
+        text = _BLANK_LINES.sub("\n\n", self.env.get_template(f"{language}/email.txt.j2").render(values))
+        html = self.env.get_template(f"{language}/email.html.j2").render(values)
+        return text, html
+
+    def _student(self, student_id: str, audience: Audience, language: str) -> str:
+        return audience.student_names.get(student_id) or self.words(language)["your_child"]
+
+    def _names(self, names: list[str], language: str) -> str:
+        unique = list(dict.fromkeys(names))
+        if len(unique) <= 1:
+            return "".join(unique)
+        return f"{', '.join(unique[:-1])} {self.words(language)['and']} {unique[-1]}"
+
+
+def competency_label(name: str | None, words: dict) -> str:
+    """The framework's words for a competency, read as part of a sentence; never a bare code."""
+    if not name or not name.strip():
+        return words["a_skill"]
+    label = " ".join(name.split()).rstrip(".")
+    if len(label) > 80:
+        label = label[:80].rsplit(" ", 1)[0] + "…"
+    opening, closing = words["quotes"]
+    return f"{opening}{label}{closing}"
+
+
+def level_words(level: str | None, words: dict) -> str:
+    if not level:
+        return ""
+    return words["levels"].get(level.strip().lower(), level)
+
+
+@cache
+def _words(root: Path, language: str) -> dict:
+    return json.loads((root / language / "words.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def _local(context, value: datetime) -> datetime:
+    return value.astimezone(ZoneInfo(context["tz"])) if value.tzinfo else value
+
+
+@pass_context
+def _date(context, value: datetime) -> str:
+    return format_date(_local(context, value), format="full", locale=_locale(context["locale"]))
+
+
+@pass_context
+def _time(context, value: datetime) -> str:
+    return format_time(_local(context, value), format="short", locale=_locale(context["locale"]))
+
+
+@pass_context
+def _weekday(context, value: datetime) -> str:
+    return format_date(_local(context, value), format="EEEE", locale=_locale(context["locale"]))
+
+
+@pass_context
+def _number(context, value: float) -> str:
+    return format_decimal(value, locale=_locale(context["locale"]))

@@ -1,0 +1,25 @@
+"""A district's rules: which kinds of news go out at once, which wait for the digest, which are urgent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mosaic_notify.domain.news import NewsKind
+
+
+@dataclass(frozen=True)
+class DistrictRules:
+    """Instant kinds go out at once (outside quiet hours); the rest only in digests; urgent kinds pass both."""
+
+    instant_kinds: frozenset[NewsKind] = frozenset({NewsKind.MASTERED, NewsKind.NEW_GROUP})
+    urgent_kinds: frozenset[NewsKind] = frozenset()
+    portal_webhook_url: str | None = None
+
+    def is_instant(self, kind: NewsKind) -> bool:
+        return kind in self.instant_kinds or kind in self.urgent_kinds
+
+    def is_urgent(self, kind: NewsKind) -> bool:
+        return kind in self.urgent_kinds
+
+
+DEFAULT_RULES = DistrictRules()
