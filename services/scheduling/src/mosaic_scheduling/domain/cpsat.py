@@ -1,0 +1,106 @@
+"""The assignment as a CP-SAT model, solved within a time limit.
+
+Students with the same allowed sessions and the same costs are interchangeable, so the model
+counts how many of each kind go where instead of deciding each student: a 2,000-student block
+shrinks to a few hundred kinds, and the solver proves a tight bound.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mosaic_scheduling.domain.greedy import Solution
+from mosaic_scheduling.domain.problem import BALANCE_WEIGHT, RegroupProblem
+from ortools.sat.python import cp_model
+
+
+@dataclass(frozen=True)
+class SolverOutcome:
+    solution: Solution | None
+    status: str  # OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN, MODEL_INVALID
+    objective: float | None
+    bound: float | None
+    seconds: float
+    variables: int
+
+
+def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution | None = None,
+                     workers: int = 2, seed: int = 7) -> SolverOutcome:
+    kinds = _kinds(problem)
+    model = cp_model.CpModel()
+    counts = {(k, j): model.new_int_var(0, len(members), f"n_{k}_{j}")
+              for k, (allowed, _, members) in enumerate(kinds) for j in allowed}
+    for k, (allowed, _, members) in enumerate(kinds):
+        model.add(sum(counts[k, j] for j in allowed) == len(members))
+    deviations = _size_limits_and_balance(model, problem, kinds, counts)
+    model.minimize(sum(cost * counts[k, j] for k, (allowed, costs, _) in enumerate(kinds)
+                       for j, cost in zip(allowed, costs, strict=True)) + BALANCE_WEIGHT * sum(deviations))
+    if hint is not None:
+        _add_hint(model, problem, kinds, counts, hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SolverOutcome(None, name, None, None, solver.wall_time, len(counts))
+    solution = _disaggregate(problem, kinds, {key: solver.value(v) for key, v in counts.items()})
+    return SolverOutcome(solution, name, solver.objective_value, solver.best_objective_bound,
+                         solver.wall_time, len(counts))
+
+
+Kind = tuple[tuple[int, ...], tuple[int, ...], list[int]]  # allowed, costs, student indices
+
+
+def _kinds(problem: RegroupProblem) -> list[Kind]:
+    by_terms: dict[tuple, list[int]] = defaultdict(list)
+    for i, s in enumerate(problem.students):
+        by_terms[(s.allowed, s.costs)].append(i)
+    return [(allowed, costs, members) for (allowed, costs), members in by_terms.items()]
+
+
+def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind],
+                             counts: dict) -> list:
+    into: dict[int, list] = defaultdict(list)
+    for (_k, j), var in counts.items():
+        into[j].append(var)
+    deviations = []
+    for j, seats in enumerate(problem.capacity):
+        size = model.new_int_var(0, seats, f"size_{j}")
+        model.add(size == sum(into[j]))
+        deviation = model.new_int_var(0, max(seats, problem.target[j]), f"dev_{j}")
+        model.add_abs_equality(deviation, size - problem.target[j])
+        deviations.append(deviation)
+    return deviations
+
+
+def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: dict,
+              hint: Solution) -> None:
+    for k, (allowed, _, members) in enumerate(kinds):
+        placed = defaultdict(int)
+        for i in members:
+            placed[hint[i]] += 1
+        for j in allowed:
+            model.add_hint(counts[k, j], placed[j])
+
+
+def _disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
+    """Seat each kind's students; among equals, those already in a session keep it."""
+    solution = [-1] * len(problem.students)
+    for k, (allowed, _, members) in enumerate(kinds):
+        seats = {j: values[k, j] for j in allowed}
+        waiting = []
+        for i in sorted(members, key=lambda i: problem.students[i].id):
+            previous = problem.students[i].previous
+            if previous is not None and seats.get(previous, 0) > 0:
+                solution[i] = previous
+                seats[previous] -= 1
+            else:
+                waiting.append(i)
+        for i in waiting:
+            j = next(j for j in allowed if seats[j] > 0)
+            solution[i] = j
+            seats[j] -= 1
+    return solution

@@ -1,0 +1,94 @@
+"""How well a session fits a student's need, as a cost (0 = the right place) and a sentence why.
+
+Skill groups fit students whose level on the group's competencies is inside the group's band;
+intervention fits the lowest levels, enrichment those at mastery; project teams and open studio
+fit anyone moderately. A teacher with expertise in the student's most pressing need fits better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mosaic_scheduling.domain.model import Level, Participant, Session, Teacher
+
+FIT_MAX = 100
+NO_EVIDENCE = 60
+NEUTRAL = 50
+EXPERTISE_BONUS = 10
+MASTERY_RANK = 2  # "Proficient" on the usual four-level scale; enrichment is for students at or above it
+
+
+@dataclass(frozen=True)
+class Fit:
+    cost: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Need:
+    """A student's most pressing competency among those the block works on."""
+
+    competency_id: str
+    level: Level
+
+    def describe(self) -> str:
+        return f"{self.level.label} on {self.level.code or self.competency_id}"
+
+
+def most_pressing_need(student: Participant, competency_ids: tuple[str, ...]) -> Need | None:
+    """The competency with the lowest level (ties: the first listed) the student has evidence on."""
+    known = [(student.levels[c].rank, i, c) for i, c in enumerate(competency_ids) if c in student.levels]
+    if not known:
+        return None
+    _, _, competency_id = min(known)
+    return Need(competency_id, student.levels[competency_id])
+
+
+def session_fit(student: Participant, session: Session, teacher: Teacher | None,
+                block_competencies: tuple[str, ...]) -> Fit:
+    """The cost of `student` in `session`, and the sentence that explains the placement."""
+    base = _kind_fit(student, session, block_competencies)
+    need = most_pressing_need(student, block_competencies)
+    if need is not None and teacher is not None and _teacher_knows(teacher, need):
+        return Fit(max(0, base.cost - EXPERTISE_BONUS), f"{base.reason}; {teacher.name} teaches {_code(need)}")
+    return base
+
+
+def _kind_fit(student: Participant, session: Session, block_competencies: tuple[str, ...]) -> Fit:
+    if session.kind == "skill_group":
+        return _skill_group_fit(student, session, block_competencies)
+    if session.kind in ("intervention", "enrichment"):
+        need = most_pressing_need(student, session.competency_ids or block_competencies)
+        if need is None:
+            return Fit(NEUTRAL, f"in {session.title}: no evidence yet on its competencies")
+        if session.kind == "intervention":
+            return Fit(min(FIT_MAX, 20 * need.level.rank), f"in {session.title}: intervention, {need.describe()}")
+        return Fit(min(FIT_MAX, 25 * max(0, MASTERY_RANK - need.level.rank)),
+                   f"in {session.title}: enrichment, {need.describe()}")
+    words = "project team" if session.kind == "project_team" else "open studio"
+    return Fit(NEUTRAL, f"in {session.title}: {words}")
+
+
+def _skill_group_fit(student: Participant, session: Session, block_competencies: tuple[str, ...]) -> Fit:
+    need_here = most_pressing_need(student, session.competency_ids)
+    if need_here is None:
+        return Fit(NO_EVIDENCE, f"in {session.title} group: no evidence yet on {', '.join(session.competency_ids)}")
+    band = session.band
+    distance = band.distance(need_here.level.rank) if band is not None else 0
+    reason = f"in {session.title} group: {need_here.describe()}"
+    if distance > 0:
+        return Fit(min(FIT_MAX, 30 + 25 * (distance - 1)), f"{reason} (outside the group's band)")
+    overall = most_pressing_need(student, block_competencies)
+    if overall is not None and overall.competency_id != need_here.competency_id \
+            and overall.level.rank < need_here.level.rank:
+        return Fit(15, f"{reason} (more pressing: {overall.describe()})")
+    return Fit(0, reason)
+
+
+def _teacher_knows(teacher: Teacher, need: Need) -> bool:
+    return need.competency_id in teacher.expertise or (need.level.code is not None
+                                                       and need.level.code in teacher.expertise)
+
+
+def _code(need: Need) -> str:
+    return need.level.code or need.competency_id

@@ -1,0 +1,122 @@
+"""Regroup one block: check it can be done, solve it, and explain every placement.
+
+CP-SAT solves within a time limit; the greedy heuristic gives it a starting point, stands in
+when the solver finds nothing in time or the block is very large, and the better of the two wins.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from mosaic_scheduling.domain.cpsat import solve_with_cpsat
+from mosaic_scheduling.domain.feasibility import infeasibility_causes
+from mosaic_scheduling.domain.greedy import Solution, greedy_solution, objective
+from mosaic_scheduling.domain.model import Participant, Placement, School
+from mosaic_scheduling.domain.problem import STILL_FITS, RegroupProblem, StudentTerms, build_problem
+
+Status = Literal["optimal", "feasible", "infeasible"]
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    time_limit_seconds: float = 10.0
+    workers: int = 2
+    # Above this many (student kind × session) decisions the heuristic alone is used.
+    max_solver_decisions: int = 400_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one student goes in the block, and why, in a sentence a teacher can read."""
+
+    student_id: str
+    session_id: str
+    reason: str
+    pinned: bool
+    previous_session_id: str | None
+    fit_key: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def moved(self) -> bool:
+        return self.previous_session_id != self.session_id
+
+
+@dataclass(frozen=True)
+class RegroupResult:
+    block_id: str
+    status: Status
+    decisions: tuple[Decision, ...] = ()
+    causes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    method: str = ""
+    cost: int | None = None
+    bound: float | None = None
+    solve_seconds: float = 0.0
+
+    @property
+    def gap(self) -> float | None:
+        """The solution's cost against the solver's proven bound: 0.0 means proven optimal."""
+        if self.cost is None or self.bound is None:
+            return None
+        return 0.0 if self.cost == 0 else max(0.0, (self.cost - self.bound) / self.cost)
+
+
+def regroup(school: School, block_id: str, participants: list[Participant], placements: list[Placement],
+            settings: SolverSettings = SolverSettings()) -> RegroupResult:
+    problem = build_problem(school, block_id, participants, placements)
+    causes = infeasibility_causes(problem)
+    if causes:
+        return RegroupResult(block_id, "infeasible", causes=tuple(causes), notes=tuple(problem.notes))
+    started = time.perf_counter()
+    solution, status, method, bound = _solve(problem, settings)
+    seconds = time.perf_counter() - started
+    decisions = tuple(_decide(problem, i, j) for i, j in enumerate(solution))
+    return RegroupResult(block_id, status, decisions, (), tuple(problem.notes), method,
+                         objective(problem, solution), bound, seconds)
+
+
+def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution, Status, str, float | None]:
+    heuristic = greedy_solution(problem)
+    decisions = sum(len(s.allowed) for s in problem.students)
+    if not problem.students or decisions > settings.max_solver_decisions:
+        return heuristic, "feasible", "greedy", None
+    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, heuristic, settings.workers)
+    if outcome.solution is None:
+        return heuristic, "feasible", f"greedy (cp-sat: {outcome.status.lower()})", None
+    if objective(problem, heuristic) < objective(problem, outcome.solution):
+        return heuristic, "feasible", "greedy (better than cp-sat's best in time)", outcome.bound
+    status: Status = "optimal" if outcome.status == "OPTIMAL" else "feasible"
+    return outcome.solution, status, "cp-sat", outcome.bound
+
+
+def _decide(problem: RegroupProblem, i: int, j: int) -> Decision:
+    student = problem.students[i]
+    session = problem.sessions[j]
+    fit = student.fits[student.allowed.index(j)]
+    notes = []
+    reason = fit.reason
+    if student.binding is not None:
+        reason = f"{reason}; placed by {student.binding.placed_by} ({student.binding.priority.name.lower()})"
+        worse = _pin_costs_fit(problem, student, j)
+        if worse:
+            notes.append(worse)
+    elif student.why_restricted.startswith("support plan") or student.why_restricted.startswith("locked group"):
+        reason = f"{reason}; {student.why_restricted}"
+    previous = problem.sessions[student.previous].id if student.previous is not None else None
+    return Decision(student.id, session.id, reason, student.binding is not None, previous, student.fit_key,
+                    tuple(notes))
+
+
+def _pin_costs_fit(problem: RegroupProblem, student: StudentTerms, pinned: int) -> str | None:
+    """When a pin holds a student where they fit clearly worse than elsewhere, say so."""
+    pinned_cost = student.fits[0].cost
+    if student.best_unpinned is None:
+        return None
+    title, fit = student.best_unpinned
+    if pinned_cost - fit.cost <= STILL_FITS:
+        return None
+    return (f"pin forces a worse fit: {title} would fit better ({fit.reason}; cost {fit.cost} "
+            f"vs {pinned_cost} in {problem.sessions[pinned].title})")
