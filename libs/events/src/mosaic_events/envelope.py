@@ -47,6 +47,8 @@ class Envelope(BaseModel):
             return raw
         data_cls = event_class(str(raw["type"]), _as_int(raw["version"]))
         data = raw.get("data")
+        if not isinstance(data, dict | EventData):
+            return raw  # field validation reports the missing or mistyped `data` with the rest
         if isinstance(data, EventData):
             if type(data) is not data_cls:
                 raise ValueError(f"data is a {type(data).__name__}, not {data_cls.__name__}")

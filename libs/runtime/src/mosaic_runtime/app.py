@@ -1,0 +1,183 @@
+"""The service factory: FastAPI + a FastStream Kafka broker in one lifespan-managed process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mosaic_runtime.auth import TokenVerifier
+from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
+from mosaic_runtime.kafka import make_broker
+from mosaic_runtime.logging import setup_logging
+from mosaic_runtime.outbox import OutboxRelay
+from mosaic_runtime.settings import ServiceSettings
+from mosaic_runtime.telemetry import setup_telemetry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service's adapters share while it runs."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: KafkaBroker
+    relay: OutboxRelay
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+Hook = Callable[[ServiceContext], Awaitable[None] | None]
+
+
+def create_service(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    migrations: Path | str,
+    metadata: MetaData,
+    routers: Sequence[APIRouter] = (),
+    setup_consumers: Hook | None = None,
+    on_startup: Sequence[Hook] = (),
+    description: str = "",
+) -> FastAPI:
+    """A FastAPI app whose lifespan migrates the database, starts Kafka, consumers and the outbox relay."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await _start(settings, migrations, setup_consumers, on_startup, app)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await _stop(ctx)
+
+    app = FastAPI(title=title, description=description, version=settings.service_version, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    app.include_router(probes_router())
+    for router in routers:
+        app.include_router(router)
+    if setup_telemetry(settings.service_name, settings.service_version):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+async def _start(
+    settings: ServiceSettings,
+    migrations: Path | str,
+    setup_consumers: Hook | None,
+    on_startup: Sequence[Hook],
+    app: FastAPI,
+) -> ServiceContext:
+    setup_logging(settings.service_name, settings.log_level)
+    await run_migrations(settings.database_url, migrations)
+    engine = make_engine(settings.database_url)
+    if setup_telemetry(settings.service_name, settings.service_version):
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    sessions = make_session_factory(engine)
+    broker = make_broker(settings)
+    ctx = ServiceContext(
+        settings, engine, sessions, broker, OutboxRelay(sessions, broker, poll_seconds=settings.outbox_poll_seconds)
+    )
+    if setup_consumers is not None:
+        await _call(setup_consumers, ctx)
+    if settings.kafka_enabled:
+        await broker.start()
+        ctx.relay.start()
+    for hook in on_startup:
+        await _call(hook, ctx)
+    log.info("%s started", settings.service_name)
+    return ctx
+
+
+async def _stop(ctx: ServiceContext) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+    await asyncio.gather(*ctx.tasks, return_exceptions=True)
+    await ctx.relay.stop()
+    if ctx.settings.kafka_enabled:
+        await ctx.broker.stop()  # waits for in-flight batches (graceful_timeout) and commits them
+    await ctx.engine.dispose()
+
+
+async def _call(hook: Hook, ctx: ServiceContext) -> None:
+    result = hook(ctx)
+    if asyncio.iscoroutine(result):
+        await result
+
+
+def probes_router() -> APIRouter:
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz", summary="The broker and the database are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: ServiceContext = request.app.state.ctx
+        checks = {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}
+        ready = all(ok for ok in checks.values())
+        body = {
+            "status": "ready" if ready else "unready",
+            "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_ok(ctx: ServiceContext) -> bool:
+    try:
+        async with asyncio.timeout(3):
+            async with ctx.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _broker_ok(ctx: ServiceContext) -> bool:
+    if not ctx.settings.kafka_enabled:
+        return True
+    try:
+        return bool(await ctx.broker.ping(timeout=3))
+    except Exception:
+        return False
+
+
+def service_context(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session per request; routes commit explicitly."""
+    async with request.app.state.ctx.sessions() as session:
+        yield session
+
+
+Context = Annotated[ServiceContext, Depends(service_context)]
+Session = Annotated[AsyncSession, Depends(db_session)]

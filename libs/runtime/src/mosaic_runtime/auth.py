@@ -1,0 +1,193 @@
+"""Who is calling: OIDC bearer tokens from the district's identity provider (invariant 9).
+
+Claims give the district (`district_id`), the user's OneRoster `sourcedId` (`sourced_id`,
+else `sub`) and `roles`. No token, a bad signature or an expired token is a 401 with the
+reason; another district's data or a missing role is a 403.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mosaic_runtime.settings import ServiceSettings
+
+ALGORITHMS = ["RS256", "ES256"]
+DISTRICT_CLAIM = "district_id"
+SOURCED_ID_CLAIM = "sourced_id"
+ROLES_CLAIM = "roles"
+STAFF_ROLES = frozenset({"administrator", "districtAdministrator", "siteAdministrator"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    district_id: str
+    user_id: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the issuer's keys (JWKS from a URL, a file or inline JSON)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.issuer = settings.oidc_issuer
+        self.audience = settings.oidc_audience
+        self._jwks_client = jwt.PyJWKClient(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
+        jwks_text = settings.oidc_jwks_json
+        if jwks_text is None and settings.oidc_jwks_file is not None and settings.oidc_jwks_file.exists():
+            jwks_text = settings.oidc_jwks_file.read_text()
+        self._jwks = jwt.PyJWKSet.from_dict(json.loads(jwks_text)) if jwks_text else None
+
+    def _key_for(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if self._jwks is not None:
+            for key in self._jwks.keys:
+                if kid is None or key.key_id == kid:
+                    return key.key
+            raise jwt.InvalidTokenError(f"no key with kid {kid!r} in the configured JWKS")
+        if self._jwks_client is not None:
+            return self._jwks_client.get_signing_key_from_jwt(token).key
+        raise jwt.InvalidTokenError("the service has no identity-provider keys configured (set *_OIDC_JWKS_URL)")
+
+    def verify(self, token: str) -> Principal:
+        claims = jwt.decode(
+            token,
+            self._key_for(token),
+            algorithms=ALGORITHMS,
+            audience=self.audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        district = claims.get(DISTRICT_CLAIM)
+        if not district:
+            raise jwt.InvalidTokenError(f"token has no {DISTRICT_CLAIM!r} claim")
+        roles = claims.get(ROLES_CLAIM) or []
+        if isinstance(roles, str):
+            roles = roles.split()
+        return Principal(str(district), str(claims.get(SOURCED_ID_CLAIM) or claims["sub"]), frozenset(roles))
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail=reason,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
+    )
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise _unauthorized("no bearer token: send 'Authorization: Bearer <token>' from your identity provider")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("the token has expired; get a new one from your identity provider") from None
+    except jwt.InvalidSignatureError:
+        raise _unauthorized("the token's signature does not verify against the identity provider's keys") from None
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"the token is not valid: {exc}") from None
+
+
+async def district_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+    district_id: Annotated[str, Path(description="the district's id")],
+) -> Principal:
+    """The caller, checked to belong to the district named in the path."""
+    if principal.district_id != district_id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"your token is for district {principal.district_id!r}, not {district_id!r}",
+        )
+    return principal
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency that admits a district principal holding one of `roles`."""
+
+    async def check(principal: Annotated[Principal, Depends(district_principal)]) -> Principal:
+        if not principal.has_any(*roles):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs one of the roles {sorted(roles)}; you have {sorted(principal.roles)}",
+            )
+        return principal
+
+    return Depends(check)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+DistrictPrincipal = Annotated[Principal, Depends(district_principal)]
+
+
+# --- keys and tokens for tests and the dev runner -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_pem: bytes
+    jwks: dict[str, Any]
+
+    @property
+    def jwks_json(self) -> str:
+        return json.dumps(self.jwks)
+
+
+@lru_cache(maxsize=4)
+def generate_signing_key(kid: str = "mosaic-dev") -> SigningKey:
+    """A fresh RSA key and its JWKS, standing in for the district's identity provider."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return SigningKey(kid, pem, {"keys": [jwk]})
+
+
+def mint_token(
+    key: SigningKey,
+    *,
+    district_id: str,
+    user_id: str,
+    roles: tuple[str, ...] = ("teacher",),
+    issuer: str = "https://idp.mosaic.local",
+    audience: str = "mosaic",
+    ttl_seconds: int = 3600,
+    **extra: Any,
+) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": user_id,
+        SOURCED_ID_CLAIM: user_id,
+        DISTRICT_CLAIM: district_id,
+        ROLES_CLAIM: list(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+        **extra,
+    }
+    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})

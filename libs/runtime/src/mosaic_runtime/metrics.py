@@ -1,0 +1,17 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+EVENTS_PRODUCED = Counter("mosaic_events_produced_total", "Events acknowledged by the broker", ["type"])
+EVENTS_CONSUMED = Counter("mosaic_events_consumed_total", "Events applied by a consumer", ["type", "group"])
+EVENTS_DEAD_LETTERED = Counter(
+    "mosaic_events_dead_lettered_total", "Unreadable records sent to a DLQ", ["topic", "reason"]
+)
+HANDLER_SECONDS = Histogram("mosaic_handler_seconds", "Time to apply one consumed batch", ["group"])
+CONSUMER_LAG = Gauge("mosaic_consumer_lag", "Records behind the end of a partition", ["group", "topic", "partition"])
+OUTBOX_BACKLOG = Gauge("mosaic_outbox_backlog", "Outbox rows not yet acknowledged by the broker")
+DELIVERIES = Counter("mosaic_deliveries_total", "Delivery outcomes (notify)", ["channel", "outcome"])
+
+registry = REGISTRY

@@ -1,0 +1,139 @@
+"""The one outbox: events a transaction decided to emit, published after it commits.
+
+`emit` writes the envelope (and the trace context it was decided in) in the caller's
+transaction; `OutboxRelay` publishes rows in order, waits for acks=all, then marks them
+sent. A crash between publish and mark re-sends the same envelope id, which downstream
+consumers recognise (invariant 5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from faststream.kafka import KafkaBroker
+from mosaic_events import Envelope, encode
+from mosaic_events.tracing import kafka_headers, trace_context
+from opentelemetry import trace
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mosaic_runtime.db import OUTBOX
+from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("mosaic.outbox")
+
+
+async def emit(session: AsyncSession, envelope: Envelope) -> None:
+    """Add an envelope to the outbox in the session's transaction, with the current trace context."""
+    await session.execute(
+        insert(outbox_table()).values(
+            event_id=str(envelope.id),
+            topic=envelope.topic,
+            key=envelope.kafka_key,
+            value=encode(envelope),
+            headers=[[k, v.decode()] for k, v in kafka_headers(envelope)],
+            created_at=datetime.now(UTC),
+            sent=False,
+        )
+    )
+
+
+def outbox_table() -> Table:
+    from mosaic_runtime.db import RUNTIME_METADATA, runtime_tables
+
+    return runtime_tables(RUNTIME_METADATA)[OUTBOX]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows, in commit order, until stopped."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        broker: KafkaBroker,
+        poll_seconds: float = 0.2,
+        batch_size: int = 500,
+    ) -> None:
+        self._sessions = session_factory
+        self._broker = broker
+        self._poll = poll_seconds
+        self._batch = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Tell the relay a transaction just committed outbox rows."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in flight (so nothing is re-sent needlessly), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, timeout=timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                while await self.relay_once() and not self._stopping:
+                    pass
+            except Exception as exc:  # broker or database away: keep the rows, retry later
+                log.warning("outbox relay will retry: %s", exc)
+                await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unsent rows; returns how many were published."""
+        table = outbox_table()
+        async with self._sessions() as session:
+            query = select(table).where(table.c.sent.is_(False)).order_by(table.c.seq).limit(self._batch)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                OUTBOX_BACKLOG.set(0)
+                await session.rollback()
+                return 0
+            futures = [await self._publish(row) for row in rows]
+            await asyncio.gather(*futures)
+            await session.execute(update(table).where(table.c.seq.in_([r.seq for r in rows])).values(sent=True))
+            backlog = await session.scalar(select(func.count()).select_from(table).where(table.c.sent.is_(False)))
+            await session.commit()
+        OUTBOX_BACKLOG.set(max(0, (backlog or 0) - len(rows)))
+        return len(rows)
+
+    async def _publish(self, row: object) -> asyncio.Future[object]:
+        headers = {k: v for k, v in row.headers}  # type: ignore[attr-defined]
+        event_type = headers.get("type", "?")
+        with tracer.start_as_current_span(
+            f"outbox publish {event_type}",
+            context=trace_context(headers),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"mosaic.event_type": event_type, "mosaic.event_id": row.event_id},
+        ):  # type: ignore[attr-defined]
+            future = await self._broker.publish(
+                row.value,
+                row.topic,
+                key=row.key,  # type: ignore[attr-defined]
+                headers=headers,
+                no_confirm=True,
+            )
+        EVENTS_PRODUCED.labels(event_type).inc()
+        return future
