@@ -15,18 +15,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import APIRouter
 from kafka.admin import KafkaAdminClient, NewTopic
+from sqlalchemy import select
+
 from mosaic_events import Envelope, decode, derived_envelope, encode, new_envelope
 from mosaic_events.catalog import EvidenceRecorded, MasteryChanged
 from mosaic_events.tracing import kafka_headers
-from sqlalchemy import select
-
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.auth import DistrictPrincipal, generate_signing_key, mint_token
 from mosaic_runtime.consumer import UnitOfWork, subscribe
 from mosaic_runtime.settings import ServiceSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sample_service.models import applied, metadata  # noqa: E402
+from sample_service.models import applied, metadata
 
 MIGRATIONS = Path(__file__).parent / "sample_service" / "migrations"
 KEY = generate_signing_key()
@@ -149,7 +149,7 @@ async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 30.0)
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # noqa: SLF001 — first use of a fresh topic
+    await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic) or {0}
 
 

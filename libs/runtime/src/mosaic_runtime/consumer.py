@@ -19,12 +19,12 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream import Context
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
-from mosaic_events import Envelope, EventError, decode
-from mosaic_events.tracing import trace_context
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mosaic_events import Envelope, EventError, decode
+from mosaic_events.tracing import trace_context
 from mosaic_runtime import outbox
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
 from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS

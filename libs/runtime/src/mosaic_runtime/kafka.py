@@ -12,10 +12,10 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from mosaic_events import Envelope, encode
-from mosaic_events.tracing import kafka_headers
 from prometheus_client import CollectorRegistry
 
+from mosaic_events import Envelope, encode
+from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.metrics import EVENTS_PRODUCED
 from mosaic_runtime.settings import ServiceSettings
 

@@ -14,12 +14,12 @@ import logging
 from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
-from mosaic_events import Envelope, encode
-from mosaic_events.tracing import kafka_headers, trace_context
 from opentelemetry import trace
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mosaic_events import Envelope, encode
+from mosaic_events.tracing import kafka_headers, trace_context
 from mosaic_runtime.db import OUTBOX
 from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
 
