@@ -7,7 +7,7 @@ from mosaic_events import EventData, all_event_classes, decode, encode
 
 from .strategies import envelopes
 
-ROUND_TRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND_TRIP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("cls", all_event_classes(), ids=lambda c: f"{c.event_type}.v{c.version}")
