@@ -15,10 +15,11 @@ from uuid import UUID
 import annotated_types as at
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
-from mosaic_events import Envelope, EventData, all_event_classes
-from mosaic_events.catalog import Score
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+
+from mosaic_events import Envelope, EventData, all_event_classes
+from mosaic_events.catalog import Score
 
 MAX_ITEMS = 3
 FIRST_DAY = datetime(1990, 1, 1)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from hypothesis import given, settings
+
 from mosaic_events import MalformedEvent, UnknownEventType, UnsupportedVersion, decode, encode, new_envelope
 from mosaic_events.catalog import EvidenceRecorded, Score
 

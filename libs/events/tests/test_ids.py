@@ -4,6 +4,7 @@ import uuid
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mosaic_events import derived_envelope, derived_event_id, new_event_id
 from mosaic_events.catalog import MasteryChanged, RegroupNeeded
 from mosaic_events.catalog.evidence import EvidenceRecorded

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mosaic_events import TOPICS, EventData, all_event_classes, topic_for_type
 
 from .strategies import envelopes, sample_envelope

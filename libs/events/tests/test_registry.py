@@ -1,6 +1,7 @@
 """One definition per event type: the registry refuses a second one and types without a topic."""
 
 import pytest
+
 from mosaic_events import EventData, all_event_classes, event_class
 from mosaic_events.registry import register
 

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from mosaic_events import EventData, all_event_classes, decode, encode
 
 from .strategies import envelopes

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+
 from mosaic_events import TOPICS, EventData, all_event_classes, encode
 from mosaic_events.schema_export import (
     asyncapi_document,
