@@ -1,0 +1,165 @@
+"""Reading and writing notify's tables inside a caller's transaction (the unit of work)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mosaic_notify.adapters import tables as t
+from mosaic_notify.adapters.codec import PreferencesDocument, RulesDocument, news_from_json, news_to_json
+from mosaic_notify.domain.contacts import Guardian, Student
+from mosaic_notify.domain.news import News
+from mosaic_notify.domain.preferences import Preferences, default_preferences
+from mosaic_notify.domain.rules import DEFAULT_RULES, DistrictRules
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """Insert unless the primary key exists; True when a row was added. Makes re-sent events no-ops."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
+    result = await session.execute(statement.on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
+    changes = {k: v for k, v in values.items() if k not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes) if changes
+                          else statement.on_conflict_do_nothing())
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+async def save_guardian(session: AsyncSession, guardian: Guardian) -> None:
+    """Store a guardian and replace their links to students with the roster's."""
+    await upsert(session, t.guardians, {
+        "district_id": guardian.district_id, "guardian_id": guardian.guardian_id, "given_name": guardian.given_name,
+        "family_name": guardian.family_name, "email": guardian.email, "phone": guardian.phone, "sms": guardian.sms,
+        "language": guardian.language, "active": True})
+    link = t.guardian_students
+    await session.execute(delete(link).where(link.c.district_id == guardian.district_id,
+                                             link.c.guardian_id == guardian.guardian_id))
+    for student_id in guardian.student_ids:
+        await insert_ignore(session, link, {"district_id": guardian.district_id, "student_id": student_id,
+                                            "guardian_id": guardian.guardian_id})
+
+
+async def save_student(session: AsyncSession, student: Student) -> None:
+    await upsert(session, t.students, {"district_id": student.district_id, "student_id": student.student_id,
+                                       "given_name": student.given_name})
+
+
+async def remove_people(session: AsyncSession, district_id: str, person_ids: Sequence[str]) -> None:
+    """People gone from the roster: guardians stop receiving news; links on either side go."""
+    if not person_ids:
+        return
+    await session.execute(update(t.guardians).where(
+        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id.in_(person_ids)).values(active=False))
+    link = t.guardian_students
+    await session.execute(delete(link).where(link.c.district_id == district_id).where(
+        link.c.guardian_id.in_(person_ids) | link.c.student_id.in_(person_ids)))
+
+
+async def guardians_of(session: AsyncSession, district_id: str, student_id: str) -> list[Guardian]:
+    link = t.guardian_students
+    ids = select(link.c.guardian_id).where(link.c.district_id == district_id, link.c.student_id == student_id)
+    rows = (await session.execute(select(t.guardians).where(
+        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id.in_(ids),
+        t.guardians.c.active.is_(True)))).all()
+    return [await _guardian(session, row) for row in rows]
+
+
+async def load_guardian(session: AsyncSession, district_id: str, guardian_id: str) -> Guardian | None:
+    row = (await session.execute(select(t.guardians).where(
+        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id == guardian_id))).first()
+    return None if row is None or not row.active else await _guardian(session, row)
+
+
+async def guardians_with_sms(session: AsyncSession, number: str) -> list[Guardian]:
+    rows = (await session.execute(select(t.guardians).where(t.guardians.c.sms == number))).all()
+    return [await _guardian(session, row) for row in rows]
+
+
+async def _guardian(session: AsyncSession, row: Any) -> Guardian:
+    link = t.guardian_students
+    student_ids = (await session.execute(select(link.c.student_id).where(
+        link.c.district_id == row.district_id, link.c.guardian_id == row.guardian_id)
+        .order_by(link.c.student_id))).scalars().all()
+    return Guardian(row.district_id, row.guardian_id, row.given_name, row.family_name, row.email, row.phone,
+                    row.sms, row.language, tuple(student_ids))
+
+
+async def student_names(session: AsyncSession, district_id: str, student_ids: Iterable[str]) -> dict[str, str]:
+    rows = await session.execute(select(t.students.c.student_id, t.students.c.given_name).where(
+        t.students.c.district_id == district_id, t.students.c.student_id.in_(list(student_ids))))
+    return {r.student_id: r.given_name for r in rows}
+
+
+# --- framework ------------------------------------------------------------------------------
+
+async def save_competency(session: AsyncSession, district_id: str, competency_id: str, code: str | None,
+                          name: str) -> None:
+    await upsert(session, t.competencies, {"district_id": district_id, "competency_id": competency_id,
+                                           "code": code, "name": name})
+
+
+async def competency_name(session: AsyncSession, district_id: str, competency_id: str) -> str | None:
+    return await session.scalar(select(t.competencies.c.name).where(
+        t.competencies.c.district_id == district_id, t.competencies.c.competency_id == competency_id))
+
+
+# --- preferences and rules ------------------------------------------------------------------
+
+async def load_preferences(session: AsyncSession, guardian: Guardian, default_timezone: str) -> Preferences:
+    """Stored preferences, or the defaults in the language the roster gives for the guardian."""
+    document = await session.scalar(select(t.preferences.c.document).where(
+        t.preferences.c.district_id == guardian.district_id, t.preferences.c.guardian_id == guardian.guardian_id))
+    if document is None:
+        return default_preferences(guardian.language, default_timezone)
+    return PreferencesDocument.model_validate(document).to_domain()
+
+
+async def save_preferences(session: AsyncSession, district_id: str, guardian_id: str, prefs: Preferences,
+                           now: datetime) -> None:
+    document = PreferencesDocument.from_domain(prefs).model_dump(mode="json")
+    await upsert(session, t.preferences, {"district_id": district_id, "guardian_id": guardian_id,
+                                          "document": document, "updated_at": now})
+
+
+async def load_rules(session: AsyncSession, district_id: str) -> DistrictRules:
+    document = await session.scalar(select(t.district_rules.c.document).where(
+        t.district_rules.c.district_id == district_id))
+    return DEFAULT_RULES if document is None else RulesDocument.model_validate(document).to_domain()
+
+
+async def save_rules(session: AsyncSession, district_id: str, rules: DistrictRules, now: datetime) -> None:
+    document = RulesDocument.from_domain(rules).model_dump(mode="json")
+    await upsert(session, t.district_rules, {"district_id": district_id, "document": document, "updated_at": now})
+
+
+# --- news, notifications, digests, log ------------------------------------------------------
+
+async def add_news(session: AsyncSession, item: News) -> bool:
+    """Record a piece of news once; False when it is already known (a re-sent or twin event)."""
+    return await insert_ignore(session, t.news, {
+        "news_id": item.news_id, "district_id": item.district_id, "student_id": item.student_id,
+        "kind": item.kind.value, "cause_event_id": item.cause_event_id, "occurred_at": item.occurred_at,
+        "document": news_to_json(item)})
+
+
+async def load_news(session: AsyncSession, news_ids: Sequence[str]) -> list[News]:
+    rows = await session.execute(select(t.news.c.document).where(t.news.c.news_id.in_(list(news_ids))))
+    return [news_from_json(r.document) for r in rows]
+
+
+async def log_attempt(session: AsyncSession, notification: Any, outcome: str, detail: str, at: datetime) -> None:
+    await session.execute(t.delivery_log.insert().values(
+        notification_id=notification.notification_id, district_id=notification.district_id,
+        attempt=notification.attempts, at=at, outcome=outcome, detail=detail[:2000]))

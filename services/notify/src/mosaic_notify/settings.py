@@ -1,0 +1,54 @@
+"""Notify's settings, from MOSAIC_NOTIFY_* variables (plus the chassis' common ones)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from mosaic_events.topics import MASTERY, REFERENCE, SCHEDULE
+from mosaic_runtime.settings import ServiceSettings, service_config
+
+
+class NotifySettings(ServiceSettings):
+    model_config = service_config("NOTIFY")
+
+    service_name: str = "notify"
+    http_port: int = 8084
+
+    # Topics are the catalog's; overridable so tests can use topics of their own.
+    reference_topic: str = REFERENCE.name
+    mastery_topic: str = MASTERY.name
+    schedule_topic: str = SCHEDULE.name
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "Mosaic <no-reply@mosaic.local>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool | None = None  # None: use STARTTLS when the server offers it
+    smtp_lookup_url: str | None = None  # provider's message search: GET ?message_id=... → {"found": bool}
+    message_id_domain: str = "mosaic.local"
+
+    webhook_secret: str = "dev-only-webhook-secret"  # signs what we send (portal, SMS, push)
+    inbound_webhook_secret: str | None = None  # what the SMS provider signs STOP reports with; default: webhook_secret
+    unsubscribe_secret: str = "dev-only-unsubscribe-secret"
+    unsubscribe_base_url: str = "http://127.0.0.1:8084"
+    sms_webhook_url: str | None = None
+    push_webhook_url: str | None = None
+
+    default_timezone: str = "America/New_York"
+    max_news_age_hours: float = 72.0  # older news is recorded, not told (a replay must not re-tell the past)
+
+    delivery_enabled: bool = True
+    delivery_poll_seconds: float = 0.5
+    delivery_batch: int = 50
+    delivery_concurrency: int = 4
+    send_timeout_seconds: float = 20.0
+    lease_seconds: float = 60.0  # a 'sending' row older than this belongs to a dead worker
+    max_attempts: int = 6
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    in_doubt_policy: Literal["hold", "resend"] = "hold"
+
+    @property
+    def inbound_secret(self) -> str:
+        return self.inbound_webhook_secret or self.webhook_secret
