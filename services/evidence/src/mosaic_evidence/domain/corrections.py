@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded, EvidenceRetracted, Score
 from pydantic import BaseModel, ConfigDict, Field
 
+from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded, EvidenceRetracted, Score
 from mosaic_evidence.domain.recording import (
     Problem,
     Recorder,

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Literal
 from urllib.parse import urlparse
 
-from mosaic_events.catalog import EvidenceKind, EvidenceRecorded, Score
 from pydantic import BaseModel, ConfigDict, Field
 
+from mosaic_events.catalog import EvidenceKind, EvidenceRecorded, Score
 from mosaic_evidence.domain.reference import STAFF_SECTION_ROLES, ReferenceView
 
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]

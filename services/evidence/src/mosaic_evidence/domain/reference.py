@@ -25,6 +25,7 @@ class ReferenceView:
     student_sections: dict[str, frozenset[str]] = field(default_factory=dict)
     staff_sections: dict[str, frozenset[str]] = field(default_factory=dict)
     section_schools: dict[str, str] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -38,9 +39,12 @@ class ReferenceView:
     ) -> ReferenceView:
         roles: dict[str, str] = {}
         schools: dict[str, frozenset[str]] = {}
+        emails: dict[str, str] = {}
         for person in people:
             roles[person.id] = person.role
             schools[person.id] = frozenset(person.school_ids)
+            if person.email:
+                emails.setdefault(person.email.strip().lower(), person.id)
         by_student: dict[str, set[str]] = defaultdict(set)
         by_staff: dict[str, set[str]] = defaultdict(set)
         for enrollment in enrollments:
@@ -57,8 +61,11 @@ class ReferenceView:
             competency_ids=frozenset(ids), competency_codes=codes,
             student_sections={k: frozenset(v) for k, v in by_student.items()},
             staff_sections={k: frozenset(v) for k, v in by_staff.items()},
-            section_schools=dict(section_schools or {}),
+            section_schools=dict(section_schools or {}), emails=emails,
         )
+
+    def person_with_email(self, email: str) -> str | None:
+        return self.emails.get(email.strip().lower())
 
     def role_of(self, person_id: str) -> str | None:
         return self.roles.get(person_id)

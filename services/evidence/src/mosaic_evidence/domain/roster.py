@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mosaic_events.catalog import Enrollment, Person, RosterChanged, RosterRemovals, Section
-
 from mosaic_evidence.domain.oneroster import BOOLEANS, RosterBundle, Row, split_list, user_orgs, user_roles
 from mosaic_evidence.domain.reference import GUARDIAN_ROLES
 
