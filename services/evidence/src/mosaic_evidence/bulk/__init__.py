@@ -1,0 +1,1 @@
+"""Bulk import of historical evidence from CSV: streaming, validated, batched, resumable."""

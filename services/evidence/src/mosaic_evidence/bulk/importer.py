@@ -1,0 +1,288 @@
+"""Import a CSV of historical evidence into the evidence topic: streaming, batched, resumable.
+
+Rows are read one at a time, checked, turned into EvidenceRecorded envelopes and handed to one
+idempotent producer (acks=all) without waiting for each; a window of unsettled rows is tracked
+in file order, and the checkpoint moves past a row only once the broker acknowledged it (or it
+was rejected). Event ids derive from each row's evidence id, and a resume first reads back what
+the interrupted run got onto the topic past its checkpoint, so every row lands exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import hashlib
+import io
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from mosaic_evidence.bulk.checkpoint import Checkpoint
+from mosaic_evidence.bulk.envelope import EVENT_TYPE, EVENT_VERSION, EnvelopeEncoder, ValidEvidence
+from mosaic_evidence.bulk.rows import RowChecker
+from mosaic_evidence.bulk.topic import already_on_topic, end_offsets
+from mosaic_evidence.domain.reference import ReferenceView
+
+PRODUCER_NAME = "mosaic-evidence/import"
+HEADERS = [("type", EVENT_TYPE.encode()), ("version", str(EVENT_VERSION).encode())]
+REJECT_COLUMNS = ("row", "line", "evidence_id", "student_id", "reasons")
+PROGRESS_EVERY_ROWS = 2000
+
+ProgressCallback = Callable[["ImportProgress"], None]
+
+
+class ImportFailed(RuntimeError):
+    """The import stopped; its checkpoint is saved and `--resume` continues it."""
+
+
+@dataclass
+class ImportOptions:
+    path: Path
+    district_id: str
+    producer_config: dict[str, Any]
+    topic: str = "mosaic.evidence.v1"
+    checkpoint_path: Path | None = None
+    rejects_path: Path | None = None
+    resume: bool = False
+    view: ReferenceView | None = None
+    today: date | None = None
+    window: int = 50_000  # rows sent but not yet acknowledged
+    checkpoint_seconds: float = 1.0
+    hang_after_rows: int | None = None  # test hook: stop checkpointing and wait to be killed
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.checkpoint_path or self.path.with_name(self.path.name + ".checkpoint.json")
+
+    @property
+    def rejects_file(self) -> Path:
+        return self.rejects_path or self.path.with_name(self.path.name + ".rejects.csv")
+
+
+@dataclass
+class ImportProgress:
+    bytes_read: int
+    total_bytes: int
+    rows: int
+    accepted: int
+    rejected: int
+
+
+@dataclass
+class ImportSummary:
+    import_id: str
+    rows: int
+    accepted: int
+    rejected: int
+    already_on_topic: int
+    resumed_from_row: int
+    seconds: float
+    rejects_file: Path
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def rows_per_second(self) -> float:
+        return (self.rows - self.resumed_from_row) / self.seconds if self.seconds > 0 else 0.0
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def import_evidence(options: ImportOptions, on_progress: ProgressCallback | None = None) -> ImportSummary:
+    """Import `options.path`; returns the summary once every accepted row is acknowledged."""
+    started = time.monotonic()
+    import_id = file_sha256(options.path)
+    checkpoint = _open_checkpoint(options, import_id)
+    if checkpoint is not None and checkpoint.done:
+        return _summary(checkpoint, options, started, Counter(), 0, checkpoint.last_row)
+    bootstrap = options.producer_config["bootstrap_servers"]
+    present: set[str] = set()
+    if checkpoint is None:
+        checkpoint = Checkpoint(import_id, options.district_id, options.topic,
+                                scan_from=await end_offsets(bootstrap, options.topic))
+        checkpoint.save(options.checkpoint_file)
+        _truncate(options.rejects_file, 0)
+    else:
+        present = await already_on_topic(bootstrap, options.topic, checkpoint.scan_from)
+        _truncate(options.rejects_file, checkpoint.rejects_bytes)
+    run = _ImportRun(options, checkpoint, present, on_progress)
+    await run.execute()
+    return _summary(checkpoint, options, started, run.reasons, run.skipped_present, run.resumed_from)
+
+
+def _open_checkpoint(options: ImportOptions, import_id: str) -> Checkpoint | None:
+    path = options.checkpoint_file
+    if not path.exists():
+        return None
+    checkpoint = Checkpoint.load(path)
+    if not options.resume:
+        raise ImportFailed(f"{path} holds the checkpoint of an earlier import of this file (row "
+                           f"{checkpoint.last_row}{', finished' if checkpoint.done else ''}); pass --resume to "
+                           "continue it, or delete the checkpoint to import again from the first row")
+    checkpoint.check_matches(import_id=import_id, district_id=options.district_id, topic=options.topic)
+    return checkpoint
+
+
+def _truncate(path: Path, size: int) -> None:
+    """Rejects past the checkpoint were not settled; they are written again when their rows are re-read."""
+    with path.open("ab") as rejects:
+        rejects.truncate(size)
+
+
+def _summary(checkpoint: Checkpoint, options: ImportOptions, started: float, reasons: Counter, present: int,
+             resumed_from: int) -> ImportSummary:
+    return ImportSummary(checkpoint.import_id, checkpoint.last_row, checkpoint.accepted, checkpoint.rejected, present,
+                         resumed_from, time.monotonic() - started, options.rejects_file, reasons)
+
+
+class _ImportRun:
+    """One pass over the file from the checkpoint to the end."""
+
+    def __init__(self, options: ImportOptions, checkpoint: Checkpoint, present: set[str],
+                 on_progress: ProgressCallback | None) -> None:
+        self.options = options
+        self.checkpoint = checkpoint
+        self.present = present
+        self.on_progress = on_progress
+        self.encoder = EnvelopeEncoder(district_id=options.district_id, producer=PRODUCER_NAME)
+        self.recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        # (row, future | None, reject line | None) in file order; the checkpoint follows its head
+        self.pending: deque[tuple[int, asyncio.Future | None, list[str] | None]] = deque()
+        self.reasons: Counter = Counter()
+        self.skipped_present = 0
+        self.resumed_from = checkpoint.last_row
+        self.current_row = checkpoint.last_row
+        self.last_saved = time.monotonic()
+
+    async def execute(self) -> None:
+        producer = AIOKafkaProducer(**self.options.producer_config)
+        await producer.start()
+        with self.options.path.open("rb") as raw, \
+                self.options.rejects_file.open("a", newline="", encoding="utf-8") as rejects:
+            self.rejects = csv.writer(rejects)
+            self.rejects_stream = rejects
+            try:
+                await self._send_rows(producer, raw)
+                await producer.flush()
+                await self._settle(wait_all=True)
+                self.checkpoint.done = True
+                self._save()
+            except BaseException:
+                await self._save_on_the_way_out(producer)
+                raise
+        await producer.stop()
+
+    async def _send_rows(self, producer: AIOKafkaProducer, raw: io.BufferedReader) -> None:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            raise ImportFailed(f"{self.options.path} is empty: it needs a header row")
+        checker = RowChecker(header, import_id=self.checkpoint.import_id[:16], view=self.options.view,
+                             today=self.options.today)
+        total = self.options.path.stat().st_size
+        topic, present, pending = self.options.topic, self.present, self.pending
+        for row_number, values in enumerate(reader, start=1):
+            if row_number <= self.checkpoint.last_row:
+                continue
+            self.current_row = row_number
+            checked = checker.check(row_number, values)
+            if isinstance(checked, ValidEvidence):
+                event_id, value = self.encoder.envelope(checked, school_id=self._school_of(checked.student_id),
+                                                        recorded_at=self.recorded_at)
+                if event_id in present:
+                    self.skipped_present += 1
+                    pending.append((row_number, None, None))
+                else:
+                    future = await producer.send(topic, value=value, key=checked.student_id.encode(),
+                                                 headers=HEADERS)
+                    pending.append((row_number, future, None))
+            else:
+                self.reasons.update(reason.split(":")[0] for reason in checked)
+                evidence_id = values[checker.index["evidence_id"]] if "evidence_id" in checker.index \
+                    and len(values) > checker.index["evidence_id"] else ""
+                student = values[checker.index["student_id"]] if len(values) > checker.index["student_id"] else ""
+                pending.append((row_number, None, [str(row_number), str(reader.line_num), evidence_id, student,
+                                                   "; ".join(checked)]))
+            if row_number % PROGRESS_EVERY_ROWS == 0:
+                await self._settle(wait_all=False)
+                self._report(raw.tell(), total)
+                await self._hang_if_asked(row_number)
+        self._report(total, total)
+
+    def _school_of(self, student_id: str) -> str | None:
+        view = self.options.view
+        return view.school_of_student(student_id) if view is not None else None
+
+    async def _settle(self, *, wait_all: bool) -> None:
+        """Move the checkpoint past every row at the head of the window whose fate is known."""
+        pending, checkpoint = self.pending, self.checkpoint
+        while pending and (wait_all or len(pending) > self.options.window):
+            future = pending[0][1]
+            if future is not None:
+                await asyncio.wait([future])
+            self._settle_head()
+        while pending and (pending[0][1] is None or pending[0][1].done()):
+            self._settle_head()
+        if not pending:
+            checkpoint.last_row = self.current_row
+        if time.monotonic() - self.last_saved >= self.options.checkpoint_seconds:
+            self._save()
+
+    def _settle_head(self) -> None:
+        row, future, reject = self.pending.popleft()
+        checkpoint = self.checkpoint
+        if reject is not None:
+            self.rejects.writerow(reject)
+            checkpoint.rejected += 1
+        else:
+            if future is not None:
+                if future.exception() is not None:
+                    self.pending.appendleft((row, future, reject))
+                    raise ImportFailed(f"Kafka did not acknowledge row {row}: {future.exception()}; "
+                                       "run again with --resume once the broker is back")
+                metadata = future.result()
+                checkpoint.scan_from[metadata.partition] = metadata.offset + 1
+            checkpoint.accepted += 1
+        checkpoint.last_row = row
+
+    def _save(self) -> None:
+        self.rejects_stream.flush()
+        self.checkpoint.rejects_bytes = self.rejects_stream.tell()
+        self.checkpoint.save(self.options.checkpoint_file)
+        self.last_saved = time.monotonic()
+
+    async def _save_on_the_way_out(self, producer: AIOKafkaProducer) -> None:
+        """Interrupted (Ctrl-C, broker gone): deliver what can be, record exactly how far we got."""
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(producer.stop(), timeout=30)
+        try:
+            while self.pending and (self.pending[0][1] is None or self.pending[0][1].done()):
+                self._settle_head()
+        except ImportFailed:
+            pass
+        self._save()
+
+    def _report(self, bytes_read: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted,
+                                            self.checkpoint.rejected))
+
+    async def _hang_if_asked(self, row_number: int) -> None:
+        """Test hook: rows past this point are sent but never checkpointed, like a process about to be killed."""
+        limit = self.options.hang_after_rows
+        if limit is not None and row_number >= limit:
+            self.last_saved = float("inf")
+            await asyncio.sleep(3600)

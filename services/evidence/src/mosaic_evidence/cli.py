@@ -1,0 +1,125 @@
+"""`mosaic-evidence`: the evidence service's command line (generate a district, bulk-import evidence)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mosaic_evidence.bulk.checkpoint import CheckpointMismatch
+from mosaic_evidence.bulk.importer import ImportFailed, ImportOptions, ImportProgress, ImportSummary, import_evidence
+from mosaic_evidence.bulk.producer import import_producer_config
+from mosaic_evidence.bulk.reference_files import ReferenceFilesError, reference_view_from_files
+from mosaic_evidence.bulk.rows import HeaderError
+from mosaic_evidence.bulk.topic import TopicMissing
+from mosaic_evidence.generator import DEFAULT_START, generate_district, write_district
+
+app = typer.Typer(help="Mosaic evidence service tools.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="folder to write case.json, oneroster/ and evidence.csv into")],
+    seed: Annotated[int, typer.Option(help="same seed, same files, byte for byte")] = 7,
+    schools: Annotated[int, typer.Option(min=1)] = 3,
+    students_per_school: Annotated[int, typer.Option(min=1)] = 300,
+    weeks: Annotated[int, typer.Option(min=1, help="weeks of evidence from the first day of school")] = 12,
+    evidence_per_week: Annotated[float, typer.Option(min=0.1, help="average pieces of evidence per student")] = 5.0,
+    rows: Annotated[int | None, typer.Option(min=1, help="stop evidence.csv after this many rows")] = None,
+    start: Annotated[str, typer.Option(help="first day of school (ISO date)")] = DEFAULT_START.isoformat(),
+    envelopes: Annotated[bool, typer.Option(help="also write envelopes.jsonl (EvidenceRecorded)")] = False,
+) -> None:
+    """Write a realistic synthetic district: a CASE framework, a OneRoster bundle and months of evidence."""
+    started = time.monotonic()
+    district = generate_district(seed, schools=schools, students_per_school=students_per_school, weeks=weeks,
+                                 evidence_per_week=evidence_per_week, start=date.fromisoformat(start),
+                                 max_rows=rows)
+    counts = write_district(district, out, envelopes=envelopes)
+    console.print(f"district {district.district_id} ({district.roster.district.name}) written to {out} "
+                  f"in {time.monotonic() - started:.1f}s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+
+
+@app.command("import-evidence")
+def import_evidence_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row")],
+    district: Annotated[str, typer.Option(help="the district the evidence belongs to (its sourcedId)")],
+    bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers [env KAFKA_BOOTSTRAP_SERVERS]")] = None,
+    topic: Annotated[str, typer.Option(help="target topic")] = "mosaic.evidence.v1",
+    framework: Annotated[Path | None, typer.Option(help="CASE CFPackage JSON to check competencies against")] = None,
+    roster: Annotated[Path | None, typer.Option(help="OneRoster CSV folder to check students and recorders")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted import from its checkpoint")] = False,
+    checkpoint: Annotated[Path | None, typer.Option(help="checkpoint file [FILE.checkpoint.json]")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="rejected rows and reasons [FILE.rejects.csv]")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    hang_after_rows: Annotated[int | None, typer.Option(hidden=True, help="test hook: stall after N rows")] = None,
+) -> None:
+    """Import historical evidence from CSV into the evidence topic; resumable, without duplicates."""
+    if (framework is None) != (roster is None):
+        raise typer.BadParameter("pass both --framework and --roster (to check rows against them) or neither")
+    servers = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        raise typer.BadParameter("no broker: pass --bootstrap host:port or set KAFKA_BOOTSTRAP_SERVERS")
+    try:
+        view = reference_view_from_files(district, framework, roster) if framework and roster else None
+        options = ImportOptions(path=file, district_id=district, producer_config=import_producer_config(servers),
+                                topic=topic, checkpoint_path=checkpoint, rejects_path=rejects, resume=resume,
+                                view=view, today=date.today(), hang_after_rows=hang_after_rows)
+        summary = _run_with_progress(options, progress)
+    except (ImportFailed, CheckpointMismatch, HeaderError, TopicMissing, ReferenceFilesError) as exc:
+        console.print(f"[red]import stopped:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted:[/yellow] the checkpoint holds every acknowledged row; "
+                      "run the same command with --resume to continue")
+        raise typer.Exit(130) from None
+    _print_summary(summary)
+
+
+def _run_with_progress(options: ImportOptions, show: bool) -> ImportSummary:
+    columns = (TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+               TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>9,.0f} rows/s"),
+               TextColumn("{task.fields[rejected]:,} rejected"), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not show, transient=False) as bar:
+        task = bar.add_task("import", total=options.path.stat().st_size, rows=0, rate=0.0, rejected=0)
+        started = time.monotonic()
+        first_row: list[int] = []
+
+        def update(report: ImportProgress) -> None:
+            first_row[:] = first_row or [report.rows]
+            elapsed = max(time.monotonic() - started, 1e-6)
+            _advance(bar, task, report, (report.rows - first_row[0]) / elapsed)
+
+        return asyncio.run(import_evidence(options, update))
+
+
+def _advance(bar: Progress, task: TaskID, report: ImportProgress, rate: float) -> None:
+    bar.update(task, completed=report.bytes_read, rows=report.rows, rate=rate, rejected=report.rejected)
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    table = Table(title="evidence import", show_header=False)
+    table.add_row("rows read", f"{summary.rows:,}")
+    table.add_row("accepted", f"{summary.accepted:,}")
+    table.add_row("rejected", f"{summary.rejected:,}" + (f" (reasons in {summary.rejects_file})"
+                                                         if summary.rejected else ""))
+    if summary.resumed_from_row:
+        table.add_row("resumed after row", f"{summary.resumed_from_row:,}")
+        table.add_row("found already on the topic", f"{summary.already_on_topic:,}")
+    table.add_row("time", f"{summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s)")
+    for reason, count in summary.reasons.most_common(8):
+        table.add_row(f"  {reason}", f"{count:,}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    app()
