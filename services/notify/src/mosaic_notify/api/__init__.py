@@ -1,0 +1,1 @@
+"""Notify's REST API: preferences and rules for portals, unsubscribe for families, provider webhooks."""

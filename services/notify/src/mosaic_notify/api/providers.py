@@ -1,0 +1,44 @@
+"""Webhooks providers call: an SMS provider reports STOP / START replies (signed like our own webhooks)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field, ValidationError
+
+from mosaic_notify.adapters import store
+from mosaic_notify.api.deps import now_of, settings_of
+from mosaic_notify.domain.preferences import Channel
+from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_runtime.app import Session
+
+router = APIRouter(prefix="/v1/providers", tags=["providers"])
+
+STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "alto", "parar", "baja"})
+START_WORDS = frozenset({"start", "unstop", "yes", "alta"})
+
+
+class InboundSms(BaseModel):
+    from_number: str = Field(alias="from", min_length=3, description="the number that replied, E.164")
+    text: str = Field(description="what they replied, e.g. STOP")
+
+
+@router.post("/sms/inbound", summary="An SMS reply: STOP opts the number out of SMS, START opts it back in")
+async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
+    body = await request.body()
+    if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            detail=f"missing or wrong {SIGNATURE_HEADER} header (t=<unix>,v1=<HMAC-SHA256>)")
+    try:
+        reply = InboundSms.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False)) from None
+    word = reply.text.strip().split()[0].lower() if reply.text.strip() else ""
+    if word not in STOP_WORDS | START_WORDS:
+        return {"action": "none", "guardians": 0}
+    guardians = await store.guardians_with_sms(session, reply.from_number)
+    for guardian in guardians:
+        prefs = await store.load_preferences(session, guardian, settings_of(request).default_timezone)
+        changed = prefs.opt_out(Channel.SMS) if word in STOP_WORDS else prefs.opt_in(Channel.SMS)
+        await store.save_preferences(session, guardian.district_id, guardian.guardian_id, changed, now_of(request))
+    await session.commit()
+    return {"action": "opt_out" if word in STOP_WORDS else "opt_in", "guardians": len(guardians)}

@@ -1,0 +1,73 @@
+"""The notify service: consumers, the delivery worker and the REST API in one process.
+
+Run: `mosaic-notify serve`, or `uvicorn --factory mosaic_notify.main:build_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mosaic_notify.adapters.channels import Sender
+from mosaic_notify.adapters.delivery import DeliveryWorker
+from mosaic_notify.adapters.email import EmailSender
+from mosaic_notify.adapters.tables import metadata
+from mosaic_notify.adapters.webhooks import WebhookSender, portal_payload, push_payload, sms_payload
+from mosaic_notify.api import preferences, providers, unsubscribe
+from mosaic_notify.consumers import handlers
+from mosaic_notify.domain.messages import MessageRenderer
+from mosaic_notify.settings import NotifySettings
+from mosaic_runtime.app import ServiceContext, create_service
+from mosaic_runtime.consumer import subscribe
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def senders(settings: NotifySettings) -> dict[str, Sender]:
+    secret = settings.webhook_secret
+    return {
+        "email": EmailSender(settings),
+        "sms": WebhookSender(secret, lambda _o: settings.sms_webhook_url, sms_payload),
+        "push": WebhookSender(secret, lambda _o: settings.push_webhook_url, push_payload),
+        "portal": WebhookSender(secret, lambda o: o.rules.portal_webhook_url, portal_payload),
+    }
+
+
+def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -> FastAPI:
+    settings = settings or NotifySettings()
+    renderer = MessageRenderer()
+
+    def wake_worker(ctx: ServiceContext) -> None:
+        worker = ctx.state.get("worker")
+        if worker is not None:
+            worker.wake()
+
+    def setup_consumers(ctx: ServiceContext) -> None:
+        topics = [settings.reference_topic, settings.mastery_topic, settings.schedule_topic]
+        subscribe(ctx.broker, topics, group=settings.consumer_group, handlers=handlers(settings, clock),
+                  session_factory=ctx.sessions, max_records=settings.consumer_max_records,
+                  on_committed=lambda: wake_worker(ctx))
+
+    def start_delivery(ctx: ServiceContext) -> None:
+        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock,
+                                after_commit=ctx.relay.wake)
+        ctx.state["worker"] = worker
+        if settings.delivery_enabled:
+            ctx.tasks.append(asyncio.create_task(worker.run_forever(), name="notify-delivery"))
+
+    app = create_service(
+        settings, title="Mosaic notify", description="Families hear what changed: once, in their language.",
+        migrations=MIGRATIONS, metadata=metadata,
+        routers=[preferences.router, unsubscribe.router, providers.router],
+        setup_consumers=setup_consumers, on_startup=[start_delivery])
+    app.state.clock = clock
+    return app
