@@ -1,0 +1,189 @@
+"""Loads the slice of the projection a batch of facts touches, and writes back what the fold changed.
+
+District settings and reference data are cached per process and re-read when their version row moves,
+so a batch costs a handful of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mosaic_mastery.adapters import codec
+from mosaic_mastery.adapters.tables import (
+    district_references,
+    district_settings,
+    evidence_index,
+    mastery_records,
+    section_watches,
+)
+from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
+from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
+from mosaic_mastery.domain.projection import ProjectionState, needed_competencies
+from mosaic_mastery.domain.reference import DistrictReference
+
+CHUNK = 400
+
+
+class ProjectionStore:
+    def __init__(self) -> None:
+        self._references: dict[str, tuple[int, DistrictReference]] = {}
+        self._configs: dict[str, tuple[int, DistrictConfig]] = {}
+
+    # --- versioned, cached district data -----------------------------------------------------
+
+    async def configs(self, session: AsyncSession, districts: Iterable[str]) -> dict[str, DistrictConfig]:
+        t = district_settings
+        query = select(t.c.district_id, t.c.version).where(t.c.district_id.in_(list(districts)))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True)  # a settings change waits for this batch, and vice versa
+        versions = {r.district_id: r.version for r in await session.execute(query)}
+        found = {}
+        for district in districts:
+            version = versions.get(district, 0)
+            cached = self._configs.get(district)
+            if cached is None or cached[0] != version:
+                body = await session.scalar(select(t.c.body).where(t.c.district_id == district)) if version else None
+                settings = DistrictSettings.model_validate_json(body) if body else DistrictSettings()
+                cached = self._configs[district] = (version, DistrictConfig(settings))
+            found[district] = cached[1]
+        return found
+
+    async def settings_version(self, session: AsyncSession, district_id: str) -> int:
+        t = district_settings
+        return await session.scalar(select(t.c.version).where(t.c.district_id == district_id)) or 0
+
+    async def save_settings(self, session: AsyncSession, district_id: str, settings: DistrictSettings) -> int:
+        t = district_settings
+        version = await self.settings_version(session, district_id)
+        body = settings.model_dump_json()
+        if version:
+            await session.execute(update(t).where(t.c.district_id == district_id).values(version=version + 1,
+                                                                                          body=body))
+        else:
+            await session.execute(insert(t).values(district_id=district_id, version=1, body=body))
+        return version + 1
+
+    async def references(self, session: AsyncSession, districts: Iterable[str]) -> dict[str, DistrictReference]:
+        t = district_references
+        districts = list(districts)
+        versions = {r.district_id: r.version for r in await session.execute(
+            select(t.c.district_id, t.c.version).where(t.c.district_id.in_(districts)))}
+        found = {}
+        for district in districts:
+            version = versions.get(district, 0)
+            cached = self._references.get(district)
+            if cached is None or cached[0] != version:
+                body = await session.scalar(select(t.c.body).where(t.c.district_id == district)) if version else None
+                cached = self._references[district] = (version, codec.reference_from_body(body) if body
+                                                       else DistrictReference())
+            found[district] = cached[1]
+        return found
+
+    # --- the slice a batch needs --------------------------------------------------------------
+
+    async def load_slice(self, session: AsyncSession, facts: Sequence[Fact]) -> ProjectionState:
+        districts = sorted({f.district_id for f in facts})
+        state = ProjectionState(complete=False)
+        state.configs.update(await self.configs(session, districts))
+        changing = {f.district_id for f in facts if isinstance(f, ReferenceFact)}
+        for district, ref in (await self.references(session, districts)).items():
+            state.references[district] = copy.deepcopy(ref) if district in changing else ref
+            state.loaded.add(("reference", district))
+        evidence = [f for f in facts if isinstance(f, EvidenceFact)]
+        await self._load_evidence(session, state, evidence)
+        state.whole_districts = {f.district_id for f in facts
+                                 if isinstance(f, ReferenceFact) and hasattr(f.data, "framework_id")}
+        for district in state.whole_districts:
+            await self._load_records(session, state, mastery_records.c.district_id == district)
+        await self._load_needed_records(session, state, [f for f in evidence
+                                                         if f.district_id not in state.whole_districts])
+        for district in districts:
+            await self._load_watches(session, state, district, tuple(state.configs[district].settings
+                                                                     .grouping_competencies))
+        return state
+
+    async def _load_evidence(self, session: AsyncSession, state: ProjectionState,
+                             facts: Sequence[EvidenceFact]) -> None:
+        t = evidence_index
+        keys = sorted({(f.district_id, f.evidence_id) for f in facts})
+        for chunk in _chunks(keys):
+            rows = await session.execute(select(t).where(tuple_(t.c.district_id, t.c.evidence_id).in_(chunk)))
+            for row in rows:
+                state.evidence[(row.district_id, row.evidence_id)] = codec.evidence_from_row(row)
+        state.loaded.update(("evidence", *k) for k in keys)
+
+    async def _load_needed_records(self, session: AsyncSession, state: ProjectionState,
+                                   facts: Sequence[EvidenceFact]) -> None:
+        keys: set[tuple[str, str, str]] = set()
+        for f in facts:
+            known = state.evidence.get((f.district_id, f.evidence_id))
+            competencies = (*f.competency_ids, *(known.competency_ids if known else ()))
+            for competency in needed_competencies(state.references[f.district_id], competencies):
+                keys.add((f.district_id, f.student_id, competency))
+        t = mastery_records
+        for chunk in _chunks(sorted(keys)):
+            await self._load_records(session, state, tuple_(t.c.district_id, t.c.student_id,
+                                                            t.c.competency_id).in_(chunk))
+        state.loaded.update(("record", *k) for k in keys)
+
+    async def _load_records(self, session: AsyncSession, state: ProjectionState, where: Any) -> None:
+        for row in await session.execute(select(mastery_records).where(where)):
+            record = codec.record_from_row(row)
+            state.records[record.key] = record
+
+    async def _load_watches(self, session: AsyncSession, state: ProjectionState, district: str,
+                            sections: tuple[str, ...]) -> None:
+        t = section_watches
+        for chunk in _chunks(list(sections)):
+            rows = await session.execute(select(t).where(t.c.district_id == district, t.c.section_id.in_(chunk)))
+            for row in rows:
+                state.watches[(district, row.section_id)] = codec.watch_from_body(district, row.section_id, row.body)
+        state.loaded.update(("watch", district, s) for s in sections)
+
+    # --- writing back -------------------------------------------------------------------------
+
+    async def save(self, session: AsyncSession, state: ProjectionState) -> None:
+        """Replace every row the fold touched (delete + insert works the same on SQLite and PostgreSQL)."""
+        await _replace(session, mastery_records, ("district_id", "student_id", "competency_id"),
+                       state.dirty_records, [codec.record_row(state.records[k])
+                                             for k in sorted(state.dirty_records) if k in state.records])
+        await _replace(session, evidence_index, ("district_id", "evidence_id"), state.dirty_evidence,
+                       [codec.evidence_row(*k, state.evidence[k]) for k in sorted(state.dirty_evidence)])
+        await _replace(session, section_watches, ("district_id", "section_id"), state.dirty_watches,
+                       [{"district_id": d, "section_id": s, "body": codec.watch_body(state.watches[(d, s)])}
+                        for d, s in sorted(state.dirty_watches)])
+        for district in sorted(state.dirty_references):
+            await self._save_reference(session, district, state.references[district])
+        state.dirty_records.clear()
+        state.dirty_evidence.clear()
+        state.dirty_watches.clear()
+        state.dirty_references.clear()
+
+    async def _save_reference(self, session: AsyncSession, district: str, ref: DistrictReference) -> None:
+        t = district_references
+        version = await session.scalar(select(t.c.version).where(t.c.district_id == district)) or 0
+        body = codec.reference_body(ref)
+        if version:
+            await session.execute(update(t).where(t.c.district_id == district).values(version=version + 1, body=body))
+        else:
+            await session.execute(insert(t).values(district_id=district, version=1, body=body))
+        self._references.pop(district, None)  # re-read after commit; a rollback must not leave it cached
+
+
+async def _replace(session: AsyncSession, table: Table, key_columns: tuple[str, ...], keys: Iterable[tuple],
+                   rows: list[dict[str, Any]]) -> None:
+    key = tuple_(*(table.c[c] for c in key_columns))
+    for chunk in _chunks(sorted(keys)):
+        await session.execute(delete(table).where(key.in_(chunk)))
+    for chunk in _chunks(rows, 2000):
+        await session.execute(insert(table), chunk)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

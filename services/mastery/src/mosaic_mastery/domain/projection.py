@@ -1,0 +1,315 @@
+"""The mastery projection as a fold: `apply(state, fact) -> emissions`, shared by the live consumer and the rebuild.
+
+The state holds records (student × competency), the evidence index (for corrections and retractions),
+each district's reference data and the section watches. The live consumer folds into a slice loaded for
+the fact (`needed_competencies` says which records); the rebuild folds into the whole state in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mosaic_mastery.domain.config import DistrictConfig
+from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
+from mosaic_mastery.domain.observations import Observation
+from mosaic_mastery.domain.records import MasteryRecord, append, replay_record, roll_up_record
+from mosaic_mastery.domain.reference import DistrictReference, apply_framework, apply_roster
+from mosaic_mastery.domain.regroup import RegroupDue, SectionWatch, note_change, regroup_if_due
+
+RecordKey = tuple[str, str, str]  # district, student, competency
+
+
+@dataclass
+class EvidenceRef:
+    """What a later correction or retraction needs to know about a piece of evidence."""
+
+    student_id: str
+    kind: str
+    competency_ids: tuple[str, ...]
+    section_id: str | None = None
+    retracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged:
+    """A record's level changed; becomes a MasteryChanged."""
+
+    district_id: str
+    student_id: str
+    competency_id: str
+    competency_code: str | None
+    competency_name: str | None
+    old_level: str | None
+    new_level: str
+    old_rank: int | None
+    new_rank: int
+    mastered: bool
+    estimate: float
+    method: str
+    evidence_count: int
+    cause_evidence_ids: tuple[str, ...]
+    section_ids: tuple[str, ...]
+    recalculation: bool = False
+
+
+Emission = LevelChanged | RegroupDue
+
+
+class NotLoaded(LookupError):
+    """The live slice was asked for something it did not load: a bug in `needed_competencies`."""
+
+
+@dataclass
+class ProjectionState:
+    """The projection's data. `complete` means absent keys are truly absent (rebuild, tests); a live slice
+    knows only what it loaded and refuses the rest."""
+
+    complete: bool = True
+    records: dict[RecordKey, MasteryRecord] = field(default_factory=dict)
+    evidence: dict[tuple[str, str], EvidenceRef] = field(default_factory=dict)
+    references: dict[str, DistrictReference] = field(default_factory=dict)
+    watches: dict[tuple[str, str], SectionWatch] = field(default_factory=dict)
+    configs: dict[str, DistrictConfig] = field(default_factory=dict)
+    loaded: set[tuple] = field(default_factory=set)
+    whole_districts: set[str] = field(default_factory=set)  # districts whose every record is loaded
+    dirty_records: set[RecordKey] = field(default_factory=set)
+    dirty_evidence: set[tuple[str, str]] = field(default_factory=set)
+    dirty_watches: set[tuple[str, str]] = field(default_factory=set)
+    dirty_references: set[str] = field(default_factory=set)
+
+    def config(self, district_id: str) -> DistrictConfig:
+        config = self.configs.get(district_id)
+        if config is None:
+            config = self.configs[district_id] = DistrictConfig()
+        return config
+
+    def reference(self, district_id: str) -> DistrictReference:
+        ref = self.references.get(district_id)
+        if ref is None:
+            self._check(("reference", district_id))
+            ref = self.references[district_id] = DistrictReference()
+        return ref
+
+    def record(self, key: RecordKey) -> MasteryRecord | None:
+        found = self.records.get(key)
+        if found is None:
+            self._check(("record", *key))
+        return found
+
+    def record_or_new(self, key: RecordKey) -> MasteryRecord:
+        found = self.record(key)
+        if found is None:
+            found = self.records[key] = MasteryRecord(*key)
+        self.dirty_records.add(key)
+        return found
+
+    def drop_record(self, key: RecordKey) -> None:
+        self.records.pop(key, None)
+        self.dirty_records.add(key)
+
+    def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
+        found = self.evidence.get(key)
+        if found is None:
+            self._check(("evidence", *key))
+        return found
+
+    def watch(self, district_id: str, section_id: str) -> SectionWatch:
+        key = (district_id, section_id)
+        found = self.watches.get(key)
+        if found is None:
+            self._check(("watch", *key))
+            found = self.watches[key] = SectionWatch(district_id, section_id)
+        self.dirty_watches.add(key)
+        return found
+
+    def holds_district(self, district_id: str) -> bool:
+        return self.complete or district_id in self.whole_districts
+
+    def _check(self, what: tuple) -> None:
+        if self.complete or what in self.loaded or (what[0] == "record" and what[1] in self.whole_districts):
+            return
+        raise NotLoaded(f"the live slice did not load {what}; needed_competencies must include it")
+
+
+def needed_competencies(ref: DistrictReference, competency_ids: Iterable[str]) -> set[str]:
+    """The records a change to these competencies reads: them, their ancestors and the ancestors' children."""
+    needed = set(competency_ids)
+    for competency in list(needed):
+        for ancestor in ref.ancestors(competency):
+            needed.add(ancestor)
+            needed.update(ref.children(ancestor))
+    return needed
+
+
+def apply(state: ProjectionState, fact: Fact) -> list[Emission]:
+    """Fold one fact into the state; returns what to emit because of it."""
+    if isinstance(fact, ReferenceFact):
+        return apply_reference(state, fact)
+    return apply_evidence(state, fact)
+
+
+def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emission]:
+    ref = state.reference(fact.district_id)
+    data = fact.data
+    if hasattr(data, "framework_id"):
+        apply_framework(ref, data)  # type: ignore[arg-type]
+        if state.holds_district(fact.district_id):  # roll-ups follow the tree
+            refresh_rollups(state, fact.district_id)
+    else:
+        apply_roster(ref, data)  # type: ignore[arg-type]
+    state.dirty_references.add(fact.district_id)
+    return []
+
+
+def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]:
+    config = state.config(fact.district_id)
+    key = (fact.district_id, fact.evidence_id)
+    known = state.evidence_ref(key)
+    if fact.action == "recorded":
+        if known is not None:
+            return []  # this evidence id is already folded: a re-send
+        known = state.evidence[key] = EvidenceRef(fact.student_id, fact.kind or "", (), fact.section_id)
+    elif known is None or known.retracted or known.student_id != fact.student_id:
+        return []  # nothing of this student's to correct or retract (refused upstream; never folded)
+    state.dirty_evidence.add(key)
+    ref = state.reference(fact.district_id)
+    may_change = {*known.competency_ids, *fact.competency_ids}
+    may_change.update(a for c in list(may_change) for a in ref.ancestors(c))
+    before = {c: _level_of(state.record((fact.district_id, fact.student_id, c))) for c in may_change}
+    touched = _change_observations(state, fact, known, config)
+    _settle_rollups(state, fact.district_id, fact.student_id, touched, config)
+    changes = _level_changes(state, fact.district_id, fact.student_id, before, (fact.evidence_id,), False)
+    return [*changes, *_watch(state, changes, fact.occurred_at)]
+
+
+def _level_of(record: MasteryRecord | None) -> str | None:
+    return None if record is None else record.level
+
+
+def _change_observations(state: ProjectionState, fact: EvidenceFact, known: EvidenceRef,
+                         config: DistrictConfig) -> set[str]:
+    """Add, replace or remove this evidence's observations; returns the competencies whose records changed."""
+    old = dict.fromkeys(known.competency_ids)
+    new = dict.fromkeys(() if fact.action == "retracted" else fact.competency_ids)
+    for competency in dict.fromkeys([*old, *new]):
+        key = (fact.district_id, fact.student_id, competency)
+        record = state.record_or_new(key)
+        kept = [o for o in record.observations if o.evidence_id != fact.evidence_id]
+        replaced = len(kept) != len(record.observations)
+        if competency in new:
+            sequence = next((o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
+            observation = Observation(fact.evidence_id, fact.observed_on, sequence if sequence is not None
+                                      else record.take_sequence(), fact.score, known.kind)
+            if not replaced:
+                append(record, observation, config)
+                continue
+            kept.append(observation)
+            kept.sort(key=lambda o: o.order_key)
+        record.observations = kept
+        if kept:
+            replay_record(record, config)
+        elif not state.reference(fact.district_id).children(competency):
+            state.drop_record(key)
+        else:
+            record.method_state = type(record.method_state)()
+    known.competency_ids = tuple(new) if fact.action != "retracted" else known.competency_ids
+    known.retracted = fact.action == "retracted"
+    return set(old) | set(new)
+
+
+def _settle_rollups(state: ProjectionState, district_id: str, student_id: str, touched: Iterable[str],
+                    config: DistrictConfig) -> None:
+    """Refresh the roll-up of every ancestor without evidence of its own, deepest first."""
+    ref = state.reference(district_id)
+    parents = {a for c in touched for a in ref.ancestors(c)} | {c for c in touched if ref.children(c)}
+    for parent in sorted(parents, key=lambda p: (-len(ref.ancestors(p)), p)):
+        key = (district_id, student_id, parent)
+        existing = state.record(key)
+        if existing is not None and existing.observations:
+            continue  # evidence of its own wins over the roll-up
+        children = ref.children(parent)
+        child_records = [state.record((district_id, student_id, c)) for c in children]
+        if all(c is None for c in child_records):
+            if existing is not None:
+                state.drop_record(key)
+            continue
+        roll_up_record(state.record_or_new(key), child_records, len(children), config)
+
+
+def refresh_rollups(state: ProjectionState, district_id: str) -> None:
+    """After the tree changed: every student's roll-ups from their records (state must hold the district)."""
+    config = state.config(district_id)
+    ref = state.reference(district_id)
+    students = {k[1] for k in state.records if k[0] == district_id}
+    leaves = [c for c in ref.competencies if not ref.children(c)]
+    for student in sorted(students):
+        _settle_rollups(state, district_id, student, leaves, config)
+
+
+def _level_changes(state: ProjectionState, district_id: str, student_id: str, before: dict[str, str | None],
+                   cause_ids: tuple[str, ...], recalculation: bool) -> list[LevelChanged]:
+    config, ref = state.config(district_id), state.reference(district_id)
+    scale = config.scale
+    changes = []
+    for competency, old_level in sorted(before.items()):
+        record = state.record((district_id, student_id, competency))
+        if record is None or record.level is None or record.level == old_level or record.estimate is None:
+            continue
+        node = ref.competencies.get(competency)
+        old_rank = scale.index_of(old_level) if old_level in {lv.name for lv in scale.levels} else None
+        changes.append(LevelChanged(
+            district_id=district_id, student_id=student_id, competency_id=competency,
+            competency_code=node.code if node else None, competency_name=node.statement if node else None,
+            old_level=old_level, new_level=record.level, old_rank=old_rank, new_rank=scale.index_of(record.level),
+            mastered=scale.is_mastered(record.level), estimate=min(1.0, max(0.0, record.estimate)),
+            method=record.method, evidence_count=record.evidence_count,
+            cause_evidence_ids=cause_ids or record.evidence_ids, section_ids=ref.sections_of(student_id),
+            recalculation=recalculation,
+        ))
+    return changes
+
+
+def _watch(state: ProjectionState, changes: list[LevelChanged], now: datetime) -> list[RegroupDue]:
+    """Note level changes in the watches of the sections that group by those competencies; regroup if due."""
+    touched: dict[tuple[str, str], SectionWatch] = {}
+    for change in changes:
+        config, ref = state.config(change.district_id), state.reference(change.district_id)
+        for section in ref.sections_of(change.student_id):
+            if change.competency_id in config.follows(section):
+                watch = state.watch(change.district_id, section)
+                note_change(watch, change.student_id, change.competency_id, change.old_level, change.new_level, now)
+                touched[(change.district_id, section)] = watch
+    due = []
+    for (district_id, section), watch in sorted(touched.items()):
+        config, ref = state.config(district_id), state.reference(district_id)
+        info = ref.sections.get(section)
+        decision = regroup_if_due(watch, enrolled=ref.students_in(section), followed=config.follows(section),
+                                  threshold=config.settings.regroup_threshold, debounce=config.debounce, now=now,
+                                  school_id=info.school_id if info else None)
+        if decision is not None:
+            due.append(decision)
+    return due
+
+
+def recalculate(state: ProjectionState, district_id: str, config: DistrictConfig, now: datetime,
+                cause_ids: tuple[str, ...] = ()) -> list[Emission]:
+    """The district changed its method or scale: replay every record under the new config (state must hold
+    the whole district) and report the level changes as recalculations."""
+    state.configs[district_id] = config
+    ref = state.reference(district_id)
+    by_student: dict[str, dict[str, str | None]] = {}
+    for key, record in list(state.records.items()):
+        if key[0] == district_id:
+            by_student.setdefault(key[1], {})[key[2]] = record.level
+            if record.observations:
+                replay_record(record, config)
+                state.dirty_records.add(key)
+    changes: list[LevelChanged] = []
+    leaves = [c for c in ref.competencies if not ref.children(c)]
+    for student, before in sorted(by_student.items()):
+        _settle_rollups(state, district_id, student, [*leaves, *before], config)
+        state.dirty_records.update(k for k in state.records if k[0] == district_id and k[1] == student)
+        changes += _level_changes(state, district_id, student, before, cause_ids, True)
+    return [*changes, *_watch(state, changes, now)]
