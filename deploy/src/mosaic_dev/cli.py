@@ -78,18 +78,69 @@ def kafka(
 def up(
     data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Folder for the broker's data and the services' databases."),
     kafka_port: int = typer.Option(DEFAULT_KAFKA_PORT, help="Loopback port for the local broker; 0 picks a free one."),
+    seed: bool = typer.Option(True, help="Seed the demo district on the first run (once per data folder)."),
+    bootstrap: str = typer.Option("", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Use this broker instead of a local one."),
 ) -> None:
-    """Bring up the local stack: the local Kafka broker with the catalog's topics."""
+    """Bring up the whole stack: Kafka, the four services, a mail sink, and the demo district."""
+    from mosaic_dev.idp import DevIdentityProvider
+    from mosaic_dev.mailsink import MailSink
+    from mosaic_dev.stack import SERVICES, service_env, start_service, stop_service, wait_until_ready
     from mosaic_runtime.topics_admin import ensure_topics
 
-    broker = start_local_kafka(data_dir / "kafka", kafka_port)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    broker = None if bootstrap else start_local_kafka(data_dir / "kafka", kafka_port)
+    bootstrap = bootstrap or broker.bootstrap
+    idp = DevIdentityProvider(data_dir)
+    sink = MailSink(data_dir / "mail").start()
+    running = []
     try:
-        ensure_topics(broker.bootstrap)
-        typer.echo(f"Kafka: KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}")
-        typer.echo("Mosaic is up; Ctrl-C stops it.", err=True)
+        ensure_topics(bootstrap)
+        for spec in SERVICES:
+            env = service_env(spec, data_dir=data_dir, bootstrap=bootstrap, jwks_file=idp.jwks_file,
+                              smtp_port=sink.smtp_port)
+            running.append(start_service(spec, env, data_dir / "logs"))
+        for service in running:
+            wait_until_ready(service)
+        if seed and not (data_dir / "seeded").exists():
+            from mosaic_dev.seed import seed_demo_district
+
+            seed_demo_district(idp, data_dir)
+            (data_dir / "seeded").write_text("demo district seeded\n")
+        _print_where_to_look(bootstrap, running, sink, data_dir)
         _wait_for_signal()
+    except RuntimeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
     finally:
-        broker.stop()
+        for service in reversed(running):
+            stop_service(service)
+        sink.stop()
+        if broker is not None:
+            broker.stop()
+
+
+def _print_where_to_look(bootstrap: str, running: list, sink: object, data_dir: Path) -> None:
+    from mosaic_dev.seed import DEMO_DISTRICT
+
+    typer.echo(f"Kafka        KAFKA_BOOTSTRAP_SERVERS={bootstrap}")
+    for service in running:
+        typer.echo(f"{service.spec.name:<12} {service.spec.url}/docs   (log: {service.log_file})")
+    typer.echo(f"Mail sink    http://127.0.0.1:{sink.web_port}/   (families' emails; files in {data_dir / 'mail'})")
+    typer.echo(f"Demo district {DEMO_DISTRICT!r}; a token for the APIs: uv run mosaic-dev token")
+    typer.echo("Mosaic is up; Ctrl-C stops it.", err=True)
+
+
+@app.command()
+def token(
+    district: str = typer.Option("demo-district", help="District claim."),
+    user: str = typer.Option("demo-admin", help="The user's OneRoster sourcedId."),
+    role: list[str] = typer.Option(["districtAdministrator"], help="Roles (repeat for several)."),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="The stack's data folder (holds the dev IdP key)."),
+) -> None:
+    """Print a bearer token from the development identity provider, for trying the APIs."""
+    from mosaic_dev.idp import DevIdentityProvider
+
+    typer.echo(DevIdentityProvider(data_dir).token(district_id=district, user_id=user, roles=tuple(role)))
 
 
 def main() -> None:
