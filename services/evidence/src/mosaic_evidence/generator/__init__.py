@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from mosaic_evidence.generator.framework import Framework, FrameworkItem, build_framework, case_package
-from mosaic_evidence.generator.learning import EVIDENCE_COLUMNS, EvidenceRow, iter_evidence
+from mosaic_evidence.generator.learning import EVIDENCE_COLUMNS, EvidenceRow, iter_evidence, make_curriculum
 from mosaic_evidence.generator.roster import Roster, build_roster
 from mosaic_evidence.generator.writers import write_case, write_envelopes, write_evidence_csv, write_oneroster
 
@@ -45,6 +45,11 @@ class District:
         """Every evidence row in date order; each call replays the same rows."""
         return iter_evidence(self.seed, self.framework, self.roster.placements, weeks=self.weeks,
                              evidence_per_week=self.evidence_per_week, start=self.start, max_rows=self.max_rows)
+
+    def intro_weeks(self) -> dict[str, int]:
+        """The week each assessable competency is first taught (dispositions: week 0)."""
+        curriculum = make_curriculum(self.seed, self.framework, self.weeks)
+        return dict(zip(curriculum.ids, curriculum.intro_week.tolist(), strict=True))
 
     def case_package(self) -> dict:
         return case_package(self.framework, creator=self.roster.district.name)
