@@ -1,0 +1,141 @@
+"""Real receivers for development and tests: an SMTP server that keeps what it accepts (with a message
+search by Message-ID, like a provider's), and an HTTP server that keeps the webhooks it gets.
+
+`mosaic-notify devservers` runs both, so a developer can watch what families would receive.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class ReceivedWebhook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Mailbox:
+    """Everything the SMTP server accepted, in order; thread-safe."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, message: EmailMessage) -> None:
+        with self.lock:
+            self.messages.append(message)
+
+    def snapshot(self) -> list[EmailMessage]:
+        with self.lock:
+            return list(self.messages)
+
+    def has_message_id(self, message_id: str) -> bool:
+        with self.lock:
+            return any(m["Message-ID"] == message_id for m in self.messages)
+
+
+class _Handler:
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mailbox.add(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+class MailCatcher:
+    """aiosmtpd on 127.0.0.1:<port>, plus GET http://127.0.0.1:<lookup_port>/messages?message_id=<id>."""
+
+    def __init__(self, port: int = 0, lookup_port: int = 0) -> None:
+        self.mailbox = Mailbox()
+        self.controller = Controller(_Handler(self.mailbox), hostname="127.0.0.1", port=port or _free_port())
+        self.lookup = HttpReceiver(lookup_port, lookup=self.mailbox)
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    @property
+    def lookup_url(self) -> str:
+        return f"{self.lookup.url}/messages"
+
+    def start(self) -> MailCatcher:
+        self.controller.start()
+        self.lookup.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.lookup.stop()
+
+
+class HttpReceiver:
+    """A threading HTTP server: POSTs are kept (webhooks); GET /messages answers the mail catcher's search."""
+
+    def __init__(self, port: int = 0, lookup: Mailbox | None = None, status: int = 200) -> None:
+        self.received: list[ReceivedWebhook] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append(ReceivedWebhook(self.path, dict(self.headers.items()), body))
+                self._answer(receiver.status, {"ok": receiver.status < 300})
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlparse(self.path).query)
+                if lookup is None or "message_id" not in query:
+                    self._answer(404, {"error": "GET /messages?message_id=<Message-ID>"})
+                    return
+                self._answer(200, {"found": lookup.has_message_id(query["message_id"][0])})
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
