@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ortools.sat.python import cp_model
+
 from mosaic_scheduling.domain.greedy import Solution
 from mosaic_scheduling.domain.problem import BALANCE_WEIGHT, RegroupProblem
-from ortools.sat.python import cp_model
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def session_fit(student: Participant, session: Session, teacher: Teacher | None,
                 block_competencies: tuple[str, ...]) -> Fit:
     """The cost of `student` in `session`, and the sentence that explains the placement."""
     base = _kind_fit(student, session, block_competencies)
-    need = most_pressing_need(student, block_competencies)
+    need = most_pressing_need(student, block_competencies or tuple(sorted(student.levels)))
     if need is not None and teacher is not None and _teacher_knows(teacher, need):
         return Fit(max(0, base.cost - EXPERTISE_BONUS), f"{base.reason}; {teacher.name} teaches {_code(need)}")
     return base

@@ -81,7 +81,9 @@ def regroup(school: School, block_id: str, participants: list[Participant], plac
 def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution, Status, str, float | None]:
     heuristic = greedy_solution(problem)
     decisions = sum(len(s.allowed) for s in problem.students)
-    if not problem.students or decisions > settings.max_solver_decisions:
+    if not problem.students:
+        return heuristic, "optimal", "nothing to place", 0.0
+    if decisions > settings.max_solver_decisions:
         return heuristic, "feasible", "greedy", None
     outcome = solve_with_cpsat(problem, settings.time_limit_seconds, heuristic, settings.workers)
     if outcome.solution is None:
