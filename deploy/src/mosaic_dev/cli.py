@@ -84,7 +84,8 @@ def up(
     """Bring up the whole stack: Kafka, the four services, a mail sink, and the demo district."""
     from mosaic_dev.idp import DevIdentityProvider
     from mosaic_dev.mailsink import MailSink
-    from mosaic_dev.stack import SERVICES, service_env, start_service, stop_service, wait_until_ready
+    from mosaic_dev.stack import SERVICES, service_env, start_service, stop_service, tracing_env, wait_until_ready
+    from mosaic_dev.tracesink import TraceSink
     from mosaic_runtime.topics_admin import ensure_topics
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -92,12 +93,19 @@ def up(
     bootstrap = bootstrap or broker.bootstrap
     idp = DevIdentityProvider(data_dir)
     sink = MailSink(data_dir / "mail").start()
+    traces = TraceSink(port=4318, log_file=data_dir / "traces.jsonl").start()
     running = []
     try:
         ensure_topics(bootstrap)
         for spec in SERVICES:
-            env = service_env(spec, data_dir=data_dir, bootstrap=bootstrap, jwks_file=idp.jwks_file,
-                              smtp_port=sink.smtp_port)
+            env = service_env(
+                spec,
+                data_dir=data_dir,
+                bootstrap=bootstrap,
+                jwks_file=idp.jwks_file,
+                smtp_port=sink.smtp_port,
+                extra=tracing_env(traces.endpoint, spec),
+            )
             running.append(start_service(spec, env, data_dir / "logs"))
         for service in running:
             wait_until_ready(service)
@@ -107,6 +115,7 @@ def up(
             seed_demo_district(idp, data_dir)
             (data_dir / "seeded").write_text("demo district seeded\n")
         _print_where_to_look(bootstrap, running, sink, data_dir)
+        typer.echo(f"Traces       http://127.0.0.1:{traces.port}/   (one trace per recorded evidence)")
         _wait_for_signal()
     except RuntimeError as exc:
         typer.echo(str(exc), err=True)
@@ -115,6 +124,7 @@ def up(
         for service in reversed(running):
             stop_service(service)
         sink.stop()
+        traces.stop()
         if broker is not None:
             broker.stop()
 

@@ -73,9 +73,8 @@ def _broker_source() -> tuple[str, AbstractContextManager[str]]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap address of a real broker with the catalog's topics created."""
-    from mosaic_runtime.topics_admin import ensure_topics
-
     from mosaic_dev.kafka import HOW_TO_GET_A_BROKER
+    from mosaic_runtime.topics_admin import ensure_topics
 
     source, broker = _broker_source()
     with ExitStack() as stack:

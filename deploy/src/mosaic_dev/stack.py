@@ -29,8 +29,12 @@ class ServiceSpec:
         return f"http://127.0.0.1:{self.port}"
 
 
-SERVICES = (ServiceSpec("evidence", 8081), ServiceSpec("mastery", 8082),
-            ServiceSpec("scheduling", 8083), ServiceSpec("notify", 8084))
+SERVICES = (
+    ServiceSpec("evidence", 8081),
+    ServiceSpec("mastery", 8082),
+    ServiceSpec("scheduling", 8083),
+    ServiceSpec("notify", 8084),
+)
 
 
 @dataclass
@@ -40,20 +44,30 @@ class RunningService:
     log_file: Path
 
 
-def service_env(spec: ServiceSpec, *, data_dir: Path, bootstrap: str, jwks_file: Path,
-                smtp_port: int | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+def service_env(
+    spec: ServiceSpec,
+    *,
+    data_dir: Path,
+    bootstrap: str,
+    jwks_file: Path,
+    smtp_port: int | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     env = dict(os.environ)
     p = spec.prefix
-    env.update({
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "MOSAIC_DATA_DIR": str(data_dir.resolve()),
-        f"{p}DATABASE_URL": f"sqlite+aiosqlite:///{(data_dir / f'{spec.name}.db').resolve()}",
-        f"{p}HTTP_PORT": str(spec.port),
-        f"{p}OIDC_JWKS_FILE": str(jwks_file.resolve()),
-    })
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "MOSAIC_DATA_DIR": str(data_dir.resolve()),
+            f"{p}DATABASE_URL": f"sqlite+aiosqlite:///{(data_dir / f'{spec.name}.db').resolve()}",
+            f"{p}HTTP_PORT": str(spec.port),
+            f"{p}OIDC_JWKS_FILE": str(jwks_file.resolve()),
+        }
+    )
     if spec.name == "notify" and smtp_port is not None:
-        env.update({f"{p}SMTP_HOST": "127.0.0.1", f"{p}SMTP_PORT": str(smtp_port),
-                    f"{p}UNSUBSCRIBE_BASE_URL": f"{spec.url}"})
+        env.update(
+            {f"{p}SMTP_HOST": "127.0.0.1", f"{p}SMTP_PORT": str(smtp_port), f"{p}UNSUBSCRIBE_BASE_URL": f"{spec.url}"}
+        )
     env.update(extra or {})
     return env
 
@@ -63,9 +77,23 @@ def start_service(spec: ServiceSpec, env: dict[str, str], logs: Path) -> Running
     log_file = logs / f"{spec.name}.log"
     out = log_file.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", spec.module, "--host", "127.0.0.1", "--port", str(spec.port),
-         "--timeout-graceful-shutdown", "30", "--no-access-log"],
-        env=env, stdout=out, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            spec.module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(spec.port),
+            "--timeout-graceful-shutdown",
+            "30",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     return RunningService(spec, process, log_file)
 
 
@@ -73,8 +101,10 @@ def wait_until_ready(service: RunningService, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
-            raise RuntimeError(f"{service.spec.name} exited ({service.process.returncode}); see {service.log_file}:\n"
-                               + _tail(service.log_file))
+            raise RuntimeError(
+                f"{service.spec.name} exited ({service.process.returncode}); see {service.log_file}:\n"
+                + _tail(service.log_file)
+            )
         try:
             with urllib.request.urlopen(f"{service.spec.url}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -100,3 +130,14 @@ def _tail(path: Path, chars: int = 3000) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return ""
+
+
+def tracing_env(endpoint: str, spec: ServiceSpec) -> dict[str, str]:
+    """Standard OTEL_* variables that send a service's spans to an OTLP/HTTP receiver, quickly."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_SERVICE_NAME": f"mosaic-{spec.name}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
