@@ -60,7 +60,9 @@ async def test_readyz_follows_the_database(kafka_bootstrap):
         database = urlsplit(url).path.lstrip("/")
         target = urlsplit(server_url)
         proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
-        app = sample_service(kafka_bootstrap, _through_proxy(server_url, proxy.port, database), "test.readiness", "g-db")
+        app = sample_service(
+            kafka_bootstrap, _through_proxy(server_url, proxy.port, database), "test.readiness", "g-db"
+        )
         async with running(app) as client:
             assert (await eventually(client, 200))["database"] == "ok"
             await proxy.cut()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from mosaic_runtime.auth import TokenVerifier
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.logging import setup_logging
+from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from mosaic_runtime.outbox import OutboxRelay
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
@@ -69,6 +71,7 @@ def create_service(
     app = FastAPI(title=title, description=description, version=settings.service_version, lifespan=lifespan)
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
+    app.middleware("http")(_count_requests)
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)
@@ -123,6 +126,15 @@ async def _call(hook: Hook, ctx: ServiceContext) -> None:
     result = hook(ctx)
     if asyncio.iscoroutine(result):
         await result
+
+
+async def _count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    HTTP_SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
 
 
 def probes_router() -> APIRouter:

@@ -15,3 +15,5 @@ OUTBOX_BACKLOG = Gauge("mosaic_outbox_backlog", "Outbox rows not yet acknowledge
 DELIVERIES = Counter("mosaic_deliveries_total", "Delivery outcomes (notify)", ["channel", "outcome"])
 
 registry = REGISTRY
+HTTP_REQUESTS = Counter("mosaic_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+HTTP_SECONDS = Histogram("mosaic_http_request_seconds", "Time to answer an HTTP request", ["method", "route"])
