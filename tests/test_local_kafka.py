@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
 from mosaic_dev.kafka import KafkaUnavailable, LocalKafka, fetch_jars, jars_present, lib_dir
 
 

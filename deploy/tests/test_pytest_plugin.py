@@ -6,12 +6,13 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from mosaic_dev import pytest_plugin
-from mosaic_dev.cli import app
-from mosaic_dev.kafka import lib_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
+
+from mosaic_dev import pytest_plugin
+from mosaic_dev.cli import app
+from mosaic_dev.kafka import lib_dir
 
 
 def test_configured_bootstrap_wins_over_docker_and_launcher(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from kafka.admin import ConfigResource, ConfigResourceType
+
 from mosaic_events.topics import DLQ_RETENTION_MS, EVIDENCE, FOREVER, TOPICS, Topic
 from mosaic_runtime.topics_admin import admin_client, delete_topics, describe, ensure_topics, topic_specs
 
