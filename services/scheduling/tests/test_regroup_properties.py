@@ -114,11 +114,9 @@ def has_any_assignment(school: School, students: list[Participant], pins: list[P
                 continue
             if p.support_plan and s.kind != p.support_plan.required_kind:
                 continue
-            locked_member = p.previous is not None and p.previous.session_id == s.id
-            if s.locked and p.id not in pinned and not locked_member:
+            if p.id not in pinned and s.locked and locked_group_of(p, usable) != s.id:
                 continue
-            if p.id not in pinned and p.previous is not None and any(
-                    o.locked and o.id == p.previous.session_id and o.id != s.id for o in usable):
+            if p.id not in pinned and locked_group_of(p, usable) not in (None, s.id):
                 continue
             x[p.id, s.id] = model.new_bool_var(f"{p.id}_{s.id}")
             options.append(x[p.id, s.id])
@@ -129,6 +127,15 @@ def has_any_assignment(school: School, students: list[Participant], pins: list[P
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 10
     return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def locked_group_of(p: Participant, usable: list[Session]) -> str | None:
+    """The locked session a student stays in: they were there and their support plan allows it."""
+    for s in usable:
+        if s.locked and p.previous is not None and p.previous.session_id == s.id and (
+                p.support_plan is None or p.support_plan.required_kind == s.kind):
+            return s.id
+    return None
 
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -179,9 +179,9 @@ def _allowed(problem: RegroupProblem, student: Participant, binding: Placement |
                                   f"({problem.sessions[j].kind}); move the placement to a {plan.required_kind} session")
             return (), "placement"
         return (j,), f"placed in {problem.sessions[j].title}"
-    if student.id in members:
-        j = problem.index_of(members[student.id])
-        return (j,), f"locked group {problem.sessions[j].title}"
+    locked_in = problem.index_of(members.get(student.id, ""))
+    if locked_in is not None and (plan is None or problem.sessions[locked_in].kind == plan.required_kind):
+        return (locked_in,), f"locked group {problem.sessions[locked_in].title}"
     open_to_all = tuple(j for j, s in enumerate(problem.sessions) if not s.locked)
     if plan is None:
         return open_to_all, ANY_SESSION
