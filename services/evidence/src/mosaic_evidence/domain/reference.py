@@ -26,6 +26,7 @@ class ReferenceView:
     staff_sections: dict[str, frozenset[str]] = field(default_factory=dict)
     section_schools: dict[str, str] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
+    related: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -40,7 +41,9 @@ class ReferenceView:
         roles: dict[str, str] = {}
         schools: dict[str, frozenset[str]] = {}
         emails: dict[str, str] = {}
+        related: dict[str, frozenset[str]] = {}
         for person in people:
+            related[person.id] = frozenset(person.related_ids)
             roles[person.id] = person.role
             schools[person.id] = frozenset(person.school_ids)
             if person.email:
@@ -61,11 +64,15 @@ class ReferenceView:
             competency_ids=frozenset(ids), competency_codes=codes,
             student_sections={k: frozenset(v) for k, v in by_student.items()},
             staff_sections={k: frozenset(v) for k, v in by_staff.items()},
-            section_schools=dict(section_schools or {}), emails=emails,
+            section_schools=dict(section_schools or {}), emails=emails, related=related,
         )
 
     def person_with_email(self, email: str) -> str | None:
         return self.emails.get(email.strip().lower())
+
+    def related_of(self, person_id: str) -> frozenset[str]:
+        """agentSourcedIds: a guardian's students, a student's guardians."""
+        return self.related.get(person_id, frozenset())
 
     def role_of(self, person_id: str) -> str | None:
         return self.roles.get(person_id)

@@ -1,0 +1,1 @@
+"""Evidence adapters: the database tables and queries around the pure domain."""

@@ -1,0 +1,116 @@
+"""Recording, correcting and retracting evidence, and reading a student's history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import Field, RootModel
+
+from mosaic_evidence import commands
+from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder
+from mosaic_evidence.domain.corrections import CorrectionRequest, RetractionRequest
+from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, check_read_permission
+from mosaic_runtime.app import Context, Session
+from mosaic_runtime.auth import DistrictPrincipal
+
+router = APIRouter(prefix="/v1/districts/{district_id}", tags=["evidence"])
+
+REFUSAL = {"description": "refused: each problem names its code, field and reason; nothing was recorded"}
+RESPONSES = {403: REFUSAL, 409: {"description": "Idempotency-Key reused with another body"}, 422: REFUSAL,
+             503: {"description": "Kafka did not acknowledge the event; nothing was recorded, retry"}}
+
+
+class EvidenceBatch(RootModel[list[EvidenceItem]]):
+    root: list[EvidenceItem] = Field(min_length=1)
+
+
+@router.post("/evidence", status_code=201, responses=RESPONSES, summary="Record one piece of evidence")
+async def record_one(district_id: str, item: EvidenceItem, principal: DistrictPrincipal, ctx: Context,
+                     idempotency_key: IdempotencyKey = None):
+    return await _record(ctx, district_id, [item], principal, idempotency_key)
+
+
+@router.post("/evidence/batch", status_code=201, responses=RESPONSES,
+             summary="Record a batch of evidence: all of it, or none with every problem named")
+async def record_batch(district_id: str, items: EvidenceBatch, principal: DistrictPrincipal, ctx: Context,
+                       idempotency_key: IdempotencyKey = None):
+    if len(items.root) > ctx.settings.max_batch_items:  # type: ignore[attr-defined]
+        raise HTTPException(413, f"at most {ctx.settings.max_batch_items} items per batch")  # type: ignore[attr-defined]
+    return await _record(ctx, district_id, items.root, principal, idempotency_key)
+
+
+async def _record(ctx, district_id, items, principal, key):
+    caller = recorder(principal)
+    payload = [i.model_dump(mode="json") for i in items]
+    status, body = await commands.run_write(
+        ctx, district_id, lambda s: commands.record_evidence(s, district_id, items, caller, key),
+        key=key, payload_hash=commands.request_hash({"path": "evidence", "items": payload}))
+    if status == 201 and len(items) == 1 and "recorded" in body:
+        body = {**body["recorded"][0], "recorded": body["recorded"]}
+    return answer(status, body)
+
+
+@router.post("/evidence/{evidence_id}/corrections", status_code=201, responses=RESPONSES,
+             summary="Correct evidence: a new EvidenceCorrected fact, the original is kept")
+async def correct(district_id: str, evidence_id: str, correction: CorrectionRequest, principal: DistrictPrincipal,
+                  ctx: Context, idempotency_key: IdempotencyKey = None):
+    caller = recorder(principal)
+    status, body = await commands.run_write(
+        ctx, district_id, lambda s: commands.correct_evidence(s, district_id, evidence_id, correction, caller),
+        key=idempotency_key, payload_hash=commands.request_hash(
+            {"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")}))
+    return answer(status, body)
+
+
+@router.post("/evidence/{evidence_id}/retraction", status_code=201, responses=RESPONSES,
+             summary="Retract evidence: it no longer counts; the history keeps it")
+async def retract(district_id: str, evidence_id: str, retraction: RetractionRequest, principal: DistrictPrincipal,
+                  ctx: Context, idempotency_key: IdempotencyKey = None):
+    caller = recorder(principal)
+    status, body = await commands.run_write(
+        ctx, district_id, lambda s: commands.retract_evidence(s, district_id, evidence_id, retraction, caller),
+        key=idempotency_key, payload_hash=commands.request_hash(
+            {"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")}))
+    return answer(status, body)
+
+
+@router.get("/evidence/{evidence_id}", summary="One piece of evidence: its current view and its history")
+async def get_evidence(district_id: str, evidence_id: str, principal: DistrictPrincipal, session: Session):
+    found = await evidence_store.one_evidence(session, district_id, evidence_id)
+    if found is None:
+        raise HTTPException(404, f"no evidence {evidence_id} in district {district_id}")
+    await _may_read(session, district_id, principal, found["student_id"])
+    return found
+
+
+@router.get("/students/{student_id}/evidence", summary="A student's evidence, newest first, with each history")
+async def student_history(
+    district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
+    competency_id: str | None = None,
+    kind: Annotated[str | None, Query(description=f"one of {', '.join(EVIDENCE_KINDS)}")] = None,
+    observed_from: Annotated[date | None, Query(alias="from")] = None,
+    observed_to: Annotated[date | None, Query(alias="to")] = None,
+    include_retracted: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    if kind is not None and kind not in EVIDENCE_KINDS:
+        raise HTTPException(422, f"kind {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}")
+    await _may_read(session, district_id, principal, student_id)
+    filters = evidence_store.HistoryFilter(competency_id, kind, observed_from, observed_to, include_retracted)
+    total, items = await evidence_store.student_evidence(session, district_id, student_id, filters,
+                                                         limit=limit, offset=offset)
+    following = offset + len(items)
+    return {"student_id": student_id, "total": total, "limit": limit, "offset": offset,
+            "next_offset": following if following < total else None, "items": items}
+
+
+async def _may_read(session, district_id: str, principal, student_id: str) -> None:
+    view = await reference_store.load_view_for(session, district_id, person_ids={principal.user_id, student_id},
+                                               competency_refs=[])
+    problems = check_read_permission(recorder(principal), student_id, view)
+    if problems:
+        raise HTTPException(403, problems[0].message)

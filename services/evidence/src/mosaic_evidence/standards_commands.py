@@ -1,0 +1,94 @@
+"""xAPI statements and Caliper events in, evidence out: every input answered with its outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.commands import Decision, check_items, envelope_for, recorded_envelopes, view_for_items
+from mosaic_evidence.domain import caliper, xapi
+from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted
+from mosaic_evidence.domain.recording import Recorder, evidence_id_for
+from mosaic_evidence.domain.reference import ReferenceView
+from mosaic_evidence.domain.standards import Outcome
+
+
+async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
+    statements = xapi.statement_list(body)
+    keys = [k for s in statements if isinstance(s, dict) and isinstance(s.get("actor"), dict)
+            for k in xapi.actor_keys(s["actor"])]
+    mapping = await evidence_store.load_mapping(session, district_id)
+    view = await _actor_view(session, district_id, keys, mapping.actors.values())
+    outcomes = xapi.translate_statements(body, mapping, view, received_on=datetime.now(UTC).date())
+    return await _record_outcomes(session, district_id, outcomes, caller, "xapi")
+
+
+async def ingest_caliper(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
+    events = caliper.event_list(body)
+    keys = [_assignee(e) for e in events if _assignee(e)]
+    mapping = await evidence_store.load_mapping(session, district_id)
+    view = await _actor_view(session, district_id, keys, mapping.actors.values())
+    outcomes = caliper.translate_events(body, mapping, view, received_on=datetime.now(UTC).date())
+    return await _record_outcomes(session, district_id, outcomes, caller, "caliper")
+
+
+def _assignee(event: Any) -> str | None:
+    attempt = event.get("object") if isinstance(event, dict) else None
+    assignee = attempt.get("assignee") if isinstance(attempt, dict) else None
+    return assignee.get("id") if isinstance(assignee, dict) else assignee if isinstance(assignee, str) else None
+
+
+async def _actor_view(session: AsyncSession, district_id: str, keys: list[str], mapped: Any) -> ReferenceView:
+    emails = [k[7:] for k in keys if k.startswith("mailto:")]
+    by_email = await reference_store.people_with_emails(session, district_id, emails)
+    ids = {k for k in keys if not k.startswith("mailto:")} | set(mapped) | {p.id for p in by_email}
+    return await reference_store.load_view_for(session, district_id, person_ids=ids, competency_refs=[])
+
+
+async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: list[Outcome], caller: Recorder,
+                           source: str) -> Decision:
+    """Record each statement that is valid evidence and new; report every other one with its reason."""
+    reports = [o.report() for o in outcomes]
+    candidates = [o for o in outcomes if o.status == "evidence" and o.item is not None]
+    ids = {o.index: evidence_id_for(district_id, source, o.source_ref or str(o.index)) for o in candidates}
+    duplicates = await evidence_store.existing_ids(session, district_id, list(ids.values()))
+    fresh = [o for o in candidates if ids[o.index] not in duplicates]
+    view = await view_for_items(session, district_id, [o.item for o in fresh], caller.user_id)  # type: ignore[misc]
+    refused = {fresh[r["index"]].index: r["problems"] for r in check_items([o.item for o in fresh], view, caller)}  # type: ignore[misc]
+    accepted = [o for o in fresh if o.index not in refused]
+    envelopes = recorded_envelopes([o.item for o in accepted], [ids[o.index] for o in accepted], view, caller)  # type: ignore[misc]
+    for outcome in candidates:
+        report = reports[outcome.index]
+        report["evidence_id"] = ids[outcome.index]
+        if ids[outcome.index] in duplicates:
+            report.update(status="duplicate", reason="already recorded from this statement")
+        elif outcome.index in refused:
+            report.update(status="refused", problems=refused[outcome.index])
+    envelopes += await _voids(session, district_id, outcomes, reports, caller, source)
+    for envelope in envelopes:
+        await evidence_store.apply_envelope(session, envelope)
+    counts = Counter(r["status"] for r in reports)
+    return Decision(200, {"counts": dict(sorted(counts.items())), "results": reports,
+                          "unmapped": sorted({r["activity_id"] for r in reports
+                                              if r["status"] == "unmapped_activity" and "activity_id" in r})},
+                    envelopes)
+
+
+async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict],
+                 caller: Recorder, source: str) -> list:
+    envelopes = []
+    for outcome in (o for o in outcomes if o.status == "voided" and o.voids):
+        target = evidence_id_for(district_id, source, outcome.voids)  # type: ignore[arg-type]
+        state = await evidence_store.load_state(session, district_id, target)
+        if state is None or state.retracted:
+            reports[outcome.index]["reason"] += " (no open evidence came from it; nothing to retract)"
+            continue
+        request = RetractionRequest(reason=f"voided by {source} statement {outcome.source_ref}")
+        envelopes.append(envelope_for(to_retracted(state, request, caller.user_id), district_id,
+                                      subject=state.student_id))
+        reports[outcome.index].update(evidence_id=target, reason=f"retracted evidence {target}")
+    return envelopes
