@@ -1,0 +1,135 @@
+"""Guarantees FastStream does not give by default: acks=all + idempotence on the producer, offsets
+committed only after handling, and a shutdown that finishes the batch in flight and commits it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from mosaic_events import Envelope, encode
+from mosaic_events.tracing import kafka_headers
+from mosaic_runtime.app import ServiceContext, create_service
+from mosaic_runtime.consumer import UnitOfWork, subscribe
+from mosaic_runtime.settings import ServiceSettings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_chassis import (
+    KEY,
+    MIGRATIONS,
+    applied_rows,
+    count_and_echo,
+    evidence,
+    produce,
+    running,
+    topic,  # noqa: F401  (fixture)
+    wait_for,
+)
+
+from sample_service.models import metadata
+
+
+def service_with(handler, bootstrap: str, database_url: str, topic_name: str, group: str):  # type: ignore[no-untyped-def]
+    settings = ServiceSettings(
+        service_name="sample",
+        kafka_bootstrap_servers=bootstrap,
+        database_url=database_url,
+        consumer_group=group,
+        oidc_jwks_json=KEY.jwks_json,
+    )
+
+    def consumers(ctx: ServiceContext) -> None:
+        subscribe(
+            ctx.broker,
+            topic_name,
+            group=group,
+            handlers={"EvidenceRecorded": handler},
+            session_factory=ctx.sessions,
+            max_records=50,
+        )
+
+    return create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata, setup_consumers=consumers)
+
+
+async def committed_offsets(bootstrap: str, topic_name: str, group: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        total = 0
+        for partition in (0, 1):
+            total += await consumer.committed(TopicPartition(topic_name, partition)) or 0
+        return total
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.integration
+async def test_the_producer_waits_for_all_replicas_and_is_idempotent(kafka_bootstrap, topic, tmp_path):
+    app = service_with(count_and_echo, kafka_bootstrap, f"sqlite+aiosqlite:///{tmp_path}/p.db", topic, "g-p")
+    async with running(app):
+        producer = app.state.ctx.broker.config.producer._producer.producer  # the aiokafka producer
+        assert producer._sender._acks == -1  # acks=all
+        assert producer._txn_manager is not None  # aiokafka's idempotence state (producer id, sequences)
+
+
+@pytest.mark.integration
+async def test_a_failing_handler_loses_nothing_the_batch_comes_back(kafka_bootstrap, topic, tmp_path):
+    failures = {"left": 1}
+
+    async def flaky(uow: UnitOfWork, envelope: Envelope) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("database hiccup")
+        await count_and_echo(uow, envelope)
+
+    events = [evidence(f"s-{i}") for i in range(5)]
+    await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in events])
+    app = service_with(
+        flaky, kafka_bootstrap, f"sqlite+aiosqlite:///{tmp_path}/f.db", topic, f"g-{uuid.uuid4().hex[:6]}"
+    )
+    async with running(app):
+
+        async def all_applied() -> bool:
+            return len(await applied_rows(app)) == len(events)
+
+        await wait_for(all_applied)
+    assert failures["left"] == 0
+    assert set((await applied_rows_after(app)).values()) == {1}
+
+
+async def applied_rows_after(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from mosaic_runtime.db import make_engine, make_session_factory
+    from sample_service.models import applied
+
+    engine = make_engine(app.state.settings.database_url)
+    async with make_session_factory(engine)() as session:
+        rows = {r.event_id: r.times for r in await session.execute(select(applied))}
+    await engine.dispose()
+    return rows
+
+
+@pytest.mark.integration
+async def test_shutdown_finishes_the_batch_in_flight_and_commits_it(kafka_bootstrap, topic, tmp_path):
+    started = asyncio.Event()
+
+    async def slow(uow: UnitOfWork, envelope: Envelope) -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        await count_and_echo(uow, envelope)
+
+    events = [evidence(f"s-{i}") for i in range(40)]
+    await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in events])
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    app = service_with(slow, kafka_bootstrap, f"sqlite+aiosqlite:///{tmp_path}/s.db", topic, group)
+    async with running(app):
+        await asyncio.wait_for(started.wait(), timeout=60)
+    # The lifespan has exited mid-batch: what was in flight is applied and its offsets committed.
+    applied = await applied_rows_after(app)
+    assert applied, "the batch in flight was dropped"
+    assert await committed_offsets(kafka_bootstrap, topic, group) == len(applied)
