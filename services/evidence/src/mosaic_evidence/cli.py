@@ -60,6 +60,7 @@ def import_evidence_command(
     checkpoint: Annotated[Path | None, typer.Option(help="checkpoint file [FILE.checkpoint.json]")] = None,
     rejects: Annotated[Path | None, typer.Option(help="rejected rows and reasons [FILE.rejects.csv]")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    checkpoint_seconds: Annotated[float, typer.Option(help="how often to save the checkpoint")] = 1.0,
     hang_after_rows: Annotated[int | None, typer.Option(hidden=True, help="test hook: stall after N rows")] = None,
 ) -> None:
     """Import historical evidence from CSV into the evidence topic; resumable, without duplicates."""
@@ -72,7 +73,8 @@ def import_evidence_command(
         view = reference_view_from_files(district, framework, roster) if framework and roster else None
         options = ImportOptions(path=file, district_id=district, producer_config=import_producer_config(servers),
                                 topic=topic, checkpoint_path=checkpoint, rejects_path=rejects, resume=resume,
-                                view=view, today=date.today(), hang_after_rows=hang_after_rows)
+                                view=view, today=date.today(), checkpoint_seconds=checkpoint_seconds,
+                                hang_after_rows=hang_after_rows)
         summary = _run_with_progress(options, progress)
     except (ImportFailed, CheckpointMismatch, HeaderError, TopicMissing, ReferenceFilesError) as exc:
         console.print(f"[red]import stopped:[/red] {exc}")

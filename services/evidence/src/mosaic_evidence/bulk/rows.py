@@ -105,7 +105,8 @@ class RowChecker:
 
 
 def _reason(problem) -> str:
-    return f"column {problem.field!r}: {problem.message}"
+    column = problem.field.split("[")[0]  # competency_id[1] is the second code in the column
+    return f"column {column!r}: {problem.message}"
 
 
 def _kind_reason(kind: str) -> str:

@@ -6,6 +6,7 @@ import asyncio
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 SCAN_TIMEOUT_SECONDS = 120.0
 
@@ -21,18 +22,26 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
     return consumer
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    if topic not in await consumer.topics():
-        raise TopicMissing(f"topic {topic} does not exist on the broker; create it first "
-                           "(the deploy tooling creates every catalog topic)")
-    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, asked of the broker (a client's cached metadata may predate the topic)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if description["error_code"] != 0 or not description["partitions"]:
+        raise TopicMissing(f"topic {topic} does not exist on the broker (error code {description['error_code']}); "
+                           "create it first (the deploy tooling creates every catalog topic)")
+    return [TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"],
+                                                                  key=lambda p: p["partition"])]
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """Each partition's next offset: records of this import can only come after these."""
+    partitions = await topic_partitions(bootstrap, topic)
     consumer = await _consumer(bootstrap)
     try:
-        partitions = await _partitions(consumer, topic)
         ends = await consumer.end_offsets(partitions)
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
@@ -41,9 +50,9 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 async def already_on_topic(bootstrap: str, topic: str, scan_from: dict[int, int]) -> set[str]:
     """Ids of the events from `scan_from` to the current end of each partition."""
+    partitions = await topic_partitions(bootstrap, topic)
     consumer = await _consumer(bootstrap)
     try:
-        partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         remaining = set()

@@ -1,0 +1,209 @@
+"""Bulk import: rows are checked with reasons, every valid row lands once, and an interrupted import resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from mosaic_events import decode
+from mosaic_events.topics import FOREVER, Topic
+from mosaic_evidence.bulk.checkpoint import Checkpoint
+from mosaic_evidence.bulk.envelope import EnvelopeEncoder
+from mosaic_evidence.bulk.importer import ImportFailed, ImportOptions, import_evidence
+from mosaic_evidence.bulk.producer import import_producer_config
+from mosaic_evidence.bulk.reference_files import reference_view_from_files
+from mosaic_evidence.bulk.rows import HeaderError, RowChecker
+from mosaic_evidence.bulk.topic import topic_partitions
+from mosaic_evidence.generator import EVIDENCE_COLUMNS, generate_district, write_district
+from mosaic_runtime.topics_admin import ensure_topics
+
+HEADER = list(EVIDENCE_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def district_files(tmp_path_factory: pytest.TempPathFactory):
+    district = generate_district(21, schools=1, students_per_school=60, weeks=6)
+    out = tmp_path_factory.mktemp("district")
+    write_district(district, out)
+    return district, out
+
+
+@pytest.fixture(scope="module")
+def view(district_files):
+    district, out = district_files
+    return reference_view_from_files(district.district_id, out / "case.json", out / "oneroster")
+
+
+def _topic(bootstrap: str) -> str:
+    name = f"test.evidence-import.{uuid.uuid4().hex[:10]}"
+    ensure_topics(bootstrap, [Topic(name, "student", 3, FOREVER, "bulk import test")])
+    return name
+
+
+async def _read_topic(bootstrap: str, topic: str) -> list:
+    partitions = await topic_partitions(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
+                records += batch
+                if batch[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def _evidence_rows(out: Path) -> list[list[str]]:
+    with (out / "evidence.csv").open(newline="", encoding="utf-8") as data:
+        return list(csv.reader(data))[1:]
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def _bad_rows(good: list[str], view) -> dict[str, list[str]]:
+    """One row per way a row can be wrong, from a good row."""
+    col = {name: i for i, name in enumerate(HEADER)}
+
+    def changed(**values: str) -> list[str]:
+        row = list(good)
+        for name, value in values.items():
+            row[col[name]] = value
+        return row
+    teacher = next(pid for pid, role in view.roles.items()
+                   if role == "teacher" and not view.sections_taught_by(pid) & view.sections_of_student(good[1]))
+    return {
+        "score": changed(score="5", scale_min="1", scale_max="4"),
+        "observed_on": changed(observed_on="14/09/2026"),
+        "kind": changed(kind="portfolio_artifact"),
+        "student_id": changed(student_id="no-such-student"),
+        "competency_id": changed(competency_id="9.ZZ.Z.9"),
+        "recorded_by": changed(recorded_by=teacher, section_id=""),
+        "scale_max": changed(scale_max="abc"),
+    }
+
+
+def test_a_header_without_required_columns_is_refused_by_name() -> None:
+    with pytest.raises(HeaderError, match="observed_on"):
+        RowChecker(["student_id", "competency_id", "kind", "recorded_by", "score", "scale_max"], import_id="x")
+
+
+def test_each_bad_row_gets_a_reason_naming_its_column(district_files, view) -> None:
+    _, out = district_files
+    good = _evidence_rows(out)[0]
+    checker = RowChecker(HEADER, import_id="x", view=view, today=date(2027, 6, 1))
+    assert not isinstance(checker.check(1, good), list)
+    for column, row in _bad_rows(good, view).items():
+        reasons = checker.check(2, row)
+        assert isinstance(reasons, list) and any(f"column {column!r}" in r for r in reasons), (column, reasons)
+    assert checker.check(3, good[:-1]) == [f"row has {len(HEADER) - 1} fields but the header has {len(HEADER)}"]
+
+
+def test_codes_resolve_to_competency_ids(district_files, view) -> None:
+    district, out = district_files
+    good = _evidence_rows(out)[0]
+    code = next(i.code for i in district.framework.items if i.id == good[2])
+    checked = RowChecker(HEADER, import_id="x", view=view).check(1, [*good[:2], code, *good[3:]])
+    assert checked.competency_ids == (good[2],)
+
+
+def test_the_fast_envelope_is_what_the_catalog_decodes() -> None:
+    district = generate_district(4, schools=1, students_per_school=10, weeks=1)
+    encoder = EnvelopeEncoder(district_id=district.district_id, producer="test")
+    for row in district.evidence():
+        envelope = decode(encoder.encode_row(row, school_id=None, recorded_at="2026-09-01T10:00:00Z"))
+        assert envelope.data.source_ref == row.evidence_id and envelope.subject == row.student_id
+        assert envelope.data.score.value == row.score and envelope.data.competency_ids == (row.competency_id,)
+
+
+@pytest.mark.integration
+async def test_an_import_sends_each_valid_row_once_and_writes_every_reject(kafka_bootstrap, district_files, view,
+                                                                           tmp_path) -> None:
+    district, out = district_files
+    rows = _evidence_rows(out)
+    bad = _bad_rows(rows[0], view)
+    mixed = rows[:300] + list(bad.values()) + rows[300:600]
+    path = _write_csv(tmp_path / "evidence.csv", mixed)
+    topic = _topic(kafka_bootstrap)
+    options = ImportOptions(path=path, district_id=district.district_id, topic=topic, view=view,
+                            producer_config=import_producer_config(kafka_bootstrap))
+    summary = await import_evidence(options)
+    assert (summary.rows, summary.accepted, summary.rejected) == (len(mixed), 600, len(bad))
+    records = await _read_topic(kafka_bootstrap, topic)
+    envelopes = [decode(r.value) for r in records]
+    assert sorted(e.data.source_ref for e in envelopes) == sorted(r[0] for r in rows[:600])
+    assert all(r.key.decode() == e.subject for r, e in zip(records, envelopes, strict=True))
+    assert {e.school_id for e in envelopes} == {district.roster.schools[0].id}
+    with options.rejects_file.open(newline="", encoding="utf-8") as rejects:
+        rejected = list(csv.reader(rejects))
+    assert [int(r[0]) for r in rejected] == list(range(301, 301 + len(bad)))
+    assert all(f"column {column!r}" in r[4] for column, r in zip(bad, rejected, strict=True))
+    with pytest.raises(ImportFailed, match="--resume"):
+        await import_evidence(options)
+
+
+@pytest.mark.integration
+async def test_an_import_killed_midway_resumes_and_the_topic_holds_each_row_once(kafka_bootstrap, tmp_path) -> None:
+    district = generate_district(22, schools=2, students_per_school=150, weeks=6, max_rows=8000)
+    path = tmp_path / "evidence.csv"
+    write_district(district, tmp_path)
+    rows = _evidence_rows(tmp_path)
+    assert len(rows) == 8000
+    topic = _topic(kafka_bootstrap)
+    command = [sys.executable, "-m", "mosaic_evidence.cli", "import-evidence", str(path), "--district",
+               district.district_id, "--bootstrap", kafka_bootstrap, "--topic", topic, "--no-progress",
+               "--checkpoint-seconds", "0", "--hang-after-rows", "6000"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        await _wait_until(lambda: _topic_count(kafka_bootstrap, topic) >= 6000, process)
+    finally:
+        process.kill()
+        process.wait()
+    interrupted = Checkpoint.load(path.with_name(path.name + ".checkpoint.json"))
+    on_topic_before = len(await _read_topic(kafka_bootstrap, topic))
+    assert 0 < interrupted.last_row < on_topic_before, "the kill should leave rows on the topic past the checkpoint"
+    options = ImportOptions(path=path, district_id=district.district_id, topic=topic, resume=True,
+                            producer_config=import_producer_config(kafka_bootstrap))
+    summary = await import_evidence(options)
+    assert summary.already_on_topic == on_topic_before - interrupted.last_row
+    records = await _read_topic(kafka_bootstrap, topic)
+    ids = [json.loads(r.value)["id"] for r in records]
+    assert len(records) == len(set(ids)) == len(rows) == summary.accepted
+
+
+def _topic_count(bootstrap: str, topic: str) -> int:
+    return len(asyncio.run(_read_topic(bootstrap, topic)))
+
+
+async def _wait_until(condition, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the import exited early: {process.stderr.read().decode()}")
+        if await asyncio.to_thread(condition):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError("the import did not reach the row it should hang at")
