@@ -18,7 +18,7 @@ from mosaic_runtime.consumer import UnitOfWork, subscribe
 from mosaic_runtime.settings import ServiceSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_chassis import (
+from sample_service.harness import (
     KEY,
     MIGRATIONS,
     applied_rows,
@@ -26,10 +26,8 @@ from test_chassis import (
     evidence,
     produce,
     running,
-    topic,  # noqa: F401  (fixture)
     wait_for,
 )
-
 from sample_service.models import metadata
 
 
