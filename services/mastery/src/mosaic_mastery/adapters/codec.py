@@ -66,6 +66,7 @@ def reference_body(ref: DistrictReference) -> str:
         "sections": [[s.id, s.school_id, s.title] for s in ref.sections.values()],
         "enrollments": [[sec, user, role] for (sec, user), role in ref.enrollments.items()],
         "students": ref.students,
+        "guardians": ref.guardians,
     }).decode()
 
 
@@ -77,6 +78,7 @@ def reference_from_body(body: str) -> DistrictReference:
         sections={s[0]: SectionInfo(*s) for s in raw["sections"]},
         enrollments={(sec, user): role for sec, user, role in raw["enrollments"]},
         students=dict(raw["students"]),
+        guardians={g: tuple(s) for g, s in raw.get("guardians", {}).items()},
     )
 
 

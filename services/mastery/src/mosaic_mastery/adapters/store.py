@@ -107,6 +107,17 @@ class ProjectionStore:
                                                                      .grouping_competencies))
         return state
 
+    async def load_district(self, session: AsyncSession, district: str,
+                            settings: DistrictSettings) -> ProjectionState:
+        """Every record of a district (for a recalculation), with its reference and the watched sections."""
+        state = ProjectionState(complete=False, whole_districts={district})
+        state.configs[district] = DistrictConfig(settings)
+        state.references[district] = (await self.references(session, [district]))[district]
+        state.loaded.add(("reference", district))
+        await self._load_records(session, state, mastery_records.c.district_id == district)
+        await self._load_watches(session, state, district, tuple(settings.grouping_competencies))
+        return state
+
     async def _load_evidence(self, session: AsyncSession, state: ProjectionState,
                              facts: Sequence[EvidenceFact]) -> None:
         t = evidence_index

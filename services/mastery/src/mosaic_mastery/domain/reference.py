@@ -12,6 +12,7 @@ from mosaic_events.catalog import FrameworkPublished, RosterChanged
 
 # CASE associations that order learning: origin must come before destination.
 PREREQUISITE_ASSOCIATIONS = frozenset({"isPrerequisiteOf", "precedes"})
+GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class DistrictReference:
     sections: dict[str, SectionInfo] = field(default_factory=dict)
     enrollments: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, user) -> role
     students: dict[str, str] = field(default_factory=dict)  # id -> display name
+    guardians: dict[str, tuple[str, ...]] = field(default_factory=dict)  # guardian id -> their students
     _index: _Index | None = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
@@ -136,11 +138,14 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for p in roster.people:
         if p.role == "student":
             ref.students[p.id] = f"{p.given_name} {p.family_name}".strip()
+        elif p.role in GUARDIAN_ROLES:
+            ref.guardians[p.id] = tuple(p.related_ids)
     for e in roster.enrollments:
         ref.enrollments[(e.section_id, e.user_id)] = e.role
     removed = roster.removed
     for person in removed.people:
         ref.students.pop(person, None)
+        ref.guardians.pop(person, None)
     for section_id in removed.sections:
         ref.sections.pop(section_id, None)
     gone_people, gone_sections, gone_pairs = set(removed.people), set(removed.sections), set(removed.enrollments)

@@ -1,0 +1,38 @@
+"""The mastery service: `uvicorn mosaic_mastery.main:app` (settings from MOSAIC_MASTERY_* variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mosaic_mastery.adapters.store import ProjectionStore
+from mosaic_mastery.adapters.tables import metadata
+from mosaic_mastery.api import groups, settings, students
+from mosaic_mastery.consumers import HANDLERS, TOPICS, BatchFold
+from mosaic_mastery.settings import MasterySettings
+from mosaic_runtime.app import ServiceContext, create_service
+from mosaic_runtime.consumer import subscribe
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DESCRIPTION = ("Per-student mastery of every competency, folded from the evidence log: jagged profiles, section "
+               "heatmaps, next learning targets, class and school summaries. Publishes MasteryChanged and "
+               "RegroupNeeded; the projection can be rebuilt from the log at any time (`mosaic-mastery rebuild`).")
+
+
+def setup_consumers(ctx: ServiceContext) -> None:
+    """The live projection: evidence and reference topics, one effectively-once batch consumer."""
+    store = ctx.state.setdefault("store", ProjectionStore())
+    subscribe(ctx.broker, TOPICS, group=ctx.settings.consumer_group, handlers=HANDLERS,
+              session_factory=ctx.sessions, before_commit=BatchFold(store), on_committed=ctx.relay.wake,
+              max_records=ctx.settings.consumer_max_records)
+
+
+def build_app(config: MasterySettings | None = None) -> FastAPI:
+    config = config or MasterySettings()
+    return create_service(config, title="Mosaic mastery", description=DESCRIPTION, migrations=MIGRATIONS,
+                          metadata=metadata, routers=[students.router, groups.router, settings.router],
+                          setup_consumers=setup_consumers)
+
+
+app = build_app()
