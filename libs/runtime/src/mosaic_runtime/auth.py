@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 
 from mosaic_runtime.settings import ServiceSettings
 
@@ -115,6 +116,7 @@ async def district_principal(
     district_id: Annotated[str, Path(description="the district's id")],
 ) -> Principal:
     """The caller, checked to belong to the district named in the path."""
+    trace.get_current_span().set_attribute("mosaic.district_id", district_id)
     if principal.district_id != district_id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
