@@ -49,9 +49,9 @@ def _testcontainers_kafka() -> Iterator[str]:
 
 @contextmanager
 def _local_kafka() -> Iterator[str]:
-    from mosaic_dev.kafka import LocalKafka
+    from mosaic_dev.kafka import QUICK_START_JVM_OPTIONS, LocalKafka
 
-    with LocalKafka() as broker:
+    with LocalKafka(jvm_options=QUICK_START_JVM_OPTIONS) as broker:
         yield broker.bootstrap
 
 
@@ -90,9 +90,9 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def local_kafka() -> Iterator[object]:
     """A dedicated local broker this test may stop, start and restart (same ports, same data)."""
-    from mosaic_dev.kafka import HOW_TO_GET_A_BROKER, KafkaUnavailable, LocalKafka
+    from mosaic_dev.kafka import HOW_TO_GET_A_BROKER, QUICK_START_JVM_OPTIONS, KafkaUnavailable, LocalKafka
 
-    broker = LocalKafka()
+    broker = LocalKafka(jvm_options=QUICK_START_JVM_OPTIONS)
     try:
         broker.start()
     except KafkaUnavailable as exc:
