@@ -6,8 +6,9 @@ import io
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 
 from mosaic_evidence import commands, reference_commands
 from mosaic_evidence.adapters.tables import competencies, competency_links, enrollments, frameworks, people, sections
@@ -55,7 +56,7 @@ async def _roster_files(request: Request, limit: int) -> dict[str, bytes]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        uploads = [v for v in form.values() if isinstance(v, UploadFile)]
+        uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
         files = {u.filename or f"file{n}.csv": await u.read() for n, u in enumerate(uploads)}
         if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
             return _unzip(next(iter(files.values())))
