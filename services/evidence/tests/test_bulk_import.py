@@ -178,13 +178,13 @@ async def test_an_import_killed_midway_resumes_and_the_topic_holds_each_row_once
                "--checkpoint-seconds", "0", "--hang-after-rows", "6000"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
-        await _wait_until(lambda: _topic_count(kafka_bootstrap, topic) >= 6000, process)
+        await _wait_until(lambda: _topic_count(kafka_bootstrap, topic) >= 8000, process)
     finally:
         process.kill()
         process.wait()
     interrupted = Checkpoint.load(path.with_name(path.name + ".checkpoint.json"))
     on_topic_before = len(await _read_topic(kafka_bootstrap, topic))
-    assert 0 < interrupted.last_row < on_topic_before, "the kill should leave rows on the topic past the checkpoint"
+    assert (interrupted.last_row, on_topic_before) == (6000, 8000), "rows past the checkpoint are on the topic"
     options = ImportOptions(path=path, district_id=district.district_id, topic=topic, resume=True,
                             producer_config=import_producer_config(kafka_bootstrap))
     summary = await import_evidence(options)

@@ -27,13 +27,14 @@ from aiokafka import AIOKafkaProducer
 from mosaic_evidence.bulk.checkpoint import Checkpoint
 from mosaic_evidence.bulk.envelope import EVENT_TYPE, EVENT_VERSION, EnvelopeEncoder, ValidEvidence
 from mosaic_evidence.bulk.rows import RowChecker
-from mosaic_evidence.bulk.topic import already_on_topic, end_offsets
+from mosaic_evidence.bulk.sender import BatchSender, OpenBatch
+from mosaic_evidence.bulk.topic import already_on_topic, end_offsets, topic_partitions
 from mosaic_evidence.domain.reference import ReferenceView
 
 PRODUCER_NAME = "mosaic-evidence/import"
 HEADERS = [("type", EVENT_TYPE.encode()), ("version", str(EVENT_VERSION).encode())]
 REJECT_COLUMNS = ("row", "line", "evidence_id", "student_id", "reasons")
-PROGRESS_EVERY_ROWS = 2000
+PROGRESS_EVERY_ROWS = 5000  # also how often partly filled batches are sent
 
 ProgressCallback = Callable[["ImportProgress"], None]
 
@@ -55,7 +56,7 @@ class ImportOptions:
     today: date | None = None
     window: int = 50_000  # rows sent but not yet acknowledged
     checkpoint_seconds: float = 1.0
-    hang_after_rows: int | None = None  # test hook: stop checkpointing and wait to be killed
+    hang_after_rows: int | None = None  # test hook: checkpoint this row, send the rest unrecorded, wait to be killed
 
     @property
     def checkpoint_file(self) -> Path:
@@ -158,25 +159,31 @@ class _ImportRun:
         self.on_progress = on_progress
         self.encoder = EnvelopeEncoder(district_id=options.district_id, producer=PRODUCER_NAME)
         self.recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        # (row, future | None, reject line | None) in file order; the checkpoint follows its head
-        self.pending: deque[tuple[int, asyncio.Future | None, list[str] | None]] = deque()
+        # (row, its batch, its index in the batch) or (row, None, reject line | None) in file order;
+        # the checkpoint follows the head
+        self.pending: deque[tuple[int, OpenBatch | None, Any]] = deque()
         self.reasons: Counter = Counter()
         self.skipped_present = 0
         self.resumed_from = checkpoint.last_row
         self.current_row = checkpoint.last_row
         self.last_saved = time.monotonic()
+        self.frozen = False  # set by the test hook: the checkpoint no longer moves
 
     async def execute(self) -> None:
+        partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic)
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
+        self.sender = BatchSender(producer, self.options.topic, [tp.partition for tp in partitions], HEADERS)
         with self.options.path.open("rb") as raw, \
                 self.options.rejects_file.open("a", newline="", encoding="utf-8") as rejects:
             self.rejects = csv.writer(rejects)
             self.rejects_stream = rejects
             try:
-                await self._send_rows(producer, raw)
-                await producer.flush()
+                await self._send_rows(raw)
+                await self.sender.send_open()
                 await self._settle(wait_all=True)
+                if self.frozen:
+                    await asyncio.sleep(3600)
                 self.checkpoint.done = True
                 self._save()
             except BaseException:
@@ -184,7 +191,7 @@ class _ImportRun:
                 raise
         await producer.stop()
 
-    async def _send_rows(self, producer: AIOKafkaProducer, raw: io.BufferedReader) -> None:
+    async def _send_rows(self, raw: io.BufferedReader) -> None:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text)
         header = next(reader, None)
@@ -193,7 +200,7 @@ class _ImportRun:
         checker = RowChecker(header, import_id=self.checkpoint.import_id[:16], view=self.options.view,
                              today=self.options.today)
         total = self.options.path.stat().st_size
-        topic, present, pending = self.options.topic, self.present, self.pending
+        present, pending, sender = self.present, self.pending, self.sender
         for row_number, values in enumerate(reader, start=1):
             if row_number <= self.checkpoint.last_row:
                 continue
@@ -206,9 +213,8 @@ class _ImportRun:
                     self.skipped_present += 1
                     pending.append((row_number, None, None))
                 else:
-                    future = await producer.send(topic, value=value, key=checked.student_id.encode(),
-                                                 headers=HEADERS)
-                    pending.append((row_number, future, None))
+                    batch, index = await sender.add(checked.student_id.encode(), value)
+                    pending.append((row_number, batch, index))
             else:
                 self.reasons.update(reason.split(":")[0] for reason in checked)
                 evidence_id = values[checker.index["evidence_id"]] if "evidence_id" in checker.index \
@@ -217,9 +223,11 @@ class _ImportRun:
                 pending.append((row_number, None, [str(row_number), str(reader.line_num), evidence_id, student,
                                                    "; ".join(checked)]))
             if row_number % PROGRESS_EVERY_ROWS == 0:
+                await sender.send_open()
                 await self._settle(wait_all=False)
                 self._report(raw.tell(), total)
-                await self._hang_if_asked(row_number)
+            if row_number == self.options.hang_after_rows:
+                await self._freeze_checkpoint()
         self._report(total, total)
 
     def _school_of(self, student_id: str) -> str | None:
@@ -230,9 +238,11 @@ class _ImportRun:
         """Move the checkpoint past every row at the head of the window whose fate is known."""
         pending, checkpoint = self.pending, self.checkpoint
         while pending and (wait_all or len(pending) > self.options.window):
-            future = pending[0][1]
-            if future is not None:
-                await asyncio.wait([future])
+            batch = pending[0][1]
+            if batch is not None:
+                if batch.future is None:
+                    await self.sender.send_open()
+                await asyncio.wait([batch.future])
             self._settle_head()
         while pending and (pending[0][1] is None or pending[0][1].done()):
             self._settle_head()
@@ -242,23 +252,26 @@ class _ImportRun:
             self._save()
 
     def _settle_head(self) -> None:
-        row, future, reject = self.pending.popleft()
+        row, batch, detail = self.pending.popleft()
         checkpoint = self.checkpoint
-        if reject is not None:
-            self.rejects.writerow(reject)
+        if batch is None and detail is not None:
+            self.rejects.writerow(detail)
             checkpoint.rejected += 1
         else:
-            if future is not None:
-                if future.exception() is not None:
-                    self.pending.appendleft((row, future, reject))
-                    raise ImportFailed(f"Kafka did not acknowledge row {row}: {future.exception()}; "
+            if batch is not None:
+                error = batch.future.exception()
+                if error is not None:
+                    self.pending.appendleft((row, batch, detail))
+                    raise ImportFailed(f"Kafka did not acknowledge row {row}: {error}; "
                                        "run again with --resume once the broker is back")
-                metadata = future.result()
-                checkpoint.scan_from[metadata.partition] = metadata.offset + 1
+                metadata = batch.future.result()
+                checkpoint.scan_from[metadata.partition] = metadata.offset + detail + 1
             checkpoint.accepted += 1
         checkpoint.last_row = row
 
     def _save(self) -> None:
+        if self.frozen:
+            return
         self.rejects_stream.flush()
         self.checkpoint.rejects_bytes = self.rejects_stream.tell()
         self.checkpoint.save(self.options.checkpoint_file)
@@ -270,7 +283,7 @@ class _ImportRun:
             await asyncio.wait_for(producer.stop(), timeout=30)
         try:
             while self.pending and (self.pending[0][1] is None or self.pending[0][1].done()):
-                self._settle_head()
+                self._settle_head()  # rows in batches never handed over stay unsettled: resume re-sends them
         except ImportFailed:
             pass
         self._save()
@@ -280,9 +293,9 @@ class _ImportRun:
             self.on_progress(ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted,
                                             self.checkpoint.rejected))
 
-    async def _hang_if_asked(self, row_number: int) -> None:
-        """Test hook: rows past this point are sent but never checkpointed, like a process about to be killed."""
-        limit = self.options.hang_after_rows
-        if limit is not None and row_number >= limit:
-            self.last_saved = float("inf")
-            await asyncio.sleep(3600)
+    async def _freeze_checkpoint(self) -> None:
+        """Test hook: like a process killed later, rows after this one reach the topic but not the checkpoint."""
+        await self.sender.send_open()
+        await self._settle(wait_all=True)
+        self._save()
+        self.frozen = True

@@ -1,0 +1,70 @@
+"""Records grouped per partition into aiokafka batches: one future per batch instead of one per record.
+
+The producer keeps its guarantees (acks=all, idempotent: sequence numbers are per batch); keys go
+to the partition Kafka's default partitioner picks (murmur2), so a student's evidence lands where the
+API's would, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+
+
+class OpenBatch:
+    """A batch being filled for one partition; `future` exists once it is handed to the producer."""
+
+    __slots__ = ("builder", "count", "future", "partition")
+
+    def __init__(self, builder, partition: int) -> None:
+        self.builder = builder
+        self.partition = partition
+        self.count = 0
+        self.future: asyncio.Future | None = None
+
+    def done(self) -> bool:
+        return self.future is not None and self.future.done()
+
+
+class BatchSender:
+    def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: list[int],
+                 headers: list[tuple[str, bytes]]) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.partitions = sorted(partitions)
+        self.headers = headers
+        self.open: dict[int, OpenBatch] = {}
+        self._partition_of: dict[bytes, int] = {}
+        self._partitioner = DefaultPartitioner()
+
+    def partition(self, key: bytes) -> int:
+        partition = self._partition_of.get(key)
+        if partition is None:
+            partition = self._partition_of[key] = self._partitioner(key, self.partitions, self.partitions)
+        return partition
+
+    async def add(self, key: bytes, value: bytes) -> tuple[OpenBatch, int]:
+        """Append a record; returns its batch and its index in that batch (offset = batch base + index)."""
+        partition = self.partition(key)
+        batch = self.open.get(partition)
+        if batch is None:
+            batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
+        if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
+            await self._send(batch)
+            batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
+            if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
+                raise ValueError(f"a record of {len(value)} bytes does not fit in a batch; raise max_batch_size")
+        batch.count += 1
+        return batch, batch.count - 1
+
+    async def send_open(self) -> None:
+        """Hand every partly filled batch to the producer."""
+        for batch in list(self.open.values()):
+            await self._send(batch)
+
+    async def _send(self, batch: OpenBatch) -> None:
+        del self.open[batch.partition]
+        batch.builder.close()
+        batch.future = await self.producer.send_batch(batch.builder, self.topic, partition=batch.partition)
