@@ -128,8 +128,9 @@ def deployment(svc: Service) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": svc.app, "labels": labels(svc), "annotations": {"mosaic/description": svc.description}},
+        # No `replicas`: the autoscaler owns the count, and re-applying the manifest must not reset it.
         "spec": {
-            "replicas": 2, "revisionHistoryLimit": 5, "selector": {"matchLabels": selector(svc)},
+            "revisionHistoryLimit": 5, "selector": {"matchLabels": selector(svc)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {"labels": labels(svc), "annotations": {
