@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from mosaic_events import Envelope, encode, new_envelope
 from mosaic_events.catalog import Competency, FrameworkPublished, Person, RosterChanged
 from mosaic_events.topics import Topic
@@ -24,7 +26,10 @@ from mosaic_runtime.topics_admin import ensure_topics
 
 @dataclass
 class FakeClock:
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """Noon in New York today unless a test moves it: outside the default quiet hours whenever the suite runs."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(ZoneInfo("America/New_York")).replace(
+        hour=12, minute=0, second=0, microsecond=0))
 
     def __call__(self) -> datetime:
         return self.now

@@ -7,12 +7,13 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
+
 from mosaic_events import new_envelope
 from mosaic_events.catalog import MasteryChanged
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
 from mosaic_runtime.outbox import outbox_table
-from sqlalchemy import func, select
 
 from .conftest import Notify
 

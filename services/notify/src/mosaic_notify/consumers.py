@@ -9,7 +9,7 @@ from datetime import datetime
 from mosaic_events import Envelope
 from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RosterChanged
 from mosaic_notify.adapters import store
-from mosaic_notify.adapters.fanout import tell
+from mosaic_notify.adapters.fanout import tell, tell_new_guardian
 from mosaic_notify.domain.contacts import contacts_from_roster
 from mosaic_notify.domain.news import news_from_assignment, news_from_mastery, news_from_schedule
 from mosaic_notify.settings import NotifySettings
@@ -23,7 +23,8 @@ def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[st
         for student in contacts.students:
             await store.save_student(uow.session, student)
         for guardian in contacts.guardians:
-            await store.save_guardian(uow.session, guardian)
+            for student_id in await store.save_guardian(uow.session, guardian):
+                await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
         await store.remove_people(uow.session, envelope.district_id, contacts.removed_ids)
 
     async def on_framework_published(uow: UnitOfWork, envelope: Envelope) -> None:

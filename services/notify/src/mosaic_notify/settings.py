@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from mosaic_events.topics import MASTERY, REFERENCE, SCHEDULE
 from mosaic_runtime.settings import ServiceSettings, service_config
 
@@ -36,6 +38,8 @@ class NotifySettings(ServiceSettings):
     push_webhook_url: str | None = None
 
     default_timezone: str = "America/New_York"
+    default_quiet_hours: str = Field(default="21:00-07:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
+                                     description="quiet hours until a guardian chooses; empty for none")
     max_news_age_hours: float = 72.0  # older news is recorded, not told (a replay must not re-tell the past)
 
     delivery_enabled: bool = True

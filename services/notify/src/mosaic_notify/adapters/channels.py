@@ -15,6 +15,11 @@ class TransientFailure(Exception):
     """The channel may work later (server away, 4xx SMTP reply, HTTP 5xx/429): retry with backoff."""
 
 
+class UncertainFailure(TransientFailure):
+    """The send broke off where the provider may already have the message (timeout, lost connection):
+    ask the provider before retrying."""
+
+
 class PermanentFailure(Exception):
     """Retrying cannot help (mailbox refused, HTTP 4xx): the notification fails."""
 

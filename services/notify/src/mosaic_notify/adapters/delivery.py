@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
-from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, Sender, TransientFailure
+from mosaic_notify.adapters.channels import (
+    Outgoing,
+    PermanentFailure,
+    Sender,
+    TransientFailure,
+    UncertainFailure,
+)
 from mosaic_notify.adapters.digests import gather_due_digests
 from mosaic_notify.adapters.events import family_notified, notification_failed
 from mosaic_notify.domain.digest import build_daily_digest
@@ -115,6 +121,8 @@ class DeliveryWorker:
             await self.senders[row.channel].send(outgoing)
         except PermanentFailure as exc:
             await self._failed(row, list(outgoing.news), str(exc), retry=False)
+        except UncertainFailure as exc:
+            await self._settle_uncertain(row, list(outgoing.news), outgoing.message.language, str(exc))
         except (TransientFailure, Exception) as exc:  # an unknown error may be transient: retry with backoff
             await self._failed(row, list(outgoing.news), str(exc) or repr(exc), retry=True)
         else:
@@ -137,6 +145,16 @@ class DeliveryWorker:
                                     if known is False else "in doubt; resending by policy")
             else:
                 await self._hold(row, now)
+
+    async def _settle_uncertain(self, row: Any, news: list[News], language: str, reason: str) -> None:
+        """A send that broke off after the provider may have taken it: ask before retrying, as after a crash."""
+        known = await self.senders[row.channel].was_delivered(row.notification_id)
+        if known is True:
+            await self._delivered(row, news, language, f"the provider has it despite: {reason}")
+        elif known is False or self.settings.in_doubt_policy == "resend":
+            await self._failed(row, news, reason, retry=True)
+        else:
+            await self._hold(row, self.clock())
 
     # --- transitions ------------------------------------------------------------------------
 
@@ -212,7 +230,7 @@ class DeliveryWorker:
         guardian = await store.load_guardian(session, row.district_id, row.guardian_id)
         if guardian is None:
             raise Skip("the guardian is no longer on the roster")
-        prefs = await store.load_preferences(session, guardian, self.settings.default_timezone)
+        prefs = await store.load_preferences(session, guardian, self.settings)
         channel = Channel(row.channel)
         if channel not in prefs.active_channels():
             raise Skip(f"the guardian turned the {channel} channel off or unsubscribed")

@@ -9,7 +9,7 @@ from email.utils import formatdate
 import aiosmtplib
 import httpx
 
-from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, TransientFailure
+from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, TransientFailure, UncertainFailure
 from mosaic_notify.domain.ids import message_id_header
 from mosaic_notify.settings import NotifySettings
 
@@ -55,8 +55,10 @@ class EmailSender:
             raise _by_code(min(r.code for r in exc.recipients), str(exc)) from None
         except aiosmtplib.SMTPResponseException as exc:
             raise _by_code(exc.code, f"SMTP {exc.code} {exc.message}") from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPConnectError, ConnectionRefusedError) as exc:
             raise TransientFailure(f"SMTP server {s.smtp_host}:{s.smtp_port} unreachable: {exc!r}") from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise UncertainFailure(f"SMTP conversation with {s.smtp_host}:{s.smtp_port} broke off: {exc!r}") from None
 
     async def was_delivered(self, notification_id: str) -> bool | None:
         """Ask the provider's message search (MOSAIC_NOTIFY_SMTP_LOOKUP_URL) whether it accepted our Message-ID."""

@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
+from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.ids import notification_id
 from mosaic_notify.domain.news import News
 from mosaic_notify.domain.planning import plan_deliveries
+from mosaic_notify.domain.rules import DistrictRules
 from mosaic_notify.settings import NotifySettings
 
 
@@ -26,18 +28,36 @@ async def tell(session: AsyncSession, news: News, now: datetime, settings: Notif
     rules = await store.load_rules(session, news.district_id)
     planned = 0
     for guardian in await store.guardians_of(session, news.district_id, news.student_id):
-        prefs = await store.load_preferences(session, guardian, settings.default_timezone)
-        for plan in plan_deliveries(news, guardian, prefs, rules, now):
-            planned += 1
-            if plan.digest:
-                await store.insert_ignore(session, t.digest_items, {
-                    "district_id": news.district_id, "guardian_id": guardian.guardian_id,
-                    "channel": plan.channel.value, "news_id": news.news_id, "due_at": plan.due_at})
-                continue
-            await store.insert_ignore(session, t.notifications, {
-                "notification_id": notification_id(news.news_id, guardian.guardian_id, plan.channel.value),
-                "district_id": news.district_id, "guardian_id": guardian.guardian_id, "channel": plan.channel.value,
-                "news_kind": news.kind.value, "news_ids": [news.news_id], "digest": False,
-                "urgent": rules.is_urgent(news.kind), "status": "pending", "due_at": plan.due_at, "attempts": 0,
-                "created_at": now})
+        planned += await plan_for(session, news, guardian, rules, now, settings)
     return planned
+
+
+async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_id: str, now: datetime,
+                            settings: NotifySettings) -> int:
+    """A guardian newly linked to a student hears the student's recent news (topics are not ordered
+    with each other: a roster may arrive after the first mastery change it should have preceded)."""
+    since = now - timedelta(hours=settings.max_news_age_hours)
+    rules = await store.load_rules(session, guardian.district_id)
+    planned = 0
+    for news in await store.recent_news(session, guardian.district_id, student_id, since):
+        planned += await plan_for(session, news, guardian, rules, now, settings)
+    return planned
+
+
+async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime,
+                   settings: NotifySettings) -> int:
+    prefs = await store.load_preferences(session, guardian, settings)
+    plans = plan_deliveries(news, guardian, prefs, rules, now)
+    for plan in plans:
+        if plan.digest:
+            await store.insert_ignore(session, t.digest_items, {
+                "district_id": news.district_id, "guardian_id": guardian.guardian_id,
+                "channel": plan.channel.value, "news_id": news.news_id, "due_at": plan.due_at})
+            continue
+        await store.insert_ignore(session, t.notifications, {
+            "notification_id": notification_id(news.news_id, guardian.guardian_id, plan.channel.value),
+            "district_id": news.district_id, "guardian_id": guardian.guardian_id, "channel": plan.channel.value,
+            "news_kind": news.kind.value, "news_ids": [news.news_id], "digest": False,
+            "urgent": rules.is_urgent(news.kind), "status": "pending", "due_at": plan.due_at, "attempts": 0,
+            "created_at": now})
+    return len(plans)

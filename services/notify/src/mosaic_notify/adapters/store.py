@@ -14,8 +14,9 @@ from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.codec import PreferencesDocument, RulesDocument, news_from_json, news_to_json
 from mosaic_notify.domain.contacts import Guardian, Student
 from mosaic_notify.domain.news import News
-from mosaic_notify.domain.preferences import Preferences, default_preferences
+from mosaic_notify.domain.preferences import Preferences, default_preferences, parse_quiet_hours
 from mosaic_notify.domain.rules import DEFAULT_RULES, DistrictRules
+from mosaic_notify.settings import NotifySettings
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
@@ -37,18 +38,20 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) ->
 
 # --- contacts -------------------------------------------------------------------------------
 
-async def save_guardian(session: AsyncSession, guardian: Guardian) -> None:
-    """Store a guardian and replace their links to students with the roster's."""
+async def save_guardian(session: AsyncSession, guardian: Guardian) -> set[str]:
+    """Store a guardian, replace their links to students with the roster's; returns the newly linked students."""
     await upsert(session, t.guardians, {
         "district_id": guardian.district_id, "guardian_id": guardian.guardian_id, "given_name": guardian.given_name,
         "family_name": guardian.family_name, "email": guardian.email, "phone": guardian.phone, "sms": guardian.sms,
         "language": guardian.language, "active": True})
     link = t.guardian_students
-    await session.execute(delete(link).where(link.c.district_id == guardian.district_id,
-                                             link.c.guardian_id == guardian.guardian_id))
+    mine = (link.c.district_id == guardian.district_id) & (link.c.guardian_id == guardian.guardian_id)
+    before = set((await session.execute(select(link.c.student_id).where(mine))).scalars())
+    await session.execute(delete(link).where(mine))
     for student_id in guardian.student_ids:
         await insert_ignore(session, link, {"district_id": guardian.district_id, "student_id": student_id,
                                             "guardian_id": guardian.guardian_id})
+    return set(guardian.student_ids) - before
 
 
 async def save_student(session: AsyncSession, student: Student) -> None:
@@ -117,12 +120,13 @@ async def competency_name(session: AsyncSession, district_id: str, competency_id
 
 # --- preferences and rules ------------------------------------------------------------------
 
-async def load_preferences(session: AsyncSession, guardian: Guardian, default_timezone: str) -> Preferences:
-    """Stored preferences, or the defaults in the language the roster gives for the guardian."""
+async def load_preferences(session: AsyncSession, guardian: Guardian, settings: NotifySettings) -> Preferences:
+    """Stored preferences, or the district defaults in the language the roster gives for the guardian."""
     document = await session.scalar(select(t.preferences.c.document).where(
         t.preferences.c.district_id == guardian.district_id, t.preferences.c.guardian_id == guardian.guardian_id))
     if document is None:
-        return default_preferences(guardian.language, default_timezone)
+        return default_preferences(guardian.language, settings.default_timezone,
+                                   parse_quiet_hours(settings.default_quiet_hours))
     return PreferencesDocument.model_validate(document).to_domain()
 
 
@@ -152,6 +156,12 @@ async def add_news(session: AsyncSession, item: News) -> bool:
         "news_id": item.news_id, "district_id": item.district_id, "student_id": item.student_id,
         "kind": item.kind.value, "cause_event_id": item.cause_event_id, "occurred_at": item.occurred_at,
         "document": news_to_json(item)})
+
+
+async def recent_news(session: AsyncSession, district_id: str, student_id: str, since: datetime) -> list[News]:
+    rows = await session.execute(select(t.news.c.document).where(
+        t.news.c.district_id == district_id, t.news.c.student_id == student_id, t.news.c.occurred_at >= since))
+    return [news_from_json(r.document) for r in rows]
 
 
 async def load_news(session: AsyncSession, news_ids: Sequence[str]) -> list[News]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, TransientFailure
+from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, TransientFailure, UncertainFailure
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, webhook_signature
 
 ID_HEADER = "Mosaic-Notification-Id"
@@ -57,8 +57,10 @@ class WebhookSender:
         try:
             async with httpx.AsyncClient(timeout=self.timeout_s) as client:
                 reply = await client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise TransientFailure(f"webhook {url} unreachable: {exc!r}") from None
+        except httpx.HTTPError as exc:
+            raise UncertainFailure(f"webhook {url} broke off: {exc!r}") from None
         if reply.is_success:
             return
         detail = f"webhook {url} answered {reply.status_code}: {reply.text[:200]}"

@@ -24,7 +24,7 @@ async def get_preferences(district_id: str, guardian_id: str, principal: Distric
                           request: Request) -> PreferencesDocument:
     check_may_act_for(principal, guardian_id)
     guardian = await _known_guardian(session, district_id, guardian_id)
-    prefs = await store.load_preferences(session, guardian, settings_of(request).default_timezone)
+    prefs = await store.load_preferences(session, guardian, settings_of(request))
     return PreferencesDocument.from_domain(prefs)
 
 

@@ -37,7 +37,7 @@ async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
         return {"action": "none", "guardians": 0}
     guardians = await store.guardians_with_sms(session, reply.from_number)
     for guardian in guardians:
-        prefs = await store.load_preferences(session, guardian, settings_of(request).default_timezone)
+        prefs = await store.load_preferences(session, guardian, settings_of(request))
         changed = prefs.opt_out(Channel.SMS) if word in STOP_WORDS else prefs.opt_in(Channel.SMS)
         await store.save_preferences(session, guardian.district_id, guardian.guardian_id, changed, now_of(request))
     await session.commit()

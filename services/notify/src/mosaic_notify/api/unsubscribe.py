@@ -38,7 +38,7 @@ async def unsubscribe(token: str, request: Request, session: Session) -> HTMLRes
     guardian = await store.load_guardian(session, district_id, guardian_id)
     if guardian is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this guardian is no longer on the school's roster")
-    prefs = await store.load_preferences(session, guardian, settings_of(request).default_timezone)
+    prefs = await store.load_preferences(session, guardian, settings_of(request))
     await store.save_preferences(session, district_id, guardian_id, prefs.opt_out(Channel(channel)), now_of(request))
     await session.commit()
     title, _, _, done = PAGES[await _language(session, district_id, guardian_id)]

@@ -69,8 +69,17 @@ class Preferences:
         return replace(self, opted_out=self.opted_out - {channel})
 
 
-def default_preferences(language: str, timezone: str = "America/New_York") -> Preferences:
-    return Preferences(language=language, timezone=timezone)
+def default_preferences(language: str, timezone: str = "America/New_York",
+                        quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(7, 0))) -> Preferences:
+    return Preferences(language=language, timezone=timezone, quiet_hours=quiet_hours)
+
+
+def parse_quiet_hours(text: str) -> QuietHours | None:
+    """'21:00-07:00' → QuietHours; '' → None."""
+    if not text:
+        return None
+    start, _, end = text.partition("-")
+    return QuietHours(time.fromisoformat(start), time.fromisoformat(end))
 
 
 def quiet_until(prefs: Preferences, at: datetime) -> datetime | None:
