@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from aiokafka import ConsumerRecord
-from mosaic_events import Envelope, encode
-from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import mosaic_mastery
+from mosaic_events import Envelope, encode
+from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
 MIGRATIONS = Path(mosaic_mastery.__file__).parent / "migrations"
 

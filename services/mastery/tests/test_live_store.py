@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import random
 
-from mosaic_events import decode
-from mosaic_runtime.consumer import BatchApplier
-from mosaic_runtime.outbox import outbox_table
 from sqlalchemy import select
 
+from mosaic_events import decode
 from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import write_state
@@ -21,6 +19,8 @@ from mosaic_mastery.consumers import HANDLERS, BatchFold
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import ProjectionState, apply
+from mosaic_runtime.consumer import BatchApplier
+from mosaic_runtime.outbox import outbox_table
 
 from .conftest import as_records
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mosaic_events.catalog import Competency, CompetencyLink, FrameworkPublished
-
 from mosaic_mastery.domain.progressions import next_targets
 from mosaic_mastery.domain.records import MasteryRecord
 from mosaic_mastery.domain.reference import DistrictReference, apply_framework

@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import RebuildReport, rebuild
-from mosaic_mastery.consumers import TOPICS
 from mosaic_mastery.settings import MasterySettings
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
@@ -64,8 +63,9 @@ async def _rebuild(settings: MasterySettings, bootstrap: str, batch: int, show: 
     try:
         with Progress(*columns, console=console, disable=not show) as bar:
             task = bar.add_task("replay", total=None)
-            return await rebuild(make_session_factory(engine), bootstrap, TOPICS, settings.consumer_group,
-                                 max_records=batch, on_total=lambda n: bar.update(task, total=n),
+            return await rebuild(make_session_factory(engine), bootstrap, settings.source_topics,
+                                 settings.consumer_group, max_records=batch,
+                                 on_total=lambda n: bar.update(task, total=n),
                                  on_progress=lambda n: bar.advance(task, n))
     finally:
         await engine.dispose()

@@ -7,14 +7,13 @@ fold decided to emit in the outbox — state, outbox and consumed positions in o
 
 from __future__ import annotations
 
-from mosaic_events import Envelope, topics
+from mosaic_events import Envelope
 from mosaic_mastery.adapters.emissions import caused_by_event
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import apply
 from mosaic_runtime.consumer import UnitOfWork
 
-TOPICS = (topics.EVIDENCE.name, topics.REFERENCE.name)
 PENDING = "mastery.facts"
 
 

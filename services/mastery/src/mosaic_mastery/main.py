@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import metadata
 from mosaic_mastery.api import groups, settings, students
-from mosaic_mastery.consumers import HANDLERS, TOPICS, BatchFold
+from mosaic_mastery.consumers import HANDLERS, BatchFold
 from mosaic_mastery.settings import MasterySettings
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
@@ -23,7 +23,8 @@ DESCRIPTION = ("Per-student mastery of every competency, folded from the evidenc
 def setup_consumers(ctx: ServiceContext) -> None:
     """The live projection: evidence and reference topics, one effectively-once batch consumer."""
     store = ctx.state.setdefault("store", ProjectionStore())
-    subscribe(ctx.broker, TOPICS, group=ctx.settings.consumer_group, handlers=HANDLERS,
+    settings: MasterySettings = ctx.settings  # type: ignore[assignment]
+    subscribe(ctx.broker, settings.source_topics, group=ctx.settings.consumer_group, handlers=HANDLERS,
               session_factory=ctx.sessions, before_commit=BatchFold(store), on_committed=ctx.relay.wake,
               max_records=ctx.settings.consumer_max_records)
 

@@ -35,7 +35,7 @@ def seeded_id(rng: random.Random) -> uuid.UUID:
 def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framework_id: str = "math-6",
               rng: random.Random | None = None, at: datetime = T0) -> Envelope:
     """Strands (roll-up parents) of learning targets, each target a prerequisite of the next in its strand."""
-    rng = rng or random.Random(0)
+    rng = rng or random.Random(f"{district_id}/framework/{framework_id}/{at.isoformat()}")
     competencies, links = [], []
     for s in range(strands):
         parent = f"{framework_id}.S{s}"
@@ -55,7 +55,7 @@ def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framew
 def roster(district_id: str, school_id: str, sections: dict[str, list[str]], *,
            rng: random.Random | None = None, at: datetime = T0, mode: str = "full") -> Envelope:
     """One roster part: sections (id -> student ids) with a teacher each."""
-    rng = rng or random.Random(0)
+    rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}")
     students = sorted({s for members in sections.values() for s in members})
     people = [Person(id=s, role="student", given_name="Student", family_name=s, school_ids=(school_id,))
               for s in students]
@@ -72,7 +72,7 @@ def evidence(district_id: str, student_id: str, competency_ids: tuple[str, ...],
              evidence_id: str, observed_on: date, rng: random.Random | None = None, at: datetime = T0,
              kind: str = "assessment_score", section_id: str | None = None, school_id: str | None = None) -> Envelope:
     """EvidenceRecorded with a 0..4 rubric score."""
-    rng = rng or random.Random(hash(evidence_id))
+    rng = rng or random.Random(f"{district_id}/evidence/{evidence_id}")
     data = EvidenceRecorded(evidence_id=evidence_id, student_id=student_id, competency_ids=competency_ids, kind=kind,
                             observed_on=observed_on, recorded_by="teacher-1", score=Score(value=score, maximum=4),
                             section_id=section_id)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,9 +54,9 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
                                 max_partition_fetch_bytes=16 * 1024 * 1024, check_crcs=False)
+    partitions = await partitions_of(bootstrap, topics)
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
@@ -85,6 +86,21 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
         return ends, read, folded
     finally:
         await consumer.stop()
+
+
+async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPartition]:
+    """Every partition of the topics (a consumer without a subscription has no metadata to ask)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    missing = [d["topic"] for d in described if d.get("error_code")]
+    if missing:
+        raise RuntimeError(f"topics {missing} do not exist on {bootstrap}; create them (mosaic-dev topics) first")
+    return [TopicPartition(d["topic"], p["partition"]) for d in described for p in sorted(
+        d["partitions"], key=lambda p: p["partition"])]
 
 
 async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, topics: tuple[str, ...], group: str,

@@ -6,7 +6,10 @@ all students of a competency at once.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 PARAM_NAMES = ("prior", "learn", "guess", "slip", "forget")
 
@@ -68,7 +71,246 @@ def predict_correct(p_known: float, params: BktParams) -> float:
     return p_known * (1.0 - params.slip) + (1.0 - p_known) * params.guess
 
 
-# fit_bkt(sequences, *, restarts=3, seed=0, max_iter=100, tol=1e-4, fit_forget=False) -> BktParams
-# fit_bkt_many(sequences_by_competency: Mapping[K, Sequence[Sequence[float]]], **same) -> dict[K, BktParams]
-# predict_sequences(sequences, params) -> list[np.ndarray]   (P(correct) before each response)
-# land in the next commit (vectorized Baum-Welch over all students and competencies at once).
+# ---- fitting: Baum-Welch over every sequence of every competency at once --------------------------------------------
+#
+# Sequences are "packed" time-major, longest first, so step t touches a contiguous slice of the rows still active at
+# t. One Python loop over time steps then serves all students, all competencies and all restarts together.
+
+
+@dataclass(frozen=True, slots=True)
+class FitBounds:
+    """Where EM may take the parameters; guess and slip stay below 0.5 so a correct answer means knowing."""
+
+    floor: float = 1e-4
+    max_guess: float = 0.45
+    max_slip: float = 0.45
+    max_learn: float = 0.5
+    max_forget: float = 0.5
+
+
+class _Packed:
+    """Responses of many sequences laid out time-major (longest sequence first), with each row's group."""
+
+    def __init__(self, sequences: Sequence[Sequence[float]], groups: np.ndarray) -> None:
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+        if (lengths == 0).any():
+            raise ValueError("every sequence needs at least one response; drop empty ones before fitting")
+        order = np.argsort(-lengths, kind="stable")
+        self.order = order
+        self.lengths = lengths[order]
+        self.rows = len(sequences)
+        steps = int(self.lengths[0]) if self.rows else 0
+        self.active = np.searchsorted(-self.lengths, -np.arange(steps), side="left")  # rows with length > t
+        self.offsets = np.concatenate(([0], np.cumsum(self.active)))
+        row_of = np.repeat(np.arange(self.rows), self.lengths)
+        step_of = np.arange(row_of.size) - np.repeat(np.cumsum(self.lengths) - self.lengths, self.lengths)
+        position = self.offsets[step_of] + row_of
+        values = np.concatenate([np.asarray(sequences[i], dtype=float) for i in order]) if self.rows else np.zeros(0)
+        self.obs = np.empty(values.size)
+        self.obs[position] = values
+        self.row = np.empty(values.size, dtype=np.int64)
+        self.row[position] = row_of
+        self.group = np.asarray(groups)[order][self.row]
+        self.row_group = np.asarray(groups)[order]
+        self.position = position  # packed index of each response, rows in `order`, responses in time order
+        self.has_next = np.zeros(values.size, dtype=bool)
+        self.has_next[position] = step_of < self.lengths[row_of] - 1
+
+    def slice(self, t: int) -> tuple[int, int]:
+        return int(self.offsets[t]), int(self.offsets[t + 1])
+
+
+def _forward(packed: _Packed, prior, learn, guess, slip, forget):
+    """Filtered P(known) before (pred) and after (post) each response, and each response's likelihood."""
+    g, s = guess[packed.group], slip[packed.group]
+    if_known = packed.obs * (1 - s) + (1 - packed.obs) * s
+    if_unknown = packed.obs * g + (1 - packed.obs) * (1 - g)
+    stay, learn_p = 1 - forget[packed.group], learn[packed.group]
+    pred_all, post_all, evidence_all = (np.empty(packed.obs.size) for _ in range(3))
+    p = prior[packed.row_group].astype(float)
+    for t in range(len(packed.active)):
+        a, b = packed.slice(t)
+        p = p[: b - a]
+        known = p * if_known[a:b]
+        evidence = known + (1 - p) * if_unknown[a:b]
+        post = known / evidence
+        pred_all[a:b], post_all[a:b], evidence_all[a:b] = p, post, evidence
+        p = post * stay[a:b] + (1 - post) * learn_p[a:b]
+    return pred_all, post_all, evidence_all, if_known, if_unknown
+
+
+_TINY_PROB = 1e-12
+_TINY_BETA = 1e-200
+
+
+def _expected_counts(packed: _Packed, params: tuple[np.ndarray, ...], n_groups: int):
+    """E-step: expected sufficient statistics per group, and each group's log-likelihood."""
+    learn, forget = params[1], params[4]
+    _, filtered, evidence, if_known, if_unknown = _forward(packed, *params)
+    # Betas are rescaled per step (a row's scale cancels in gamma and xi) and, like the filtered posterior, kept off
+    # exact 0 and 1, so a long run of correct answers cannot leave 0/0 behind.
+    post = np.clip(filtered, _TINY_PROB, 1 - _TINY_PROB)
+    stay, learn_p, forget_p = 1 - forget[packed.group], learn[packed.group], forget[packed.group]
+    gamma_known = np.empty(post.size)
+    xi_learn = np.zeros(post.size)
+    xi_forget = np.zeros(post.size)
+    beta_known = np.ones(packed.rows)
+    beta_unknown = np.ones(packed.rows)
+    steps = len(packed.active)
+    for t in range(steps - 1, -1, -1):
+        a, b = packed.slice(t)
+        n_next = int(packed.active[t + 1]) if t + 1 < steps else 0
+        if n_next:
+            c, d = packed.slice(t + 1)
+            here = slice(a, a + n_next)
+            e_known = if_known[c:d] * beta_known[:n_next]
+            e_unknown = if_unknown[c:d] * beta_unknown[:n_next]
+            next_known = stay[here] * e_known + forget_p[here] * e_unknown
+            next_unknown = learn_p[here] * e_known + (1 - learn_p[here]) * e_unknown
+            total = post[here] * next_known + (1 - post[here]) * next_unknown
+            xi_learn[here] = (1 - post[here]) * learn_p[here] * e_known / total
+            xi_forget[here] = post[here] * forget_p[here] * e_unknown / total
+            gamma_known[here] = post[here] * next_known / total
+            scale = np.maximum(next_known, next_unknown)  # betas matter only up to a row's scale
+            beta_known[:n_next] = np.maximum(next_known / scale, _TINY_BETA)
+            beta_unknown[:n_next] = np.maximum(next_unknown / scale, _TINY_BETA)
+        gamma_known[a + n_next : b] = post[a + n_next : b]
+        beta_known[n_next : b - a] = 1.0
+        beta_unknown[n_next : b - a] = 1.0
+    gamma_known = np.clip(gamma_known, 0.0, 1.0)
+    gamma_unknown = 1 - gamma_known
+    group, obs, nxt = packed.group, packed.obs, packed.has_next
+
+    def per_group(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=weights, minlength=n_groups)
+
+    first = slice(0, int(packed.active[0])) if steps else slice(0, 0)
+    counts = {
+        "prior": np.bincount(packed.group[first], weights=gamma_known[first], minlength=n_groups),
+        "starts": np.bincount(packed.group[first], minlength=n_groups).astype(float),
+        "learned": per_group(xi_learn),
+        "unknown_before_next": per_group(gamma_unknown * nxt),
+        "forgot": per_group(xi_forget),
+        "known_before_next": per_group(gamma_known * nxt),
+        "correct_unknown": per_group(gamma_unknown * obs),
+        "unknown": per_group(gamma_unknown),
+        "wrong_known": per_group(gamma_known * (1 - obs)),
+        "known": per_group(gamma_known),
+    }
+    return counts, per_group(np.log(evidence))
+
+
+def _maximize(counts: dict[str, np.ndarray], fit_forget: bool, bounds: FitBounds) -> tuple[np.ndarray, ...]:
+    """M-step: the parameters that maximize the expected log-likelihood, kept within bounds."""
+    lo = bounds.floor
+
+    def ratio(num: str, den: str, high: float) -> np.ndarray:
+        return np.clip(counts[num] / np.maximum(counts[den], 1e-12), lo, high)
+
+    prior = ratio("prior", "starts", 1 - lo)
+    learn = ratio("learned", "unknown_before_next", bounds.max_learn)
+    guess = ratio("correct_unknown", "unknown", bounds.max_guess)
+    slip = ratio("wrong_known", "known", bounds.max_slip)
+    forget = ratio("forgot", "known_before_next", bounds.max_forget) if fit_forget else np.zeros_like(prior)
+    return prior, learn, guess, slip, forget
+
+
+def _initial_params(n_groups: int, restarts: int, seed: int, bounds: FitBounds) -> tuple[np.ndarray, ...]:
+    """Restart 0 starts from textbook values; the others from seeded random points inside the bounds."""
+    rng = np.random.default_rng(seed)
+    shape = (restarts, n_groups)
+    prior = rng.uniform(0.1, 0.9, shape)
+    learn = rng.uniform(0.01, 0.4, shape)
+    guess = rng.uniform(0.05, bounds.max_guess, shape)
+    slip = rng.uniform(0.05, bounds.max_slip, shape)
+    prior[0], learn[0], guess[0], slip[0] = 0.5, 0.1, 0.2, 0.1
+    return tuple(x.reshape(-1) for x in (prior, learn, guess, slip, np.zeros(shape)))
+
+
+def fit_bkt_many(
+    sequences_by_competency: Mapping[Hashable, Sequence[Sequence[float]]],
+    *,
+    restarts: int = 3,
+    seed: int = 0,
+    max_iter: int = 100,
+    tol: float = 0.005,
+    fit_forget: bool = False,
+    bounds: FitBounds = FitBounds(),
+) -> dict[Hashable, BktParams]:
+    """EM-fitted parameters per competency; restarts run side by side and the likeliest one wins.
+
+    A competency (× restart) stops once an iteration gains at most `tol` log-likelihood (pyBKT's rule).
+    """
+    if restarts < 1:
+        raise ValueError(f"restarts = {restarts} must be at least 1")
+    keys = [k for k, seqs in sequences_by_competency.items() if any(len(s) for s in seqs)]
+    if not keys:
+        return {}
+    n = len(keys)
+    sequences, groups = [], []
+    for restart in range(restarts):
+        for index, key in enumerate(keys):
+            for seq in sequences_by_competency[key]:
+                if len(seq):
+                    sequences.append(seq)
+                    groups.append(restart * n + index)
+    params, log_likelihood = _run_em(
+        sequences, np.asarray(groups), n * restarts, restarts, seed, max_iter, tol, fit_forget, bounds, n
+    )
+    chosen = np.argmax(log_likelihood.reshape(restarts, n), axis=0) * n + np.arange(n)
+    return {key: BktParams(*(float(p[chosen[i]]) for p in params)) for i, key in enumerate(keys)}
+
+
+def _run_em(sequences, groups, n_groups, restarts, seed, max_iter, tol, fit_forget, bounds, n_competencies):
+    """EM until every group converges; converged groups leave the batch so the rest iterate on less data."""
+    params = _initial_params(n_competencies, restarts, seed, bounds)
+    responses = np.bincount(groups, weights=[len(s) for s in sequences], minlength=n_groups)
+    active = np.ones(n_groups, dtype=bool)
+    last = np.full(n_groups, -np.inf)
+    packed, packed_responses = None, 0.0
+    for _ in range(max_iter):
+        if packed is None or responses[active].sum() < 0.75 * packed_responses:
+            rows = np.flatnonzero(active[groups])
+            packed = _Packed([sequences[i] for i in rows], groups[rows])
+            packed_responses = responses[active].sum()
+        counts, log_likelihood = _expected_counts(packed, params, n_groups)
+        updated = _maximize(counts, fit_forget, bounds)
+        params = tuple(np.where(active, u, p) for u, p in zip(updated, params, strict=True))
+        converged = active & (np.abs(log_likelihood - last) <= tol)
+        last = np.where(active, log_likelihood, last)
+        active &= ~converged
+        if not active.any():
+            break
+    return params, last
+
+
+def fit_bkt(sequences: Sequence[Sequence[float]], **options) -> BktParams:
+    """EM-fitted parameters of one competency from its students' result sequences (oldest first)."""
+    fitted = fit_bkt_many({"competency": sequences}, **options)
+    if not fitted:
+        raise ValueError("fit_bkt needs at least one non-empty sequence of results")
+    return fitted["competency"]
+
+
+def predict_many(sequences: Sequence[Sequence[float]], params: Sequence[BktParams]) -> list[np.ndarray]:
+    """P(correct) before each response of each sequence, given the sequence's params (one per sequence)."""
+    if len(sequences) != len(params):
+        raise ValueError(f"{len(sequences)} sequences but {len(params)} params; give one BktParams per sequence")
+    keep = [i for i, s in enumerate(sequences) if len(s)]
+    result = [np.zeros(0) for _ in sequences]
+    if not keep:
+        return result
+    packed = _Packed([sequences[i] for i in keep], np.arange(len(keep)))
+    columns = [np.array([getattr(params[i], name) for i in keep]) for name in PARAM_NAMES]
+    pred, *_ = _forward(packed, *columns)
+    correct = pred * (1 - columns[3][packed.group]) + (1 - pred) * columns[2][packed.group]
+    lengths = packed.lengths
+    per_row = np.split(correct[packed.position], np.cumsum(lengths)[:-1])
+    for rank, row in enumerate(packed.order):
+        result[keep[row]] = per_row[rank]
+    return result
+
+
+def predict_sequences(sequences: Sequence[Sequence[float]], params: BktParams) -> list[np.ndarray]:
+    """P(correct) before each response, from the responses before it, for sequences of one competency."""
+    return predict_many(sequences, [params] * len(sequences))
