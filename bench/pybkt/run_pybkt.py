@@ -1,0 +1,24 @@
+"""Fit and predict with pyBKT inside its own virtualenv; called by bench/bkt_vs_pybkt.py.
+
+usage: run_pybkt.py TRAIN_CSV TEST_CSV OUT_CSV NUM_FITS SEED  (prints fit seconds as JSON on the last line)
+"""
+
+import json
+import sys
+import time
+
+import pandas as pd
+from pyBKT.models import Model
+
+train_csv, test_csv, out_csv, num_fits, seed = sys.argv[1:6]
+train = pd.read_csv(train_csv)
+test = pd.read_csv(test_csv)
+model = Model(seed=int(seed), num_fits=int(num_fits))
+started = time.perf_counter()
+model.fit(data=train)
+fit_seconds = time.perf_counter() - started
+started = time.perf_counter()
+predicted = model.predict(data=test)
+predict_seconds = time.perf_counter() - started
+predicted[["order_id", "correct_predictions"]].to_csv(out_csv, index=False)
+print(json.dumps({"fit_seconds": fit_seconds, "predict_seconds": predict_seconds}))
