@@ -86,7 +86,7 @@ def test_bytes_that_are_not_a_json_object_are_refused(raw: bytes, says: str) -> 
         decode(raw)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(envelope=any_envelope())
 def test_dropping_any_required_data_field_is_refused_naming_it(envelope) -> None:
     payload = json.loads(encode(envelope))

@@ -46,7 +46,7 @@ def test_check_mode_fails_on_a_stale_a_missing_or_a_leftover_file(tmp_path: Path
 
 
 @BY_TYPE
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_every_encoded_event_satisfies_its_published_schema(cls: type[EventData], data: st.DataObject) -> None:
     validator = _validator(cls)

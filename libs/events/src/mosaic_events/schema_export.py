@@ -206,8 +206,9 @@ def _retention(ms: int) -> str:
 
 # --- writing and checking -----------------------------------------------------------------
 
+@functools.cache
 def rendered_docs() -> dict[str, str]:
-    """Every generated file, by its path under docs/, with its exact content."""
+    """Every generated file, by its path under docs/, with its exact content (the catalog is fixed per process)."""
     files = {f"events/{schema_file_name(cls)}": _json(envelope_schema(cls)) for cls in all_event_classes()}
     files["asyncapi.json"] = _json(asyncapi_document())
     files["events.md"] = events_markdown()
