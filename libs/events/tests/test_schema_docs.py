@@ -2,6 +2,8 @@
 
 import functools
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,12 @@ BY_TYPE = pytest.mark.parametrize("cls", all_event_classes(), ids=lambda c: f"{c
 def test_the_checked_in_docs_are_current() -> None:
     stale = stale_docs(DOCS)
     assert not stale, f"docs/ is stale: {stale}; run `uv run python -m mosaic_events.schema_export` and commit it"
+
+
+def test_the_module_entry_point_checks_the_docs() -> None:
+    done = subprocess.run([sys.executable, "-m", "mosaic_events.schema_export", "--check", "--docs", str(DOCS)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_check_mode_fails_on_a_stale_a_missing_or_a_leftover_file(tmp_path: Path, capsys) -> None:
