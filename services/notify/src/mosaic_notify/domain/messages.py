@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,7 +50,8 @@ class MessageRenderer:
     def __init__(self, root: Path = TEMPLATES_ROOT) -> None:
         self.root = root
         self.env = Environment(loader=FileSystemLoader(root), autoescape=select_autoescape(["html.j2"]),
-                               undefined=StrictUndefined, keep_trailing_newline=True)
+                               undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False,
+                               cache_size=-1)
         self.env.filters.update(date=_date, time=_time, weekday=_weekday, number=_number)
         self.languages = frozenset(p.name for p in root.iterdir() if (p / "words.json").is_file())
 
@@ -141,25 +142,33 @@ def _locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
-def _local(context, value: datetime) -> datetime:
-    return value.astimezone(ZoneInfo(context["tz"])) if value.tzinfo else value
+# Babel is the slow part of rendering; the same few dates and numbers recur across a digest run.
+@lru_cache(maxsize=8192)
+def _formatted(kind: str, value: datetime | float, tz: str, language: str) -> str:
+    locale = _locale(language)
+    if kind == "number":
+        return format_decimal(value, locale=locale)
+    local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value  # type: ignore[union-attr]
+    if kind == "time":
+        return format_time(local, format="short", locale=locale)
+    return format_date(local, format="EEEE" if kind == "weekday" else "full", locale=locale)
 
 
 @pass_context
 def _date(context, value: datetime) -> str:
-    return format_date(_local(context, value), format="full", locale=_locale(context["locale"]))
+    return _formatted("date", value, context["tz"], context["locale"])
 
 
 @pass_context
 def _time(context, value: datetime) -> str:
-    return format_time(_local(context, value), format="short", locale=_locale(context["locale"]))
+    return _formatted("time", value, context["tz"], context["locale"])
 
 
 @pass_context
 def _weekday(context, value: datetime) -> str:
-    return format_date(_local(context, value), format="EEEE", locale=_locale(context["locale"]))
+    return _formatted("weekday", value, context["tz"], context["locale"])
 
 
 @pass_context
 def _number(context, value: float) -> str:
-    return format_decimal(value, locale=_locale(context["locale"]))
+    return _formatted("number", value, context["tz"], context["locale"])
