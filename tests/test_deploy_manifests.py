@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,20 @@ def test_the_dockerfile_is_multi_stage_slim_non_root_and_serves_on_8080() -> Non
     assert 'uvicorn \\"mosaic_${MOSAIC_SERVICE}.main:app\\" --host 0.0.0.0 --port 8080' in final_stage
     assert "uv sync --frozen --no-dev" in dockerfile()
     assert "COPY --from=build" in final_stage and "/root/.cache" not in final_stage
+
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_each_service_provides_what_its_image_and_migration_job_run(svc: str) -> None:
+    """The image runs `uvicorn mosaic_<svc>.main:app`; the migration Job runs `mosaic-<svc> migrate`."""
+    package = ROOT / "services" / svc / "src" / f"mosaic_{svc}"
+    main = package / "main.py"
+    assert main.is_file(), f"{main.relative_to(ROOT)} is missing: the image starts mosaic_{svc}.main:app"
+    assert re.search(r"^app\s*[:=]", main.read_text(), flags=re.MULTILINE), (
+        f"{main.relative_to(ROOT)} defines no module-level `app` for uvicorn")
+    pyproject = tomllib.loads((ROOT / "services" / svc / "pyproject.toml").read_text())
+    assert f"mosaic-{svc}" in pyproject.get("project", {}).get("scripts", {}), (
+        f"services/{svc}/pyproject.toml has no `mosaic-{svc}` console script")
+    cli = package / "cli.py"
+    assert cli.is_file() and re.search(r"def migrate\(|command\(\s*[\"']migrate[\"']", cli.read_text()), (
+        f"{cli.relative_to(ROOT)} has no `migrate` command: the migration Job runs `mosaic-{svc} migrate`")
