@@ -27,18 +27,25 @@ class SolverOutcome:
 
 
 def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution | None = None,
-                     workers: int = 2, seed: int = 7) -> SolverOutcome:
-    kinds = _kinds(problem)
+                     workers: int = 2, seed: int = 7, candidates: int | None = None,
+                     lower_bound: int | None = None) -> SolverOutcome:
+    """Solve; with `candidates`, each student may only go to that many of their cheapest sessions
+    (plus where the hint puts them), which keeps very large blocks within the time limit. A proven
+    `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search."""
+    kinds = student_kinds(problem, hint, candidates)
     model = cp_model.CpModel()
     counts = {(k, j): model.new_int_var(0, len(members), f"n_{k}_{j}")
               for k, (allowed, _, members) in enumerate(kinds) for j in allowed}
     for k, (allowed, _, members) in enumerate(kinds):
         model.add(sum(counts[k, j] for j in allowed) == len(members))
     deviations = _size_limits_and_balance(model, problem, kinds, counts)
-    model.minimize(sum(cost * counts[k, j] for k, (allowed, costs, _) in enumerate(kinds)
-                       for j, cost in zip(allowed, costs, strict=True)) + BALANCE_WEIGHT * sum(deviations))
+    total = sum(cost * counts[k, j] for k, (allowed, costs, _) in enumerate(kinds)
+                for j, cost in zip(allowed, costs, strict=True)) + BALANCE_WEIGHT * sum(deviations)
+    model.minimize(total)
+    if lower_bound is not None:  # the objective's own domain, so the search stops when it is reached
+        model.proto.objective.domain.extend([int(lower_bound - model.proto.objective.offset), cp_model.INT_MAX])
     if hint is not None:
-        _add_hint(model, problem, kinds, counts, hint)
+        _add_hint(model, problem, kinds, counts, deviations, hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
@@ -47,7 +54,7 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolverOutcome(None, name, None, None, solver.wall_time, len(counts))
-    solution = _disaggregate(problem, kinds, {key: solver.value(v) for key, v in counts.items()})
+    solution = disaggregate(problem, kinds, {key: solver.value(v) for key, v in counts.items()})
     return SolverOutcome(solution, name, solver.objective_value, solver.best_objective_bound,
                          solver.wall_time, len(counts))
 
@@ -55,10 +62,17 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
 Kind = tuple[tuple[int, ...], tuple[int, ...], list[int]]  # allowed, costs, student indices
 
 
-def _kinds(problem: RegroupProblem) -> list[Kind]:
+def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: int | None) -> list[Kind]:
     by_terms: dict[tuple, list[int]] = defaultdict(list)
     for i, s in enumerate(problem.students):
-        by_terms[(s.allowed, s.costs)].append(i)
+        allowed, costs = s.allowed, s.costs
+        if candidates is not None and len(allowed) > candidates:
+            keep = sorted(range(len(allowed)), key=lambda a: (costs[a], allowed[a]))[:candidates]
+            if hint is not None and allowed.index(hint[i]) not in keep:
+                keep.append(allowed.index(hint[i]))
+            keep.sort()
+            allowed, costs = tuple(allowed[a] for a in keep), tuple(costs[a] for a in keep)
+        by_terms[(allowed, costs)].append(i)
     return [(allowed, costs, members) for (allowed, costs), members in by_terms.items()]
 
 
@@ -69,16 +83,24 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
         into[j].append(var)
     deviations = []
     for j, seats in enumerate(problem.capacity):
-        size = model.new_int_var(0, seats, f"size_{j}")
-        model.add(size == sum(into[j]))
+        size = sum(into[j])
+        model.add(size <= seats)
+        # Two inequalities rather than an abs constraint: the minimisation makes them tight, and
+        # the LP relaxation stays exact, so the bound is strong from the start.
         deviation = model.new_int_var(0, max(seats, problem.target[j]), f"dev_{j}")
-        model.add_abs_equality(deviation, size - problem.target[j])
+        model.add(deviation >= size - problem.target[j])
+        model.add(deviation >= problem.target[j] - size)
         deviations.append(deviation)
     return deviations
 
 
 def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: dict,
-              hint: Solution) -> None:
+              deviations: list, hint: Solution) -> None:
+    sizes = [0] * len(problem.sessions)
+    for j in hint:
+        sizes[j] += 1
+    for j, deviation in enumerate(deviations):
+        model.add_hint(deviation, abs(sizes[j] - problem.target[j]))
     for k, (allowed, _, members) in enumerate(kinds):
         placed = defaultdict(int)
         for i in members:
@@ -87,7 +109,7 @@ def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind
             model.add_hint(counts[k, j], placed[j])
 
 
-def _disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
+def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
     """Seat each kind's students; among equals, those already in a session keep it."""
     solution = [-1] * len(problem.students)
     for k, (allowed, _, members) in enumerate(kinds):

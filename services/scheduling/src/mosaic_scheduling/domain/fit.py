@@ -44,19 +44,24 @@ def most_pressing_need(student: Participant, competency_ids: tuple[str, ...]) ->
     return Need(competency_id, student.levels[competency_id])
 
 
+def overall_need(student: Participant, block_competencies: tuple[str, ...]) -> Need | None:
+    """The student's most pressing need among the block's competencies, else among all they have."""
+    return most_pressing_need(student, block_competencies or tuple(sorted(student.levels)))
+
+
 def session_fit(student: Participant, session: Session, teacher: Teacher | None,
-                block_competencies: tuple[str, ...]) -> Fit:
-    """The cost of `student` in `session`, and the sentence that explains the placement."""
-    base = _kind_fit(student, session, block_competencies)
-    need = most_pressing_need(student, block_competencies or tuple(sorted(student.levels)))
+                block_competencies: tuple[str, ...], need: Need | None) -> Fit:
+    """The cost of `student` in `session` (whose overall need is `need`), and the sentence that explains it."""
+    base = _kind_fit(student, session, block_competencies, need)
     if need is not None and teacher is not None and _teacher_knows(teacher, need):
         return Fit(max(0, base.cost - EXPERTISE_BONUS), f"{base.reason}; {teacher.name} teaches {_code(need)}")
     return base
 
 
-def _kind_fit(student: Participant, session: Session, block_competencies: tuple[str, ...]) -> Fit:
+def _kind_fit(student: Participant, session: Session, block_competencies: tuple[str, ...],
+              overall: Need | None) -> Fit:
     if session.kind == "skill_group":
-        return _skill_group_fit(student, session, block_competencies)
+        return _skill_group_fit(student, session, overall)
     if session.kind in ("intervention", "enrichment"):
         need = most_pressing_need(student, session.competency_ids or block_competencies)
         if need is None:
@@ -69,7 +74,7 @@ def _kind_fit(student: Participant, session: Session, block_competencies: tuple[
     return Fit(NEUTRAL, f"in {session.title}: {words}")
 
 
-def _skill_group_fit(student: Participant, session: Session, block_competencies: tuple[str, ...]) -> Fit:
+def _skill_group_fit(student: Participant, session: Session, overall: Need | None) -> Fit:
     need_here = most_pressing_need(student, session.competency_ids)
     if need_here is None:
         return Fit(NO_EVIDENCE, f"in {session.title} group: no evidence yet on {', '.join(session.competency_ids)}")
@@ -78,7 +83,6 @@ def _skill_group_fit(student: Participant, session: Session, block_competencies:
     reason = f"in {session.title} group: {need_here.describe()}"
     if distance > 0:
         return Fit(min(FIT_MAX, 30 + 25 * (distance - 1)), f"{reason} (outside the group's band)")
-    overall = most_pressing_need(student, block_competencies)
     if overall is not None and overall.competency_id != need_here.competency_id \
             and overall.level.rank < need_here.level.rank:
         return Fit(15, f"{reason} (more pressing: {overall.describe()})")
@@ -92,3 +96,30 @@ def _teacher_knows(teacher: Teacher, need: Need) -> bool:
 
 def _code(need: Need) -> str:
     return need.level.code or need.competency_id
+
+
+class FitTable:
+    """Memoised `session_fit` for one block: students with the same levels on what a session works
+    on (and the same most pressing need) fit it the same, so each case is computed once."""
+
+    def __init__(self, block_competencies: tuple[str, ...]):
+        self.block_competencies = block_competencies
+        self._known: dict[tuple, Fit] = {}
+
+    def fit(self, student: Participant, session: Session, teacher: Teacher | None, need: Need | None) -> Fit:
+        levels = student.levels
+        relevant = _relevant_competencies(session, self.block_competencies)
+        key = (session.id, tuple(levels[c].rank if c in levels else -1 for c in relevant),
+               None if need is None else (need.competency_id, need.level.rank))
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = session_fit(student, session, teacher, self.block_competencies, need)
+        return found
+
+
+def _relevant_competencies(session: Session, block_competencies: tuple[str, ...]) -> tuple[str, ...]:
+    if session.kind == "skill_group":
+        return session.competency_ids
+    if session.kind in ("intervention", "enrichment"):
+        return session.competency_ids or block_competencies
+    return ()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from mosaic_scheduling.domain.fit import FIT_MAX, Fit, session_fit
-from mosaic_scheduling.domain.model import FlexBlock, Participant, Placement, Priority, School, Session
+from mosaic_scheduling.domain.fit import FIT_MAX, Fit, FitTable, overall_need
+from mosaic_scheduling.domain.model import FlexBlock, Participant, Placement, Priority, School, Session, Teacher
 
 ANY_SESSION = "free to join any session"
 STAY_WEIGHT = 1000
@@ -53,6 +53,9 @@ class RegroupProblem:
     students: list[StudentTerms]
     notes: list[str] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
+    teachers: tuple[Teacher | None, ...] = ()  # aligned with `sessions`
+    competencies: tuple[str, ...] = ()  # what the block's sessions work on
+    fit_table: FitTable = field(default_factory=lambda: FitTable(()))
 
     def index_of(self, session_id: str) -> int | None:
         return next((j for j, s in enumerate(self.sessions) if s.id == session_id), None)
@@ -67,13 +70,16 @@ def build_problem(school: School, block_id: str, participants: list[Participant]
     offered = school.sessions_of(block_id)
     usable, notes = _usable_sessions(school, block, offered)
     capacity = tuple(_capacity(school, s) for s in usable)
-    problem = RegroupProblem(block, usable, capacity, _targets(capacity, len(participants)), [], notes)
     competencies = _block_competencies(offered)
+    staff = {t.id: t for t in school.teachers}
+    problem = RegroupProblem(block, usable, capacity, _targets(capacity, len(participants)), [], notes,
+                             teachers=tuple(staff.get(s.teacher_id) for s in usable), competencies=competencies,
+                             fit_table=FitTable(competencies))
     effective = effective_placements(placements, block_id)
     binding = {sid: p for sid, p in effective.items() if p.priority.binding}
     members = _locked_members(usable, participants, binding)
     for student in sorted(participants, key=lambda p: p.id):
-        problem.students.append(_terms(school, problem, student, competencies, effective.get(student.id), members))
+        problem.students.append(_terms(problem, student, effective.get(student.id), members))
     return problem
 
 
@@ -135,12 +141,12 @@ def _locked_members(usable: tuple[Session, ...], participants: list[Participant]
             if p.previous is not None and p.previous.session_id in locked and p.id not in binding}
 
 
-def _terms(school: School, problem: RegroupProblem, student: Participant, competencies: tuple[str, ...],
-           placement: Placement | None, members: dict[str, str]) -> StudentTerms:
+def _terms(problem: RegroupProblem, student: Participant, placement: Placement | None,
+           members: dict[str, str]) -> StudentTerms:
     binding = placement if placement is not None and placement.priority.binding else None
     allowed, why = _allowed(problem, student, binding, members)
-    fits = tuple(session_fit(student, problem.sessions[j], school.teacher(problem.sessions[j].teacher_id),
-                             competencies) for j in allowed)
+    need = overall_need(student, problem.competencies)
+    fits = tuple(problem.fit_table.fit(student, problem.sessions[j], problem.teachers[j], need) for j in allowed)
     preference = tuple(_preference_cost(student, placement, problem.sessions[j]) for j in allowed)
     fit_key = _fit_key(student, problem, allowed, fits, preference)
     previous = problem.index_of(student.previous.session_id) if student.previous else None
@@ -149,15 +155,15 @@ def _terms(school: School, problem: RegroupProblem, student: Participant, compet
     costs = tuple(f.cost + p + _churn(j, previous, stays) for j, f, p in zip(allowed, fits, preference, strict=True))
     terms = StudentTerms(student.id, allowed, costs, fits, fit_key, previous, stays, binding, why)
     if binding is not None and allowed:
-        terms.best_unpinned = _best_without_pin(school, problem, student, competencies, allowed[0])
+        terms.best_unpinned = _best_without_pin(problem, student, allowed[0])
     return terms
 
 
-def _best_without_pin(school: School, problem: RegroupProblem, student: Participant, competencies: tuple[str, ...],
-                      pinned: int) -> tuple[str, Fit] | None:
+def _best_without_pin(problem: RegroupProblem, student: Participant, pinned: int) -> tuple[str, Fit] | None:
     """Where the student would fit best if the pin were lifted (support plan still respected)."""
     plan = student.support_plan
-    options = [(s.title, session_fit(student, s, school.teacher(s.teacher_id), competencies))
+    need = overall_need(student, problem.competencies)
+    options = [(s.title, problem.fit_table.fit(student, s, problem.teachers[j], need))
                for j, s in enumerate(problem.sessions)
                if j != pinned and not s.locked and (plan is None or s.kind == plan.required_kind)]
     return min(options, key=lambda option: option[1].cost, default=None)

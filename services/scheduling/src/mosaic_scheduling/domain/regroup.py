@@ -15,6 +15,7 @@ from mosaic_scheduling.domain.feasibility import infeasibility_causes
 from mosaic_scheduling.domain.greedy import Solution, greedy_solution, objective
 from mosaic_scheduling.domain.model import Participant, Placement, School
 from mosaic_scheduling.domain.problem import STILL_FITS, RegroupProblem, StudentTerms, build_problem
+from mosaic_scheduling.domain.relaxation import flow_relaxation
 
 Status = Literal["optimal", "feasible", "infeasible"]
 
@@ -23,7 +24,10 @@ Status = Literal["optimal", "feasible", "infeasible"]
 class SolverSettings:
     time_limit_seconds: float = 10.0
     workers: int = 2
-    # Above this many (student kind × session) decisions the heuristic alone is used.
+    # Above this many (student × session) decisions CP-SAT only considers each student's
+    # `candidates` cheapest sessions; above `max_solver_decisions` the heuristic alone is used.
+    prune_above_decisions: int = 20_000
+    candidates: int = 8
     max_solver_decisions: int = 400_000
 
 
@@ -79,19 +83,35 @@ def regroup(school: School, block_id: str, participants: list[Participant], plac
 
 
 def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution, Status, str, float | None]:
-    heuristic = greedy_solution(problem)
-    decisions = sum(len(s.allowed) for s in problem.students)
+    """Greedy and the flow relaxation give a start and a bound; CP-SAT improves within its time limit."""
     if not problem.students:
-        return heuristic, "optimal", "nothing to place", 0.0
+        return [], "optimal", "nothing to place", 0.0
+    candidates = {"greedy": greedy_solution(problem)}
+    relaxation = flow_relaxation(problem)
+    bound = None if relaxation is None else float(relaxation.bound)
+    if relaxation is not None:
+        candidates["flow relaxation"] = relaxation.solution
+    decisions = sum(len(s.allowed) for s in problem.students)
     if decisions > settings.max_solver_decisions:
-        return heuristic, "feasible", "greedy", None
-    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, heuristic, settings.workers)
+        method, best = min(candidates.items(), key=lambda kv: objective(problem, kv[1]))
+        proven = bound is not None and objective(problem, best) <= bound
+        return best, "optimal" if proven else "feasible", method, bound
+    start = min(candidates.values(), key=lambda sol: objective(problem, sol))
+    pruned = decisions > settings.prune_above_decisions
+    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, start, settings.workers,
+                               candidates=settings.candidates if pruned else None,
+                               lower_bound=None if relaxation is None else relaxation.bound)
+    if outcome.solution is not None:
+        candidates["cp-sat"] = outcome.solution
+        if not pruned and outcome.bound is not None:
+            bound = max(bound or outcome.bound, outcome.bound)
+    method, best = min(candidates.items(), key=lambda kv: (objective(problem, kv[1]), kv[0] != "cp-sat"))
     if outcome.solution is None:
-        return heuristic, "feasible", f"greedy (cp-sat: {outcome.status.lower()})", None
-    if objective(problem, heuristic) < objective(problem, outcome.solution):
-        return heuristic, "feasible", "greedy (better than cp-sat's best in time)", outcome.bound
-    status: Status = "optimal" if outcome.status == "OPTIMAL" else "feasible"
-    return outcome.solution, status, "cp-sat", outcome.bound
+        method = f"{method} (cp-sat: {outcome.status.lower()})"
+    cost = objective(problem, best)
+    proven = (outcome.status == "OPTIMAL" and not pruned and method == "cp-sat") or (
+        bound is not None and cost <= bound)
+    return best, "optimal" if proven else "feasible", method, bound
 
 
 def _decide(problem: RegroupProblem, i: int, j: int) -> Decision:
