@@ -36,10 +36,15 @@ Resource = dict[str, Any]
 
 @cache
 def render(overlay: str) -> tuple[Resource, ...]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (with kustomize) is needed to render deploy/k8s: install kubectl 1.29+"
-    done = subprocess.run([kubectl, "kustomize", str(K8S / "overlays" / overlay)], capture_output=True, text=True)
-    assert done.returncode == 0, f"kubectl kustomize overlays/{overlay} failed:\n{done.stderr}"
+    if kubectl := shutil.which("kubectl"):
+        command = [kubectl, "kustomize"]
+    elif kustomize := shutil.which("kustomize"):
+        command = [kustomize, "build"]
+    else:
+        pytest.fail("rendering deploy/k8s needs kubectl 1.29+ (`kubectl kustomize`) or kustomize v5 "
+                    "(`go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0`)", pytrace=False)
+    done = subprocess.run([*command, str(K8S / "overlays" / overlay)], capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(command)} overlays/{overlay} failed:\n{done.stderr}"
     return tuple(d for d in yaml.safe_load_all(done.stdout) if d)
 
 
