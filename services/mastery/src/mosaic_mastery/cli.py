@@ -85,3 +85,7 @@ async def _checksum(settings: MasterySettings, district: str | None) -> tuple[st
             return await projection_checksum(session, district)
     finally:
         await engine.dispose()
+
+
+if __name__ == "__main__":
+    app()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mosaic_events import Envelope
 from mosaic_mastery.adapters.emissions import caused_by_event
+from mosaic_mastery.adapters.outbox_rows import emit_all
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import apply
@@ -43,7 +44,8 @@ class BatchFold:
         if not pending:
             return
         state = await self.store.load_slice(uow.session, [fact for _, fact in pending])
-        for envelope, fact in pending:
-            for emission in apply(state, fact):
-                await uow.emit(caused_by_event(emission, envelope))
+        emitted = [caused_by_event(emission, envelope) for envelope, fact in pending
+                   for emission in apply(state, fact)]
         await self.store.save(uow.session, state)
+        await emit_all(uow.session, emitted)
+        uow.emitted.extend(emitted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,3 +40,56 @@ def score_predictions(labels: Sequence[float] | np.ndarray, predictions: Sequenc
     binary = y >= 0.5
     auc = float(roc_auc_score(binary, p)) if 0 < binary.sum() < binary.size else None
     return Score(auc=auc, rmse=float(np.sqrt(np.mean((y - p) ** 2))), predictions=int(y.size))
+
+
+def group_rows(students: np.ndarray, competencies: np.ndarray) -> dict[tuple[object, object], np.ndarray]:
+    """Row indices per (competency, student), in row order (oldest first when rows are chronological)."""
+    students, competencies = np.asarray(students), np.asarray(competencies)
+    order = np.lexsort((np.arange(len(students)), students, competencies))
+    s, c = students[order], competencies[order]
+    starts = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]) | (c[1:] != c[:-1])])
+    return {(c[i].item(), s[i].item()): rows for i, rows in zip(starts, np.split(order, starts[1:]), strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class BktHoldout:
+    """BKT fitted on training students and scored on held-out students' next results."""
+
+    score: Score
+    params: dict
+    predictions: np.ndarray  # P(correct) per input row; NaN for training students' rows
+    fit_seconds: float  # process CPU seconds, robust to other load on the machine
+    fit_wall_seconds: float
+
+
+def bkt_holdout(
+    students: np.ndarray,
+    competencies: np.ndarray,
+    results: np.ndarray,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    **fit_options,
+) -> BktHoldout:
+    """Split by student, fit BKT per competency on the rest, predict each held-out result from those before it."""
+    from .bkt import BktParams, fit_bkt_many, predict_many
+
+    results = np.asarray(results, dtype=float)
+    held_out = split_students(students, test_fraction, seed)
+    train: dict[object, list[np.ndarray]] = {}
+    test: list[tuple[object, np.ndarray]] = []
+    for (competency, student), rows in group_rows(students, competencies).items():
+        if student in held_out:
+            test.append((competency, rows))
+        else:
+            train.setdefault(competency, []).append(results[rows])
+    wall, cpu = time.perf_counter(), time.process_time()
+    params = fit_bkt_many(train, seed=seed, **fit_options)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    unfitted = BktParams()  # a competency no training student practised keeps textbook defaults
+    predicted = predict_many([results[rows] for _, rows in test], [params.get(comp, unfitted) for comp, _ in test])
+    predictions = np.full(len(results), np.nan)
+    for (_, rows), p in zip(test, predicted, strict=True):
+        predictions[rows] = p
+    scored = ~np.isnan(predictions)
+    return BktHoldout(score_predictions(results[scored], predictions[scored]), params, predictions, cpu, wall)
