@@ -26,18 +26,18 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: UUID
-    type: str = Field(min_length=1)
-    version: int = Field(ge=1)
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
-    district_id: str = Field(min_length=1)
-    school_id: str | None = None
+    id: UUID = Field(description="UUIDv7 for a new fact; UUIDv5 of the cause for a derived one")
+    type: str = Field(min_length=1, description="the event type, e.g. EvidenceRecorded")
+    version: int = Field(ge=1, description="the type's contract version; a breaking change is a new version")
+    occurred_at: AwareDatetime = Field(description="when it happened in the world")
+    recorded_at: AwareDatetime = Field(description="when Mosaic recorded it")
+    district_id: str = Field(min_length=1, description="the tenant: every event carries its district")
+    school_id: str | None = Field(default=None, description="the school, where there is one")
     subject: str | None = Field(default=None, description="the student, where there is one")
-    correlation_id: UUID
-    causation_id: UUID | None = None
-    producer: str = Field(min_length=1)
-    data: SerializeAsAny[EventData]
+    correlation_id: UUID = Field(description="the id of the first event of the chain this one belongs to")
+    causation_id: UUID | None = Field(default=None, description="the id of the event that caused this one")
+    producer: str = Field(min_length=1, description="the service that emitted it")
+    data: SerializeAsAny[EventData] = Field(description="the typed payload of `type` at `version`")
 
     @model_validator(mode="before")
     @classmethod
@@ -76,7 +76,7 @@ def _as_int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"version must be an integer, got {value!r}") from None
+        raise MalformedEvent(f"field 'version': must be an integer, got {value!r}") from None
 
 
 def new_envelope(

@@ -90,7 +90,8 @@ async def _start(
     app: FastAPI,
 ) -> ServiceContext:
     setup_logging(settings.service_name, settings.log_level)
-    await run_migrations(settings.database_url, migrations)
+    if settings.migrate_at_start:
+        await run_migrations(settings.database_url, migrations)
     engine = make_engine(settings.database_url)
     if setup_telemetry(settings.service_name, settings.service_version):
         from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor

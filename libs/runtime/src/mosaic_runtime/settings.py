@@ -18,6 +18,9 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("MOSAIC_DATA_DIR", "data"))
 
 
+DISTRICT_WIDE = ("oidc_issuer", "oidc_audience", "oidc_jwks_url", "oidc_jwks_file")
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs to run; subclasses add their own fields and set the prefix."""
 
@@ -35,16 +38,24 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     database_url: str = ""
     log_level: str = "INFO"
+    # The district's identity provider is the same for every service: MOSAIC_OIDC_* sets it once,
+    # MOSAIC_<SERVICE>_OIDC_* overrides it for one service.
     oidc_issuer: str = "https://idp.mosaic.local"
     oidc_audience: str = "mosaic"
     oidc_jwks_url: str | None = None
     oidc_jwks_file: Path | None = None
     oidc_jwks_json: str | None = Field(default=None, description="the JWKS itself, inline (tests, dev)")
+    migrate_at_start: bool = Field(
+        default=True, description="run Alembic migrations at start; turn off where a migration Job runs them")
     outbox_poll_seconds: float = 0.2
     consumer_max_records: int = 500
     shutdown_grace_seconds: float = 25.0
 
     def model_post_init(self, __context: object) -> None:
+        for name in DISTRICT_WIDE:
+            shared = os.environ.get(f"MOSAIC_{name.upper()}")
+            if shared and name not in self.model_fields_set:
+                setattr(self, name, Path(shared) if name == "oidc_jwks_file" else shared)
         if not self.database_url:
             data_dir = _default_data_dir()
             data_dir.mkdir(parents=True, exist_ok=True)
