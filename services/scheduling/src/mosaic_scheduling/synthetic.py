@@ -69,7 +69,7 @@ def _sessions(rng: random.Random, block: FlexBlock, count: int, codes: list[str]
     for j in range(skill_groups):
         code = codes[(j // 4) % len(codes)]
         band = j % 4
-        made.append(Session(f"{block.id}-g{j:02d}", block.id, f"{code} group {LABELS[band]}", "skill_group",
+        made.append(Session(f"{block.id}-g{j:02d}", block.id, f"{code} {LABELS[band]}", "skill_group",
                             f"{block.id}-room{j:02d}", f"{block.id}-t{j:02d}", (code,), LevelBand(band, band)))
     for j, kind in enumerate(kinds, start=skill_groups):
         focus = (rng.choice(codes),) if kind == "intervention" else ()

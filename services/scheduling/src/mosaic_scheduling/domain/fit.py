@@ -76,11 +76,12 @@ def _kind_fit(student: Participant, session: Session, block_competencies: tuple[
 
 def _skill_group_fit(student: Participant, session: Session, overall: Need | None) -> Fit:
     need_here = most_pressing_need(student, session.competency_ids)
+    name = session.title if session.title.lower().endswith("group") else f"{session.title} group"
     if need_here is None:
-        return Fit(NO_EVIDENCE, f"in {session.title} group: no evidence yet on {', '.join(session.competency_ids)}")
+        return Fit(NO_EVIDENCE, f"in {name}: no evidence yet on {', '.join(session.competency_ids)}")
     band = session.band
     distance = band.distance(need_here.level.rank) if band is not None else 0
-    reason = f"in {session.title} group: {need_here.describe()}"
+    reason = f"in {name}: {need_here.describe()}"
     if distance > 0:
         return Fit(min(FIT_MAX, 30 + 25 * (distance - 1)), f"{reason} (outside the group's band)")
     if overall is not None and overall.competency_id != need_here.competency_id \

@@ -1,0 +1,215 @@
+"""A block's schedule: rebuild on a teacher's request, preview drafts, publish or discard them, read the
+published schedule by session, room or teacher, a student's week, and take attendance per session."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import select, update
+
+from mosaic_events import Envelope, new_envelope
+from mosaic_events.catalog import AttendanceMark, AttendanceTaken
+from mosaic_runtime.app import Context, Session
+from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_scheduling.adapters import repository as repo
+from mosaic_scheduling.adapters import tables as t
+from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, outbox_emit, rebuild_now, require
+from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
+from mosaic_scheduling.regrouping import PRODUCER, NotFound, publish_version
+
+router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
+
+
+@router.post("/blocks/{block_id}/regroup", summary="Rebuild the block now (a teacher's request); published at once "
+                                                    "or kept as a draft, as the school publishes")
+async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
+                        session: Session, ctx: Context) -> dict[str, Any]:
+    require(principal, STAFF_ROLES, "regrouping a block")
+    async with session.begin():
+        outcome = await _rebuild(session, ctx, district_id, block_id, f"{body.reason} ({principal.user_id})")
+    ctx.relay.wake()
+    return outcome
+
+
+@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published")
+async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
+                        ctx: Context) -> dict[str, Any]:
+    require(principal, STAFF_ROLES, "previewing a schedule")
+    async with session.begin():
+        outcome = await _rebuild(session, ctx, district_id, block_id, f"preview by {principal.user_id}", draft=True)
+        stored = await repo.schedule_version(session, district_id, block_id, outcome["version"])
+    return _schedule_body(stored)
+
+
+@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)")
+async def read_version(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+                       session: Session) -> dict[str, Any]:
+    stored = await repo.schedule_version(session, district_id, block_id, version)
+    if stored is None:
+        raise not_found(f"block {block_id!r} has no schedule version {version}")
+    return _schedule_body(stored)
+
+
+@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft")
+async def publish_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+                        session: Session, ctx: Context) -> dict[str, Any]:
+    require(principal, ADMIN_ROLES, "approving a schedule")
+    sent: list[Envelope] = []
+    async with session.begin():
+        try:
+            await publish_version(session, district_id, block_id, version, cause=None,
+                                  emit=outbox_emit(session, sent))
+        except NotFound as exc:
+            raise not_found(str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    ctx.relay.wake()
+    return {"block_id": block_id, "version": version, "status": "published", "events": len(sent)}
+
+
+@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft")
+async def discard_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+                        session: Session) -> dict[str, Any]:
+    require(principal, STAFF_ROLES, "discarding a draft")
+    s = t.schedules
+    async with session.begin():
+        result = await session.execute(update(s).where(s.c.district_id == district_id, s.c.block_id == block_id,
+                                                       s.c.version == version, s.c.status == "draft")
+                                       .values(status="discarded"))
+    if not result.rowcount:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"version {version} of {block_id!r} is not a draft")
+    return {"block_id": block_id, "version": version, "status": "discarded"}
+
+
+@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher")
+async def read_schedule(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
+                        by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
+    stored = await repo.latest_schedule(session, district_id, block_id)
+    if stored is None:
+        raise not_found(f"block {block_id!r} has no published schedule yet")
+    school = await repo.load_school(session, district_id, stored.school_id)
+    sessions = {s.id: s for s in school.sessions_of(block_id)}
+    groups: dict[str, dict[str, Any]] = {}
+    for a in stored.assignments:
+        s = sessions.get(a.session_id)
+        key = {"session": a.session_id, "room": s.room_id if s else None, "teacher": s.teacher_id if s else None}[by]
+        group = groups.setdefault(str(key), {by: key, "sessions": {}, "students": []})
+        if s is not None:
+            group["sessions"][s.id] = {"title": s.title, "kind": s.kind, "room_id": s.room_id,
+                                       "teacher_id": s.teacher_id}
+        group["students"].append({"student_id": a.student_id, "session_id": a.session_id, "reason": a.reason,
+                                  "pinned": a.pinned, "notes": a.notes})
+    return {"block_id": block_id, "version": stored.version, "published_at": stored.published_at,
+            "by": by, "groups": [{**g, "size": len(g["students"])} for g in groups.values()],
+            "notes": stored.notes}
+
+
+@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week")
+async def student_week(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
+                       on: Annotated[date | None, Query(description="any day of the week; default today")] = None
+                       ) -> dict[str, Any]:
+    monday = (on or datetime.now(UTC).date()) - timedelta(days=(on or datetime.now(UTC).date()).weekday())
+    entries = []
+    for block, assignment, session_def in await published_places(session, district_id, student_id=student_id):
+        for offset in range(7):
+            day = monday + timedelta(days=offset)
+            if block.occurs_on(day):
+                entries.append({"date": day, "starts_at": block.starts_at.strftime("%H:%M"),
+                                "ends_at": block.ends_at.strftime("%H:%M"), "block_id": block.id,
+                                "block": block.name, "session_id": assignment.session_id,
+                                "session": session_def.title if session_def else None,
+                                "room_id": session_def.room_id if session_def else None,
+                                "teacher_id": session_def.teacher_id if session_def else None,
+                                "reason": assignment.reason})
+    entries.sort(key=lambda e: (e["date"], e["starts_at"]))
+    return {"student_id": student_id, "week_of": monday, "sessions": entries}
+
+
+async def published_places(session: Any, district_id: str, *, student_id: str) -> list[tuple[Any, Any, Any]]:
+    """(block, assignment, session) for a student's places in published schedules."""
+    s, a = t.schedules, t.schedule_assignments
+    query = (select(a).join(s, (s.c.district_id == a.c.district_id) & (s.c.block_id == a.c.block_id)
+                            & (s.c.version == a.c.version))
+             .where(a.c.district_id == district_id, s.c.status == "published", a.c.student_id == student_id))
+    rows = (await session.execute(query)).all()
+    schools: dict[str, Any] = {}
+    places = []
+    for row in rows:
+        school_id = await repo.school_of_block(session, district_id, row.block_id)
+        if school_id is None:
+            continue
+        if school_id not in schools:
+            schools[school_id] = await repo.load_school(session, district_id, school_id)
+        school = schools[school_id]
+        session_def = next((x for x in school.sessions if x.id == row.session_id), None)
+        places.append((school.block(row.block_id), row, session_def))
+    return places
+
+
+@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=201,
+             summary="Take attendance for one session; published as AttendanceTaken for the SIS")
+async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
+                          principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
+    require(principal, STAFF_ROLES, "taking attendance")
+    sent: list[Envelope] = []
+    async with session.begin():
+        school_id = await repo.school_of_block(session, district_id, block_id)
+        if school_id is None:
+            raise not_found(f"no block {block_id!r} in district {district_id!r}")
+        school = await repo.load_school(session, district_id, school_id)
+        if not any(s.id == session_id for s in school.sessions_of(block_id)):
+            raise not_found(f"no session {session_id!r} in block {block_id!r}")
+        if not school.block(block_id).occurs_on(body.block_date):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                detail=f"block_date {body.block_date} is not a day block {block_id!r} meets")
+        now = datetime.now(UTC)
+        for mark in body.marks:
+            await repo.upsert(session, t.attendance, {"district_id": district_id, "block_id": block_id,
+                                                      "session_id": session_id, "block_date": body.block_date,
+                                                      "student_id": mark.student_id},
+                              {"status": mark.status, "taken_by": principal.user_id, "taken_at": now})
+        taken = AttendanceTaken(block_id=block_id, session_id=session_id, school_id=school_id,
+                                taken_by=principal.user_id, block_date=body.block_date,
+                                marks=tuple(AttendanceMark(student_id=m.student_id, status=m.status)
+                                            for m in body.marks))
+        await outbox_emit(session, sent)(new_envelope(taken, district_id=district_id, producer=PRODUCER,
+                                                      school_id=school_id))
+    ctx.relay.wake()
+    return {"block_id": block_id, "session_id": session_id, "block_date": body.block_date,
+            "marks": len(body.marks), "event_id": str(sent[0].id)}
+
+
+@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session")
+async def read_attendance(district_id: str, block_id: str, session_id: str, principal: DistrictPrincipal,
+                          session: Session, block_date: date) -> dict[str, Any]:
+    at = t.attendance
+    rows = (await session.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,
+                                                   at.c.session_id == session_id, at.c.block_date == block_date)
+                                  .order_by(at.c.student_id))).all()
+    return {"block_id": block_id, "session_id": session_id, "block_date": block_date,
+            "marks": [{"student_id": r.student_id, "status": r.status, "taken_by": r.taken_by} for r in rows]}
+
+
+async def _rebuild(session: Any, ctx: Any, district_id: str, block_id: str, trigger: str,
+                   draft: bool = False) -> dict[str, Any]:
+    try:
+        outcome = await rebuild_now(session, ctx, district_id, block_id, trigger, draft_only=draft)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    assert outcome is not None
+    return {"block_id": block_id, **outcome}
+
+
+def _schedule_body(stored: Any) -> dict[str, Any]:
+    moved = defaultdict(int)
+    for a in stored.assignments:
+        moved["moved" if a.previous_session_id and a.previous_session_id != a.session_id else "stayed"] += 1
+    return {"block_id": stored.block_id, "version": stored.version, "status": stored.status,
+            "trigger": stored.trigger, "method": stored.method, "cost": stored.cost, "bound": stored.bound,
+            "causes": stored.causes, "notes": stored.notes, "summary": dict(moved),
+            "assignments": [{"student_id": a.student_id, "session_id": a.session_id, "reason": a.reason,
+                             "pinned": a.pinned, "previous_session_id": a.previous_session_id,
+                             "notes": a.notes} for a in stored.assignments]}

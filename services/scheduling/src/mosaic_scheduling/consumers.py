@@ -1,0 +1,73 @@
+"""What the scheduling service does when an event arrives: one map from event type to handler.
+
+MasteryChanged and RosterChanged keep local views (levels, sections and enrolments); a
+RegroupNeeded for a section rebuilds every block that section takes part in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mosaic_events import Envelope
+from mosaic_events.catalog import MasteryChanged, RegroupNeeded, RosterChanged
+from mosaic_runtime.consumer import Handler, UnitOfWork
+from mosaic_scheduling.adapters import repository as repo
+from mosaic_scheduling.adapters import tables as t
+from mosaic_scheduling.domain.regroup import SolverSettings
+from mosaic_scheduling.regrouping import rebuild_block
+
+log = logging.getLogger(__name__)
+
+
+async def keep_mastery_level(uow: UnitOfWork, envelope: Envelope) -> None:
+    change: MasteryChanged = envelope.data  # type: ignore[assignment]
+    await repo.upsert(uow.session, t.mastery_levels,
+                      {"district_id": envelope.district_id, "student_id": change.student_id,
+                       "competency_id": change.competency_id},
+                      {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
+
+
+async def keep_roster(uow: UnitOfWork, envelope: Envelope) -> None:
+    roster: RosterChanged = envelope.data  # type: ignore[assignment]
+    district = envelope.district_id
+    for section in roster.sections:
+        await repo.upsert(uow.session, t.roster_sections, {"district_id": district, "id": section.id},
+                          {"school_id": section.school_id, "title": section.title})
+    for person in roster.people:
+        await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
+                          {"role": person.role, "given_name": person.given_name,
+                           "family_name": person.family_name})
+    for enrollment in roster.enrollments:
+        await repo.upsert(uow.session, t.roster_enrollments,
+                          {"district_id": district, "section_id": enrollment.section_id,
+                           "user_id": enrollment.user_id}, {"role": enrollment.role})
+    for section_id, user_id in roster.removed.enrollments:
+        await repo.remove(uow.session, t.roster_enrollments,
+                          {"district_id": district, "section_id": section_id, "user_id": user_id})
+    for section_id in roster.removed.sections:
+        await repo.remove(uow.session, t.roster_sections, {"district_id": district, "id": section_id})
+    for person_id in roster.removed.people:
+        await repo.remove(uow.session, t.roster_people, {"district_id": district, "id": person_id})
+
+
+def regroup_on_request(solver: SolverSettings) -> Handler:
+    async def regroup_section(uow: UnitOfWork, envelope: Envelope) -> None:
+        need: RegroupNeeded = envelope.data  # type: ignore[assignment]
+        blocks = await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id)
+        for block in blocks:
+            outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
+                                          trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
+                                          solver=solver, emit=uow.emit)
+            log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
+                     outcome.version, "; ".join(outcome.causes))
+
+    return regroup_section
+
+
+def handlers(solver: SolverSettings) -> dict[str, Handler]:
+    """The one map from event type to handler."""
+    return {
+        "MasteryChanged": keep_mastery_level,
+        "RosterChanged": keep_roster,
+        "RegroupNeeded": regroup_on_request(solver),
+    }

@@ -1,0 +1,4 @@
+from mosaic_runtime.migration_env import run_migrations_from_env
+from mosaic_scheduling.adapters.tables import metadata
+
+run_migrations_from_env(metadata)
