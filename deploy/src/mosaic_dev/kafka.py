@@ -79,7 +79,7 @@ def fetch_jars(*, quiet: bool = True) -> Path:
         if jars_present(lib):
             return lib
         staging = Path(tempfile.mkdtemp(prefix="lib-", dir=lib.parent))
-        command = [mvn, "-B", *(["-q"] if quiet else []), "-f", str(POM_PATH), "dependency:copy-dependencies",
+        command = [mvn, "-B", "-ntp", *(["-q"] if quiet else []), "-f", str(POM_PATH), "dependency:copy-dependencies",
                    "-DincludeScope=runtime", f"-DoutputDirectory={staging}"]
         result = subprocess.run(command, capture_output=quiet, text=True, check=False)
         jars = sorted(p.name for p in staging.glob("*.jar"))
@@ -165,6 +165,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _pick_endpoints(port: int, controller_port: int) -> BrokerEndpoints:
+    port = port or free_port()
+    controller_port = controller_port or free_port()
+    while controller_port == port:
+        controller_port = free_port()
+    return BrokerEndpoints(port, controller_port)
+
+
 @dataclass(frozen=True)
 class BrokerEndpoints:
     port: int
@@ -182,11 +190,8 @@ class LocalKafka:
                  heap: str = "512m", jvm_options: tuple[str, ...] = (), start_timeout: float = 120.0) -> None:
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="mosaic-kafka-"))
-        port = port or free_port()
-        controller_port = controller_port or free_port()
-        while controller_port == port:
-            controller_port = free_port()
-        self.endpoints = BrokerEndpoints(port, controller_port)
+        self._may_move_ports = not (port or controller_port)  # until the first start; afterwards ports are fixed
+        self.endpoints = _pick_endpoints(port, controller_port)
         self.heap = heap
         self.jvm_options = tuple(jvm_options)
         self.start_timeout = start_timeout
@@ -212,6 +217,17 @@ class LocalKafka:
         """Start the broker (formatting storage on first use) and return once it answers a metadata request."""
         if self.running:
             return self
+        try:
+            self._launch()
+        except KafkaUnavailable:
+            if not (self._may_move_ports and "Address already in use" in self._log_tail()):
+                raise
+            self.endpoints = _pick_endpoints(0, 0)  # another process took a port we had picked: pick again, once
+            self._launch()
+        self._may_move_ports = False
+        return self
+
+    def _launch(self) -> None:
         java = _require_tool("java")
         lib = fetch_jars()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -232,7 +248,6 @@ class LocalKafka:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM for a clean shutdown, then SIGKILL if it has not exited in `timeout` seconds."""
