@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from mosaic_events import decode
+from mosaic_events import decode, derived_event_id
 from mosaic_events.topics import FOREVER, Topic
 from mosaic_evidence.bulk.checkpoint import Checkpoint
 from mosaic_evidence.bulk.envelope import EnvelopeEncoder
@@ -25,6 +25,7 @@ from mosaic_evidence.bulk.producer import import_producer_config
 from mosaic_evidence.bulk.reference_files import reference_view_from_files
 from mosaic_evidence.bulk.rows import HeaderError, RowChecker
 from mosaic_evidence.bulk.topic import topic_partitions
+from mosaic_evidence.domain.recording import evidence_id_for
 from mosaic_evidence.generator import EVIDENCE_COLUMNS, generate_district, write_district
 from mosaic_runtime.topics_admin import ensure_topics
 
@@ -128,6 +129,14 @@ def test_codes_resolve_to_competency_ids(district_files, view) -> None:
     code = next(i.code for i in district.framework.items if i.id == good[2])
     checked = RowChecker(HEADER, import_id="x", view=view).check(1, [*good[:2], code, *good[3:]])
     assert checked.competency_ids == (good[2],)
+
+
+def test_the_fast_ids_equal_the_catalogs_derived_ids() -> None:
+    encoder = EnvelopeEncoder(district_id="d-1", producer="test")
+    for ref in ("row-1", "Ünïcode|ref", str(uuid.uuid4())):
+        evidence_id = encoder.evidence_id(ref)
+        assert evidence_id == evidence_id_for("d-1", "import", ref)
+        assert encoder.event_id(evidence_id) == str(derived_event_id(evidence_id, "EvidenceRecorded"))
 
 
 def test_the_fast_envelope_is_what_the_catalog_decodes() -> None:

@@ -6,13 +6,14 @@ A million-row import spends most of its time here, so this builds the exact JSON
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import NamedTuple
 
 import orjson
 
-from mosaic_events import derived_event_id
-from mosaic_evidence.domain.recording import evidence_id_for
+from mosaic_events.ids import MOSAIC_NAMESPACE
+from mosaic_evidence.domain.recording import EVIDENCE_NAMESPACE
 
 EVENT_TYPE = "EvidenceRecorded"
 EVENT_VERSION = 1
@@ -41,14 +42,27 @@ class EnvelopeEncoder:
     def __init__(self, *, district_id: str, producer: str) -> None:
         self.district_id = district_id
         self.producer = producer
+        # uuid5(namespace, name) hashes namespace bytes + name: the fixed prefix is hashed once here.
+        self._evidence_prefix = hashlib.sha1(EVIDENCE_NAMESPACE.bytes + f"{district_id}|{IMPORT_SOURCE}|".encode(),
+                                             usedforsecurity=False)
+        self._event_namespace = MOSAIC_NAMESPACE.bytes
+        self._event_suffix = f"|{EVENT_TYPE}".encode()
 
     def evidence_id(self, source_ref: str) -> str:
-        return evidence_id_for(self.district_id, IMPORT_SOURCE, source_ref)
+        """Equals domain.recording.evidence_id_for(district, "import", source_ref)."""
+        digest = self._evidence_prefix.copy()
+        digest.update(source_ref.encode())
+        return _uuid5_text(digest.digest())
+
+    def event_id(self, evidence_id: str) -> str:
+        """Equals mosaic_events.derived_event_id(evidence_id, "EvidenceRecorded")."""
+        return _uuid5_text(hashlib.sha1(self._event_namespace + evidence_id.encode() + self._event_suffix,
+                                        usedforsecurity=False).digest())
 
     def envelope(self, item: ValidEvidence, *, school_id: str | None, recorded_at: str) -> tuple[str, bytes]:
         """(event id, JSON bytes). The event id derives from the evidence id, so a re-import is recognisable."""
         evidence_id = self.evidence_id(item.source_ref)
-        event_id = str(derived_event_id(evidence_id, EVENT_TYPE))
+        event_id = self.event_id(evidence_id)
         envelope = {
             "id": event_id, "type": EVENT_TYPE, "version": EVENT_VERSION,
             "occurred_at": f"{item.observed_on}T00:00:00Z", "recorded_at": recorded_at,
@@ -71,3 +85,12 @@ class EnvelopeEncoder:
                              row.recorded_by, float(row.score), float(row.scale_min), float(row.scale_max),
                              row.section_id or None, row.comment or None)
         return self.envelope(item, school_id=school_id, recorded_at=recorded_at)[1]
+
+
+def _uuid5_text(sha1_digest: bytes) -> str:
+    """The text of the UUIDv5 whose SHA-1 is given (version nibble 5, RFC 4122 variant), without a uuid.UUID."""
+    text = sha1_digest[:16].hex()
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import csv
 import hashlib
-import io
+import itertools
+import queue
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -25,8 +26,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from mosaic_evidence.bulk.checkpoint import Checkpoint
-from mosaic_evidence.bulk.envelope import EVENT_TYPE, EVENT_VERSION, EnvelopeEncoder, ValidEvidence
-from mosaic_evidence.bulk.rows import RowChecker
+from mosaic_evidence.bulk.envelope import EVENT_TYPE, EVENT_VERSION
+from mosaic_evidence.bulk.parsing import ParseFailed, ParseJob, Parser, start_parsers
+from mosaic_evidence.bulk.rows import HeaderError
 from mosaic_evidence.bulk.sender import BatchSender, OpenBatch
 from mosaic_evidence.bulk.topic import already_on_topic, end_offsets, topic_partitions
 from mosaic_evidence.domain.reference import ReferenceView
@@ -34,7 +36,7 @@ from mosaic_evidence.domain.reference import ReferenceView
 PRODUCER_NAME = "mosaic-evidence/import"
 HEADERS = [("type", EVENT_TYPE.encode()), ("version", str(EVENT_VERSION).encode())]
 REJECT_COLUMNS = ("row", "line", "evidence_id", "student_id", "reasons")
-PROGRESS_EVERY_ROWS = 5000  # also how often partly filled batches are sent
+SEND_EVERY_ROWS = 5000  # partly filled batches are handed to the producer at least this often
 
 ProgressCallback = Callable[["ImportProgress"], None]
 
@@ -55,6 +57,7 @@ class ImportOptions:
     view: ReferenceView | None = None
     today: date | None = None
     window: int = 50_000  # rows sent but not yet acknowledged
+    parsers: int = 2  # processes reading, checking and encoding rows while this one sends
     checkpoint_seconds: float = 1.0
     hang_after_rows: int | None = None  # test hook: checkpoint this row, send the rest unrecorded, wait to be killed
 
@@ -157,7 +160,6 @@ class _ImportRun:
         self.checkpoint = checkpoint
         self.present = present
         self.on_progress = on_progress
-        self.encoder = EnvelopeEncoder(district_id=options.district_id, producer=PRODUCER_NAME)
         self.recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         # (row, its batch, its index in the batch) or (row, None, reject line | None) in file order;
         # the checkpoint follows the head
@@ -174,12 +176,11 @@ class _ImportRun:
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
         self.sender = BatchSender(producer, self.options.topic, [tp.partition for tp in partitions], HEADERS)
-        with self.options.path.open("rb") as raw, \
-                self.options.rejects_file.open("a", newline="", encoding="utf-8") as rejects:
+        with self.options.rejects_file.open("a", newline="", encoding="utf-8") as rejects:
             self.rejects = csv.writer(rejects)
             self.rejects_stream = rejects
             try:
-                await self._send_rows(raw)
+                await self._send_rows()
                 await self.sender.send_open()
                 await self._settle(wait_all=True)
                 if self.frozen:
@@ -191,55 +192,57 @@ class _ImportRun:
                 raise
         await producer.stop()
 
-    async def _send_rows(self, raw: io.BufferedReader) -> None:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None:
-            raise ImportFailed(f"{self.options.path} is empty: it needs a header row")
-        checker = RowChecker(header, import_id=self.checkpoint.import_id[:16], view=self.options.view,
-                             today=self.options.today)
-        total = self.options.path.stat().st_size
+    async def _send_rows(self) -> None:
+        options, checkpoint = self.options, self.checkpoint
+        job = ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16], options.district_id,
+                       PRODUCER_NAME, self.recorded_at, options.view, options.today, options.parsers)
+        parsers = start_parsers(job)
+        try:
+            await self._send_chunks(parsers)
+        finally:
+            for process, _ in parsers:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+
+    async def _send_chunks(self, parsers: list[Parser]) -> None:
         present, pending, sender = self.present, self.pending, self.sender
-        for row_number, values in enumerate(reader, start=1):
-            if row_number <= self.checkpoint.last_row:
-                continue
-            self.current_row = row_number
-            checked = checker.check(row_number, values)
-            if isinstance(checked, ValidEvidence):
-                event_id, value = self.encoder.envelope(checked, school_id=self._school_of(checked.student_id),
-                                                        recorded_at=self.recorded_at)
-                if event_id in present:
+        total = self.options.path.stat().st_size
+        unsent_rows = 0
+        for number in itertools.count():
+            chunk = await asyncio.to_thread(_next_chunk, *parsers[number % len(parsers)])
+            if chunk is None:
+                break
+            if isinstance(chunk, ParseFailed):
+                raise (HeaderError if chunk.kind == "header" else ImportFailed)(chunk.message)
+            for row_number, event_id, key, payload in chunk.rows:
+                if event_id is None:
+                    self.reasons.update(key)
+                    pending.append((row_number, None, payload))
+                elif event_id in present:
                     self.skipped_present += 1
                     pending.append((row_number, None, None))
                 else:
-                    batch, index = await sender.add(checked.student_id.encode(), value)
+                    batch, index = await sender.add(key, payload)
                     pending.append((row_number, batch, index))
-            else:
-                self.reasons.update(reason.split(":")[0] for reason in checked)
-                evidence_id = values[checker.index["evidence_id"]] if "evidence_id" in checker.index \
-                    and len(values) > checker.index["evidence_id"] else ""
-                student = values[checker.index["student_id"]] if len(values) > checker.index["student_id"] else ""
-                pending.append((row_number, None, [str(row_number), str(reader.line_num), evidence_id, student,
-                                                   "; ".join(checked)]))
-            if row_number % PROGRESS_EVERY_ROWS == 0:
+                if row_number == self.options.hang_after_rows:
+                    self.current_row = row_number
+                    await self._freeze_checkpoint()
+            if chunk.rows:
+                self.current_row = chunk.rows[-1][0]
+            unsent_rows += len(chunk.rows)
+            if unsent_rows >= SEND_EVERY_ROWS:
                 await sender.send_open()
-                await self._settle(wait_all=False)
-                self._report(raw.tell(), total)
-            if row_number == self.options.hang_after_rows:
-                await self._freeze_checkpoint()
-        self._report(total, total)
-
-    def _school_of(self, student_id: str) -> str | None:
-        view = self.options.view
-        return view.school_of_student(student_id) if view is not None else None
+                unsent_rows = 0
+            await self._settle(wait_all=False)
+            self._report(chunk.bytes_read, total)
 
     async def _settle(self, *, wait_all: bool) -> None:
         """Move the checkpoint past every row at the head of the window whose fate is known."""
         pending, checkpoint = self.pending, self.checkpoint
         while pending and (wait_all or len(pending) > self.options.window):
             batch = pending[0][1]
-            if batch is not None:
+            if batch is not None and not batch.done():
                 if batch.future is None:
                     await self.sender.send_open()
                 await asyncio.wait([batch.future])
@@ -299,3 +302,13 @@ class _ImportRun:
         await self._settle(wait_all=True)
         self._save()
         self.frozen = True
+
+
+def _next_chunk(process, chunks):
+    """The parser's next chunk; a ParseFailed if it died without saying why."""
+    while True:
+        try:
+            return chunks.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                return ParseFailed("other", f"the row parser process exited unexpectedly (code {process.exitcode})")

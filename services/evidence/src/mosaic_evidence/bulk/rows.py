@@ -7,6 +7,7 @@ against the district's roster and framework use the recording rules of `domain.r
 from __future__ import annotations
 
 import math
+import operator
 from datetime import date
 
 from mosaic_evidence.bulk.envelope import ValidEvidence
@@ -32,7 +33,11 @@ class HeaderError(ValueError):
 
 
 class RowChecker:
-    """Checks rows of one file against its header and, when given, the district's reference view."""
+    """Checks rows of one file against its header and, when given, the district's reference view.
+
+    A million-row file repeats the same students, codes, dates and scales over and over, so each
+    distinct value is checked once and its verdict remembered.
+    """
 
     def __init__(self, header: list[str], *, import_id: str, view: ReferenceView | None = None,
                  today: date | None = None) -> None:
@@ -43,65 +48,98 @@ class RowChecker:
                               f"expected {', '.join(REQUIRED_COLUMNS)} (and optionally {', '.join(OPTIONAL_COLUMNS)})")
         self.width = len(names)
         self.index = {name: names.index(name) for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if name in names}
+        # A missing optional column reads the empty string appended to every row (at index `width`).
+        self._required = tuple(self.index[name] for name in REQUIRED_COLUMNS)
+        self._needs_blank = any(name not in self.index for name in OPTIONAL_COLUMNS)
+        self._fields = operator.itemgetter(*self._required,
+                                           *(self.index.get(name, self.width) for name in OPTIONAL_COLUMNS))
         self.import_id = import_id
         self.view = view
-        self.today = today
-        self._permission: dict[tuple[str, str, str], list[str]] = {}
+        self.today = today.isoformat() if today else None
+        self._dates: dict[str, str | list[str]] = {}
+        self._scales: dict[tuple[str, str, str], tuple[float, float, float] | list[str]] = {}
+        self._competencies: dict[str, tuple[tuple[str, ...], list[str]]] = {}
+        self._people: dict[tuple[str, str, str, str], list[str]] = {}
 
     def check(self, row_number: int, values: list[str]) -> ValidEvidence | list[str]:
         """The row as ValidEvidence, or every reason it cannot be imported."""
         if len(values) != self.width:
             return [f"row has {len(values)} fields but the header has {self.width}"]
-        get = self._getter(values)
-        reasons = [f"column {name!r} is empty" for name in REQUIRED_COLUMNS if not get(name)]
-        if reasons:
-            return reasons
-        kind = get("kind")
+        if self._needs_blank:
+            values = [*values, ""]
+        student, competency, kind, observed, recorder, score, high, evidence_id, low, section, comment = map(
+            str.strip, self._fields(values))
+        if not (student and competency and kind and observed and recorder and score and high):
+            return [f"column {name!r} is empty" for name, position in zip(REQUIRED_COLUMNS, self._required,
+                                                                           strict=True) if not values[position].strip()]
+        reasons: list[str] = []
         if kind not in IMPORTABLE_KINDS:
             reasons.append(_kind_reason(kind))
-        observed_on = _iso_date(get("observed_on"), reasons)
-        if observed_on and self.today and observed_on > self.today.isoformat():
-            reasons.append(f"column 'observed_on': {observed_on} is after today ({self.today})")
-        score = _number("score", get("score"), reasons)
-        low = _number("scale_min", get("scale_min") or "0", reasons)
-        high = _number("scale_max", get("scale_max"), reasons)
-        if None not in (score, low, high):
-            reasons += _scale_reasons(score, low, high)
-        competencies = tuple(ref.strip() for ref in get("competency_id").split(COMPETENCY_SEPARATOR) if ref.strip())
-        section = get("section_id") or None
+        observed_on = self._date(observed)
+        if isinstance(observed_on, list):
+            reasons += observed_on
+        scale = self._scale(score, low or "0", high)
+        if isinstance(scale, list):
+            reasons += scale
+        competency_ids, problems = self._competency(competency)
+        reasons += problems
         if self.view is not None:
-            competencies = self._check_reference(get, kind, competencies, section, reasons)
+            reasons += self._person_reasons(student, recorder, kind, section)
         if reasons:
             return reasons
-        return ValidEvidence(get("evidence_id") or f"{self.import_id}:{row_number}", get("student_id"), competencies,
-                             kind, observed_on, get("recorded_by"), score, low, high, section, get("comment") or None)
+        return ValidEvidence(evidence_id or f"{self.import_id}:{row_number}", student, competency_ids, kind,
+                             observed_on, recorder, scale[0], scale[1], scale[2], section or None, comment or None)
 
-    def _getter(self, values: list[str]):
-        index = self.index
+    def _date(self, text: str) -> str | list[str]:
+        verdict = self._dates.get(text)
+        if verdict is None:
+            reasons: list[str] = []
+            verdict = _iso_date(text, reasons)
+            if not reasons and self.today and verdict > self.today:
+                reasons.append(f"column 'observed_on': {verdict} is after today ({self.today})")
+            verdict = self._dates[text] = reasons or verdict
+        return verdict
 
-        def get(name: str) -> str:
-            position = index.get(name)
-            return values[position].strip() if position is not None else ""
-        return get
+    def _scale(self, score: str, low: str, high: str) -> tuple[float, float, float] | list[str]:
+        key = (score, low, high)
+        verdict = self._scales.get(key)
+        if verdict is None:
+            reasons: list[str] = []
+            numbers = (_number("score", score, reasons), _number("scale_min", low, reasons),
+                       _number("scale_max", high, reasons))
+            if not reasons:
+                reasons += _scale_reasons(*numbers)
+            verdict = self._scales[key] = reasons or numbers
+        return verdict
 
-    def _check_reference(self, get, kind: str, competencies: tuple[str, ...], section: str | None,
-                         reasons: list[str]) -> tuple[str, ...]:
-        """Student, competencies, section and recorder against the roster and framework in force."""
-        view = self.view
-        assert view is not None
-        student = get("student_id")
-        reasons += [_reason(p) for p in check_student(student, view)]
-        problems = check_competencies(list(competencies), view, field="competency_id")
-        reasons += [_reason(p) for p in problems]
-        if not view.is_student(student):
-            return competencies
-        if section is not None and section not in view.sections_of_student(student):
-            reasons.append(f"column 'section_id': student {student} is not enrolled in section {section}")
-        key = (get("recorded_by"), student, kind)
-        if key not in self._permission:
-            self._permission[key] = [_reason(p) for p in check_permission(Recorder(key[0]), student, kind, view)]
-        reasons += self._permission[key]
-        return tuple(dict.fromkeys(view.resolve_competency(ref) or ref for ref in competencies))
+    def _competency(self, text: str) -> tuple[tuple[str, ...], list[str]]:
+        """Ids (codes resolved to ids when the framework is known) and reasons, per distinct column value."""
+        verdict = self._competencies.get(text)
+        if verdict is None:
+            refs = [ref.strip() for ref in text.split(COMPETENCY_SEPARATOR) if ref.strip()]
+            if self.view is None:
+                verdict = (tuple(dict.fromkeys(refs)), [] if refs else ["column 'competency_id' names no competency"])
+            else:
+                problems = [_reason(p) for p in check_competencies(refs, self.view, field="competency_id")]
+                ids = tuple(dict.fromkeys(self.view.resolve_competency(ref) or ref for ref in refs))
+                verdict = (ids, problems)
+            self._competencies[text] = verdict
+        return verdict
+
+    def _person_reasons(self, student: str, recorder: str, kind: str, section: str) -> list[str]:
+        """Student, section and recorder against the roster in force."""
+        key = (student, recorder, kind, section)
+        reasons = self._people.get(key)
+        if reasons is None:
+            view = self.view
+            assert view is not None
+            reasons = [_reason(p) for p in check_student(student, view)]
+            if view.is_student(student):
+                if section and section not in view.sections_of_student(student):
+                    reasons.append(f"column 'section_id': student {student} is not enrolled in section {section}")
+                reasons += [_reason(p) for p in check_permission(Recorder(recorder), student, kind, view)]
+            self._people[key] = reasons
+        return reasons
 
 
 def _reason(problem) -> str:
