@@ -175,3 +175,21 @@ def test_retries_back_off_exponentially_up_to_a_cap():
     assert 24 <= delays[0] <= 36 and 48 <= delays[1] <= 72
     assert all(d <= 600 * 1.2 for d in delays) and delays[-1] >= 600 * 0.8
     assert backoff_delay(3, 30, 600, "n") == backoff_delay(3, 30, 600, "n") != timedelta(0)
+
+
+def test_a_students_new_session_is_the_same_news_whether_told_by_the_schedule_or_the_change():
+    from mosaic_events.catalog import Assignment, GroupAssignmentChanged, ScheduledSession, SchedulePublished
+    from mosaic_notify.domain.news import news_from_assignment, news_from_schedule
+
+    starts = datetime(2026, 11, 26, 15, tzinfo=UTC)
+    schedule = SchedulePublished(
+        block_id="b1", school_id="sch", starts_at=starts, ends_at=starts + timedelta(minutes=45), schedule_version=2,
+        trigger="regroup", sessions=(ScheduledSession(session_id="x", title="Fractions lab", kind="reteach"),),
+        assignments=(Assignment(student_id="s1", session_id="x", reason="needs fractions"),))
+    moved = GroupAssignmentChanged(
+        block_id="b1", school_id="sch", student_id="s1", old_session_id="y", new_session_id="x",
+        session_title="Fractions lab", session_kind="reteach", starts_at=starts, ends_at=starts, reason="regroup",
+        schedule_version=2)
+    [from_schedule] = news_from_schedule(new_envelope(schedule, district_id="d1", producer="scheduling"))
+    from_change = news_from_assignment(new_envelope(moved, district_id="d1", producer="scheduling", subject="s1"))
+    assert from_schedule.news_id == from_change.news_id and from_change.kind == NewsKind.NEW_GROUP

@@ -50,8 +50,16 @@ class Mailbox:
 
 
 class _Handler:
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox, refused: set[str]) -> None:
         self.mailbox = mailbox
+        self.refused = refused
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -64,7 +72,9 @@ class MailCatcher:
 
     def __init__(self, port: int = 0, lookup_port: int = 0) -> None:
         self.mailbox = Mailbox()
-        self.controller = Controller(_Handler(self.mailbox), hostname="127.0.0.1", port=port or _free_port())
+        self.refused: set[str] = set()  # addresses answered with 550, to exercise permanent failures
+        self.controller = Controller(_Handler(self.mailbox, self.refused), hostname="127.0.0.1",
+                                     port=port or _free_port())
         self.lookup = HttpReceiver(lookup_port, lookup=self.mailbox)
 
     @property

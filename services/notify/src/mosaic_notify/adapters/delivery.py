@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mosaic_events import Envelope
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import (
@@ -45,10 +46,18 @@ from mosaic_notify.domain.retry import backoff_delay
 from mosaic_notify.domain.signing import unsubscribe_token
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime import outbox
+from mosaic_runtime.outbox import outbox_table
 
 log = logging.getLogger(__name__)
 N = t.notifications
 Clock = Callable[[], datetime]
+
+
+async def emit_once(session: AsyncSession, envelope: Envelope) -> None:
+    """Emit through the outbox unless an event with this (derived) id is already there."""
+    table = outbox_table()
+    if await session.scalar(select(table.c.seq).where(table.c.event_id == str(envelope.id))) is None:
+        await outbox.emit(session, envelope)
 
 
 class Skip(Exception):
@@ -186,7 +195,7 @@ class DeliveryWorker:
                 return
             await store.log_attempt(session, row, "delivered", detail, now)
             for envelope in family_notified(row, news, language, now):
-                await outbox.emit(session, envelope)
+                await emit_once(session, envelope)
         self.after_commit()
 
     async def _failed(self, row: Any, news: list[News], reason: str, *, retry: bool) -> None:
@@ -200,7 +209,7 @@ class DeliveryWorker:
                                   .values(lease_until=None, last_error=reason[:2000], **values))
             await store.log_attempt(session, row, "retry" if retry else "failed", reason, now)
             for envelope in notification_failed(row, news, reason, retry, now):
-                await outbox.emit(session, envelope)
+                await emit_once(session, envelope)
         self.after_commit()
         log.warning("notification %s attempt %s failed (%s): %s", row.notification_id, row.attempts,
                     "will retry" if retry else "final", reason)
@@ -220,7 +229,7 @@ class DeliveryWorker:
                                   .values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason))
             await store.log_attempt(session, row, "in_doubt", reason, now)
             for envelope in notification_failed(row, news, reason, False, now):
-                await outbox.emit(session, envelope)
+                await emit_once(session, envelope)
         self.after_commit()
 
     # --- what to send -----------------------------------------------------------------------
