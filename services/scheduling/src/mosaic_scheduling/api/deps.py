@@ -40,7 +40,7 @@ def outbox_emit(session: AsyncSession, sent: list[Envelope]) -> Emit:
 
 
 def refused(problems: list[Problem]) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+    return HTTPException(422,
                          detail={"message": "the definition was refused; fix every problem listed",
                                  "problems": [{"field": p.field, "message": p.message} for p in problems]})
 

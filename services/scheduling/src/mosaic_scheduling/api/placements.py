@@ -35,7 +35,7 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
         school = await _school(session, district_id, block_id)
         target = next((s for s in school.sessions_of(block_id) if s.id == body.session_id), None)
         if target is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 detail=f"session_id {body.session_id!r} does not run in block {block_id!r}")
         plan = (await session.execute(select(t.support_plans).where(
             t.support_plans.c.district_id == district_id, t.support_plans.c.student_id == body.student_id))).first()
@@ -114,7 +114,7 @@ async def put_request(district_id: str, block_id: str, student_id: str, body: Re
         offered = {s.id for s in school.sessions_of(block_id)}
         unknown = [s for s in body.session_ids if s not in offered]
         if unknown:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 detail=f"session_ids {unknown} do not run in block {block_id!r}")
         await repo.upsert(session, t.student_requests,
                           {"district_id": district_id, "block_id": block_id, "student_id": student_id},

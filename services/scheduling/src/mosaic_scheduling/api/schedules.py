@@ -163,7 +163,7 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
         if not any(s.id == session_id for s in school.sessions_of(block_id)):
             raise not_found(f"no session {session_id!r} in block {block_id!r}")
         if not school.block(block_id).occurs_on(body.block_date):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 detail=f"block_date {body.block_date} is not a day block {block_id!r} meets")
         now = datetime.now(UTC)
         for mark in body.marks:
