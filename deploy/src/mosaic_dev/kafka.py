@@ -313,10 +313,16 @@ class LocalKafka:
 
 
 def _kafka_uuid() -> str:
-    """A cluster id in Kafka's format (base64url of 16 random bytes, no padding), like `StorageTool random-uuid`."""
+    """A cluster id in Kafka's format (base64url of 16 random bytes, no padding), like `StorageTool random-uuid`.
+
+    Like Kafka's Uuid.randomUuid, never one starting with "-": the storage tool would read it as an option.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _answers_metadata(bootstrap: str) -> bool:
