@@ -182,10 +182,13 @@ def fold(state: MethodState, observation: Observation, config: MethodConfig) -> 
             f"{state.last_key}; recompute with replay(...) instead"
         )
     w = effective_weight(observation, config)
-    if w <= 0.0:
-        return replace(state, last_key=observation.order_key)
-    score = observation.score
     factor = 1.0 if state.count == 0 else decay_factor(state.last_key[0], observation.observed_on, config)
+    if w <= 0.0:  # ignored, but elapsed time still decays (per-day factors compose); per-result decay does not
+        if config.decay_half_life_days is None:
+            factor = 1.0
+        return replace(state, last_key=observation.order_key, decayed_weight_sum=state.decayed_weight_sum * factor,
+                       decayed_score_sum=state.decayed_score_sum * factor)
+    score = observation.score
     mastered = score >= config.mastery_threshold
     return MethodState(
         count=state.count + 1,
