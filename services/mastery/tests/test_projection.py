@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mosaic_mastery import synthetic
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings, MethodSettings
 from mosaic_mastery.domain.facts import from_envelope
-from mosaic_mastery.domain.projection import LevelChanged, ProjectionState, apply, recalculate
+from mosaic_mastery.domain.projection import LevelChanged, ProjectionState, apply, recalculate, settle
 from mosaic_mastery.domain.records import MasteryRecord, replay_record
 
 D = "d1"
@@ -156,3 +156,36 @@ def test_the_live_fold_equals_a_replay_of_what_remains(steps, method):
             replay_record(fresh, config)
             assert (record.estimate, record.previous_estimate, record.level) == (
                 fresh.estimate, fresh.previous_estimate, fresh.level)
+
+
+@settings(max_examples=40, deadline=None)
+@given(actions)
+def test_a_deferred_replay_settled_at_the_end_equals_the_live_fold(steps):
+    """The rebuild gathers observations and settles each record once; the result is the live fold's."""
+    live, deferred = state_with_framework(), state_with_framework()
+    deferred.deferred = True
+    rng = random.Random(1)
+    recorded: list[tuple[str, str]] = []
+    for n, (action, competency, score, day) in enumerate(steps):
+        on = DAY + timedelta(day)
+        if action == "record" or not recorded:
+            envelope = synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on,
+                                          rng=rng)
+            recorded.append((f"e{n}", competency))
+        elif action == "correct":
+            eid, _ = rng.choice(recorded)
+            envelope = synthetic.correction(D, "ana", eid, (competency,), score, on, rng=rng)
+        else:
+            eid, old = recorded.pop(rng.randrange(len(recorded)))
+            envelope = synthetic.retraction(D, "ana", eid, (old,), rng=rng)
+        fact = from_envelope(envelope)
+        apply(live, fact)
+        apply(deferred, fact)
+    settle(deferred)
+    assert set(live.records) == set(deferred.records)
+    for key, record in live.records.items():
+        other = deferred.records[key]
+        assert (record.observations, record.estimate, record.previous_estimate, record.level, record.method,
+                record.evidence_count, record.next_sequence) == (
+            other.observations, other.estimate, other.previous_estimate, other.level, other.method,
+            other.evidence_count, other.next_sequence)

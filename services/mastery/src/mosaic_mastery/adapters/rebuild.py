@@ -2,9 +2,11 @@
 
 A bare aiokafka consumer (no group) is assigned every partition, reads up to the end offsets seen at
 start in large batches, and folds each record with the same `apply` the live consumer uses into a
-state held in memory. Then, in one transaction, the projection tables are replaced in bulk and the
-live consumer group's positions are set to those end offsets, so the service resumes right after.
-Stop the service's consumers while it runs.
+state held in memory — deferred: each record gathers its observations and is settled once at the end
+(a record is by construction the replay of its observations, so this equals the live fold). Then, in
+one transaction, the projection tables are replaced in bulk and the live consumer group's positions
+are set to those end offsets, so the service resumes right after. Section watches start afresh from the
+rebuilt levels. Stop the service's consumers while it runs.
 """
 
 from __future__ import annotations
@@ -28,10 +30,18 @@ from mosaic_mastery.adapters.tables import (
     section_watches,
 )
 from mosaic_mastery.domain.facts import from_record
-from mosaic_mastery.domain.projection import ProjectionState, apply
+from mosaic_mastery.domain.projection import ProjectionState, apply, settle
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, runtime_tables
 
 Progress = Callable[[int], None]
+
+
+@dataclass
+class ReplayResult:
+    ends: dict[TopicPartition, int]  # where the live consumer resumes
+    read: int
+    folded: int
+    seconds: float  # from the first fetch to the last record (connecting and finding partitions excluded)
 
 
 @dataclass
@@ -39,7 +49,7 @@ class RebuildReport:
     events: int  # records read
     facts: int  # records folded (evidence and reference)
     records: int  # mastery rows written
-    replay_seconds: float  # consume + decode + fold
+    replay_seconds: float  # consume + decode + fold + settle
     write_seconds: float
 
     @property
@@ -49,8 +59,8 @@ class RebuildReport:
 
 async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: ProjectionState, *,
                         max_records: int = 20_000, on_progress: Progress | None = None,
-                        on_total: Callable[[int], None] | None = None) -> tuple[dict[TopicPartition, int], int, int]:
-    """Fold every record up to the end offsets seen now; returns (end offsets, records read, facts folded)."""
+                        on_total: Callable[[int], None] | None = None) -> ReplayResult:
+    """Fold every record up to the end offsets seen now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
                                 max_partition_fetch_bytes=16 * 1024 * 1024, check_crcs=False)
@@ -62,6 +72,7 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
         starts = await consumer.beginning_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
+        started = time.perf_counter()
         if on_total is not None:
             on_total(sum(ends[tp] - starts[tp] for tp in partitions))
         read = folded = 0
@@ -83,7 +94,7 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
                     consumer.pause(tp)
             if on_progress is not None:
                 on_progress(sum(len(v) for v in batch.values()))
-        return ends, read, folded
+        return ReplayResult(ends, read, folded, time.perf_counter() - started)
     finally:
         await consumer.stop()
 
@@ -110,15 +121,17 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, to
     async with sessions() as session:
         districts = list(await session.scalars(select(district_settings.c.district_id)))
         configs = await ProjectionStore().configs(session, districts)
-    state = ProjectionState(complete=True, configs=dict(configs))
+    state = ProjectionState(complete=True, deferred=True, configs=dict(configs))
+    replay = await replay_topics(bootstrap, topics, state, max_records=max_records, on_progress=on_progress,
+                                 on_total=on_total)
     started = time.perf_counter()
-    ends, read, folded = await replay_topics(bootstrap, topics, state, max_records=max_records,
-                                             on_progress=on_progress, on_total=on_total)
-    replayed = time.perf_counter() - started
+    settle(state)
+    settled = time.perf_counter()
     async with sessions() as session, session.begin():
         await write_state(session, state)
-        await store_positions(session, group, ends)
-    return RebuildReport(read, folded, len(state.records), replayed, time.perf_counter() - started - replayed)
+        await store_positions(session, group, replay.ends)
+    return RebuildReport(replay.read, replay.folded, len(state.records), replay.seconds + settled - started,
+                         time.perf_counter() - settled)
 
 
 async def write_state(session: AsyncSession, state: ProjectionState) -> None:

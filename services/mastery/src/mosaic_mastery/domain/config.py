@@ -107,6 +107,15 @@ class DistrictConfig:
         return self.settings.scale.to_scale()
 
     @cached_property
+    def ranks(self) -> dict[str | None, int]:
+        """Level name -> position on the scale, 0 = lowest."""
+        return {level.name: i for i, level in enumerate(self.scale.levels)}
+
+    @cached_property
+    def mastery_rank(self) -> int:
+        return self.ranks[self.scale.mastery_level_name]
+
+    @cached_property
     def debounce(self) -> timedelta:
         return timedelta(minutes=self.settings.regroup_debounce_minutes)
 

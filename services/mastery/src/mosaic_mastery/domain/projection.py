@@ -14,7 +14,7 @@ from datetime import datetime
 from mosaic_mastery.domain.config import DistrictConfig
 from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
 from mosaic_mastery.domain.observations import Observation
-from mosaic_mastery.domain.records import MasteryRecord, append, replay_record, roll_up_record
+from mosaic_mastery.domain.records import MasteryRecord, append, gather, replay_record, roll_up_record
 from mosaic_mastery.domain.reference import DistrictReference, apply_framework, apply_roster
 from mosaic_mastery.domain.regroup import RegroupDue, SectionWatch, note_change, regroup_if_due
 
@@ -67,6 +67,7 @@ class ProjectionState:
     knows only what it loaded and refuses the rest."""
 
     complete: bool = True
+    deferred: bool = False  # rebuild: only gather observations per record; `settle` computes them once at the end
     records: dict[RecordKey, MasteryRecord] = field(default_factory=dict)
     evidence: dict[tuple[str, str], EvidenceRef] = field(default_factory=dict)
     references: dict[str, DistrictReference] = field(default_factory=dict)
@@ -94,7 +95,7 @@ class ProjectionState:
 
     def record(self, key: RecordKey) -> MasteryRecord | None:
         found = self.records.get(key)
-        if found is None:
+        if found is None and not self.complete:
             self._check(("record", *key))
         return found
 
@@ -174,6 +175,9 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
     elif known is None or known.retracted or known.student_id != fact.student_id:
         return []  # nothing of this student's to correct or retract (refused upstream; never folded)
     state.dirty_evidence.add(key)
+    if state.deferred:
+        _change_observations(state, fact, known, config)
+        return []
     ref = state.reference(fact.district_id)
     may_change = {*known.competency_ids, *fact.competency_ids}
     may_change.update(a for c in list(may_change) for a in ref.ancestors(c))
@@ -196,20 +200,26 @@ def _change_observations(state: ProjectionState, fact: EvidenceFact, known: Evid
     for competency in dict.fromkeys([*old, *new]):
         key = (fact.district_id, fact.student_id, competency)
         record = state.record_or_new(key)
-        kept = [o for o in record.observations if o.evidence_id != fact.evidence_id]
+        fresh = fact.action == "recorded"  # a new evidence id: nothing of it to replace
+        kept = record.observations if fresh else [o for o in record.observations if o.evidence_id != fact.evidence_id]
         replaced = len(kept) != len(record.observations)
         if competency in new:
-            sequence = next((o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
+            sequence = None if fresh else next(
+                (o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
             observation = Observation(fact.evidence_id, fact.observed_on, sequence if sequence is not None
                                       else record.take_sequence(), fact.score, known.kind)
             if not replaced:
-                append(record, observation, config)
+                if state.deferred:
+                    gather(record, observation)
+                else:
+                    append(record, observation, config)
                 continue
             kept.append(observation)
             kept.sort(key=lambda o: o.order_key)
         record.observations = kept
         if kept:
-            replay_record(record, config)
+            if not state.deferred:
+                replay_record(record, config)
         elif not state.reference(fact.district_id).children(competency):
             state.drop_record(key)
         else:
@@ -238,6 +248,16 @@ def _settle_rollups(state: ProjectionState, district_id: str, student_id: str, t
         roll_up_record(state.record_or_new(key), child_records, len(children), config)
 
 
+def settle(state: ProjectionState) -> None:
+    """End of a deferred replay: each record is the replay of its observations, then every roll-up."""
+    state.deferred = False
+    for record in state.records.values():
+        if record.observations:
+            replay_record(record, state.config(record.district_id))
+    for district_id in sorted({key[0] for key in state.records}):
+        refresh_rollups(state, district_id)
+
+
 def refresh_rollups(state: ProjectionState, district_id: str) -> None:
     """After the tree changed: every student's roll-ups from their records (state must hold the district)."""
     config = state.config(district_id)
@@ -251,19 +271,19 @@ def refresh_rollups(state: ProjectionState, district_id: str) -> None:
 def _level_changes(state: ProjectionState, district_id: str, student_id: str, before: dict[str, str | None],
                    cause_ids: tuple[str, ...], recalculation: bool) -> list[LevelChanged]:
     config, ref = state.config(district_id), state.reference(district_id)
-    scale = config.scale
+    ranks, mastery_rank = config.ranks, config.mastery_rank
     changes = []
     for competency, old_level in sorted(before.items()):
         record = state.record((district_id, student_id, competency))
         if record is None or record.level is None or record.level == old_level or record.estimate is None:
             continue
         node = ref.competencies.get(competency)
-        old_rank = scale.index_of(old_level) if old_level in {lv.name for lv in scale.levels} else None
+        new_rank = ranks[record.level]
         changes.append(LevelChanged(
             district_id=district_id, student_id=student_id, competency_id=competency,
             competency_code=node.code if node else None, competency_name=node.statement if node else None,
-            old_level=old_level, new_level=record.level, old_rank=old_rank, new_rank=scale.index_of(record.level),
-            mastered=scale.is_mastered(record.level), estimate=min(1.0, max(0.0, record.estimate)),
+            old_level=old_level, new_level=record.level, old_rank=ranks.get(old_level), new_rank=new_rank,
+            mastered=new_rank >= mastery_rank, estimate=min(1.0, max(0.0, record.estimate)),
             method=record.method, evidence_count=record.evidence_count,
             cause_evidence_ids=cause_ids or record.evidence_ids, section_ids=ref.sections_of(student_id),
             recalculation=recalculation,

@@ -92,6 +92,14 @@ def append(record: MasteryRecord, observation: Observation, config: DistrictConf
     record.method = method.name
 
 
+def gather(record: MasteryRecord, observation: Observation) -> None:
+    """Add an observation without computing anything yet (a deferred replay settles the record once, at the end)."""
+    if record.observations and observation.order_key <= record.observations[-1].order_key:
+        bisect.insort(record.observations, observation, key=lambda o: o.order_key)
+    else:
+        record.observations.append(observation)
+
+
 def replay_record(record: MasteryRecord, config: DistrictConfig) -> None:
     """Recompute estimate, trend and level from the observations alone (the hysteresis path included)."""
     method = config.method_for(record.competency_id)

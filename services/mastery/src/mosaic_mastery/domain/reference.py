@@ -53,14 +53,18 @@ class DistrictReference:
             self._index = _Index.of(self)
         return self._index
 
-    def ancestors(self, competency_id: str) -> list[str]:
+    def ancestors(self, competency_id: str) -> tuple[str, ...]:
         """Parent, grandparent, … (stops at a cycle instead of looping)."""
+        known = self.index.ancestors.get(competency_id)
+        if known is not None:
+            return known
         chain: list[str] = []
         node = self.competencies.get(competency_id)
         while node is not None and node.parent_id and node.parent_id not in chain and node.parent_id != competency_id:
             chain.append(node.parent_id)
             node = self.competencies.get(node.parent_id)
-        return chain
+        self.index.ancestors[competency_id] = found = tuple(chain)
+        return found
 
     def children(self, competency_id: str) -> tuple[str, ...]:
         return self.index.children.get(competency_id, ())
@@ -85,6 +89,7 @@ class _Index:
     section_students: dict[str, frozenset[str]]
     prerequisites: dict[str, tuple[str, ...]]
     dependents: dict[str, tuple[str, ...]]
+    ancestors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filled on demand
 
     @classmethod
     def of(cls, ref: DistrictReference) -> _Index:
