@@ -8,6 +8,7 @@ transaction: the same key and body get it again, another body gets a 409.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -32,7 +33,7 @@ from mosaic_evidence.domain.corrections import (
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.kafka import publish, publish_many
+from mosaic_runtime.kafka import BrokerUnavailable, publish, publish_many
 
 PRODUCER = "evidence"
 KEYED_NAMESPACE = uuid.UUID("a3c1e7f2-4b8d-5c6e-9f10-2d3b4a5c6e7f")
@@ -82,10 +83,7 @@ async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, ke
                 await evidence_store.remember_response(session, district_id, key, payload_hash,
                                                        decision.status, decision.body)
             await session.flush()
-            if len(decision.envelopes) == 1:
-                await publish(ctx.broker, decision.envelopes[0])
-            elif decision.envelopes:
-                await publish_many(ctx.broker, decision.envelopes)
+            await _publish_acknowledged(ctx, decision.envelopes)
     except _Refused as refusal:
         return refusal.decision.status, refusal.decision.body
     except IntegrityError:
@@ -95,14 +93,34 @@ async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, ke
     return decision.status, decision.body
 
 
+async def _publish_acknowledged(ctx: ServiceContext, envelopes: list[Envelope]) -> None:
+    """Wait for the broker's ack, but not forever: aiokafka retries an idempotent send until the broker returns."""
+    timeout = getattr(ctx.settings, "publish_timeout_seconds", 10.0)
+    try:
+        async with asyncio.timeout(timeout):
+            if len(envelopes) == 1:
+                await publish(ctx.broker, envelopes[0])
+            elif envelopes:
+                await publish_many(ctx.broker, envelopes)
+    except TimeoutError:
+        raise BrokerUnavailable(f"Kafka did not acknowledge {len(envelopes)} event(s) within {timeout:g}s") from None
+
+
 class _Refused(Exception):
     def __init__(self, decision: Decision) -> None:
         self.decision = decision
 
 
-def envelope_for(data: EventData, district_id: str, *, subject: str | None = None,
-                 school_id: str | None = None) -> Envelope:
-    return new_envelope(data, district_id=district_id, producer=PRODUCER, subject=subject, school_id=school_id)
+def envelope_for(data: EventData, district_id: str, *, subject: str | None = None, school_id: str | None = None,
+                 event_id: uuid.UUID | None = None) -> Envelope:
+    return new_envelope(data, district_id=district_id, producer=PRODUCER, subject=subject, school_id=school_id,
+                        event_id=event_id)
+
+
+def keyed_event_id(district_id: str, key: str | None, index: int) -> uuid.UUID | None:
+    """Under an Idempotency-Key the event id derives from the key (UUIDv5, like any derived event): a send that
+    the broker acknowledged only after we answered 503 and the client's retry are then one event, not two."""
+    return uuid.uuid5(KEYED_NAMESPACE, f"event|{district_id}|{key}|{index}") if key else None
 
 
 def evidence_id(district_id: str, key: str | None, index: int) -> str:
@@ -141,13 +159,14 @@ def check_items(items: list[EvidenceItem], view: ReferenceView, caller: Recorder
     return refused
 
 
-def recorded_envelopes(items: list[EvidenceItem], ids: list[str], view: ReferenceView,
-                       caller: Recorder) -> list[Envelope]:
+def recorded_envelopes(items: list[EvidenceItem], ids: list[str], view: ReferenceView, caller: Recorder,
+                       event_ids: list[uuid.UUID | None] | None = None) -> list[Envelope]:
     envelopes = []
-    for item, eid in zip(items, ids, strict=True):
+    for n, (item, eid) in enumerate(zip(items, ids, strict=True)):
         data = to_recorded(item, evidence_id=eid, recorded_by=caller.user_id, view=view)
         envelopes.append(envelope_for(data, view.district_id, subject=item.student_id,
-                                      school_id=view.school_of_student(item.student_id)))
+                                      school_id=view.school_of_student(item.student_id),
+                                      event_id=event_ids[n] if event_ids else None))
     return envelopes
 
 
@@ -161,12 +180,13 @@ async def record_evidence(session: AsyncSession, district_id: str, items: list[E
         return Decision(403 if codes == {"not_permitted"} else 422,
                         {"detail": "evidence refused; nothing was recorded", "refused": refused})
     ids = [evidence_id(district_id, key, n) for n in range(len(items))]
-    envelopes = recorded_envelopes(items, ids, view, caller)
-    for envelope in envelopes:
-        await evidence_store.apply_envelope(session, envelope)
+    envelopes = recorded_envelopes(items, ids, view, caller, [keyed_event_id(district_id, key, n)
+                                                              for n in range(len(items))])
+    # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
+    unsent = [e for e in envelopes if await evidence_store.apply_envelope(session, e)]
     recorded = [{"evidence_id": e.data.evidence_id, "event_id": str(e.id), "student_id": e.subject}  # type: ignore[attr-defined]
                 for e in envelopes]
-    return Decision(201, {"recorded": recorded}, envelopes)
+    return Decision(201, {"recorded": recorded}, unsent)
 
 
 async def correct_evidence(session: AsyncSession, district_id: str, evidence_id_: str, request: CorrectionRequest,
