@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from mosaic_evidence.domain.framework import (
     FrameworkError,
     classify_item_type,

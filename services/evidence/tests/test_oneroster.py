@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from mosaic_evidence.domain.oneroster import KnownIds, read_bundle
 from mosaic_evidence.domain.roster import RosterState, plan_roster, to_events
 

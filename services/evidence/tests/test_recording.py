@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from mosaic_events.catalog import Competency, Enrollment, Person
 from mosaic_evidence.domain.corrections import (
     CorrectionRequest,
