@@ -96,7 +96,8 @@ async def test_a_refused_mailbox_fails_at_once_without_retrying(database_url: st
 
 async def test_after_a_crash_mid_send_the_worker_asks_the_mail_server_and_does_not_send_twice(
         database_url: str, mail: MailCatcher):
-    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30)
+    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30,
+                              send_timeout_seconds=5)
     await rig.worker.run_once()
     assert len(mail.mailbox.snapshot()) == 1
     # Rewind to the moment after the SMTP 250 and before 'delivered' (and its event) committed: the crash window.
@@ -115,7 +116,8 @@ async def test_after_a_crash_mid_send_the_worker_asks_the_mail_server_and_does_n
 
 async def test_a_claim_that_never_reached_the_mail_server_is_sent_after_the_lease(database_url: str,
                                                                                    mail: MailCatcher):
-    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30)
+    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30,
+                              send_timeout_seconds=5)
     async with rig.sessions() as session, session.begin():  # type: ignore[operator]
         await session.execute(update(t.notifications).values(status="sending", attempts=1,
                                                              lease_until=NOON - timedelta(seconds=1)))

@@ -193,3 +193,14 @@ def test_a_students_new_session_is_the_same_news_whether_told_by_the_schedule_or
     [from_schedule] = news_from_schedule(new_envelope(schedule, district_id="d1", producer="scheduling"))
     from_change = news_from_assignment(new_envelope(moved, district_id="d1", producer="scheduling", subject="s1"))
     assert from_schedule.news_id == from_change.news_id and from_change.kind == NewsKind.NEW_GROUP
+
+
+def test_a_weekly_digest_goes_out_on_the_chosen_day_and_hour():
+    from mosaic_notify.domain.preferences import next_digest_at
+
+    prefs = Preferences(timezone="America/New_York")
+    friday_5pm = ChannelPreference(Frequency.WEEKLY, digest_hour=17, weekly_day=4)
+    monday = datetime(2026, 11, 23, 9, tzinfo=NY)
+    assert next_digest_at(prefs, friday_5pm, monday) == datetime(2026, 11, 27, 17, tzinfo=NY)
+    assert next_digest_at(prefs, friday_5pm, datetime(2026, 11, 27, 17, tzinfo=NY)) == datetime(
+        2026, 12, 4, 17, tzinfo=NY)

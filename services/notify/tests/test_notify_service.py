@@ -76,6 +76,12 @@ async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_lang
     assert len(notify.mail.mailbox.snapshot()) == 1 and len(notify.hooks.received) == 1
     outbox = outbox_table()
     assert await count(notify, outbox, outbox.c.topic == "mosaic.notify.v1") == 2  # FamilyNotified: email, portal
+    await notify.wait_for("FamilyNotified relayed to Kafka", lambda: _equals(count(
+        notify, outbox, outbox.c.topic == "mosaic.notify.v1", outbox.c.sent.is_(True)), 2))
+    log = await notify.client.get(f"/v1/districts/{notify.district}/guardians/g-ana/notifications",
+                                  headers=notify.headers())
+    assert sorted((n["channel"], n["status"], [e["outcome"] for e in n["log"]]) for n in log.json()) == [
+        ("email", "delivered", ["sending", "delivered"]), ("portal", "delivered", ["sending", "delivered"])]
 
 
 async def test_quiet_hours_hold_a_message_until_they_end(notify: Notify) -> None:

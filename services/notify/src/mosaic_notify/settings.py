@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from mosaic_events.topics import MASTERY, REFERENCE, SCHEDULE
 from mosaic_runtime.settings import ServiceSettings, service_config
@@ -52,6 +52,14 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     in_doubt_policy: Literal["hold", "resend"] = "hold"
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> NotifySettings:
+        # A lease that expires while a live worker is still sending would let another worker second-guess it.
+        if self.lease_seconds <= 2 * self.send_timeout_seconds:
+            raise ValueError(f"MOSAIC_NOTIFY_LEASE_SECONDS ({self.lease_seconds}) must exceed twice "
+                             f"MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds})")
+        return self
 
     @property
     def inbound_secret(self) -> str:
