@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from mosaic_dev.kafka import KafkaUnavailable, LocalKafka, fetch_jars, jars_present, lib_dir
+from mosaic_dev.kafka import (
+    KafkaUnavailable,
+    LocalKafka,
+    _can_dump_class_archive,
+    class_archive_path,
+    fetch_jars,
+    jars_present,
+    lib_dir,
+)
 
 
 async def _produce(bootstrap: str, topic: str, value: bytes) -> None:
@@ -74,6 +83,12 @@ async def test_broker_round_trip_survives_restart_on_same_port_and_stops_clean(l
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert _java_processes_using(local_kafka.data_dir) == []
+
+    java = shutil.which("java")
+    assert java is not None
+    if _can_dump_class_archive(java):  # the first clean stop leaves the class-data archive for faster starts
+        assert class_archive_path(lib_dir(), java).is_file()
+    assert list(lib_dir().glob("*.tmp")) == []
 
 
 def test_cached_jars_are_reused_without_maven(monkeypatch: pytest.MonkeyPatch) -> None:
