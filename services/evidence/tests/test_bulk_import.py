@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,9 +20,11 @@ from aiokafka import AIOKafkaConsumer
 
 from mosaic_events import decode, derived_event_id
 from mosaic_events.topics import FOREVER, Topic
+from mosaic_evidence.bulk import parsing
 from mosaic_evidence.bulk.checkpoint import Checkpoint
 from mosaic_evidence.bulk.envelope import EnvelopeEncoder
 from mosaic_evidence.bulk.importer import ImportFailed, ImportOptions, import_evidence
+from mosaic_evidence.bulk.parsing import ParseJob, parse_rows
 from mosaic_evidence.bulk.producer import import_producer_config
 from mosaic_evidence.bulk.reference_files import reference_view_from_files
 from mosaic_evidence.bulk.rows import HeaderError, RowChecker
@@ -216,3 +220,35 @@ async def _wait_until(condition, process: subprocess.Popen, timeout: float = 90.
             return
         await asyncio.sleep(0.5)
     raise AssertionError("the import did not reach the row it should hang at")
+
+
+def _merged(job, workers: int) -> list:
+    """Rows as the importer takes them: chunk k from worker k % workers."""
+    streams = [iter(parse_rows(replace(job, workers=workers), worker)) for worker in range(workers)]
+    merged = []
+    for number in itertools.count():
+        chunk = next(streams[number % workers], None)
+        if chunk is None:
+            return merged
+        merged += [(row, event_id, key, value) for row, event_id, key, value in chunk.valid_rows()]
+        merged += [(row, None, tags, line[4]) for row, tags, line in chunk.rejected]
+
+
+def test_parser_workers_together_yield_every_row_once_in_order(district_files, view, tmp_path, monkeypatch) -> None:
+    district, out = district_files
+    rows = _evidence_rows(out)[:200]
+    bad = list(_bad_rows(rows[0], view).values())
+    mixed = [row for index, good in enumerate(rows) for row in ([good, bad[index % len(bad)]] if index % 9 == 0
+                                                                   else [good])]
+    path = _write_csv(tmp_path / "evidence.csv", mixed)
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 7)
+    job = ParseJob(path, 30, "import-1", district.district_id, "test", "2026-09-01T00:00:00Z", view, None)
+    single = sorted(_merged(job, 1), key=lambda r: r[0])
+    assert [r[0] for r in single] == list(range(31, len(mixed) + 1))
+    bad_positions = [number for number, row in enumerate(mixed, start=1) if number > 30 and row in bad]
+    assert [r[0] for r in single if r[1] is None] == bad_positions
+    for workers in (2, 3):
+        merged = _merged(job, workers)
+        assert sorted(merged, key=lambda r: r[0]) == single
+        valid = [r[0] for r in merged if r[1] is not None]
+        assert valid == sorted(valid)

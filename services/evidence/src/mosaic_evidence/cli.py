@@ -7,20 +7,16 @@ import os
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mosaic_evidence.bulk.checkpoint import CheckpointMismatch
-from mosaic_evidence.bulk.importer import ImportFailed, ImportOptions, ImportProgress, ImportSummary, import_evidence
-from mosaic_evidence.bulk.producer import import_producer_config
-from mosaic_evidence.bulk.reference_files import ReferenceFilesError, reference_view_from_files
-from mosaic_evidence.bulk.rows import HeaderError
-from mosaic_evidence.bulk.topic import TopicMissing
-from mosaic_evidence.generator import DEFAULT_START, generate_district, write_district
+# Each command imports what it needs when it runs: `import-evidence` need not load numpy, nor `generate` Kafka.
+if TYPE_CHECKING:
+    from mosaic_evidence.bulk.importer import ImportOptions, ImportProgress, ImportSummary
 
 app = typer.Typer(help="Mosaic evidence service tools.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -35,13 +31,16 @@ def generate(
     weeks: Annotated[int, typer.Option(min=1, help="weeks of evidence from the first day of school")] = 12,
     evidence_per_week: Annotated[float, typer.Option(min=0.1, help="average pieces of evidence per student")] = 5.0,
     rows: Annotated[int | None, typer.Option(min=1, help="stop evidence.csv after this many rows")] = None,
-    start: Annotated[str, typer.Option(help="first day of school (ISO date)")] = DEFAULT_START.isoformat(),
+    start: Annotated[str | None, typer.Option(help="first day of school (ISO date) [2026-08-17]")] = None,
     envelopes: Annotated[bool, typer.Option(help="also write envelopes.jsonl (EvidenceRecorded)")] = False,
 ) -> None:
     """Write a realistic synthetic district: a CASE framework, a OneRoster bundle and months of evidence."""
+    from mosaic_evidence.generator import DEFAULT_START, generate_district, write_district
+
     started = time.monotonic()
     district = generate_district(seed, schools=schools, students_per_school=students_per_school, weeks=weeks,
-                                 evidence_per_week=evidence_per_week, start=date.fromisoformat(start),
+                                 evidence_per_week=evidence_per_week,
+                                 start=date.fromisoformat(start) if start else DEFAULT_START,
                                  max_rows=rows)
     counts = write_district(district, out, envelopes=envelopes)
     console.print(f"district {district.district_id} ({district.roster.district.name}) written to {out} "
@@ -64,6 +63,13 @@ def import_evidence_command(
     hang_after_rows: Annotated[int | None, typer.Option(hidden=True, help="test hook: stall after N rows")] = None,
 ) -> None:
     """Import historical evidence from CSV into the evidence topic; resumable, without duplicates."""
+    from mosaic_evidence.bulk.checkpoint import CheckpointMismatch
+    from mosaic_evidence.bulk.importer import ImportFailed, ImportOptions
+    from mosaic_evidence.bulk.producer import import_producer_config
+    from mosaic_evidence.bulk.reference_files import ReferenceFilesError, reference_view_from_files
+    from mosaic_evidence.bulk.rows import HeaderError
+    from mosaic_evidence.bulk.topic import TopicMissing
+
     if (framework is None) != (roster is None):
         raise typer.BadParameter("pass both --framework and --roster (to check rows against them) or neither")
     servers = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -87,6 +93,8 @@ def import_evidence_command(
 
 
 def _run_with_progress(options: ImportOptions, show: bool) -> ImportSummary:
+    from mosaic_evidence.bulk.importer import import_evidence
+
     columns = (TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>9,.0f} rows/s"),
                TextColumn("{task.fields[rejected]:,} rejected"), TimeElapsedColumn(), TextColumn("ETA"),

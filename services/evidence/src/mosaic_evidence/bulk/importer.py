@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from mosaic_evidence.bulk.checkpoint import Checkpoint
 from mosaic_evidence.bulk.envelope import EVENT_TYPE, EVENT_VERSION
-from mosaic_evidence.bulk.parsing import ParseFailed, ParseJob, Parser, start_parsers
+from mosaic_evidence.bulk.parsing import Chunk, ParseFailed, ParseJob, Parser, start_parsers
 from mosaic_evidence.bulk.rows import HeaderError
 from mosaic_evidence.bulk.sender import BatchSender, OpenBatch
 from mosaic_evidence.bulk.topic import already_on_topic, end_offsets, topic_partitions
@@ -206,7 +206,6 @@ class _ImportRun:
                 process.join()
 
     async def _send_chunks(self, parsers: list[Parser]) -> None:
-        present, pending, sender = self.present, self.pending, self.sender
         total = self.options.path.stat().st_size
         unsent_rows = 0
         for number in itertools.count():
@@ -215,27 +214,41 @@ class _ImportRun:
                 break
             if isinstance(chunk, ParseFailed):
                 raise (HeaderError if chunk.kind == "header" else ImportFailed)(chunk.message)
-            for row_number, event_id, key, payload in chunk.rows:
-                if event_id is None:
-                    self.reasons.update(key)
-                    pending.append((row_number, None, payload))
-                elif event_id in present:
-                    self.skipped_present += 1
-                    pending.append((row_number, None, None))
-                else:
-                    batch, index = await sender.add(key, payload)
-                    pending.append((row_number, batch, index))
-                if row_number == self.options.hang_after_rows:
-                    self.current_row = row_number
-                    await self._freeze_checkpoint()
-            if chunk.rows:
-                self.current_row = chunk.rows[-1][0]
-            unsent_rows += len(chunk.rows)
+            await self._take(chunk)
+            unsent_rows += len(chunk)
             if unsent_rows >= SEND_EVERY_ROWS:
-                await sender.send_open()
+                await self.sender.send_open()
                 unsent_rows = 0
             await self._settle(wait_all=False)
             self._report(chunk.bytes_read, total)
+
+    async def _take(self, chunk: Chunk) -> None:
+        """Queue a chunk's rows for sending, and its rejects for the rejects file, in row order."""
+        present, pending, sender = self.present, self.pending, self.sender
+        rejected, next_reject = chunk.rejected, 0
+        for row_number, event_id, key, value in chunk.valid_rows():
+            while next_reject < len(rejected) and rejected[next_reject][0] < row_number:
+                self._take_reject(rejected[next_reject])
+                next_reject += 1
+            if present and event_id in present:
+                self.skipped_present += 1
+                pending.append((row_number, None, None))
+            else:
+                batch, index, full = sender.add(key, value)
+                if full is not None:
+                    await sender.send(full)
+                pending.append((row_number, batch, index))
+            if row_number == self.options.hang_after_rows:
+                await self._freeze_checkpoint(row_number)
+        for reject in rejected[next_reject:]:
+            self._take_reject(reject)
+        if len(chunk):
+            self.current_row = max(chunk.rows[-1] if chunk.rows else 0, rejected[-1][0] if rejected else 0)
+
+    def _take_reject(self, reject: tuple) -> None:
+        row_number, tags, line = reject
+        self.reasons.update(tags)
+        self.pending.append((row_number, None, line))
 
     async def _settle(self, *, wait_all: bool) -> None:
         """Move the checkpoint past every row at the head of the window whose fate is known."""
@@ -296,8 +309,9 @@ class _ImportRun:
             self.on_progress(ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted,
                                             self.checkpoint.rejected))
 
-    async def _freeze_checkpoint(self) -> None:
+    async def _freeze_checkpoint(self, row_number: int) -> None:
         """Test hook: like a process killed later, rows after this one reach the topic but not the checkpoint."""
+        self.current_row = row_number
         await self.sender.send_open()
         await self._settle(wait_all=True)
         self._save()

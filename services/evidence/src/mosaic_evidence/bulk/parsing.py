@@ -14,8 +14,9 @@ import io
 import multiprocessing
 import os
 import queue
+from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -27,8 +28,9 @@ CHUNK_ROWS = 2000
 QUEUE_CHUNKS = 16
 PARENT_CHECK_SECONDS = 1.0
 
-# One parsed row: (row, event id, Kafka key, envelope) when valid, (row, None, reason tags, reject line) when not.
-ParsedRow = tuple[int, str | None, bytes | tuple[str, ...], bytes | list[str]]
+# A rejected row: (row, short reasons for the summary, the line for the rejects file).
+RejectedRow = tuple[int, tuple[str, ...], list[str]]
+EVENT_ID_LENGTH = 36
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,39 @@ class ParseJob:
     workers: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass
 class Chunk:
-    rows: list[ParsedRow]
-    bytes_read: int
+    """Up to CHUNK_ROWS consecutive rows, packed so the hand-over pickles a few buffers, not 10,000 objects."""
+
+    rows: array = field(default_factory=lambda: array("q"))  # row numbers of the valid rows
+    event_ids: bytearray = field(default_factory=bytearray)  # EVENT_ID_LENGTH ASCII bytes per valid row
+    keys: bytearray = field(default_factory=bytearray)
+    key_ends: array = field(default_factory=lambda: array("q"))
+    values: bytearray = field(default_factory=bytearray)
+    value_ends: array = field(default_factory=lambda: array("q"))
+    rejected: list[RejectedRow] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def add(self, row: int, event_id: str, key: bytes, value: bytes) -> None:
+        self.rows.append(row)
+        self.event_ids += event_id.encode()
+        self.keys += key
+        self.key_ends.append(len(self.keys))
+        self.values += value
+        self.value_ends.append(len(self.values))
+
+    def valid_rows(self):
+        """(row, event id, key, value) for each valid row, in order."""
+        keys, values, ids = bytes(self.keys), bytes(self.values), self.event_ids.decode()
+        key_start = value_start = 0
+        for index, (row, key_end, value_end) in enumerate(zip(self.rows, self.key_ends, self.value_ends,
+                                                              strict=True)):
+            yield (row, ids[index * EVENT_ID_LENGTH:(index + 1) * EVENT_ID_LENGTH], keys[key_start:key_end],
+                   values[value_start:value_end])
+            key_start, value_start = key_end, value_end
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejected)
 
 
 @dataclass(frozen=True)
@@ -67,14 +98,15 @@ def parse_rows(job: ParseJob, worker: int = 0) -> Iterator[Chunk]:
             raise HeaderError(f"{job.path} is empty: it needs a header row")
         checker = RowChecker(header, import_id=job.import_id, view=job.view, today=job.today)
         evidence_at, student_at = checker.index.get("evidence_id"), checker.index["student_id"]
-        rows: list[ParsedRow] = []
+        rows = Chunk()
         current = -1
         for row_number, values in enumerate(reader, start=1):
             chunk = (row_number - 1) // CHUNK_ROWS
             if chunk != current:
                 if current >= 0 and current % job.workers == worker:
-                    yield Chunk(rows, raw.tell())
-                current, rows = chunk, []
+                    rows.bytes_read = raw.tell()
+                    yield rows
+                current, rows = chunk, Chunk()
             if chunk % job.workers != worker or row_number <= job.after_row:
                 continue
             checked = checker.check(row_number, values)
@@ -83,13 +115,14 @@ def parse_rows(job: ParseJob, worker: int = 0) -> Iterator[Chunk]:
                 if school == "":
                     school = schools[checked.student_id] = _school(job.view, checked.student_id)
                 event_id, value = encoder.envelope(checked, school_id=school, recorded_at=job.recorded_at)
-                rows.append((row_number, event_id, checked.student_id.encode(), value))
+                rows.add(row_number, event_id, checked.student_id.encode(), value)
             else:
                 line = [str(row_number), str(reader.line_num), _at(values, evidence_at), _at(values, student_at),
                         "; ".join(checked)]
-                rows.append((row_number, None, tuple(reason.split(":")[0] for reason in checked), line))
+                rows.rejected.append((row_number, tuple(reason.split(":")[0] for reason in checked), line))
         if current >= 0 and current % job.workers == worker:
-            yield Chunk(rows, raw.tell())
+            rows.bytes_read = raw.tell()
+            yield rows
 
 
 def _school(view: ReferenceView | None, student_id: str) -> str | None:

@@ -45,26 +45,28 @@ class BatchSender:
             partition = self._partition_of[key] = self._partitioner(key, self.partitions, self.partitions)
         return partition
 
-    async def add(self, key: bytes, value: bytes) -> tuple[OpenBatch, int]:
-        """Append a record; returns its batch and its index in that batch (offset = batch base + index)."""
+    def add(self, key: bytes, value: bytes) -> tuple[OpenBatch, int, OpenBatch | None]:
+        """Append a record: its batch, its index there (offset = batch base + index), and a full batch to send."""
         partition = self.partition(key)
         batch = self.open.get(partition)
         if batch is None:
             batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
+        full = None
         if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
-            await self._send(batch)
+            full = self.open.pop(partition)
             batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
             if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
                 raise ValueError(f"a record of {len(value)} bytes does not fit in a batch; raise max_batch_size")
         batch.count += 1
-        return batch, batch.count - 1
+        return batch, batch.count - 1, full
 
     async def send_open(self) -> None:
         """Hand every partly filled batch to the producer."""
         for batch in list(self.open.values()):
-            await self._send(batch)
+            del self.open[batch.partition]
+            await self.send(batch)
 
-    async def _send(self, batch: OpenBatch) -> None:
-        del self.open[batch.partition]
+    async def send(self, batch: OpenBatch) -> None:
+        """Hand one batch (no longer open) to the producer."""
         batch.builder.close()
         batch.future = await self.producer.send_batch(batch.builder, self.topic, partition=batch.partition)
