@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from mosaic_dev.kafka import (
     KafkaUnavailable,
     LocalKafka,
-    _can_dump_class_archive,
+    can_dump_class_archive,
     class_archive_path,
     fetch_jars,
     jars_present,
@@ -86,7 +86,7 @@ async def test_broker_round_trip_survives_restart_on_same_port_and_stops_clean(l
 
     java = shutil.which("java")
     assert java is not None
-    if _can_dump_class_archive(java):  # the first clean stop leaves the class-data archive for faster starts
+    if can_dump_class_archive(java):  # the first clean stop leaves the class-data archive for faster starts
         assert class_archive_path(lib_dir(), java).is_file()
     assert list(lib_dir().glob("*.tmp")) == []
 

@@ -174,7 +174,7 @@ def class_archive_path(lib: Path, java: str) -> Path:
 
 
 @functools.cache
-def _can_dump_class_archive(java: str) -> bool:
+def can_dump_class_archive(java: str) -> bool:
     """Dumping needs the JDK's base CDS archive; without it the JVM refuses to start, so ask a throw-away JVM."""
     with tempfile.TemporaryDirectory() as scratch:
         probe = subprocess.run([java, f"-XX:ArchiveClassesAtExit={scratch}/probe.jsa", "-version"],
@@ -191,7 +191,7 @@ class _ClassArchive:
     def __init__(self, lib: Path, java: str) -> None:
         self.path = class_archive_path(lib, java)
         self.pending: Path | None = None
-        if not self.path.is_file() and _can_dump_class_archive(java):
+        if not self.path.is_file() and can_dump_class_archive(java):
             self.pending = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.tmp")
 
     def jvm_options(self) -> list[str]:
