@@ -377,3 +377,28 @@ async def test_with_the_broker_stopped_recording_answers_503_and_succeeds_once_a
         assert {e.id for e in found} == {uuid.UUID(up.json()["event_id"])}
         assert {e.data.evidence_id for e in found} == {up.json()["evidence_id"]}
         assert await svc.count(evidence) == 1 and await svc.count(evidence_history) == 1
+        await _imported_evidence_is_projected(svc, local_kafka.bootstrap)
+
+
+async def _imported_evidence_is_projected(svc: Service, bootstrap: str) -> None:
+    """Evidence the bulk importer sends straight to Kafka reaches the reads through the service's own consumer."""
+    from mosaic_events import encode, new_envelope
+    from mosaic_events.catalog import EvidenceRecorded, Score
+
+    imported = EvidenceRecorded(evidence_id="imported-1", student_id=svc.roster.student, competency_ids=("c-x",),
+                                kind="assessment_score", observed_on="2026-06-01", recorded_by="import",
+                                score=Score(value=7, maximum=10), source="import")
+    envelope = new_envelope(imported, district_id=svc.district, producer="evidence-import", subject=svc.roster.student)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(envelope.topic, encode(envelope), key=envelope.kafka_key)
+    finally:
+        await producer.stop()
+    url = svc.path(f"students/{svc.roster.student}/evidence")
+    for _ in range(200):
+        page = (await svc.client.get(url, headers=svc.headers(svc.roster.teacher))).json()
+        if any(item["evidence_id"] == "imported-1" for item in page["items"]):
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("evidence sent straight to the topic never reached the student's history (consumer projection)")

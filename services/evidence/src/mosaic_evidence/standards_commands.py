@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mosaic_evidence.adapters import evidence_store, reference_store
 from mosaic_evidence.commands import Decision, check_items, envelope_for, recorded_envelopes, view_for_items
 from mosaic_evidence.domain import caliper, xapi
-from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted
+from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted, validate_retraction
 from mosaic_evidence.domain.recording import Recorder, evidence_id_for
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
@@ -86,6 +86,12 @@ async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome
         state = await evidence_store.load_state(session, district_id, target)
         if state is None or state.retracted:
             reports[outcome.index]["reason"] += " (no open evidence came from it; nothing to retract)"
+            continue
+        view = await reference_store.load_view_for(session, district_id, person_ids={caller.user_id, state.student_id},
+                                                   competency_refs=[])
+        problems = validate_retraction(state, view, caller)
+        if problems:
+            reports[outcome.index].update(status="refused", problems=[p.as_dict() for p in problems])
             continue
         request = RetractionRequest(reason=f"voided by {source} statement {outcome.source_ref}")
         envelopes.append(envelope_for(to_retracted(state, request, caller.user_id), district_id,
