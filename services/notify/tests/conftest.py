@@ -57,10 +57,11 @@ class Notify:
     def worker(self):  # type: ignore[no-untyped-def]
         return self.app.state.ctx.state["worker"]  # type: ignore[attr-defined]
 
-    async def publish(self, envelope: Envelope) -> None:
+    async def publish(self, envelope: Envelope, traceparent: str | None = None) -> None:
         topic = {"reference": self.settings.reference_topic, "mastery": self.settings.mastery_topic,
                  "schedule": self.settings.schedule_topic}[envelope.topic.split(".")[1]]
-        await self.producer.send_and_wait(topic, encode(envelope), key=envelope.kafka_key)
+        headers = [("traceparent", traceparent.encode())] if traceparent else None
+        await self.producer.send_and_wait(topic, encode(envelope), key=envelope.kafka_key, headers=headers)
 
     def headers(self, *roles: str, user: str = "portal-1") -> dict[str, str]:
         token = mint_token(self.key, district_id=self.district, user_id=user, roles=roles or ("portal",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -48,7 +49,8 @@ async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_lang
     await notify.add_family("g-ana", "s-ana", "Ana", language="es")
     event = new_envelope(change("s-ana", "c1", 1, 2, mastered=True), district_id=notify.district,
                          producer="mastery", subject="s-ana", occurred_at=notify.clock.now)
-    await notify.publish(event)
+    trace_id = uuid.uuid4().hex
+    await notify.publish(event, traceparent=f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01")
     await notify.wait_for("an email and a webhook", lambda: notify.mail.mailbox.snapshot() and notify.hooks.received)
 
     [email] = notify.mail.mailbox.snapshot()
@@ -76,6 +78,9 @@ async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_lang
     assert len(notify.mail.mailbox.snapshot()) == 1 and len(notify.hooks.received) == 1
     outbox = outbox_table()
     assert await count(notify, outbox, outbox.c.topic == "mosaic.notify.v1") == 2  # FamilyNotified: email, portal
+    async with notify.sessions() as session:
+        headers = (await session.execute(select(outbox.c.headers))).scalars().all()
+    assert all(dict(h)["traceparent"].split("-")[1] == trace_id for h in headers)  # the evidence's trace, hop 5
     await notify.wait_for("FamilyNotified relayed to Kafka", lambda: _equals(count(
         notify, outbox, outbox.c.topic == "mosaic.notify.v1", outbox.c.sent.is_(True)), 2))
     log = await notify.client.get(f"/v1/districts/{notify.district}/guardians/g-ana/notifications",

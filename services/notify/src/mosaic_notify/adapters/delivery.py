@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope
+from mosaic_events.tracing import trace_context
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import (
@@ -49,6 +51,7 @@ from mosaic_runtime import outbox
 from mosaic_runtime.outbox import outbox_table
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("mosaic.notify.delivery")
 N = t.notifications
 Clock = Callable[[], datetime]
 
@@ -114,6 +117,15 @@ class DeliveryWorker:
         return len(due)
 
     async def deliver(self, notification_id: str) -> None:
+        async with self.sessions() as session:
+            carrier = await session.scalar(select(N.c.trace_context).where(N.c.notification_id == notification_id))
+        # The send and its FamilyNotified join the trace of the evidence that caused the news (hop 5 of 5).
+        with tracer.start_as_current_span("notify deliver", context=trace_context(carrier or {}),
+                                          kind=trace.SpanKind.PRODUCER,
+                                          attributes={"mosaic.notification_id": notification_id}):
+            await self._deliver(notification_id)
+
+    async def _deliver(self, notification_id: str) -> None:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._claim(session, notification_id, now)

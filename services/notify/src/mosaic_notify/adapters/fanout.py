@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_notify.adapters import store
@@ -14,6 +15,12 @@ from mosaic_notify.domain.news import News
 from mosaic_notify.domain.planning import plan_deliveries
 from mosaic_notify.domain.rules import DistrictRules
 from mosaic_notify.settings import NotifySettings
+
+
+def current_trace_carrier() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
 
 
 async def tell(session: AsyncSession, news: News, now: datetime, settings: NotifySettings) -> int:
@@ -59,5 +66,5 @@ async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules:
             "district_id": news.district_id, "guardian_id": guardian.guardian_id, "channel": plan.channel.value,
             "news_kind": news.kind.value, "news_ids": [news.news_id], "digest": False,
             "urgent": rules.is_urgent(news.kind), "status": "pending", "due_at": plan.due_at, "attempts": 0,
-            "created_at": now})
+            "created_at": now, "trace_context": current_trace_carrier()})
     return len(plans)

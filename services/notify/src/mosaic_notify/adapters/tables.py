@@ -110,6 +110,7 @@ notifications = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
     Column("last_error", Text),
+    Column("trace_context", JSON),  # W3C traceparent of the event that caused it: delivery joins that trace
     Index("ix_notify_notifications_due", "status", "due_at"),
     Index("ix_notify_notifications_guardian", "district_id", "guardian_id"),
 )

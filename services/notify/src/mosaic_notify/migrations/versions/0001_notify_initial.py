@@ -130,6 +130,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('trace_context', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('notification_id')
     )
     with op.batch_alter_table('notify_notifications', schema=None) as batch_op:
