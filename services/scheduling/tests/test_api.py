@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import select
+
 from mosaic_events import decode, new_envelope
 from mosaic_events.catalog import Enrollment, MasteryChanged, Person, RosterChanged, Section
 from mosaic_runtime.auth import generate_signing_key, mint_token
 from mosaic_runtime.consumer import UnitOfWork
 from mosaic_runtime.outbox import outbox_table
-from sqlalchemy import select
-
 from mosaic_scheduling.consumers import keep_mastery_level, keep_roster
 from mosaic_scheduling.main import build_app
 from mosaic_scheduling.settings import SchedulingSettings
