@@ -41,3 +41,15 @@ async def _idempotency_conflict(_request: Request, exc: IdempotencyConflict) -> 
 
 
 app = build_app()
+
+
+def run() -> None:
+    """`python -m mosaic_evidence.main`: serve on MOSAIC_EVIDENCE_HTTP_HOST:MOSAIC_EVIDENCE_HTTP_PORT (8081)."""
+    import uvicorn
+
+    settings = EvidenceSettings()
+    uvicorn.run("mosaic_evidence.main:app", host=settings.http_host, port=settings.http_port)
+
+
+if __name__ == "__main__":
+    run()
