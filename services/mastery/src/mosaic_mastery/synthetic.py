@@ -53,15 +53,16 @@ def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framew
 
 
 def roster(district_id: str, school_id: str, sections: dict[str, list[str]], *,
-           rng: random.Random | None = None, at: datetime = T0, mode: str = "full") -> Envelope:
+           rng: random.Random | None = None, at: datetime = T0, mode: str = "full", part: int = 1,
+           parts: int = 1) -> Envelope:
     """One roster part: sections (id -> student ids) with a teacher each."""
-    rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}")
+    rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}/{part}")
     students = sorted({s for members in sections.values() for s in members})
     people = [Person(id=s, role="student", given_name="Student", family_name=s, school_ids=(school_id,))
               for s in students]
     enrollments = [Enrollment(section_id=sec, user_id=s, role="student")
                    for sec, members in sorted(sections.items()) for s in members]
-    data = RosterChanged(import_id=f"import-{school_id}", school_id=school_id, mode=mode,
+    data = RosterChanged(import_id=f"import-{school_id}", school_id=school_id, mode=mode, part=part, parts=parts,
                          sections=tuple(Section(id=sec, school_id=school_id, title=sec) for sec in sorted(sections)),
                          people=tuple(people), enrollments=tuple(enrollments))
     return new_envelope(data, district_id=district_id, school_id=school_id, producer="evidence", occurred_at=at,
@@ -106,7 +107,11 @@ def district(district_id: str, *, students: int, events: int, seed: int = 7, sec
     ids = [f"{district_id}-st{i:06d}" for i in range(students)]
     sections = {f"{district_id}-sec{j:04d}": ids[j * section_size:(j + 1) * section_size]
                 for j in range((students + section_size - 1) // section_size)}
-    reference = [framework(district_id, strands, per_strand, rng=rng), roster(district_id, school, sections, rng=rng)]
+    names = sorted(sections)
+    chunks = [names[i:i + 40] for i in range(0, len(names), 40)]  # large rosters come in parts
+    reference = [framework(district_id, strands, per_strand, rng=rng)] + [
+        roster(district_id, school, {n: sections[n] for n in chunk}, rng=rng, part=i + 1, parts=len(chunks))
+        for i, chunk in enumerate(chunks)]
     targets = [f"math-6.S{s}.T{t}" for s in range(strands) for t in range(per_strand)]
     section_of = {s: sec for sec, members in sections.items() for s in members}
     return reference, _evidence_stream(district_id, school, ids, targets, section_of, events, rng)

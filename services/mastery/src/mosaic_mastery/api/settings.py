@@ -57,7 +57,7 @@ async def set_grouping(district_id: str, section_id: str, body: GroupingCompeten
                                 detail=f"section {section_id!r} is not on district {district_id!r}'s roster")
         unknown = [c for c in body.competency_ids if c not in reference.competencies]
         if unknown:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 detail=f"competency_ids {unknown} are not in the district's published frameworks")
         grouping = {**config.settings.grouping_competencies, section_id: tuple(dict.fromkeys(body.competency_ids))}
         if not body.competency_ids:
