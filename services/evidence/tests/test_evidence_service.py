@@ -343,6 +343,10 @@ async def test_framework_and_roster_imports_publish_and_refuse_bad_rows(service:
     teacher = service.headers(service.roster.teacher)
     refused = await service.client.post(service.path("frameworks"), json=framework, headers=teacher)
     assert refused.status_code == 403
+    family = service.headers(service.roster.student, "student")
+    assert (await service.client.get(service.path("people"), headers=family)).status_code == 403
+    assert (await service.client.get(service.path(f"students/{service.roster.student}/evidence"),
+                                     headers=family)).status_code == 200
 
 
 async def test_with_the_broker_stopped_recording_answers_503_and_succeeds_once_after(local_kafka, database_url):

@@ -11,6 +11,8 @@ from mosaic_evidence.domain.recording import Recorder
 from mosaic_runtime.auth import Principal
 
 IMPORT_ROLES = ("administrator", "districtAdministrator", "integration", "system")
+# Roster views carry contact details: staff and portals only, not students or families.
+ROSTER_READ_ROLES = (*IMPORT_ROLES, "siteAdministrator", "principal", "counselor", "teacher", "aide", "portal")
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255,

@@ -12,13 +12,14 @@ from starlette.datastructures import UploadFile
 
 from mosaic_evidence import commands, reference_commands
 from mosaic_evidence.adapters.tables import competencies, competency_links, enrollments, frameworks, people, sections
-from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer
+from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["frameworks and rosters"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
+RosterReader = Annotated[Principal, require_roles(*ROSTER_READ_ROLES)]
 
 
 @router.post("/frameworks", status_code=201, summary="Import a CASE CFPackage (JSON); a re-import is a diff",
@@ -105,7 +106,7 @@ async def get_framework(district_id: str, framework_id: str, principal: District
 
 
 @router.get("/people", summary="The roster's people, by role and school")
-async def list_people(district_id: str, principal: DistrictPrincipal, session: Session, role: str | None = None,
+async def list_people(district_id: str, principal: RosterReader, session: Session, role: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
     query = select(people.c.data).where(people.c.district_id == district_id)
     if role:
@@ -115,7 +116,7 @@ async def list_people(district_id: str, principal: DistrictPrincipal, session: S
 
 
 @router.get("/sections", summary="The roster's sections, optionally of one school")
-async def list_sections(district_id: str, principal: DistrictPrincipal, session: Session, school_id: str | None = None):
+async def list_sections(district_id: str, principal: RosterReader, session: Session, school_id: str | None = None):
     query = select(sections.c.data).where(sections.c.district_id == district_id)
     if school_id:
         query = query.where(sections.c.school_id == school_id)
@@ -123,7 +124,7 @@ async def list_sections(district_id: str, principal: DistrictPrincipal, session:
 
 
 @router.get("/sections/{section_id}", summary="A section with its teachers and students")
-async def get_section(district_id: str, section_id: str, principal: DistrictPrincipal, session: Session):
+async def get_section(district_id: str, section_id: str, principal: RosterReader, session: Session):
     section = await session.scalar(select(sections.c.data).where(
         sections.c.district_id == district_id, sections.c.id == section_id))
     if section is None:
@@ -136,7 +137,7 @@ async def get_section(district_id: str, section_id: str, principal: DistrictPrin
 
 
 @router.get("/people/{person_id}", summary="A person with their sections")
-async def get_person(district_id: str, person_id: str, principal: DistrictPrincipal, session: Session):
+async def get_person(district_id: str, person_id: str, principal: RosterReader, session: Session):
     person = await session.scalar(select(people.c.data).where(
         people.c.district_id == district_id, people.c.id == person_id))
     if person is None:
