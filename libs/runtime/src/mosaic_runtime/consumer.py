@@ -19,6 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream import Context
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,10 +46,19 @@ class UnitOfWork:
     envelope: Envelope | None = None
     cache: dict[str, Any] = field(default_factory=dict)
     emitted: list[Envelope] = field(default_factory=list)
+    trace_contexts: dict[str, otel_context.Context] = field(default_factory=dict)
 
     async def emit(self, envelope: Envelope) -> None:
-        await outbox.emit(self.session, envelope)
-        self.emitted.append(envelope)
+        """Emit through the outbox, in the trace of its cause even when decided later in the batch."""
+        await self.emit_many([envelope])
+
+    async def emit_many(self, envelopes: Sequence[Envelope]) -> None:
+        await outbox.emit_many(self.session, envelopes, self.cause_trace_context)
+        self.emitted.extend(envelopes)
+
+    def cause_trace_context(self, envelope: Envelope) -> otel_context.Context | None:
+        """The trace context its cause was processed in, if the cause is in this batch."""
+        return self.trace_contexts.get(str(envelope.causation_id)) if envelope.causation_id else None
 
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
@@ -131,6 +141,7 @@ class BatchApplier:
             attributes=attributes,
         ):
             uow.envelope = envelope
+            uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
             await handler(uow, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
 

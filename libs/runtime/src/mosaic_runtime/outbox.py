@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,19 +29,22 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
 
 
-async def emit(session: AsyncSession, envelope: Envelope) -> None:
-    """Add an envelope to the outbox in the session's transaction, with the current trace context."""
-    await session.execute(
-        insert(outbox_table()).values(
-            event_id=str(envelope.id),
-            topic=envelope.topic,
-            key=envelope.kafka_key,
-            value=encode(envelope),
-            headers=[[k, v.decode()] for k, v in kafka_headers(envelope)],
-            created_at=datetime.now(UTC),
-            sent=False,
-        )
-    )
+async def emit(session: AsyncSession, envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> None:
+    """Add an envelope to the outbox in the session's transaction, with its trace context (default: current)."""
+    await emit_many(session, [envelope], lambda _: trace_ctx)
+
+
+async def emit_many(session: AsyncSession, envelopes: Sequence[Envelope],
+                    trace_ctx_of: Callable[[Envelope], otel_context.Context | None] = lambda _: None) -> None:
+    """Add envelopes in order with one statement (a batch can decide hundreds of events)."""
+    if not envelopes:
+        return
+    now = datetime.now(UTC)
+    await session.execute(insert(outbox_table()), [
+        {"event_id": str(e.id), "topic": e.topic, "key": e.kafka_key, "value": encode(e),
+         "headers": [[k, v.decode()] for k, v in kafka_headers(e, trace_ctx_of(e))], "created_at": now,
+         "sent": False}
+        for e in envelopes])
 
 
 def outbox_table() -> Table:
