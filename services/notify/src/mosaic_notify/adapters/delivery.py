@@ -136,6 +136,12 @@ class DeliveryWorker:
             except Skip as skip:
                 await self._skip(session, row, skip, now)
                 return
+            except Exception as exc:  # a message we cannot build (missing news, template error): retrying won't help
+                log.exception("cannot build notification %s", notification_id)
+                await session.execute(update(N).where(N.c.notification_id == notification_id).values(
+                    status="failed", finished_at=now, lease_until=None, last_error=f"cannot build it: {exc!r}"))
+                await store.log_attempt(session, row, "failed", f"cannot build it: {exc!r}", now)
+                return
             await store.log_attempt(session, row, "sending", "", now)
         # 'sending' is committed before a byte leaves: a crash from here on is settled by reconcile().
         try:
