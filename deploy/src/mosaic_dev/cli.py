@@ -112,8 +112,8 @@ def up(
         if seed and not (data_dir / "seeded").exists():
             from mosaic_dev.seed import seed_demo_district
 
-            seed_demo_district(idp, data_dir)
-            (data_dir / "seeded").write_text("demo district seeded\n")
+            loaded = seed_demo_district(idp, data_dir, echo=typer.echo)
+            (data_dir / "seeded").write_text(f"{loaded['district_id']}\n")
         _print_where_to_look(bootstrap, running, sink, data_dir)
         typer.echo(f"Traces       http://127.0.0.1:{traces.port}/   (one trace per recorded evidence)")
         _wait_for_signal()
@@ -130,13 +130,13 @@ def up(
 
 
 def _print_where_to_look(bootstrap: str, running: list, sink: object, data_dir: Path) -> None:
-    from mosaic_dev.seed import DEMO_DISTRICT
-
     typer.echo(f"Kafka        KAFKA_BOOTSTRAP_SERVERS={bootstrap}")
     for service in running:
         typer.echo(f"{service.spec.name:<12} {service.spec.url}/docs   (log: {service.log_file})")
     typer.echo(f"Mail sink    http://127.0.0.1:{sink.web_port}/   (families' emails; files in {data_dir / 'mail'})")
-    typer.echo(f"Demo district {DEMO_DISTRICT!r}; a token for the APIs: uv run mosaic-dev token")
+    seeded = data_dir / "seeded"
+    district = seeded.read_text().strip() if seeded.exists() else "(not seeded)"
+    typer.echo(f"Demo district {district}; a token for its APIs: uv run mosaic-dev token --district {district}")
     typer.echo("Mosaic is up; Ctrl-C stops it.", err=True)
 
 
@@ -151,6 +151,34 @@ def token(
     from mosaic_dev.idp import DevIdentityProvider
 
     typer.echo(DevIdentityProvider(data_dir).token(district_id=district, user_id=user, roles=tuple(role)))
+
+
+@app.command()
+def seed(
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Dev identity provider key and demo files."),
+) -> None:
+    """Load the demo district into a running stack (service URLs from MOSAIC_<SERVICE>_URL, else local ports)."""
+    from mosaic_dev.idp import DevIdentityProvider
+    from mosaic_dev.scenario import ScenarioError
+    from mosaic_dev.seed import seed_demo_district
+
+    try:
+        loaded = seed_demo_district(DevIdentityProvider(data_dir), data_dir, echo=typer.echo)
+    except ScenarioError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    (data_dir / "seeded").write_text(f"{loaded['district_id']}\n")
+
+
+@app.command()
+def topics(
+    bootstrap: str = typer.Option(..., envvar="KAFKA_BOOTSTRAP_SERVERS", help="The broker to create them on."),
+) -> None:
+    """Create the catalog's topics and their DLQs (idempotent)."""
+    from mosaic_runtime.topics_admin import ensure_topics
+
+    ensure_topics(bootstrap)
+    typer.echo("topics ready")
 
 
 def main() -> None:
