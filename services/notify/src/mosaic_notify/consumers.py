@@ -25,6 +25,11 @@ def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[st
         for guardian in contacts.guardians:
             for student_id in await store.save_guardian(uow.session, guardian):
                 await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
+        for guardian_id, student_id in contacts.other_links:
+            if await store.link_guardian(uow.session, envelope.district_id, guardian_id, student_id):
+                guardian = await store.load_guardian(uow.session, envelope.district_id, guardian_id)
+                if guardian is not None:
+                    await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
         await store.remove_people(uow.session, envelope.district_id, contacts.removed_ids)
 
     async def on_framework_published(uow: UnitOfWork, envelope: Envelope) -> None:

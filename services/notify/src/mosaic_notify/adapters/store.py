@@ -47,11 +47,18 @@ async def save_guardian(session: AsyncSession, guardian: Guardian) -> set[str]:
     link = t.guardian_students
     mine = (link.c.district_id == guardian.district_id) & (link.c.guardian_id == guardian.guardian_id)
     before = set((await session.execute(select(link.c.student_id).where(mine))).scalars())
-    await session.execute(delete(link).where(mine))
+    if guardian.links_authoritative:
+        await session.execute(delete(link).where(mine))
     for student_id in guardian.student_ids:
         await insert_ignore(session, link, {"district_id": guardian.district_id, "student_id": student_id,
                                             "guardian_id": guardian.guardian_id})
     return set(guardian.student_ids) - before
+
+
+async def link_guardian(session: AsyncSession, district_id: str, guardian_id: str, student_id: str) -> bool:
+    """Add one link (a student's record names a guardian given in another roster part); True when new."""
+    return await insert_ignore(session, t.guardian_students, {"district_id": district_id, "student_id": student_id,
+                                                              "guardian_id": guardian_id})
 
 
 async def save_student(session: AsyncSession, student: Student) -> None:

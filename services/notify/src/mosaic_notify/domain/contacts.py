@@ -21,6 +21,9 @@ class Guardian:
     sms: str | None
     language: str
     student_ids: tuple[str, ...]
+    # True when the guardian's own record lists their students: then it replaces the stored links;
+    # otherwise links come only from students' records and are added, never removed.
+    links_authoritative: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class RosterContacts:
     guardians: tuple[Guardian, ...]
     students: tuple[Student, ...]
     removed_ids: tuple[str, ...]
+    other_links: tuple[tuple[str, str], ...] = ()  # (guardian, student) named by a student whose guardian is elsewhere
 
 
 def contacts_from_roster(district_id: str, roster: RosterChanged) -> RosterContacts:
@@ -47,7 +51,9 @@ def contacts_from_roster(district_id: str, roster: RosterChanged) -> RosterConta
         _guardian(district_id, p, tuple(sorted(set(p.related_ids) | links.get(p.id, set()))))
         for p in roster.people if p.role in GUARDIAN_ROLES
     )
-    return RosterContacts(guardians, students, tuple(roster.removed.people))
+    here = {g.guardian_id for g in guardians}
+    other_links = tuple(sorted((g, s) for g, students_of in links.items() if g not in here for s in students_of))
+    return RosterContacts(guardians, students, tuple(roster.removed.people), other_links)
 
 
 def _links_from_students(people: tuple[Person, ...]) -> dict[str, set[str]]:
@@ -65,6 +71,7 @@ def _guardian(district_id: str, person: Person, student_ids: tuple[str, ...]) ->
         district_id=district_id, guardian_id=person.id, given_name=person.given_name,
         family_name=person.family_name, email=person.email, phone=person.phone, sms=person.sms or person.phone,
         language=normalize_language(person.preferred_language), student_ids=student_ids,
+        links_authoritative=bool(person.related_ids),
     )
 
 
