@@ -243,3 +243,13 @@ async def test_an_infeasible_block_is_reported_with_its_cause_and_nothing_is_pub
     assert outcome["causes"] == ["student st0's support plan requires a intervention session and block WIN "
                                  "offers none that can run; add one or give it a room"]
     assert await outbox(ctx) == []
+
+
+async def test_the_openapi_document_describes_every_route(service) -> None:
+    client, _ = service
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/districts/{district_id}/blocks/{block_id}/regroup",
+                 "/v1/districts/{district_id}/blocks/{block_id}/schedule",
+                 "/v1/districts/{district_id}/students/{student_id}/calendar.ics",
+                 "/v1/districts/{district_id}/blocks/{block_id}/sessions/{session_id}/attendance"):
+        assert path in paths

@@ -31,6 +31,7 @@ from mosaic_scheduling.domain.model import (
 LABELS = ("Beginning", "Developing", "Proficient", "Advanced")
 THURSDAY = (AvailabilityWindow("TH", time(8), time(15, 30)),)
 PLACED_AT = datetime(2026, 9, 1, 8, tzinfo=UTC)
+SUPPORT_PLAN_SHARE = 0.06
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,11 @@ def synthetic_block(seed: int, students: int, sessions: int, competencies: int =
     offered = _sessions(rng, block, sessions, codes)
     seats_needed = students * 1.08
     per_room = seats_needed / len(offered)
-    rooms = tuple(Room(s.room_id, school_id, s.room_id, max(8, round(per_room * rng.uniform(0.8, 1.2))))
-                  for s in offered)
+    # Schools plan intervention seats for their support plans (about 6% of students), with a margin.
+    interventions = sum(1 for s in offered if s.kind == "intervention")
+    per_intervention = max(per_room, students * SUPPORT_PLAN_SHARE * 1.5 / max(1, interventions))
+    rooms = tuple(Room(s.room_id, school_id, s.room_id, max(8, round(
+        (per_intervention if s.kind == "intervention" else per_room) * rng.uniform(0.8, 1.2)))) for s in offered)
     teachers = tuple(Teacher(s.teacher_id, school_id, f"Teacher {j}", frozenset(rng.sample(codes, 2)), THURSDAY)
                      for j, s in enumerate(offered))
     school = School(school_id, (block,), tuple(offered), rooms, teachers)
@@ -85,7 +89,7 @@ def _student(rng: random.Random, student_id: str, codes: list[str], offered: lis
         if rng.random() < 0.9:
             rank = min(3, max(0, round(ability + rng.gauss(0, 0.7))))
             levels[code] = Level(rank, LABELS[rank], code)
-    plan = SupportPlan(student_id, "intervention") if rng.random() < 0.06 else None
+    plan = SupportPlan(student_id, "intervention") if rng.random() < SUPPORT_PLAN_SHARE else None
     request = None
     if rng.random() < 0.2:
         choices = [s.id for s in offered if s.kind in ("enrichment", "project_team", "open_studio")]
