@@ -178,3 +178,14 @@ def test_a_support_plan_no_session_can_meet_is_the_cause() -> None:
 def test_an_empty_block_is_scheduled_trivially() -> None:
     result = regroup(TWO_BANDS, "win", [], [])
     assert (result.status, result.decisions) == ("optimal", ())
+
+
+def test_a_higher_placement_takes_the_seat_of_a_lower_one() -> None:
+    art = Session("art", "win", "Art", "enrichment", "r-art", "t-art")
+    chess = Session("chess", "win", "Chess", "enrichment", "r-chess", "t-chess")
+    sch = school(art, chess, seats=1)
+    at = datetime(2026, 9, 1, tzinfo=UTC)
+    wish = Placement("w", "win", "ana", "art", Priority.STUDENT_CHOICE, "ana", at)
+    required = Placement("r", "win", "ben", "art", Priority.ADMIN_REQUIRED, "principal", at)
+    result = regroup(sch, "win", [student("ana"), student("ben")], [wish, required])
+    assert placed(result) == {"ben": "art", "ana": "chess"}
