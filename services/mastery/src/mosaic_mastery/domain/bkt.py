@@ -133,7 +133,7 @@ def _forward(packed: _Packed, prior, learn, guess, slip, forget):
         p = p[: b - a]
         known = p * if_known[a:b]
         evidence = known + (1 - p) * if_unknown[a:b]
-        post = known / evidence
+        post = np.divide(known, evidence, out=p.copy(), where=evidence > 0)  # an impossible result: no update
         pred_all[a:b], post_all[a:b], evidence_all[a:b] = p, post, evidence
         p = post * stay[a:b] + (1 - post) * learn_p[a:b]
     return pred_all, post_all, evidence_all, if_known, if_unknown
