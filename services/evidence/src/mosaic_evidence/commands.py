@@ -183,7 +183,7 @@ async def record_evidence(session: AsyncSession, district_id: str, items: list[E
     envelopes = recorded_envelopes(items, ids, view, caller, [keyed_event_id(district_id, key, n)
                                                               for n in range(len(items))])
     # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
-    unsent = [e for e in envelopes if await evidence_store.apply_envelope(session, e)]
+    unsent = await evidence_store.apply_recorded(session, envelopes)
     recorded = [{"evidence_id": e.data.evidence_id, "event_id": str(e.id), "student_id": e.subject}  # type: ignore[attr-defined]
                 for e in envelopes]
     return Decision(201, {"recorded": recorded}, unsent)

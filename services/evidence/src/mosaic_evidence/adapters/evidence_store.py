@@ -74,6 +74,31 @@ async def apply_envelope(session: AsyncSession, envelope: Envelope) -> bool:
     return True
 
 
+async def apply_recorded(session: AsyncSession, envelopes: list[Envelope]) -> list[Envelope]:
+    """Bulk `apply_envelope` for EvidenceRecorded: one statement per table; returns the envelopes not yet applied."""
+    if not envelopes:
+        return []
+    seen = set((await session.execute(select(evidence_history.c.event_id).where(
+        evidence_history.c.event_id.in_([str(e.id) for e in envelopes])))).scalars())
+    fresh = [e for e in envelopes if str(e.id) not in seen]
+    present = await existing_ids(session, envelopes[0].district_id, [e.data.evidence_id for e in fresh])  # type: ignore[attr-defined]
+    fresh = [e for e in fresh if e.data.evidence_id not in present]  # type: ignore[attr-defined]
+    if not fresh:
+        return []
+    states = [(e, apply(None, e.data)) for e in fresh]  # type: ignore[arg-type]
+    await session.execute(evidence.insert(), [
+        {"district_id": e.district_id, "evidence_id": st.evidence_id, "student_id": st.student_id,
+         "kind": st.recorded.kind, "recorded": st.recorded.model_dump(mode="json"),
+         "source_ref": st.recorded.source_ref, **_current(st)} for e, st in states if st])
+    await session.execute(evidence_competencies.insert(), [
+        {"district_id": e.district_id, "evidence_id": st.evidence_id, "competency_id": c}
+        for e, st in states if st for c in st.competency_ids])
+    await session.execute(evidence_history.insert(), [
+        {"district_id": e.district_id, "event_id": str(e.id), "evidence_id": e.data.evidence_id,  # type: ignore[attr-defined]
+         "type": e.type, "occurred_at": e.occurred_at, "envelope": e.model_dump(mode="json")} for e in fresh])
+    return fresh
+
+
 def _current(state: EvidenceState) -> dict[str, Any]:
     return {"observed_on": state.observed_on, "score_value": state.score.value, "score_minimum": state.score.minimum,
             "score_maximum": state.score.maximum, "comment": state.comment,
