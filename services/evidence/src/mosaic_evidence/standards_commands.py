@@ -68,9 +68,10 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
             report.update(status="duplicate", reason="already recorded from this statement")
         elif outcome.index in refused:
             report.update(status="refused", problems=refused[outcome.index])
-    envelopes += await _voids(session, district_id, outcomes, reports, caller, source)
-    for envelope in envelopes:
-        await evidence_store.apply_envelope(session, envelope)
+    envelopes = await evidence_store.apply_recorded(session, envelopes)
+    for retraction in await _voids(session, district_id, outcomes, reports, caller, source):
+        if await evidence_store.apply_envelope(session, retraction):
+            envelopes.append(retraction)
     counts = Counter(r["status"] for r in reports)
     return Decision(200, {"counts": dict(sorted(counts.items())), "results": reports,
                           "unmapped": sorted({r["activity_id"] for r in reports
