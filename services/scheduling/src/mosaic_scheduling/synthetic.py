@@ -53,8 +53,11 @@ def synthetic_block(seed: int, students: int, sessions: int, competencies: int =
     # Schools plan intervention seats for their support plans (about 6% of students), with a margin.
     interventions = sum(1 for s in offered if s.kind == "intervention")
     per_intervention = max(per_room, students * SUPPORT_PLAN_SHARE * 1.5 / max(1, interventions))
-    rooms = tuple(Room(s.room_id, school_id, s.room_id, max(8, round(
-        (per_intervention if s.kind == "intervention" else per_room) * rng.uniform(0.8, 1.2)))) for s in offered)
+    seats = [max(8, round((per_intervention if s.kind == "intervention" else per_room) * rng.uniform(0.8, 1.2)))
+             for s in offered]
+    for j in range(max(0, round(seats_needed) - sum(seats))):  # a school has seats for everyone, with a margin
+        seats[j % len(seats)] += 1
+    rooms = tuple(Room(s.room_id, school_id, s.room_id, n) for s, n in zip(offered, seats, strict=True))
     teachers = tuple(Teacher(s.teacher_id, school_id, f"Teacher {j}", frozenset(rng.sample(codes, 2)), THURSDAY)
                      for j, s in enumerate(offered))
     school = School(school_id, (block,), tuple(offered), rooms, teachers)
