@@ -171,7 +171,8 @@ async def test_an_import_sends_each_valid_row_once_and_writes_every_reject(kafka
     assert all(r.key.decode() == e.subject for r, e in zip(records, envelopes, strict=True))
     assert {e.school_id for e in envelopes} == {district.roster.schools[0].id}
     with options.rejects_file.open(newline="", encoding="utf-8") as rejects:
-        rejected = list(csv.reader(rejects))
+        header, *rejected = list(csv.reader(rejects))
+    assert header == ["row", "line", "evidence_id", "student_id", "reasons"]
     assert [int(r[0]) for r in rejected] == list(range(301, 301 + len(bad)))
     assert all(f"column {column!r}" in r[4] for column, r in zip(bad, rejected, strict=True))
     with pytest.raises(ImportFailed, match="--resume"):

@@ -1,9 +1,10 @@
 """Import a CSV of historical evidence into the evidence topic: streaming, batched, resumable.
 
-Rows are read one at a time, checked, turned into EvidenceRecorded envelopes and handed to one
-idempotent producer (acks=all) without waiting for each; a window of unsettled rows is tracked
-in file order, and the checkpoint moves past a row only once the broker acknowledged it (or it
-was rejected). Event ids derive from each row's evidence id, and a resume first reads back what
+Parser processes read the file one row at a time, check each row and encode its EvidenceRecorded
+envelope (see parsing.py); this process hands them to one idempotent producer (acks=all) in
+per-partition batches without waiting for each. A window of unsettled rows is tracked in file
+order, and the checkpoint moves past a row only once the broker acknowledged it (or it was
+rejected and its reasons written). Event ids derive from each row's evidence id, and a resume first reads back what
 the interrupted run got onto the topic past its checkpoint, so every row lands exactly once.
 """
 
@@ -14,6 +15,7 @@ import contextlib
 import csv
 import hashlib
 import itertools
+import os
 import queue
 import time
 from collections import Counter, deque
@@ -57,7 +59,8 @@ class ImportOptions:
     view: ReferenceView | None = None
     today: date | None = None
     window: int = 50_000  # rows sent but not yet acknowledged
-    parsers: int = 2  # processes reading, checking and encoding rows while this one sends
+    # processes reading, checking and encoding rows while this one sends: one per spare core
+    parsers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)))
     checkpoint_seconds: float = 1.0
     hang_after_rows: int | None = None  # test hook: checkpoint this row, send the rest unrecorded, wait to be killed
 
@@ -116,8 +119,9 @@ async def import_evidence(options: ImportOptions, on_progress: ProgressCallback 
     if checkpoint is None:
         checkpoint = Checkpoint(import_id, options.district_id, options.topic,
                                 scan_from=await end_offsets(bootstrap, options.topic))
+        _start_rejects_file(options.rejects_file)
+        checkpoint.rejects_bytes = options.rejects_file.stat().st_size
         checkpoint.save(options.checkpoint_file)
-        _truncate(options.rejects_file, 0)
     else:
         present = await already_on_topic(bootstrap, options.topic, checkpoint.scan_from)
         _truncate(options.rejects_file, checkpoint.rejects_bytes)
@@ -137,6 +141,11 @@ def _open_checkpoint(options: ImportOptions, import_id: str) -> Checkpoint | Non
                            "continue it, or delete the checkpoint to import again from the first row")
     checkpoint.check_matches(import_id=import_id, district_id=options.district_id, topic=options.topic)
     return checkpoint
+
+
+def _start_rejects_file(path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as rejects:
+        csv.writer(rejects).writerow(REJECT_COLUMNS)
 
 
 def _truncate(path: Path, size: int) -> None:

@@ -14,6 +14,7 @@ import io
 import multiprocessing
 import os
 import queue
+import signal
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ def start_parsers(job: ParseJob) -> list[Parser]:
 
 
 def _parse_into(job: ParseJob, worker: int, chunks: multiprocessing.Queue, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the workers
     try:
         for chunk in parse_rows(job, worker):
             _put(chunks, chunk, parent)
