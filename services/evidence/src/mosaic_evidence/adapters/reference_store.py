@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events.catalog import Competency, Enrollment, FrameworkDiff, Person
@@ -167,10 +167,9 @@ async def apply_roster(session: AsyncSession, district_id: str, change: RosterCh
         if links:
             await session.execute(person_schools.insert(), links)
     for chunk in _chunks(sorted(all_enrollments)):
-        for section_id, user_id in chunk:
-            await session.execute(delete(enrollments).where(
-                enrollments.c.district_id == district_id, enrollments.c.section_id == section_id,
-                enrollments.c.user_id == user_id))
+        await session.execute(delete(enrollments).where(
+            enrollments.c.district_id == district_id,
+            tuple_(enrollments.c.section_id, enrollments.c.user_id).in_(chunk)))
         await session.execute(enrollments.insert(), [
             {"district_id": district_id, "section_id": section_id, "user_id": user_id, "school_id": school_id,
              "role": enrollment.role, "is_primary": enrollment.primary}
@@ -202,7 +201,7 @@ async def _remove(session, district_id, school_id, person_ids, section_ids, pair
                                                      sections.c.id.in_(sorted(section_ids))))
         await session.execute(delete(enrollments).where(enrollments.c.district_id == district_id,
                                                         enrollments.c.section_id.in_(sorted(section_ids))))
-    for section_id, user_id in sorted(pairs):
-        await session.execute(delete(enrollments).where(and_(
-            enrollments.c.district_id == district_id, enrollments.c.section_id == section_id,
-            enrollments.c.user_id == user_id)))
+    for chunk in _chunks(sorted(pairs)):
+        await session.execute(delete(enrollments).where(
+            enrollments.c.district_id == district_id,
+            tuple_(enrollments.c.section_id, enrollments.c.user_id).in_(chunk)))
