@@ -73,7 +73,7 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
         kafka_bootstrap, database_url, tmp_path):
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap)
     district, group = f"d-{uuid.uuid4().hex[:8]}", f"mastery-crash-{uuid.uuid4().hex[:8]}"
-    reference, stream = synthetic.district(district, students=80, events=2500, section_size=20)
+    reference, stream = synthetic.district(district, students=60, events=1500, section_size=20)
     evidence = list(stream)
     settings = DistrictSettings(regroup_threshold=0.3, grouping_competencies={
         f"{district}-sec0000": ("math-6.S0.T0", "math-6.S0.T1"), f"{district}-sec0001": ("math-6.S1.T0",)})
@@ -108,14 +108,14 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
     state = ProjectionState(configs={district: DistrictConfig(settings)})
     expected = {caused_by_event(emission, envelope).id for envelope in reference + evidence
                 for emission in apply(state, from_envelope(envelope)) if isinstance(emission, LevelChanged)}
-    emitted = [e for e in await read_since(kafka_bootstrap, mastery_starts, district)]
+    emitted = await read_since(kafka_bootstrap, mastery_starts, district)
     assert {e.id for e in emitted} == expected  # same changes, same ids: a re-sent one is recognisable
 
     live = cli(env, "checksum")
     rebuilt_env = {**env, "MOSAIC_MASTERY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"}
     cli(rebuilt_env, "rebuild", "--no-progress", "--batch", "1000")
     assert cli(rebuilt_env, "checksum") == live
-    assert int(live.split()[1]) > 2000
+    assert int(live.split()[1]) > 1000
 
 
 async def _at_least(sessions, group: str, topic: str, n: int) -> bool:

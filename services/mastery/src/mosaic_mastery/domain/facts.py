@@ -97,6 +97,9 @@ _DATA_FIELDS = {name: frozenset(cls.model_fields) for name, cls in
                 (("EvidenceRecorded", EvidenceRecorded), ("EvidenceCorrected", EvidenceCorrected),
                  ("EvidenceRetracted", EvidenceRetracted))}
 _KINDS = frozenset(get_args(EvidenceKind))
+_TEXT_FIELDS = {"recorded": ("evidence_id", "student_id", "recorded_by"),
+                "corrected": ("evidence_id", "student_id", "reason", "corrected_by"),
+                "retracted": ("evidence_id", "student_id", "reason", "retracted_by")}
 
 
 def _evidence_fast(payload: dict) -> EvidenceFact | None:
@@ -110,13 +113,13 @@ def _evidence_fast(payload: dict) -> EvidenceFact | None:
     competencies = data["competency_ids"]
     if not competencies or not all(type(c) is str for c in competencies):
         raise ValueError("competency_ids")
-    for field in ("evidence_id", "student_id"):
-        if type(data[field]) is not str:
+    for field in _TEXT_FIELDS[action]:
+        if type(data[field]) is not str or (field == "reason" and not data[field]):
             raise ValueError(field)
     score = observed_on = None
     if action != "retracted":
         raw_score = data["score"]
-        value, low, high = (float(raw_score[k]) for k in ("value", "minimum", "maximum"))
+        value, low, high = float(raw_score["value"]), float(raw_score["minimum"]), float(raw_score["maximum"])
         if not (high > low and low <= value <= high):
             raise ValueError("score")
         score = (value - low) / (high - low)

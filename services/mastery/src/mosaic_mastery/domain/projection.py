@@ -176,7 +176,10 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
         return []  # nothing of this student's to correct or retract (refused upstream; never folded)
     state.dirty_evidence.add(key)
     if state.deferred:
-        _change_observations(state, fact, known, config)
+        if fact.action == "recorded":
+            _gather_recorded(state, fact, known)
+        else:
+            _change_observations(state, fact, known, config)
         return []
     ref = state.reference(fact.district_id)
     may_change = {*known.competency_ids, *fact.competency_ids}
@@ -186,6 +189,22 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
     _settle_rollups(state, fact.district_id, fact.student_id, touched, config)
     changes = _level_changes(state, fact.district_id, fact.student_id, before, (fact.evidence_id,), False)
     return [*changes, *_watch(state, changes, fact.occurred_at)]
+
+
+def _gather_recorded(state: ProjectionState, fact: EvidenceFact, known: EvidenceRef) -> None:
+    """`_change_observations` for new evidence in a deferred replay (the rebuild's hot path), without the
+    generality corrections need; `test_a_deferred_replay_settled_at_the_end_equals_the_live_fold` holds it to it."""
+    competencies = tuple(dict.fromkeys(fact.competency_ids))
+    records, dirty = state.records, state.dirty_records
+    for competency in competencies:
+        key = (fact.district_id, fact.student_id, competency)
+        record = records.get(key)
+        if record is None:
+            record = records[key] = MasteryRecord(*key)
+        dirty.add(key)
+        gather(record, Observation(fact.evidence_id, fact.observed_on, record.take_sequence(), fact.score,
+                                   known.kind))
+    known.competency_ids = competencies
 
 
 def _level_of(record: MasteryRecord | None) -> str | None:
