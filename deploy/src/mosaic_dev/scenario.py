@@ -124,8 +124,14 @@ class DistrictClient:
                 body["band"] = {"lowest": session.band[0], "highest": session.band[1]}
             self.call("PUT", "scheduling", f"/sessions/{session.session_id}", json=body)
 
-    def student_week(self, student_id: str) -> Any:
-        return self.call("GET", "scheduling", f"/students/{student_id}/week")
+    def session_of(self, block_id: str, student_id: str) -> str | None:
+        """The session a student is in on the block's published schedule (None before one is published)."""
+        try:
+            schedule = self.call("GET", "scheduling", f"/blocks/{block_id}/schedule")
+        except ScenarioError:
+            return None
+        return next((s["session_id"] for g in schedule["groups"] for s in g["students"]
+                     if s["student_id"] == student_id), None)
 
     # --- notify -------------------------------------------------------------------------------------
 

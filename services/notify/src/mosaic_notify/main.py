@@ -71,3 +71,11 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
         setup_consumers=setup_consumers, on_startup=[start_delivery])
     app.state.clock = clock
     return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`mosaic_notify.main:app` for uvicorn and the image, built on first use so importing stays free."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -153,7 +153,9 @@ class DeliveryWorker:
         except (TransientFailure, Exception) as exc:  # an unknown error may be transient: retry with backoff
             await self._failed(row, list(outgoing.news), str(exc) or repr(exc), retry=True)
         else:
-            await self._delivered(row, list(outgoing.news), outgoing.message.language, "accepted by the provider")
+            # Shielded: a graceful shutdown cancelling the worker must not cut between the 250 and this commit.
+            await asyncio.shield(self._delivered(row, list(outgoing.news), outgoing.message.language,
+                                                 "accepted by the provider"))
 
     async def reconcile(self, now: datetime) -> None:
         """Rows left 'sending' by a worker that died: ask the provider, then deliver, resend or hold."""
