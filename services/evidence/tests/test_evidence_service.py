@@ -406,3 +406,30 @@ async def _imported_evidence_is_projected(svc: Service, bootstrap: str) -> None:
             return
         await asyncio.sleep(0.1)
     pytest.fail("evidence sent straight to the topic never reached the student's history (consumer projection)")
+
+
+async def test_a_delta_roster_removes_a_tobedeleted_student_and_says_so_on_the_topic(service: Service):
+    gone = service.roster.other_student
+    users = list(csv.DictReader(io.StringIO((NORTHFIELD / "users.csv").read_text("utf-8-sig"))))
+    row = next(u for u in users if u["sourcedId"] == gone)
+    row["status"] = "tobedeleted"
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerow(row)
+    manifest = (NORTHFIELD / "manifest.csv").read_text("utf-8").replace("file.users,bulk", "file.users,delta")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("manifest.csv", manifest)
+        archive.writestr("users.csv", "\ufeff" + out.getvalue())
+    mark = await service.reference_topic.mark()
+    reply = await service.client.post(service.path("rosters"), content=buffer.getvalue(),
+                                      headers={**service.admin, "Content-Type": "application/zip"})
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["mode"] == "delta" and reply.json()["removed"]["people"] == 1
+    assert (await service.client.get(service.path(f"people/{gone}"), headers=service.admin)).status_code == 404
+    [event] = await service.reference_topic.since(mark, service.district)
+    assert (event.type, event.data.mode, event.data.removed.people) == ("RosterChanged", "delta", (gone,))
+    refused = await service.client.post(service.path("evidence"), json=evidence_body(service.roster, student_id=gone),
+                                        headers=service.headers(service.roster.teacher))
+    assert refused.status_code == 422 and refused.json()["refused"][0]["problems"][0]["code"] == "unknown_student"
