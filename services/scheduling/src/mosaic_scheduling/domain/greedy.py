@@ -20,7 +20,7 @@ def objective(problem: RegroupProblem, solution: Solution) -> int:
     return per_student + BALANCE_WEIGHT * sum(abs(n - t) for n, t in zip(sizes, problem.target, strict=True))
 
 
-def greedy_solution(problem: RegroupProblem, improvement_rounds: int = 2) -> Solution:
+def greedy_solution(problem: RegroupProblem, improvement_rounds: int = 4) -> Solution:
     solution: list[int | None] = [None] * len(problem.students)
     sizes = [0] * len(problem.sessions)
     for i in _placement_order(problem):
@@ -31,7 +31,9 @@ def greedy_solution(problem: RegroupProblem, improvement_rounds: int = 2) -> Sol
         sizes[j] += 1
     placed = [j for j in solution if j is not None]
     for _ in range(improvement_rounds):
-        if not _improve(problem, placed, sizes):
+        moved = _improve(problem, placed, sizes)
+        swapped = _swap(problem, placed)
+        if not (moved or swapped):
             break
     return placed
 
@@ -115,3 +117,40 @@ def _sizes(problem: RegroupProblem, solution: Solution) -> list[int]:
     for j in solution:
         sizes[j] += 1
     return sizes
+
+
+def _swap(problem: RegroupProblem, solution: list[int]) -> bool:
+    """Exchange students between pairs of sessions where both sides gain overall (sizes unchanged)."""
+    members: dict[int, list[int]] = {}
+    for i, j in enumerate(solution):
+        members.setdefault(j, []).append(i)
+    pairs = set()  # only sessions someone would rather leave for can take part in a gainful swap
+    for i, a in enumerate(solution):
+        costs = problem.students[i].cost_by_session
+        pairs.update((min(a, b), max(a, b)) for b, cost in costs.items() if cost < costs[a])
+    swapped = False
+    for a, b in sorted(pairs):
+        swapped |= _swap_between(problem, solution, members, a, b)
+    return swapped
+
+
+def _swap_between(problem: RegroupProblem, solution: list[int], members: dict[int, list[int]], a: int, b: int) -> bool:
+    def gains(here: int, there: int) -> list[tuple[int, int]]:
+        found = []
+        for i in members.get(here, ()):
+            costs = problem.students[i].cost_by_session
+            if there in costs:
+                found.append((costs[here] - costs[there], i))
+        return sorted(found, reverse=True)
+
+    swapped = False
+    for (gain_ab, i), (gain_ba, k) in zip(gains(a, b), gains(b, a), strict=False):
+        if gain_ab + gain_ba <= 0:
+            break
+        solution[i], solution[k] = b, a
+        members[a].remove(i)
+        members[b].remove(k)
+        members[a].append(k)
+        members[b].append(i)
+        swapped = True
+    return swapped

@@ -41,7 +41,14 @@ class StudentTerms:
     best_unpinned: tuple[str, Fit] | None = None  # for a pinned student: the best fit without the pin
 
     def cost_of(self, session_index: int) -> int:
-        return self.costs[self.allowed.index(session_index)]
+        return self.cost_by_session[session_index]
+
+    @property
+    def cost_by_session(self) -> dict[int, int]:
+        cached = self.__dict__.get("_cost_by_session")
+        if cached is None:
+            cached = self.__dict__["_cost_by_session"] = dict(zip(self.allowed, self.costs, strict=True))
+        return cached
 
 
 @dataclass
