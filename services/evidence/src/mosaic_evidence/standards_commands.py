@@ -29,7 +29,7 @@ async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller
 
 async def ingest_caliper(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
     events = caliper.event_list(body)
-    keys = [_assignee(e) for e in events if _assignee(e)]
+    keys = [key for key in map(_assignee, events) if key]
     mapping = await evidence_store.load_mapping(session, district_id)
     view = await _actor_view(session, district_id, keys, mapping.actors.values())
     outcomes = caliper.translate_events(body, mapping, view, received_on=datetime.now(UTC).date())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field, RootModel
@@ -18,9 +18,11 @@ from mosaic_runtime.auth import DistrictPrincipal
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["evidence"])
 
-REFUSAL = {"description": "refused: each problem names its code, field and reason; nothing was recorded"}
-RESPONSES = {403: REFUSAL, 409: {"description": "Idempotency-Key reused with another body"}, 422: REFUSAL,
-             503: {"description": "Kafka did not acknowledge the event; nothing was recorded, retry"}}
+REFUSAL: dict[str, Any] = {
+    "description": "refused: each problem names its code, field and reason; nothing was recorded"}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: REFUSAL, 409: {"description": "Idempotency-Key reused with another body"}, 422: REFUSAL,
+    503: {"description": "Kafka did not acknowledge the event; nothing was recorded, retry"}}
 
 
 class EvidenceBatch(RootModel[list[EvidenceItem]]):

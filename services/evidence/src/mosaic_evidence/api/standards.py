@@ -15,9 +15,10 @@ from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["xAPI and Caliper"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-OUTCOMES = {200: {"description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
-                                 "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
-            503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
+OUTCOMES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
+                         "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
+    503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
 
 
 @router.put("/standards-mapping", summary="Set the district's activity → competency and actor → student mapping")

@@ -46,8 +46,8 @@ def translate_event(index: int, event: Any, mapping: StandardsMapping, view: Ref
 
 def _graded(index: int, event: dict, ref: str | None, mapping: StandardsMapping, view: ReferenceView,
             received_on: date) -> Outcome:
-    attempt = event.get("object") if isinstance(event.get("object"), dict) else {}
-    score = event.get("generated") if isinstance(event.get("generated"), dict) else {}
+    attempt: dict = event["object"] if isinstance(event.get("object"), dict) else {}
+    score: dict = event["generated"] if isinstance(event.get("generated"), dict) else {}
     candidates = _assignable_chain(attempt.get("assignable"))
     activity_id = candidates[0] if candidates else None
     activity = next((mapping.activity(c) for c in candidates if mapping.activity(c)), None)

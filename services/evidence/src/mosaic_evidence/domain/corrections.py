@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +19,7 @@ from mosaic_evidence.domain.recording import (
 )
 from mosaic_evidence.domain.reference import ReferenceView
 
-EvidenceFact = EvidenceRecorded | EvidenceCorrected | EvidenceRetracted
+EvidenceFact: TypeAlias = EvidenceRecorded | EvidenceCorrected | EvidenceRetracted
 
 
 class CorrectionRequest(BaseModel):

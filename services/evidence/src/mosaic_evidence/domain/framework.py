@@ -278,8 +278,9 @@ def _read_rubrics(raw_rubrics: Any) -> list[Rubric]:
 def _item_type_titles(definitions: Any) -> dict[str, str]:
     titles = {}
     for raw in (definitions or {}).get("CFItemTypes") or () if isinstance(definitions, dict) else ():
-        if isinstance(raw, dict) and _identifier(raw):
-            titles[_identifier(raw)] = _text(raw.get("title")) or _text(raw.get("typeCode")) or ""
+        identifier = _identifier(raw) if isinstance(raw, dict) else None
+        if identifier:
+            titles[identifier] = _text(raw.get("title")) or _text(raw.get("typeCode")) or ""
     return titles
 
 

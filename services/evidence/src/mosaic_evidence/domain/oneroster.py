@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -300,9 +301,10 @@ def _check_role(row: Row, *, orgs, users, **_) -> list[tuple[str, str]]:
     return problems
 
 
-_ROW_CHECKS = {"orgs": _check_org, "academicSessions": _check_session, "courses": _check_course,
-               "classes": _check_class, "users": _check_user, "enrollments": _check_enrollment,
-               "demographics": _check_demographics, "roles": _check_role}
+_ROW_CHECKS: dict[str, Callable[..., list[tuple[str, str]]]] = {
+    "orgs": _check_org, "academicSessions": _check_session, "courses": _check_course, "classes": _check_class,
+    "users": _check_user, "enrollments": _check_enrollment, "demographics": _check_demographics, "roles": _check_role,
+}
 
 
 def _roles_by_user(bundle: RosterBundle) -> dict[str, list[Row]]:
