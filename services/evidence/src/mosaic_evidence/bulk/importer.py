@@ -18,7 +18,7 @@ import itertools
 import os
 import queue
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -161,7 +161,12 @@ def _summary(checkpoint: Checkpoint, options: ImportOptions, started: float, rea
 
 
 class _ImportRun:
-    """One pass over the file from the checkpoint to the end."""
+    """One pass over the file from the checkpoint to the end.
+
+    Rows are settled a batch at a time: batches are created in row order (a batch is opened by its
+    first row), so every row before the oldest unacknowledged batch is either acknowledged, rejected
+    or already on the topic. That row is the checkpoint.
+    """
 
     def __init__(self, options: ImportOptions, checkpoint: Checkpoint, present: set[str],
                  on_progress: ProgressCallback | None) -> None:
@@ -170,9 +175,8 @@ class _ImportRun:
         self.present = present
         self.on_progress = on_progress
         self.recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        # (row, its batch, its index in the batch) or (row, None, reject line | None) in file order;
-        # the checkpoint follows the head
-        self.pending: deque[tuple[int, OpenBatch | None, Any]] = deque()
+        self.unwritten_rejects: deque[tuple[int, list[str]]] = deque()
+        self.acknowledged: dict[int, deque[OpenBatch]] = defaultdict(deque)  # per partition, until settled
         self.reasons: Counter = Counter()
         self.skipped_present = 0
         self.resumed_from = checkpoint.last_row
@@ -232,67 +236,63 @@ class _ImportRun:
             self._report(chunk.bytes_read, total)
 
     async def _take(self, chunk: Chunk) -> None:
-        """Queue a chunk's rows for sending, and its rejects for the rejects file, in row order."""
-        present, pending, sender = self.present, self.pending, self.sender
-        rejected, next_reject = chunk.rejected, 0
+        """Add a chunk's rows to batches, and keep its rejects for the rejects file."""
+        present, sender, hang_at = self.present, self.sender, self.options.hang_after_rows
+        for row_number, tags, line in chunk.rejected:
+            self.reasons.update(tags)
+            self.unwritten_rejects.append((row_number, line))
         for row_number, event_id, key, value in chunk.valid_rows():
-            while next_reject < len(rejected) and rejected[next_reject][0] < row_number:
-                self._take_reject(rejected[next_reject])
-                next_reject += 1
             if present and event_id in present:
                 self.skipped_present += 1
-                pending.append((row_number, None, None))
-            else:
-                batch, index, full = sender.add(key, value)
-                if full is not None:
-                    await sender.send(full)
-                pending.append((row_number, batch, index))
-            if row_number == self.options.hang_after_rows:
+                continue
+            full = sender.add(row_number, key, value)
+            if full is not None:
+                await sender.send(full)
+            if row_number == hang_at:
                 await self._freeze_checkpoint(row_number)
-        for reject in rejected[next_reject:]:
-            self._take_reject(reject)
         if len(chunk):
-            self.current_row = max(chunk.rows[-1] if chunk.rows else 0, rejected[-1][0] if rejected else 0)
-
-    def _take_reject(self, reject: tuple) -> None:
-        row_number, tags, line = reject
-        self.reasons.update(tags)
-        self.pending.append((row_number, None, line))
+            self.current_row = max(chunk.rows[-1] if chunk.rows else 0,
+                                   chunk.rejected[-1][0] if chunk.rejected else 0)
 
     async def _settle(self, *, wait_all: bool) -> None:
-        """Move the checkpoint past every row at the head of the window whose fate is known."""
-        pending, checkpoint = self.pending, self.checkpoint
-        while pending and (wait_all or len(pending) > self.options.window):
-            batch = pending[0][1]
-            if batch is not None and not batch.done():
-                if batch.future is None:
+        """Move the checkpoint as far as acknowledgements allow; wait for them when the window is full."""
+        batches = self.sender.in_order
+        while batches and (wait_all or self.current_row - self.checkpoint.last_row > self.options.window):
+            head = batches[0]
+            if not head.done():
+                if head.future is None:
                     await self.sender.send_open()
-                await asyncio.wait([batch.future])
-            self._settle_head()
-        while pending and (pending[0][1] is None or pending[0][1].done()):
-            self._settle_head()
-        if not pending:
-            checkpoint.last_row = self.current_row
+                await asyncio.wait([head.future])
+            self._settle_acknowledged()
+        self._settle_acknowledged()
         if time.monotonic() - self.last_saved >= self.options.checkpoint_seconds:
             self._save()
 
-    def _settle_head(self) -> None:
-        row, batch, detail = self.pending.popleft()
-        checkpoint = self.checkpoint
-        if batch is None and detail is not None:
-            self.rejects.writerow(detail)
+    def _settle_acknowledged(self) -> None:
+        batches, checkpoint = self.sender.in_order, self.checkpoint
+        while batches and batches[0].done():
+            batch = batches.popleft()
+            error = batch.future.exception()
+            if error is not None:
+                batches.appendleft(batch)
+                raise ImportFailed(f"Kafka did not acknowledge rows {batch.first_row}..{batch.last_row}: {error}; "
+                                   "run again with --resume once the broker is back")
+            self.acknowledged[batch.partition].append(batch)
+        settled = batches[0].first_row - 1 if batches else self.current_row
+        while self.unwritten_rejects and self.unwritten_rejects[0][0] <= settled:
+            self.rejects.writerow(self.unwritten_rejects.popleft()[1])
             checkpoint.rejected += 1
-        else:
-            if batch is not None:
-                error = batch.future.exception()
-                if error is not None:
-                    self.pending.appendleft((row, batch, detail))
-                    raise ImportFailed(f"Kafka did not acknowledge row {row}: {error}; "
-                                       "run again with --resume once the broker is back")
-                metadata = batch.future.result()
-                checkpoint.scan_from[metadata.partition] = metadata.offset + detail + 1
-            checkpoint.accepted += 1
-        checkpoint.last_row = row
+        for partition, acknowledged in self.acknowledged.items():
+            while acknowledged:
+                batch = acknowledged[0]
+                base = batch.future.result().offset
+                # Records of rows past the checkpoint start after the batches wholly before it.
+                checkpoint.scan_from[partition] = base + batch.count if batch.last_row <= settled else base
+                if batch.last_row > settled:
+                    break
+                acknowledged.popleft()
+        checkpoint.last_row = max(checkpoint.last_row, settled)
+        checkpoint.accepted = checkpoint.last_row - checkpoint.rejected
 
     def _save(self) -> None:
         if self.frozen:
@@ -306,11 +306,8 @@ class _ImportRun:
         """Interrupted (Ctrl-C, broker gone): deliver what can be, record exactly how far we got."""
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(producer.stop(), timeout=30)
-        try:
-            while self.pending and (self.pending[0][1] is None or self.pending[0][1].done()):
-                self._settle_head()  # rows in batches never handed over stay unsettled: resume re-sends them
-        except ImportFailed:
-            pass
+        with contextlib.suppress(ImportFailed):
+            self._settle_acknowledged()  # rows in batches never handed over stay unsettled: resume re-sends them
         self._save()
 
     def _report(self, bytes_read: int, total: int) -> None:

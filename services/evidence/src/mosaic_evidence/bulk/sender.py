@@ -8,6 +8,7 @@ API's would, in order.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
@@ -16,11 +17,12 @@ from aiokafka.partitioner import DefaultPartitioner
 class OpenBatch:
     """A batch being filled for one partition; `future` exists once it is handed to the producer."""
 
-    __slots__ = ("builder", "count", "future", "partition")
+    __slots__ = ("builder", "count", "first_row", "future", "last_row", "partition")
 
-    def __init__(self, builder, partition: int) -> None:
+    def __init__(self, builder, partition: int, first_row: int) -> None:
         self.builder = builder
         self.partition = partition
+        self.first_row = self.last_row = first_row
         self.count = 0
         self.future: asyncio.Future | None = None
 
@@ -36,6 +38,7 @@ class BatchSender:
         self.partitions = sorted(partitions)
         self.headers = headers
         self.open: dict[int, OpenBatch] = {}
+        self.in_order: deque[OpenBatch] = deque()  # every batch not yet settled, oldest first row first
         self._partition_of: dict[bytes, int] = {}
         self._partitioner = DefaultPartitioner()
 
@@ -45,20 +48,26 @@ class BatchSender:
             partition = self._partition_of[key] = self._partitioner(key, self.partitions, self.partitions)
         return partition
 
-    def add(self, key: bytes, value: bytes) -> tuple[OpenBatch, int, OpenBatch | None]:
-        """Append a record: its batch, its index there (offset = batch base + index), and a full batch to send."""
+    def add(self, row: int, key: bytes, value: bytes) -> OpenBatch | None:
+        """Append row `row`'s record to its partition's batch; returns a full batch to send, if one filled up."""
         partition = self.partition(key)
         batch = self.open.get(partition)
         if batch is None:
-            batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
+            batch = self._open(partition, row)
         full = None
         if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
             full = self.open.pop(partition)
-            batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition)
+            batch = self._open(partition, row)
             if batch.builder.append(timestamp=None, key=key, value=value, headers=self.headers) is None:
                 raise ValueError(f"a record of {len(value)} bytes does not fit in a batch; raise max_batch_size")
         batch.count += 1
-        return batch, batch.count - 1, full
+        batch.last_row = row
+        return full
+
+    def _open(self, partition: int, row: int) -> OpenBatch:
+        batch = self.open[partition] = OpenBatch(self.producer.create_batch(), partition, row)
+        self.in_order.append(batch)
+        return batch
 
     async def send_open(self) -> None:
         """Hand every partly filled batch to the producer."""
