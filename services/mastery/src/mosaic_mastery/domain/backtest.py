@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
+
+from .bkt import BktParams, fit_bkt_many, predict_correct, predict_many
+from .methods import METHODS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
+from .observations import Observation, chronological
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +76,6 @@ def bkt_holdout(
     **fit_options,
 ) -> BktHoldout:
     """Split by student, fit BKT per competency on the rest, predict each held-out result from those before it."""
-    from .bkt import BktParams, fit_bkt_many, predict_many
-
     results = np.asarray(results, dtype=float)
     held_out = split_students(students, test_fraction, seed)
     train: dict[object, list[np.ndarray]] = {}
@@ -93,3 +95,67 @@ def bkt_holdout(
         predictions[rows] = p
     scored = ~np.isnan(predictions)
     return BktHoldout(score_predictions(results[scored], predictions[scored]), params, predictions, cpu, wall)
+
+
+# ---- every method on a district's own evidence log -------------------------------------------------------------------
+
+
+def backtest_methods(
+    histories: Mapping[tuple[str, str], Sequence[Observation]],
+    base: MethodConfig,
+    bkt_params: Mapping[str, BktParams],
+    methods: Sequence[str] = tuple(METHODS),
+) -> dict[str, Score]:
+    """Each method's prediction of every next result from the results before it, keyed (competency, student).
+
+    The label for AUC is "the next result is at or above mastery"; RMSE is against the next normalized score.
+    BKT predicts P(correct); the other methods predict their current estimate. A method without an estimate
+    yet (n_mastery before n results at mastery) is scored only where it has one; see Score.predictions.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
+    predicted: dict[str, list[float]] = {m: [] for m in methods}
+    actual: dict[str, list[float]] = {m: [] for m in methods}
+    configs: dict[str, dict[str, MethodConfig]] = {}  # competency -> method -> config; one fold state serves all
+    for (competency, _student), history in histories.items():
+        by_method = configs.get(competency)
+        if by_method is None:
+            bkt = bkt_params.get(competency, base.bkt)
+            by_method = configs[competency] = {m: replace(base, name=m, bkt=bkt) for m in methods}
+        folding = by_method[methods[0]]
+        state = MethodState()
+        for observation in chronological(history):
+            if state.count:
+                for method, config in by_method.items():
+                    value = _prediction(state, config)
+                    if value is not None:
+                        predicted[method].append(value)
+                        actual[method].append(observation.score)
+            state = fold(state, observation, folding)
+    return {m: _score_against_mastery(actual[m], predicted[m], base.mastery_threshold) for m in methods if actual[m]}
+
+
+def _prediction(state: MethodState, config: MethodConfig) -> float | None:
+    if config.name == "bkt":
+        return predict_correct(state.p_known, config.bkt)
+    return estimate_from_state(state, config)
+
+
+def _score_against_mastery(actual: list[float], predicted: list[float], threshold: float) -> Score:
+    y, p = np.asarray(actual), np.asarray(predicted)
+    mastered = y >= threshold
+    auc = float(roc_auc_score(mastered, p)) if 0 < mastered.sum() < mastered.size else None
+    return Score(auc=auc, rmse=float(np.sqrt(np.mean((y - p) ** 2))), predictions=int(y.size))
+
+
+def fit_bkt_on_histories(
+    histories: Mapping[tuple[str, str], Sequence[Observation]], config: MethodConfig, **fit_options
+) -> dict[str, BktParams]:
+    """BKT params per competency from normalized scores (fractional = partial credit), zero-weight evidence left out."""
+    sequences: dict[str, list[list[float]]] = {}
+    for (competency, _student), history in histories.items():
+        scores = [o.score for o in chronological(history) if effective_weight(o, config) > 0]
+        if scores:
+            sequences.setdefault(competency, []).append(scores)
+    return fit_bkt_many(sequences, **fit_options)
