@@ -150,3 +150,16 @@ def test_evidence_replays_identically_and_stops_at_max_rows() -> None:
     first = list(district.evidence())
     assert len(first) == 100
     assert first == list(district.evidence())
+
+
+def test_the_generate_command_writes_a_district(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mosaic_evidence.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--seed", "9", "--schools", "1",
+                                      "--students-per-school", "25", "--weeks", "2", "--rows", "100", "--envelopes"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.json", "envelopes.jsonl", "evidence.csv", "oneroster"]
+    assert len((tmp_path / "evidence.csv").read_text().splitlines()) == 101
+    assert len((tmp_path / "envelopes.jsonl").read_bytes().splitlines()) == 100
