@@ -97,8 +97,12 @@ async def load_participants(db: AsyncSession, district_id: str, block: FlexBlock
     for chunk in _chunks(ids):
         for r in (await db.execute(select(m).where(m.c.district_id == district_id, m.c.student_id.in_(chunk)))).all():
             levels[r.student_id][r.competency_id] = Level(r.rank, r.label, r.code)
-    plans = {r.student_id: SupportPlan(r.student_id, r.required_kind, r.note) for r in (await db.execute(
-        select(t.support_plans).where(t.support_plans.c.district_id == district_id))).all()}
+    plans: dict[str, SupportPlan] = {}
+    sp = t.support_plans
+    for chunk in _chunks(ids):
+        for r in (await db.execute(select(sp).where(sp.c.district_id == district_id,
+                                                    sp.c.student_id.in_(chunk)))).all():
+            plans[r.student_id] = SupportPlan(r.student_id, r.required_kind, r.note)
     q = t.student_requests
     requests = {r.student_id: StudentRequest(r.student_id, tuple(r.session_ids)) for r in (await db.execute(
         select(q).where(q.c.district_id == district_id, q.c.block_id == block.id))).all()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException, status
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
@@ -57,7 +58,11 @@ async def rebuild_now(session: AsyncSession, ctx: ServiceContext, district_id: s
     if not regroup:
         return None
     sent: list[Envelope] = []
-    outcome = await rebuild_block(session, district_id, block_id, trigger=trigger, cause=None, solver=solver_of(ctx),
-                                  emit=outbox_emit(session, sent), draft_only=draft_only)
+    try:
+        outcome = await rebuild_block(session, district_id, block_id, trigger=trigger, cause=None,
+                                      solver=solver_of(ctx), emit=outbox_emit(session, sent), draft_only=draft_only)
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"block {block_id!r} was being rebuilt at the same "
+                                                             "time; nothing was changed, try again") from None
     return {"version": outcome.version, "status": outcome.status, "causes": list(outcome.causes),
             "events": len(sent)}
