@@ -8,7 +8,6 @@ transaction: the same key and body get it again, another body gets a 409.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import uuid
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope, EventData, new_envelope
 from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.adapters.publishing import AcknowledgedPublisher
 from mosaic_evidence.domain.corrections import (
     CorrectionRequest,
     RetractionRequest,
@@ -33,7 +33,6 @@ from mosaic_evidence.domain.corrections import (
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.kafka import BrokerUnavailable, publish, publish_many
 
 PRODUCER = "evidence"
 LATEST_TIME_ZONE = timedelta(hours=14)  # UTC+14, Kiribati
@@ -95,16 +94,13 @@ async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, ke
 
 
 async def _publish_acknowledged(ctx: ServiceContext, envelopes: list[Envelope]) -> None:
-    """Wait for the broker's ack, but not forever: aiokafka retries an idempotent send until the broker returns."""
-    timeout = getattr(ctx.settings, "publish_timeout_seconds", 10.0)
-    try:
-        async with asyncio.timeout(timeout):
-            if len(envelopes) == 1:
-                await publish(ctx.broker, envelopes[0])
-            elif envelopes:
-                await publish_many(ctx.broker, envelopes)
-    except TimeoutError:
-        raise BrokerUnavailable(f"Kafka did not acknowledge {len(envelopes)} event(s) within {timeout:g}s") from None
+    if not envelopes:
+        return
+    publisher = ctx.state.get("publisher")
+    if publisher is None:
+        publisher = ctx.state["publisher"] = AcknowledgedPublisher(
+            ctx.broker, getattr(ctx.settings, "publish_timeout_seconds", 10.0))
+    await publisher.publish(envelopes)
 
 
 class _Refused(Exception):
