@@ -187,7 +187,7 @@ async def record_evidence(session: AsyncSession, district_id: str, items: list[E
 
 
 async def correct_evidence(session: AsyncSession, district_id: str, evidence_id_: str, request: CorrectionRequest,
-                           caller: Recorder) -> Decision:
+                           caller: Recorder, key: str | None = None) -> Decision:
     state = await evidence_store.load_state(session, district_id, evidence_id_)
     refs = request.competency_ids or []
     view = await reference_store.load_view_for(
@@ -199,14 +199,14 @@ async def correct_evidence(session: AsyncSession, district_id: str, evidence_id_
     assert state is not None
     data = to_corrected(state, request, view, caller.user_id)
     envelope = envelope_for(data, district_id, subject=state.student_id, school_id=view.school_of_student(
-        state.student_id))
+        state.student_id), event_id=keyed_event_id(district_id, key, 0))
     await evidence_store.apply_envelope(session, envelope)
     return Decision(201, {"evidence_id": state.evidence_id, "event_id": str(envelope.id), "type": envelope.type},
                     [envelope])
 
 
 async def retract_evidence(session: AsyncSession, district_id: str, evidence_id_: str, request: RetractionRequest,
-                           caller: Recorder) -> Decision:
+                           caller: Recorder, key: str | None = None) -> Decision:
     state = await evidence_store.load_state(session, district_id, evidence_id_)
     view = await reference_store.load_view_for(
         session, district_id, person_ids={caller.user_id, *([state.student_id] if state else [])}, competency_refs=[])
@@ -215,7 +215,8 @@ async def retract_evidence(session: AsyncSession, district_id: str, evidence_id_
         return _refusal(problems, "retraction refused")
     assert state is not None
     envelope = envelope_for(to_retracted(state, request, caller.user_id), district_id, subject=state.student_id,
-                            school_id=view.school_of_student(state.student_id))
+                            school_id=view.school_of_student(state.student_id),
+                            event_id=keyed_event_id(district_id, key, 0))
     await evidence_store.apply_envelope(session, envelope)
     return Decision(201, {"evidence_id": state.evidence_id, "event_id": str(envelope.id), "type": envelope.type},
                     [envelope])

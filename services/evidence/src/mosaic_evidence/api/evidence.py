@@ -61,7 +61,8 @@ async def correct(district_id: str, evidence_id: str, correction: CorrectionRequ
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
     status, body = await commands.run_write(
-        ctx, district_id, lambda s: commands.correct_evidence(s, district_id, evidence_id, correction, caller),
+        ctx, district_id,
+        lambda s: commands.correct_evidence(s, district_id, evidence_id, correction, caller, idempotency_key),
         key=idempotency_key, payload_hash=commands.request_hash(
             {"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")}))
     return answer(status, body)
@@ -73,7 +74,8 @@ async def retract(district_id: str, evidence_id: str, retraction: RetractionRequ
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
     status, body = await commands.run_write(
-        ctx, district_id, lambda s: commands.retract_evidence(s, district_id, evidence_id, retraction, caller),
+        ctx, district_id,
+        lambda s: commands.retract_evidence(s, district_id, evidence_id, retraction, caller, idempotency_key),
         key=idempotency_key, payload_hash=commands.request_hash(
             {"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")}))
     return answer(status, body)
