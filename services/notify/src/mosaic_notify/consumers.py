@@ -27,9 +27,9 @@ def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[st
                 await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
         for guardian_id, student_id in contacts.other_links:
             if await store.link_guardian(uow.session, envelope.district_id, guardian_id, student_id):
-                guardian = await store.load_guardian(uow.session, envelope.district_id, guardian_id)
-                if guardian is not None:
-                    await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
+                linked = await store.load_guardian(uow.session, envelope.district_id, guardian_id)
+                if linked is not None:
+                    await tell_new_guardian(uow.session, linked, student_id, clock(), settings)
         await store.remove_people(uow.session, envelope.district_id, contacts.removed_ids)
 
     async def on_framework_published(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -85,8 +85,9 @@ class RulesDocument(BaseModel):
 
     @classmethod
     def from_domain(cls, rules: DistrictRules) -> RulesDocument:
-        return cls(instant_kinds=sorted(rules.instant_kinds), urgent_kinds=sorted(rules.urgent_kinds),
-                   portal_webhook_url=rules.portal_webhook_url)
+        return cls.model_validate({"instant_kinds": sorted(rules.instant_kinds),
+                                   "urgent_kinds": sorted(rules.urgent_kinds),
+                                   "portal_webhook_url": rules.portal_webhook_url})
 
 
 def news_to_json(item: News) -> dict[str, Any]:

@@ -192,7 +192,7 @@ class DeliveryWorker:
         claimed = await session.execute(update(N).where(
             N.c.notification_id == notification_id, N.c.status == "pending", N.c.due_at <= now,
         ).values(status="sending", attempts=N.c.attempts + 1, lease_until=lease))
-        if claimed.rowcount != 1:
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None  # another worker has it, or it changed
         return (await session.execute(select(N).where(N.c.notification_id == notification_id))).one()
 
@@ -211,7 +211,7 @@ class DeliveryWorker:
             done = await session.execute(update(N).where(
                 N.c.notification_id == row.notification_id, N.c.status == "sending",
             ).values(status="delivered", finished_at=now, lease_until=None, last_error=None))
-            if done.rowcount != 1:
+            if done.rowcount != 1:  # type: ignore[attr-defined]
                 return
             await store.log_attempt(session, row, "delivered", detail, now)
             for envelope in family_notified(row, news, language, now):

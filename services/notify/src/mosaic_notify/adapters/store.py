@@ -24,7 +24,7 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
     result = await session.execute(statement.on_conflict_do_nothing())
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -64,13 +65,13 @@ class MessageRenderer:
     def render_news(self, news: News, audience: Audience) -> Message:
         language = self.language_for(audience.language)
         parts = self._parts(news, audience, language)
-        groups = [{"student": parts["student"], "entries": [parts]}]
+        groups: list[dict[str, Any]] = [{"student": parts["student"], "entries": [parts]}]
         text, html = self._layout(audience, language, groups, digest=False, day=news.occurred_at)
         return Message(language, parts["subject"], text, html, f"{parts['subject']}. {parts['at_home']}")
 
     def render_digest(self, digest: Digest, audience: Audience) -> Message:
         language = self.language_for(audience.language)
-        groups = [{"student": self._student(sid, audience, language),
+        groups: list[dict[str, Any]] = [{"student": self._student(sid, audience, language),
                    "entries": [self._parts(n, audience, language) for n in items]}
                   for sid, items in digest.by_student]
         when = datetime.combine(digest.day, datetime.min.time(), tzinfo=ZoneInfo(audience.timezone))
@@ -83,7 +84,7 @@ class MessageRenderer:
 
     def _parts(self, news: News, audience: Audience, language: str) -> dict[str, str]:
         words = self.words(language)
-        context = {
+        context: dict[str, Any] = {
             "student": self._student(news.student_id, audience, language),
             "competency": competency_label(news.competency_name, words),
             "session": news.session_title or words["a_session"],
@@ -146,9 +147,9 @@ def _locale(language: str) -> Locale:
 @lru_cache(maxsize=8192)
 def _formatted(kind: str, value: datetime | float, tz: str, language: str) -> str:
     locale = _locale(language)
-    if kind == "number":
+    if not isinstance(value, datetime):
         return format_decimal(value, locale=locale)
-    local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value  # type: ignore[union-attr]
+    local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value
     if kind == "time":
         return format_time(local, format="short", locale=locale)
     return format_date(local, format="EEEE" if kind == "weekday" else "full", locale=locale)
