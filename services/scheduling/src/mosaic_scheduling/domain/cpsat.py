@@ -34,14 +34,14 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search."""
     kinds = student_kinds(problem, hint, candidates)
     model = cp_model.CpModel()
-    counts = {(k, j): model.new_int_var(0, len(members), f"n_{k}_{j}")
+    counts = {(k, j): model.new_int_var(0, len(members), "")
               for k, (allowed, _, members) in enumerate(kinds) for j in allowed}
     for k, (allowed, _, members) in enumerate(kinds):
-        model.add(sum(counts[k, j] for j in allowed) == len(members))
+        model.add(cp_model.LinearExpr.sum([counts[k, j] for j in allowed]) == len(members))
     deviations = _size_limits_and_balance(model, problem, kinds, counts)
-    total = sum(cost * counts[k, j] for k, (allowed, costs, _) in enumerate(kinds)
-                for j, cost in zip(allowed, costs, strict=True)) + BALANCE_WEIGHT * sum(deviations)
-    model.minimize(total)
+    terms = [(counts[k, j], cost) for k, (allowed, costs, _) in enumerate(kinds)
+             for j, cost in zip(allowed, costs, strict=True)] + [(d, BALANCE_WEIGHT) for d in deviations]
+    model.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]))
     if lower_bound is not None:  # the objective's own domain, so the search stops when it is reached
         model.proto.objective.domain.extend([int(lower_bound - model.proto.objective.offset), cp_model.INT_MAX])
     if hint is not None:
@@ -50,6 +50,10 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    # A transportation-like model gains little from heavy presolve; on big blocks it took most of the time.
+    solver.parameters.symmetry_level = 0
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.max_presolve_iterations = 1
     status = solver.solve(model)
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -67,11 +71,11 @@ def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: in
     for i, s in enumerate(problem.students):
         allowed, costs = s.allowed, s.costs
         if candidates is not None and len(allowed) > candidates:
-            keep = sorted(range(len(allowed)), key=lambda a: (costs[a], allowed[a]))[:candidates]
-            if hint is not None and allowed.index(hint[i]) not in keep:
-                keep.append(allowed.index(hint[i]))
-            keep.sort()
-            allowed, costs = tuple(allowed[a] for a in keep), tuple(costs[a] for a in keep)
+            kept = {j: c for c, j in sorted(zip(costs, allowed, strict=True))[:candidates]}
+            if hint is not None:
+                kept.setdefault(hint[i], s.cost_of(hint[i]))
+            order = sorted(kept)
+            allowed, costs = tuple(order), tuple(kept[j] for j in order)
         by_terms[(allowed, costs)].append(i)
     return [(allowed, costs, members) for (allowed, costs), members in by_terms.items()]
 
@@ -83,7 +87,7 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
         into[j].append(var)
     deviations = []
     for j, seats in enumerate(problem.capacity):
-        size = sum(into[j])
+        size = cp_model.LinearExpr.sum(into[j])
         model.add(size <= seats)
         # Two inequalities rather than an abs constraint: the minimisation makes them tight, and
         # the LP relaxation stays exact, so the bound is strong from the start.
@@ -96,17 +100,23 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
 
 def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: dict,
               deviations: list, hint: Solution) -> None:
+    """Hint every variable at once (the per-variable API is slow for tens of thousands)."""
     sizes = [0] * len(problem.sessions)
     for j in hint:
         sizes[j] += 1
-    for j, deviation in enumerate(deviations):
-        model.add_hint(deviation, abs(sizes[j] - problem.target[j]))
+    variables, values = [], []
     for k, (allowed, _, members) in enumerate(kinds):
-        placed = defaultdict(int)
+        placed: dict[int, int] = defaultdict(int)
         for i in members:
             placed[hint[i]] += 1
         for j in allowed:
-            model.add_hint(counts[k, j], placed[j])
+            variables.append(counts[k, j].index)
+            values.append(placed[j])
+    for j, deviation in enumerate(deviations):
+        variables.append(deviation.index)
+        values.append(abs(sizes[j] - problem.target[j]))
+    model.proto.solution_hint.vars.extend(variables)
+    model.proto.solution_hint.values.extend(values)
 
 
 def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
