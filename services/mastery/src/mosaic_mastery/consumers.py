@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from mosaic_events import Envelope
 from mosaic_mastery.adapters.emissions import caused_by_event
-from mosaic_mastery.adapters.outbox_rows import emit_all
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import apply
@@ -47,5 +46,5 @@ class BatchFold:
         emitted = [caused_by_event(emission, envelope) for envelope, fact in pending
                    for emission in apply(state, fact)]
         await self.store.save(uow.session, state)
-        await emit_all(uow.session, emitted)
+        await uow.emit_many(emitted)  # in each cause's trace
         uow.emitted.extend(emitted)

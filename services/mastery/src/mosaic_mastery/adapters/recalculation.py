@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_mastery.adapters.emissions import caused_by_settings
-from mosaic_mastery.adapters.outbox_rows import emit_all
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.projection import LevelChanged, recalculate
+from mosaic_runtime.outbox import emit_many
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,6 @@ async def change_settings(session: AsyncSession, store: ProjectionStore, distric
     now = datetime.now(UTC)
     emissions = recalculate(state, district_id, DistrictConfig(settings), now)
     await store.save(session, state)
-    await emit_all(session, [caused_by_settings(emission, district_id, version, now) for emission in emissions])
+    await emit_many(session, [caused_by_settings(emission, district_id, version, now) for emission in emissions])
     changes = sum(isinstance(e, LevelChanged) for e in emissions)
     return SettingsChange(version, True, changes, len(emissions) - changes)
