@@ -14,6 +14,7 @@ from mosaic_events import new_envelope
 from mosaic_events.catalog import MasteryChanged
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_runtime.db import PROCESSED, RUNTIME_METADATA, runtime_tables
 from mosaic_runtime.outbox import outbox_table
 
 from .conftest import Notify
@@ -166,3 +167,32 @@ async def test_unsubscribing_from_the_emails_link_stops_the_next_email(notify: N
 
 async def _equals(value, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return (await value) == expected
+
+
+async def test_a_new_flex_session_is_told_once_though_the_schedule_and_the_change_both_say_it(notify: Notify):
+    from mosaic_events.catalog import Assignment, GroupAssignmentChanged, ScheduledSession, SchedulePublished
+
+    await notify.add_family("g-flex", "s-flex", "Omar", language="en")
+    starts = notify.clock.now + timedelta(days=2)
+    schedule = SchedulePublished(
+        block_id="b-thu", school_id="school-1", starts_at=starts, ends_at=starts + timedelta(minutes=45),
+        schedule_version=1, trigger="regroup", sessions=(ScheduledSession(
+            session_id="lab", title="Fractions lab", kind="reteach"),),
+        assignments=(Assignment(student_id="s-flex", session_id="lab", reason="fractions"),))
+    moved = GroupAssignmentChanged(
+        block_id="b-thu", school_id="school-1", student_id="s-flex", old_session_id=None, new_session_id="lab",
+        session_title="Fractions lab", session_kind="reteach", starts_at=starts, ends_at=starts, reason="regroup",
+        schedule_version=1)
+    await notify.publish(new_envelope(schedule, district_id=notify.district, producer="scheduling",
+                                      occurred_at=notify.clock.now))
+    change_event = new_envelope(moved, district_id=notify.district, producer="scheduling", subject="s-flex",
+                                occurred_at=notify.clock.now)
+    await notify.publish(change_event)
+    await notify.wait_for("the flex email", lambda: notify.mail.mailbox.snapshot())
+    processed = runtime_tables(RUNTIME_METADATA)[PROCESSED]
+    await notify.wait_for("the assignment change consumed", lambda: count(
+        notify, processed, processed.c.event_id == str(change_event.id)))
+    assert await count(notify, t.news) == 1
+    await notify.worker.run_once()
+    [email] = notify.mail.mailbox.snapshot()
+    assert "Fractions lab" in email["Subject"] and "Omar" in email["Subject"]
