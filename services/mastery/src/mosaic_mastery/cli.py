@@ -11,10 +11,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import RebuildReport, rebuild
+from mosaic_mastery.models_cli import app as models_app
 from mosaic_mastery.settings import MasterySettings
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
 app = typer.Typer(help="Mosaic mastery service tools.", no_args_is_help=True)
+app.add_typer(models_app, name="models")  # fit-bkt writes {"bkt_params": ...}: PUT it into the district's settings
 console = Console(stderr=True)
 
 
