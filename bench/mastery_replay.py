@@ -136,14 +136,11 @@ async def checksum(database_url: str) -> tuple[str, int]:
         await engine.dispose()
 
 
-async def main(args: argparse.Namespace) -> int:
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        raise SystemExit("no broker: pass --bootstrap host:port or set KAFKA_BOOTSTRAP_SERVERS")
+async def generate_and_produce(bootstrap: str, args: argparse.Namespace) -> tuple[str, str]:
     run = uuid.uuid4().hex[:8]
-    district = f"bench-{run}"
     t = time.perf_counter()
-    reference, stream = synthetic.district(district, students=args.students, events=args.events, section_size=25)
+    reference, stream = synthetic.district(f"bench-{run}", students=args.students, events=args.events,
+                                           section_size=25)
     evidence = [(e.kafka_key, encode(e)) for e in stream]
     print(f"generated {len(evidence):,} evidence events for {args.students:,} students "
           f"in {time.perf_counter() - t:.1f}s")
@@ -152,6 +149,18 @@ async def main(args: argparse.Namespace) -> int:
     await produce(bootstrap, topics[1], [(e.kafka_key, encode(e)) for e in reference])
     await produce(bootstrap, topics[0], evidence)
     print(f"produced to {topics[0]} / {topics[1]} in {time.perf_counter() - t:.1f}s")
+    return topics
+
+
+async def main(args: argparse.Namespace) -> int:
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        raise SystemExit("no broker: pass --bootstrap host:port or set KAFKA_BOOTSTRAP_SERVERS")
+    if args.reuse:
+        topics = (f"bench.mastery.{args.reuse}.evidence", f"bench.mastery.{args.reuse}.reference")
+        print(f"reusing {topics[0]} / {topics[1]}")
+    else:
+        topics = await generate_and_produce(bootstrap, args)
 
     raw_records, raw_seconds, raw_cpu = await raw_consume(bootstrap, topics)
     raw_rate = raw_records / raw_seconds
@@ -202,6 +211,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--database-url", default=None, help="where the rebuild writes (default: a SQLite file)")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--skip-live", action="store_true", help="only raw consume and rebuild")
+    parser.add_argument("--reuse", default=None, help="run id of topics produced earlier (bench.mastery.<id>.*)")
     return parser.parse_args()
 
 
