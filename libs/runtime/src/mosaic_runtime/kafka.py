@@ -6,6 +6,7 @@ idempotent producer so an acknowledged write is never lost nor duplicated by ret
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -69,16 +70,15 @@ async def publish(broker: KafkaBroker, envelope: Envelope) -> None:
     EVENTS_PRODUCED.labels(envelope.type).inc()
 
 
-async def publish_many(broker: KafkaBroker, envelopes: list[Envelope]) -> None:
-    """Send a batch concurrently; return once every record is acknowledged."""
-    import asyncio
-
+async def publish_many(broker: KafkaBroker, envelopes: list[Envelope], timeout: float = 30.0) -> None:
+    """Send a batch concurrently; return once every record is acknowledged (or raise after `timeout`)."""
     try:
-        futures = [
-            await broker.publish(encode(e), e.topic, key=e.kafka_key, headers=header_dict(e), no_confirm=True)
-            for e in envelopes
-        ]
-        await asyncio.gather(*futures)
+        async with asyncio.timeout(timeout):
+            futures = [
+                await broker.publish(encode(e), e.topic, key=e.kafka_key, headers=header_dict(e), no_confirm=True)
+                for e in envelopes
+            ]
+            await asyncio.gather(*futures)
     except Exception as exc:
         raise BrokerUnavailable(f"Kafka did not acknowledge {len(envelopes)} events: {exc}") from exc
     for envelope in envelopes:
