@@ -109,7 +109,7 @@ def test_missing_java_fails_with_how_to_get_a_broker(monkeypatch: pytest.MonkeyP
 
 def test_cluster_ids_never_start_with_a_dash() -> None:
     """An id starting with "-" made `StorageTool format -t <id>` fail about once in 64 starts."""
-    from mosaic_dev.kafka import _kafka_uuid
+    from mosaic_dev.kafka.broker import _kafka_uuid
 
     ids = [_kafka_uuid() for _ in range(5000)]
     assert not [cluster_id for cluster_id in ids if cluster_id.startswith("-")]
