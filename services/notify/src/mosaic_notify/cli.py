@@ -16,10 +16,8 @@ def serve() -> None:
     """Run the API, the consumers and the delivery worker (settings from MOSAIC_NOTIFY_*)."""
     import uvicorn
 
-    from mosaic_notify.main import build_app
-
     settings = NotifySettings()
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
+    uvicorn.run("mosaic_notify.main:app", host=settings.http_host, port=settings.http_port, log_level="warning")
 
 
 @app.command()

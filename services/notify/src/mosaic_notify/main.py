@@ -1,6 +1,6 @@
 """The notify service: consumers, the delivery worker and the REST API in one process.
 
-Run: `mosaic-notify serve`, or `uvicorn --factory mosaic_notify.main:build_app`.
+Run: `mosaic-notify serve`, or `uvicorn mosaic_notify.main:app`.
 """
 
 from __future__ import annotations
@@ -79,3 +79,7 @@ def __getattr__(name: str) -> FastAPI:
         globals()["app"] = built = build_app()
         return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# What the image runs: `uvicorn mosaic_notify.main:app` (settings from MOSAIC_NOTIFY_*).
+app = build_app()
