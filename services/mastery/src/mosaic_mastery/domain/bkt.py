@@ -6,6 +6,7 @@ all students of a competency at once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -115,9 +116,12 @@ class _Packed:
         self.position = position  # packed index of each response, rows in `order`, responses in time order
         self.has_next = np.zeros(values.size, dtype=bool)
         self.has_next[position] = step_of < self.lengths[row_of] - 1
+        bounds = self.offsets.tolist()  # plain ints: the time loops index these once per step
+        self.slices = list(itertools.pairwise(bounds))
+        self.active_counts = [*self.active.tolist(), 0]
 
     def slice(self, t: int) -> tuple[int, int]:
-        return int(self.offsets[t]), int(self.offsets[t + 1])
+        return self.slices[t]
 
 
 def _forward(packed: _Packed, prior, learn, guess, slip, forget):
@@ -159,7 +163,7 @@ def _expected_counts(packed: _Packed, params: tuple[np.ndarray, ...], n_groups: 
     steps = len(packed.active)
     for t in range(steps - 1, -1, -1):
         a, b = packed.slice(t)
-        n_next = int(packed.active[t + 1]) if t + 1 < steps else 0
+        n_next = packed.active_counts[t + 1]
         if n_next:
             c, d = packed.slice(t + 1)
             here = slice(a, a + n_next)
