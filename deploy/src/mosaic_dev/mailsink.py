@@ -1,4 +1,5 @@
-"""A local mail sink: an SMTP server that keeps every message as an .eml file, and a page listing them."""
+"""The local mail sink: notify's mail catcher (a real SMTP server with a Message-ID search) keeping each
+message as an .eml file, plus a page that lists them."""
 
 from __future__ import annotations
 
@@ -9,19 +10,7 @@ from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
-
-class _SaveToFolder:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        with self.lock:
-            number = len(list(self.folder.glob("*.eml"))) + 1
-            (self.folder / f"{number:06d}.eml").write_bytes(envelope.original_content or envelope.content)
-        return "250 Message accepted for delivery"
+from mosaic_notify.devservers import MailCatcher
 
 
 class MailSink:
@@ -29,20 +18,25 @@ class MailSink:
 
     def __init__(self, folder: Path, smtp_port: int = 1025, web_port: int = 8025) -> None:
         self.folder = folder
-        self.smtp_port = smtp_port
-        self.web_port = web_port
-        folder.mkdir(parents=True, exist_ok=True)
-        self._smtp = Controller(_SaveToFolder(folder), hostname="127.0.0.1", port=smtp_port)
+        self.catcher = MailCatcher(smtp_port, folder=folder)
+        self.smtp_port = self.catcher.port
         self._web = ThreadingHTTPServer(("127.0.0.1", web_port), _listing_handler(folder))
+        self.web_port = self._web.server_address[1]
+
+    @property
+    def lookup_url(self) -> str:
+        """Where notify asks whether a message it is unsure of was accepted (MOSAIC_NOTIFY_SMTP_LOOKUP_URL)."""
+        return self.catcher.lookup_url
 
     def start(self) -> MailSink:
-        self._smtp.start()
+        self.catcher.start()
         threading.Thread(target=self._web.serve_forever, daemon=True, name="mail-sink-web").start()
         return self
 
     def stop(self) -> None:
-        self._smtp.stop()
+        self.catcher.stop()
         self._web.shutdown()
+        self._web.server_close()
 
 
 def _listing_handler(folder: Path) -> type[BaseHTTPRequestHandler]:

@@ -38,8 +38,10 @@ class ScenarioError(RuntimeError):
 class DistrictClient:
     """One district's view of the four services, with a bearer token."""
 
-    def __init__(self, urls: StackUrls, district_id: str, token: str, timeout: float = 60.0) -> None:
+    def __init__(self, urls: StackUrls, district_id: str, token: str, timeout: float = 60.0,
+                 patience: float = 300.0) -> None:
         self.urls = urls
+        self.patience = patience
         self.district_id = district_id
         self.http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
 
@@ -55,8 +57,9 @@ class DistrictClient:
             raise ScenarioError(f"{method} {service}{path} answered {response.status_code}: {response.text[:800]}")
         return response.json() if response.content else None
 
-    def eventually(self, step: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    def eventually(self, step: Callable[[], Any], what: str) -> Any:
         """Retry a step until the services have caught up with the events it depends on."""
+        timeout = self.patience
         deadline = time.monotonic() + timeout
         while True:
             try:

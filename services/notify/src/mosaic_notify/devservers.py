@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -31,14 +32,18 @@ class ReceivedWebhook:
 
 @dataclass
 class Mailbox:
-    """Everything the SMTP server accepted, in order; thread-safe."""
+    """Everything the SMTP server accepted, in order; thread-safe. With a folder, each message is also
+    kept there as NNNNNN.eml, so people can open what families would have received."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    folder: Path | None = None
 
     def add(self, message: EmailMessage) -> None:
         with self.lock:
             self.messages.append(message)
+            if self.folder is not None:
+                (self.folder / f"{len(self.messages):06d}.eml").write_bytes(bytes(message))
 
     def snapshot(self) -> list[EmailMessage]:
         with self.lock:
@@ -70,8 +75,10 @@ class _Handler:
 class MailCatcher:
     """aiosmtpd on 127.0.0.1:<port>, plus GET http://127.0.0.1:<lookup_port>/messages?message_id=<id>."""
 
-    def __init__(self, port: int = 0, lookup_port: int = 0) -> None:
-        self.mailbox = Mailbox()
+    def __init__(self, port: int = 0, lookup_port: int = 0, folder: Path | None = None) -> None:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.mailbox = Mailbox(folder=folder)
         self.refused: set[str] = set()  # addresses answered with 550, to exercise permanent failures
         self.controller = Controller(_Handler(self.mailbox, self.refused), hostname="127.0.0.1",
                                      port=port or _free_port())
