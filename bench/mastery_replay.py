@@ -168,6 +168,7 @@ async def main(args: argparse.Namespace) -> int:
           f"(CPU {raw_cpu:.1f}s)")
 
     folder = Path(args.workdir or tempfile.mkdtemp(prefix="mastery-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     rebuilt_url = args.database_url or f"sqlite+aiosqlite:///{folder / 'rebuilt.db'}"
     live_url = f"sqlite+aiosqlite:///{folder / 'live.db'}"
     for url in (rebuilt_url, live_url):
