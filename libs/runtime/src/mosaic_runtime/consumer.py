@@ -239,6 +239,8 @@ def subscribe(
         group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
     )
 
+    # A generous session timeout: a busy node (or a long batch) must not be evicted from the group
+    # for missing a few heartbeats; Kafka's own client default is 45 s.
     @broker.subscriber(
         *topic_list,
         group_id=group,
@@ -247,6 +249,8 @@ def subscribe(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch_timeout_ms=100,
+        session_timeout_ms=45_000,
+        heartbeat_interval_ms=3_000,
     )
     async def consume(_body: Any, message: Any = Context("message")) -> None:
         records: Sequence[ConsumerRecord] = message.raw_message
