@@ -18,9 +18,8 @@ from prometheus_client import CollectorRegistry
 from mosaic_events import Envelope, encode
 from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.metrics import EVENTS_PRODUCED
+from mosaic_runtime.producer import PRODUCER_GUARANTEES
 from mosaic_runtime.settings import ServiceSettings
-
-PRODUCER_GUARANTEES: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
 
 
 class BrokerUnavailable(RuntimeError):
@@ -40,21 +39,6 @@ def make_broker(settings: ServiceSettings, registry: CollectorRegistry | None = 
         log_level=logging.DEBUG,  # one line per message is too much at INFO
         **PRODUCER_GUARANTEES,
     )
-
-
-def producer_config(settings: ServiceSettings, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for a bare `AIOKafkaProducer` (bulk tools) with Mosaic's guarantees."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap_servers,
-        "client_id": f"mosaic-{settings.service_name}",
-        "linger_ms": 20,
-        "max_batch_size": 512 * 1024,
-        "compression_type": None,
-        "request_timeout_ms": 30_000,
-        **PRODUCER_GUARANTEES,
-    }
-    config.update(overrides)
-    return config
 
 
 def header_dict(envelope: Envelope) -> dict[str, str]:

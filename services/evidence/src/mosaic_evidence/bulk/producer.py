@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mosaic_runtime.kafka import producer_config
+from mosaic_runtime.producer import producer_config
 from mosaic_runtime.settings import ServiceSettings
 
 IMPORT_TUNING: dict[str, Any] = {"linger_ms": 50, "max_batch_size": 1024 * 1024, "request_timeout_ms": 60_000}
