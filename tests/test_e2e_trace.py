@@ -36,7 +36,12 @@ BLOCK = "e2e-flex"
 
 
 @pytest.fixture
-def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[tuple[StackUrls, DevIdentityProvider, TraceSink, MailSink]]:
+def stack(local_kafka, tmp_path: Path) -> Iterator[tuple[StackUrls, DevIdentityProvider, TraceSink, MailSink]]:
+    """The four services on a broker of their own, so they start from clean topics."""
+    from mosaic_runtime.topics_admin import ensure_topics
+
+    kafka_bootstrap = local_kafka.bootstrap
+    ensure_topics(kafka_bootstrap)
     idp = DevIdentityProvider(tmp_path)
     traces = TraceSink(port=0).start()
     mail = MailSink(tmp_path / "mail", smtp_port=free_port(), web_port=free_port()).start()
@@ -66,7 +71,7 @@ def _guardian_of(district: District, student_id: str) -> str:
     return next(u.id for u in district.roster.users if u.role in ("guardian", "parent") and student_id in u.agent_ids)
 
 
-def _wait(predicate, what: str, timeout: float = 180.0):  # type: ignore[no-untyped-def]
+def _wait(predicate, what: str, timeout: float = 600.0):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -92,9 +97,9 @@ def _ancestry(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[Receiv
 @pytest.mark.integration
 def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     urls, idp, traces, mail = stack
-    district = generate_district(11, schools=1, students_per_school=6, weeks=1)
+    district = generate_district(secrets.randbelow(10**9), schools=1, students_per_school=6, weeks=1)
     admin = idp.token(district_id=district.district_id, user_id="e2e-admin", roles=("districtAdministrator",))
-    client = DistrictClient(urls, district.district_id, admin)
+    client = DistrictClient(urls, district.district_id, admin, patience=600)
     client.import_framework(district.case_package())
     roster_dir = Path(mail.folder).parent / "roster"
     from mosaic_evidence.generator.writers import write_oneroster
