@@ -97,7 +97,8 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
     database = tmp_path / "notify.db"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "MOSAIC_NOTIFY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-           "MOSAIC_NOTIFY_CONSUMER_GROUP": f"chaos-{uid}", "MOSAIC_NOTIFY_HTTP_PORT": str(free_port()),
+           "MOSAIC_NOTIFY_CONSUMER_GROUP": f"chaos-{uid}", "MOSAIC_NOTIFY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+           "MOSAIC_NOTIFY_HTTP_PORT": str(free_port()),
            "MOSAIC_NOTIFY_REFERENCE_TOPIC": topics["reference"], "MOSAIC_NOTIFY_MASTERY_TOPIC": topics["mastery"],
            "MOSAIC_NOTIFY_SCHEDULE_TOPIC": topics["schedule"], "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
            "MOSAIC_NOTIFY_SMTP_LOOKUP_URL": mail.lookup_url, "MOSAIC_NOTIFY_DEFAULT_QUIET_HOURS": "",

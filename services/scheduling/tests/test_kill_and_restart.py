@@ -88,6 +88,7 @@ async def test_killed_mid_stream_every_trigger_is_published_once(kafka_bootstrap
            "MOSAIC_SCHEDULING_DATABASE_URL": database_url, "MOSAIC_SCHEDULING_MASTERY_TOPIC": mastery_topic,
            "MOSAIC_SCHEDULING_REFERENCE_TOPIC": reference_topic, "MOSAIC_SCHEDULING_REGROUP_TOPIC": regroup_topic,
            "MOSAIC_SCHEDULING_CONSUMER_GROUP": f"scheduling-chaos-{district}",
+           "MOSAIC_SCHEDULING_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # a killed member's partitions come back soon
            "MOSAIC_SCHEDULING_OIDC_JWKS_JSON": KEY.jwks_json, "MOSAIC_SCHEDULING_HTTP_PORT": str(_free_port()),
            "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.05", "MOSAIC_SCHEDULING_CONSUMER_MAX_RECORDS": "1",
            "MOSAIC_SCHEDULING_SOLVER_TIME_LIMIT_SECONDS": "5"}

@@ -226,6 +226,7 @@ def subscribe(
     session_factory: async_sessionmaker[AsyncSession],
     dedupe_ids: bool = True,
     max_records: int = 500,
+    session_timeout_ms: int = 45_000,
     on_committed: Callable[[], None] | None = None,
     before_commit: BatchHook | None = None,
 ) -> BatchApplier:
@@ -239,8 +240,8 @@ def subscribe(
         group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
     )
 
-    # A generous session timeout: a busy node (or a long batch) must not be evicted from the group
-    # for missing a few heartbeats; Kafka's own client default is 45 s.
+    # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be
+    # evicted from the group for missing a few heartbeats. Tests that kill consumers lower it.
     @broker.subscriber(
         *topic_list,
         group_id=group,
@@ -249,7 +250,7 @@ def subscribe(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch_timeout_ms=100,
-        session_timeout_ms=45_000,
+        session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=3_000,
     )
     async def consume(_body: Any, message: Any = Context("message")) -> None:

@@ -28,5 +28,12 @@ HANDLERS = {
 def setup_consumers(ctx: ServiceContext) -> None:
     if not getattr(ctx.settings, "project_evidence_topic", True):
         return
-    subscribe(ctx.broker, EVIDENCE.name, group=ctx.settings.consumer_group, handlers=HANDLERS,
-              session_factory=ctx.sessions, max_records=ctx.settings.consumer_max_records)
+    subscribe(
+        ctx.broker,
+        EVIDENCE.name,
+        session_timeout_ms=ctx.settings.consumer_session_timeout_ms,
+        group=ctx.settings.consumer_group,
+        handlers=HANDLERS,
+        session_factory=ctx.sessions,
+        max_records=ctx.settings.consumer_max_records,
+    )

@@ -15,25 +15,41 @@ from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = ("Per-student mastery of every competency, folded from the evidence log: jagged profiles, section "
-               "heatmaps, next learning targets, class and school summaries. Publishes MasteryChanged and "
-               "RegroupNeeded; the projection can be rebuilt from the log at any time (`mosaic-mastery rebuild`).")
+DESCRIPTION = (
+    "Per-student mastery of every competency, folded from the evidence log: jagged profiles, section "
+    "heatmaps, next learning targets, class and school summaries. Publishes MasteryChanged and "
+    "RegroupNeeded; the projection can be rebuilt from the log at any time (`mosaic-mastery rebuild`)."
+)
 
 
 def setup_consumers(ctx: ServiceContext) -> None:
     """The live projection: evidence and reference topics, one effectively-once batch consumer."""
     store = ctx.state.setdefault("store", ProjectionStore())
     settings: MasterySettings = ctx.settings  # type: ignore[assignment]
-    subscribe(ctx.broker, settings.source_topics, group=ctx.settings.consumer_group, handlers=HANDLERS,
-              session_factory=ctx.sessions, before_commit=BatchFold(store), on_committed=ctx.relay.wake,
-              max_records=ctx.settings.consumer_max_records)
+    subscribe(
+        ctx.broker,
+        settings.source_topics,
+        session_timeout_ms=ctx.settings.consumer_session_timeout_ms,
+        group=ctx.settings.consumer_group,
+        handlers=HANDLERS,
+        session_factory=ctx.sessions,
+        before_commit=BatchFold(store),
+        on_committed=ctx.relay.wake,
+        max_records=ctx.settings.consumer_max_records,
+    )
 
 
 def build_app(config: MasterySettings | None = None) -> FastAPI:
     config = config or MasterySettings()
-    return create_service(config, title="Mosaic mastery", description=DESCRIPTION, migrations=MIGRATIONS,
-                          metadata=metadata, routers=[students.router, groups.router, settings.router],
-                          setup_consumers=setup_consumers)
+    return create_service(
+        config,
+        title="Mosaic mastery",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        metadata=metadata,
+        routers=[students.router, groups.router, settings.router],
+        setup_consumers=setup_consumers,
+    )
 
 
 app = build_app()

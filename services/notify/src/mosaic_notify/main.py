@@ -53,22 +53,33 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
 
     def setup_consumers(ctx: ServiceContext) -> None:
         topics = [settings.reference_topic, settings.mastery_topic, settings.schedule_topic]
-        subscribe(ctx.broker, topics, group=settings.consumer_group, handlers=handlers(settings, clock),
-                  session_factory=ctx.sessions, max_records=settings.consumer_max_records,
-                  on_committed=lambda: wake_worker(ctx))
+        subscribe(
+            ctx.broker,
+            topics,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            group=settings.consumer_group,
+            handlers=handlers(settings, clock),
+            session_factory=ctx.sessions,
+            max_records=settings.consumer_max_records,
+            on_committed=lambda: wake_worker(ctx),
+        )
 
     def start_delivery(ctx: ServiceContext) -> None:
-        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock,
-                                after_commit=ctx.relay.wake)
+        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock, after_commit=ctx.relay.wake)
         ctx.state["worker"] = worker
         if settings.delivery_enabled:
             ctx.tasks.append(asyncio.create_task(worker.run_forever(), name="notify-delivery"))
 
     app = create_service(
-        settings, title="Mosaic notify", description="Families hear what changed: once, in their language.",
-        migrations=MIGRATIONS, metadata=metadata,
+        settings,
+        title="Mosaic notify",
+        description="Families hear what changed: once, in their language.",
+        migrations=MIGRATIONS,
+        metadata=metadata,
         routers=[preferences.router, unsubscribe.router, providers.router],
-        setup_consumers=setup_consumers, on_startup=[start_delivery])
+        setup_consumers=setup_consumers,
+        on_startup=[start_delivery],
+    )
     app.state.clock = clock
     return app
 

@@ -15,25 +15,41 @@ from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.settings import SchedulingSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = ("Flexible schedules: flex blocks, sessions, rooms and teachers; regrouping students by their latest "
-               "mastery with CP-SAT (fast heuristic fallback), keeping pins, support plans and requests, with as "
-               "little churn as the data allows. Publishes SchedulePublished, GroupAssignmentChanged and "
-               "AttendanceTaken; iCalendar feeds per student and teacher.")
+DESCRIPTION = (
+    "Flexible schedules: flex blocks, sessions, rooms and teachers; regrouping students by their latest "
+    "mastery with CP-SAT (fast heuristic fallback), keeping pins, support plans and requests, with as "
+    "little churn as the data allows. Publishes SchedulePublished, GroupAssignmentChanged and "
+    "AttendanceTaken; iCalendar feeds per student and teacher."
+)
 
 
 def setup_consumers(ctx: ServiceContext) -> None:
     """Mastery and roster views, and RegroupNeeded → rebuild: one effectively-once batch consumer."""
     settings: SchedulingSettings = ctx.settings  # type: ignore[assignment]
     solver = SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds, workers=settings.solver_workers)
-    subscribe(ctx.broker, settings.source_topics, group=settings.consumer_group, handlers=handlers(solver),
-              session_factory=ctx.sessions, on_committed=ctx.relay.wake, max_records=settings.consumer_max_records)
+    subscribe(
+        ctx.broker,
+        settings.source_topics,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        group=settings.consumer_group,
+        handlers=handlers(solver),
+        session_factory=ctx.sessions,
+        on_committed=ctx.relay.wake,
+        max_records=settings.consumer_max_records,
+    )
 
 
 def build_app(config: SchedulingSettings | None = None) -> FastAPI:
     config = config or SchedulingSettings()
-    return create_service(config, title="Mosaic scheduling", description=DESCRIPTION, migrations=MIGRATIONS,
-                          metadata=metadata, setup_consumers=setup_consumers,
-                          routers=[definitions.router, placements.router, schedules.router, calendars.router])
+    return create_service(
+        config,
+        title="Mosaic scheduling",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        metadata=metadata,
+        setup_consumers=setup_consumers,
+        routers=[definitions.router, placements.router, schedules.router, calendars.router],
+    )
 
 
 app = build_app()
