@@ -25,3 +25,4 @@ def test_kafka_and_database_have_working_defaults(monkeypatch, tmp_path):
     assert settings.kafka_bootstrap_servers == "broker-1:9092"
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/evidence.db"
     assert settings.consumer_group == "mosaic-evidence"
+

@@ -8,6 +8,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import SpanKind, get_current_span
 
 
 def tracing_requested() -> bool:
@@ -34,7 +36,7 @@ def setup_telemetry(service_name: str, version: str, exporter: SpanExporter | No
             "service.namespace": "mosaic",
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=WorkStartsATrace())
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -43,3 +45,32 @@ def setup_telemetry(service_name: str, version: str, exporter: SpanExporter | No
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return True
+
+
+class WorkStartsATrace(Sampler):
+    """A trace starts with work (a request, a consumed or produced event), never with a background poll.
+
+    Without a parent, client and internal spans (the outbox relay's and delivery worker's database polls)
+    are dropped; everything else follows its parent, so one evidence stays one complete trace.
+    """
+
+    def __init__(self) -> None:
+        self._parent_based = ParentBased(ALWAYS_ON)
+
+    def should_sample(
+        self,
+        parent_context,
+        trace_id,
+        name,
+        kind=None,
+        attributes=None,
+        links=None,  # type: ignore[no-untyped-def]
+        trace_state=None,
+    ) -> SamplingResult:
+        parent = get_current_span(parent_context).get_span_context()
+        if not parent.is_valid and kind in (SpanKind.CLIENT, SpanKind.INTERNAL, None):
+            return SamplingResult(Decision.DROP)
+        return self._parent_based.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "WorkStartsATrace"
