@@ -57,7 +57,7 @@ def test_a_missing_type_is_reported_first(good: dict) -> None:
 
 
 def test_a_version_that_is_not_a_number_says_so(good: dict) -> None:
-    with pytest.raises(MalformedEvent, match="^field 'version': must be an integer, got 'two'"):
+    with pytest.raises(MalformedEvent, match=r"^field 'version': must be an integer, got 'two'"):
         decode(edited(good, lambda p: p.update(version="two")))
 
 

@@ -45,7 +45,8 @@ def typed_envelope(cls: type[EventData]) -> type[Envelope]:
     """The envelope with `type`, `version` and `data` pinned to one event type, for its schema."""
     return create_model(
         f"{cls.__name__}Envelope", __base__=Envelope, __doc__=cls.__doc__,
-        type=(Literal[cls.event_type], ...), version=(Literal[cls.version], ...), data=(cls, ...),
+        type=(Literal[cls.event_type], ...), version=(Literal[cls.version], ...),  # type: ignore[arg-type]
+        data=(cls, ...),
     )
 
 

@@ -152,9 +152,9 @@ def to_events(change: RosterChange, max_bytes: int = MAX_EVENT_BYTES) -> list[Ro
         for number, chunk in enumerate(chunks, start=1):
             events.append(RosterChanged(
                 import_id=change.import_id, school_id=school_id, mode=change.mode, part=number, parts=len(chunks),
-                sections=tuple(v for k, v in chunk if k == "sections"),
-                people=tuple(v for k, v in chunk if k == "people"),
-                enrollments=tuple(v for k, v in chunk if k == "enrollments"),
+                sections=tuple(v for k, v in chunk if k == "sections" and isinstance(v, Section)),
+                people=tuple(v for k, v in chunk if k == "people" and isinstance(v, Person)),
+                enrollments=tuple(v for k, v in chunk if k == "enrollments" and isinstance(v, Enrollment)),
                 removed=removed if number == 1 else RosterRemovals()))
     return events
 

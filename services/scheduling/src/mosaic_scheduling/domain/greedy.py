@@ -83,8 +83,8 @@ def _make_room(problem: RegroupProblem, i: int, solution: list[int | None], size
 def _shift_along(came_from: dict[int, tuple[int, int] | None], free: int, solution: list[int | None],
                  sizes: list[int]) -> int:
     j = free
-    while came_from[j] is not None:
-        k, previous = came_from[j]
+    while (step := came_from[j]) is not None:
+        k, previous = step
         solution[k] = j
         sizes[j] += 1
         sizes[previous] -= 1
@@ -124,7 +124,7 @@ def _swap(problem: RegroupProblem, solution: list[int]) -> bool:
     members: dict[int, list[int]] = {}
     for i, j in enumerate(solution):
         members.setdefault(j, []).append(i)
-    pairs = set()  # only sessions someone would rather leave for can take part in a gainful swap
+    pairs: set[tuple[int, int]] = set()  # only sessions someone would rather leave for can take part in a gainful swap
     for i, a in enumerate(solution):
         costs = problem.students[i].cost_by_session
         pairs.update((min(a, b), max(a, b)) for b, cost in costs.items() if cost < costs[a])

@@ -156,9 +156,10 @@ def _terms(problem: RegroupProblem, student: Participant, placement: Placement |
     fits = tuple(problem.fit_table.fit(student, problem.sessions[j], problem.teachers[j], need) for j in allowed)
     preference = tuple(_preference_cost(student, placement, problem.sessions[j]) for j in allowed)
     fit_key = _fit_key(student, problem, allowed, fits, preference)
-    previous = problem.index_of(student.previous.session_id) if student.previous else None
-    stays = previous is not None and previous in allowed and (
-        student.previous.fit_key == fit_key or fits[allowed.index(previous)].cost <= STILL_FITS)
+    last = student.previous
+    previous = problem.index_of(last.session_id) if last else None
+    stays = last is not None and previous is not None and previous in allowed and (
+        last.fit_key == fit_key or fits[allowed.index(previous)].cost <= STILL_FITS)
     costs = tuple(f.cost + p + _churn(j, previous, stays) for j, f, p in zip(allowed, fits, preference, strict=True))
     terms = StudentTerms(student.id, allowed, costs, fits, fit_key, previous, stays, binding, why)
     if binding is not None and allowed:
