@@ -80,6 +80,7 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MOSAIC_MASTERY_DATABASE_URL": database_url,
            "MOSAIC_MASTERY_EVIDENCE_TOPIC": evidence_topic, "MOSAIC_MASTERY_REFERENCE_TOPIC": reference_topic,
            "MOSAIC_MASTERY_CONSUMER_GROUP": group, "MOSAIC_MASTERY_CONSUMER_MAX_RECORDS": "200",
+           "MOSAIC_MASTERY_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # the killed member leaves the group soon
            "MOSAIC_MASTERY_OIDC_JWKS_JSON": generate_signing_key().jwks_json}
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from pydantic import (
@@ -100,22 +100,32 @@ def new_envelope(
     )
 
 
+class _SameAsCause:
+    """The default `subject` of a derived event: its cause's student."""
+
+
+SAME_AS_CAUSE: Final = _SameAsCause()
+
+
 def derived_envelope(
     cause: Envelope,
     data: EventData,
     *,
     producer: str,
     discriminators: tuple[str, ...] = (),
-    subject: str | None = None,
+    subject: str | _SameAsCause | None = SAME_AS_CAUSE,
     school_id: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Envelope:
-    """An event caused by `cause`; its id is derived from the cause so re-emission is idempotent."""
+    """An event caused by `cause`; its id is derived from the cause so re-emission is idempotent.
+
+    It is about the cause's student unless `subject` says otherwise (None: about no one student).
+    """
     return Envelope(
         id=derived_event_id(cause.id, data.event_type, *discriminators),
         type=data.event_type, version=data.version,
         occurred_at=occurred_at or cause.occurred_at, recorded_at=datetime.now(UTC),
         district_id=cause.district_id, school_id=school_id or cause.school_id,
-        subject=subject if subject is not None else cause.subject,
+        subject=cause.subject if isinstance(subject, _SameAsCause) else subject,
         correlation_id=cause.correlation_id, causation_id=cause.id, producer=producer, data=data,
     )

@@ -86,7 +86,7 @@ async def publish_version(db: AsyncSession, district_id: str, block_id: str, ver
     when = occurrence(block, datetime.now(UTC).date(), await _timezone(db, district_id, school))
     schedule = schedule_published(block, sessions, placed, version, draft.trigger, when)
     header = (derived_envelope(cause, schedule, producer=PRODUCER, discriminators=(block_id, str(version)),
-                               school_id=block.school_id) if cause is not None
+                               school_id=block.school_id, subject=None) if cause is not None
               else new_envelope(schedule, district_id=district_id, producer=PRODUCER, school_id=block.school_id))
     await repo.mark_published(db, district_id, block_id, version)
     await emit(header)

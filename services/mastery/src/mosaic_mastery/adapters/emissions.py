@@ -40,7 +40,7 @@ def caused_by_event(emission: Emission, cause: Envelope) -> Envelope:
         return derived_envelope(cause, mastery_changed_data(emission), producer=PRODUCER,
                                 discriminators=(emission.competency_id,), subject=emission.student_id)
     return derived_envelope(cause, regroup_needed_data(emission), producer=PRODUCER,
-                            discriminators=(emission.section_id,), school_id=emission.school_id)
+                            discriminators=(emission.section_id,), school_id=emission.school_id, subject=None)
 
 
 def caused_by_settings(emission: Emission, district_id: str, settings_version: int, at: datetime) -> Envelope:
