@@ -5,7 +5,8 @@ response of the other 20% from the responses before it; the table shows AUC, RMS
 CPU, since the machine is shared).
 pyBKT runs in its own virtualenv (bench/pybkt/setup.sh) because it needs scikit-learn < 1.5.
 
-    uv run python bench/bkt_vs_pybkt.py [--data PATH] [--seed 0] [--restarts 1 3] [--pybkt-fits 1] [--reuse-pybkt]
+    uv run python bench/bkt_vs_pybkt.py [--data PATH] [--seed 0] [--restarts 1 3] [--pybkt-fits 1]
+                                        [--pybkt-forgets] [--reuse-pybkt]
 """
 
 from __future__ import annotations
@@ -43,15 +44,17 @@ def write_split(data: np.ndarray, held_out: set, workdir: Path) -> np.ndarray:
     return is_test
 
 
-def run_pybkt(workdir: Path, fits: int, seed: int, reuse: bool) -> dict:
-    timing_file, predictions_file = workdir / "pybkt_timing.json", workdir / "pybkt_predictions.csv"
+def run_pybkt(workdir: Path, fits: int, seed: int, reuse: bool, forgets: bool) -> dict:
+    prefix = "pybkt_forgets" if forgets else "pybkt"
+    timing_file, predictions_file = workdir / f"{prefix}_timing.json", workdir / f"{prefix}_predictions.csv"
     if not (reuse and timing_file.exists() and predictions_file.exists()):
         python = subprocess.run([str(ROOT / "bench" / "pybkt" / "setup.sh")], check=True, capture_output=True,
                                 text=True).stdout.strip().splitlines()[-1]
-        print(f"fitting pyBKT ({fits} fit(s) per skill) in {python} ...", file=sys.stderr, flush=True)
+        print(f"fitting pyBKT ({fits} fit(s) per skill, forgets={forgets}) in {python} ...", file=sys.stderr,
+              flush=True)
         done = subprocess.run([python, str(ROOT / "bench" / "pybkt" / "run_pybkt.py"), "train.csv", "test.csv",
-                               predictions_file.name, str(fits), str(seed)], cwd=workdir, check=True,
-                              capture_output=True, text=True)
+                               predictions_file.name, str(fits), str(seed), "forgets" if forgets else "plain"],
+                              cwd=workdir, check=True, capture_output=True, text=True)
         timing_file.write_text(done.stdout.strip().splitlines()[-1])
     predictions = np.loadtxt(predictions_file, delimiter=",", skiprows=1)
     return {**json.loads(timing_file.read_text()), "order_id": predictions[:, 0].astype(np.int64),
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--restarts", type=int, nargs="+", default=[1, 3], help="Mosaic EM restarts to try")
     parser.add_argument("--pybkt-fits", type=int, default=1, help="pyBKT num_fits (random restarts)")
+    parser.add_argument("--pybkt-forgets", action="store_true", help="also fit pyBKT with forgets=True")
     parser.add_argument("--reuse-pybkt", action="store_true", help="reuse pyBKT's last output for this split")
     args = parser.parse_args()
 
@@ -83,20 +87,21 @@ def main() -> None:
                                restarts=restarts, fit_forget=forget)
             name = f"mosaic{' +forget' if forget else ''} ({restarts} restart{'s' if restarts > 1 else ''})"
             rows.append((name, ours.score, ours.fit_wall_seconds, ours.fit_seconds, ours.predictions))
-    theirs = run_pybkt(workdir, args.pybkt_fits, args.seed, args.reuse_pybkt)
-    pybkt_predictions = np.full(len(data), np.nan)
-    pybkt_predictions[theirs["order_id"]] = theirs["predictions"]
-    pybkt_score = score_predictions(correct[is_test], pybkt_predictions[is_test])
-    rows.append((f"pyBKT 1.4.3 ({args.pybkt_fits} fit)", pybkt_score, theirs["fit_seconds"], theirs["fit_cpu_seconds"],
-                 pybkt_predictions))
+    for forgets in (False, True) if args.pybkt_forgets else (False,):
+        theirs = run_pybkt(workdir, args.pybkt_fits, args.seed, args.reuse_pybkt, forgets)
+        pybkt_predictions = np.full(len(data), np.nan)
+        pybkt_predictions[theirs["order_id"]] = theirs["predictions"]
+        pybkt_score = score_predictions(correct[is_test], pybkt_predictions[is_test])
+        name = f"pyBKT 1.4.3{' +forget' if forgets else ''} ({args.pybkt_fits} fit)"
+        rows.append((name, pybkt_score, theirs["fit_seconds"], theirs["fit_cpu_seconds"], pybkt_predictions))
 
-    pybkt_wall, pybkt_cpu = rows[-1][2], rows[-1][3]
+    pybkt_wall, pybkt_cpu = next((wall, cpu) for name, _, wall, cpu, _ in rows if name.startswith("pyBKT 1.4.3 ("))
     print(f"\n{'model':<30}{'AUC':>8}{'RMSE':>8}{'fit wall s':>12}{'fit CPU s':>11}{'wall ×':>9}{'CPU ×':>8}")
     for name, score, wall, cpu, _ in rows:
         print(f"{name:<30}{score.auc:>8.4f}{score.rmse:>8.4f}{wall:>12.1f}{cpu:>11.1f}"
               f"{pybkt_wall / wall:>9.1f}{pybkt_cpu / cpu:>8.1f}")
     print("(× = pyBKT's fit time divided by this model's; all score the same held-out responses; "
-          "pyBKT runs with its default forgets=False, like the rows without +forget)")
+          "rows without +forget fit no forgetting, pyBKT's default)")
 
 
 if __name__ == "__main__":

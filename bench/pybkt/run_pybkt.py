@@ -1,6 +1,7 @@
 """Fit and predict with pyBKT inside its own virtualenv; called by bench/bkt_vs_pybkt.py.
 
-usage: run_pybkt.py TRAIN_CSV TEST_CSV OUT_CSV NUM_FITS SEED  (prints fit wall and CPU seconds as JSON on the last line)
+usage: run_pybkt.py TRAIN_CSV TEST_CSV OUT_CSV NUM_FITS SEED [forgets|plain]
+Prints fit wall and CPU seconds as JSON on its last line.
 """
 
 import json
@@ -12,6 +13,7 @@ import pandas as pd
 from pyBKT.models import Model
 
 train_csv, test_csv, out_csv, num_fits, seed = sys.argv[1:6]
+forgets = len(sys.argv) > 6 and sys.argv[6] == "forgets"
 train = pd.read_csv(train_csv)
 test = pd.read_csv(test_csv)
 model = Model(seed=int(seed), num_fits=int(num_fits))
@@ -25,7 +27,7 @@ def cpu_seconds() -> float:
 
 
 started, cpu_started = time.perf_counter(), cpu_seconds()
-model.fit(data=train)
+model.fit(data=train, forgets=forgets)
 fit_seconds, fit_cpu_seconds = time.perf_counter() - started, cpu_seconds() - cpu_started
 started = time.perf_counter()
 predicted = model.predict(data=test)
