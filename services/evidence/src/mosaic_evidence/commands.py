@@ -67,6 +67,7 @@ def request_hash(payload: Any) -> str:
 async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, key: str | None = None,
                     payload_hash: str = "") -> tuple[int, Any]:
     """Decide, write and publish in one transaction; commit only after the broker's ack."""
+    decision: Decision | None = None
     try:
         async with ctx.sessions() as session, session.begin():
             if key:
@@ -87,10 +88,26 @@ async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, ke
     except _Refused as refusal:
         return refusal.decision.status, refusal.decision.body
     except IntegrityError:
+        if key and decision is not None and await _already_on_the_log(ctx, district_id, key, payload_hash, decision):
+            return decision.status, decision.body
         if key:
             raise IdempotencyConflict(f"a request with Idempotency-Key {key!r} is in progress; retry") from None
         raise
     return decision.status, decision.body
+
+
+async def _already_on_the_log(ctx: ServiceContext, district_id: str, key: str, payload_hash: str,
+                              decision: Decision) -> bool:
+    """A send we stopped waiting for landed after all, and our own consumer projected it before this retry
+    wrote: the retry's events are the ones on the log (same ids), so the request has succeeded."""
+    ids = [str(e.id) for e in decision.envelopes]
+    async with ctx.sessions() as session, session.begin():
+        found = await evidence_store.projected_event_ids(session, ids)
+        if not ids or set(ids) != found:
+            return False
+        await evidence_store.remember_response(session, district_id, key, payload_hash, decision.status,
+                                               decision.body)
+    return True
 
 
 async def _publish_acknowledged(ctx: ServiceContext, envelopes: list[Envelope]) -> None:

@@ -42,6 +42,14 @@ async def existing_ids(session: AsyncSession, district_id: str, evidence_ids: li
         evidence.c.district_id == district_id, evidence.c.evidence_id.in_(evidence_ids)))).scalars())
 
 
+async def projected_event_ids(session: AsyncSession, event_ids: list[str]) -> set[str]:
+    """Which of these events are already in the history (written by the API or projected from the topic)."""
+    if not event_ids:
+        return set()
+    return set((await session.execute(select(evidence_history.c.event_id).where(
+        evidence_history.c.event_id.in_(event_ids)))).scalars())
+
+
 async def apply_envelope(session: AsyncSession, envelope: Envelope) -> bool:
     """Fold one evidence event into the view and append it to the history; False if already applied."""
     fact = envelope.data
