@@ -23,6 +23,18 @@ console = Console(stderr=True)
 
 
 @app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema (what the Kubernetes migration Job runs)."""
+    import asyncio
+
+    from mosaic_evidence.main import MIGRATIONS
+    from mosaic_evidence.settings import EvidenceSettings
+    from mosaic_runtime.db import run_migrations
+
+    asyncio.run(run_migrations(EvidenceSettings().database_url, MIGRATIONS))
+
+
+@app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="folder to write case.json, oneroster/ and evidence.csv into")],
     seed: Annotated[int, typer.Option(help="same seed, same files, byte for byte")] = 7,
