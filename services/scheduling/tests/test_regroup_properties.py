@@ -149,8 +149,8 @@ def test_hard_limits_are_never_broken_and_pins_are_kept(case, solver: SolverSett
     if result.status == "infeasible":
         assert result.causes and not result.decisions
         return
-    if students:
-        assert result.method == ("greedy" if solver is GREEDY_ONLY else "cp-sat")
+    if students and solver is GREEDY_ONLY:  # without CP-SAT the better of the two fast answers wins
+        assert result.method in ("greedy", "flow relaxation")
     hard_limits_hold(school, students, pins, result)
     placed = {d.student_id: d.session_id for d in result.decisions}
     for student_id, session_id in binding_pins(pins).items():
