@@ -180,22 +180,26 @@ def test_retries_back_off_exponentially_up_to_a_cap():
     assert backoff_delay(3, 30, 600, "n") == backoff_delay(3, 30, 600, "n") != timedelta(0)
 
 
-def test_a_students_new_session_is_the_same_news_whether_told_by_the_schedule_or_the_change():
-    from mosaic_events.catalog import Assignment, GroupAssignmentChanged, ScheduledSession, SchedulePublished
-    from mosaic_notify.domain.news import news_from_assignment, news_from_schedule
+def test_a_move_is_news_each_time_and_a_resent_change_is_the_same_news():
+    from mosaic_events.catalog import GroupAssignmentChanged
+    from mosaic_notify.domain.news import news_from_assignment
 
     starts = datetime(2026, 11, 26, 15, tzinfo=UTC)
-    schedule = SchedulePublished(
-        block_id="b1", school_id="sch", starts_at=starts, ends_at=starts + timedelta(minutes=45), schedule_version=2,
-        trigger="regroup", sessions=(ScheduledSession(session_id="x", title="Fractions lab", kind="reteach"),),
-        assignments=(Assignment(student_id="s1", session_id="x", reason="needs fractions"),))
-    moved = GroupAssignmentChanged(
-        block_id="b1", school_id="sch", student_id="s1", old_session_id="y", new_session_id="x",
-        session_title="Fractions lab", session_kind="reteach", starts_at=starts, ends_at=starts, reason="regroup",
-        schedule_version=2)
-    [from_schedule] = news_from_schedule(new_envelope(schedule, district_id="d1", producer="scheduling"))
-    from_change = news_from_assignment(new_envelope(moved, district_id="d1", producer="scheduling", subject="s1"))
-    assert from_schedule.news_id == from_change.news_id and from_change.kind == NewsKind.NEW_GROUP
+
+    def moved(old: str | None, new: str, version: int) -> GroupAssignmentChanged:
+        return GroupAssignmentChanged(
+            block_id="b1", school_id="sch", student_id="s1", old_session_id=old, new_session_id=new,
+            session_title="Fractions lab", session_kind="skill_group", starts_at=starts, ends_at=starts,
+            reason="regroup", schedule_version=version)
+
+    def news_id(change: GroupAssignmentChanged) -> str:
+        return news_from_assignment(new_envelope(change, district_id="d1", producer="scheduling", subject="s1")).news_id
+
+    first, back = news_id(moved("y", "x", 2)), news_id(moved("z", "x", 5))
+    assert first != back  # moving back to a group told before is news again
+    assert news_id(moved("y", "x", 2)) == first  # the same change re-sent is the same news
+    assert news_from_assignment(new_envelope(moved(None, "x", 1), district_id="d1", producer="scheduling",
+                                             subject="s1")).kind == NewsKind.NEW_GROUP
 
 
 def test_a_weekly_digest_goes_out_on_the_chosen_day_and_hour():

@@ -169,7 +169,7 @@ async def _equals(value, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return (await value) == expected
 
 
-async def test_a_new_flex_session_is_told_once_though_the_schedule_and_the_change_both_say_it(notify: Notify):
+async def test_a_new_flex_session_is_told_once_by_its_change_and_the_published_schedule_adds_nothing(notify: Notify):
     from mosaic_events.catalog import Assignment, GroupAssignmentChanged, ScheduledSession, SchedulePublished
 
     await notify.add_family("g-flex", "s-flex", "Omar", language="en")

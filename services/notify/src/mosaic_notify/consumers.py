@@ -11,7 +11,7 @@ from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RosterChan
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters.fanout import tell, tell_new_guardian
 from mosaic_notify.domain.contacts import contacts_from_roster
-from mosaic_notify.domain.news import news_from_assignment, news_from_mastery, news_from_schedule
+from mosaic_notify.domain.news import news_from_assignment, news_from_mastery
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.consumer import Handler, UnitOfWork
 
@@ -51,14 +51,9 @@ def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[st
     async def on_group_assignment_changed(uow: UnitOfWork, envelope: Envelope) -> None:
         await tell(uow.session, news_from_assignment(envelope), clock(), settings)
 
-    async def on_schedule_published(uow: UnitOfWork, envelope: Envelope) -> None:
-        for news in news_from_schedule(envelope):
-            await tell(uow.session, news, clock(), settings)
-
     return {
         "RosterChanged": on_roster_changed,
         "FrameworkPublished": on_framework_published,
         "MasteryChanged": on_mastery_changed,
         "GroupAssignmentChanged": on_group_assignment_changed,
-        "SchedulePublished": on_schedule_published,
     }

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mosaic_events import Envelope
-from mosaic_events.catalog import GroupAssignmentChanged, MasteryChanged, SchedulePublished
+from mosaic_events.catalog import GroupAssignmentChanged, MasteryChanged
 from mosaic_events.ids import MOSAIC_NAMESPACE
 
 # A student stuck at the lowest level after this many pieces of work "needs support" (stalled).
@@ -85,35 +85,17 @@ def _mastery_kind(change: MasteryChanged) -> NewsKind | None:
 
 
 def news_from_assignment(envelope: Envelope) -> News:
-    """A student's new flex group or session; its id names (block, student, session) so either event tells it once."""
+    """A student's new flex group or session: scheduling sends one GroupAssignmentChanged per student whose
+    session changed (a first placement included), so each is news once — a re-sent one names the same
+    (block, student, session, schedule version) — and a later move is news again."""
     change = envelope.data
     assert isinstance(change, GroupAssignmentChanged)
     return News(
-        news_id=news_id_for(envelope.district_id, change.block_id, change.student_id, change.new_session_id),
+        news_id=news_id_for(envelope.district_id, change.block_id, change.student_id, change.new_session_id,
+                            f"v{change.schedule_version}"),
         kind=NewsKind.NEW_GROUP, district_id=envelope.district_id, student_id=change.student_id,
         cause_event_id=str(envelope.id), correlation_id=str(envelope.correlation_id),
         occurred_at=envelope.occurred_at, session_title=change.session_title, session_kind=change.session_kind,
         starts_at=change.starts_at, ends_at=change.ends_at,
         details={"block_id": change.block_id, "session_id": change.new_session_id},
     )
-
-
-def news_from_schedule(envelope: Envelope) -> list[News]:
-    """Each student's session in a published block; same ids as the per-student change, so no double news."""
-    schedule = envelope.data
-    assert isinstance(schedule, SchedulePublished)
-    sessions = {s.session_id: s for s in schedule.sessions}
-    items = []
-    for assignment in schedule.assignments:
-        session = sessions.get(assignment.session_id)
-        if session is None:
-            continue
-        items.append(News(
-            news_id=news_id_for(envelope.district_id, schedule.block_id, assignment.student_id, session.session_id),
-            kind=NewsKind.NEW_GROUP, district_id=envelope.district_id, student_id=assignment.student_id,
-            cause_event_id=str(envelope.id), correlation_id=str(envelope.correlation_id),
-            occurred_at=envelope.occurred_at, session_title=session.title, session_kind=session.kind,
-            starts_at=schedule.starts_at, ends_at=schedule.ends_at,
-            details={"block_id": schedule.block_id, "session_id": session.session_id},
-        ))
-    return items
