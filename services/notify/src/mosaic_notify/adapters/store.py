@@ -17,6 +17,7 @@ from mosaic_notify.domain.news import News
 from mosaic_notify.domain.preferences import Preferences, default_preferences, parse_quiet_hours
 from mosaic_notify.domain.rules import DEFAULT_RULES, DistrictRules
 from mosaic_notify.settings import NotifySettings
+from mosaic_runtime.metrics import DELIVERIES
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
@@ -177,6 +178,7 @@ async def load_news(session: AsyncSession, news_ids: Sequence[str]) -> list[News
 
 
 async def log_attempt(session: AsyncSession, notification: Any, outcome: str, detail: str, at: datetime) -> None:
+    DELIVERIES.labels(notification.channel, outcome).inc()  # delivery outcomes on /metrics
     await session.execute(t.delivery_log.insert().values(
         notification_id=notification.notification_id, district_id=notification.district_id,
         attempt=notification.attempts, at=at, outcome=outcome, detail=detail[:2000]))
