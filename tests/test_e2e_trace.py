@@ -135,11 +135,17 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     assert response.status_code == 201, response.text
     _wait(lambda: client.session_of(BLOCK, ana.student_id) == "extend-0", "Ana in the extend group")
 
-    def delivered() -> list[ReceivedSpan]:
+    def complete_trace() -> list[ReceivedSpan]:
+        """The trace once the email's span is in and every span's parent has arrived (children end, and are
+        exported, before their parents)."""
         spans = traces.traces().get(trace_id, [])
-        return [s for s in spans if s.name == "notify deliver" and s.service == "mosaic-notify"] and spans
+        by_id = {s.span_id: s for s in spans}
+        regroup_email = any(s.name == "notify deliver" and any(a.name == "RegroupNeeded process"
+                                                                 for a in _ancestry(s, by_id)) for s in spans)
+        roots = [s for s in spans if s.parent_span_id not in by_id]
+        return spans if regroup_email and len(roots) == 1 else []
 
-    spans = _wait(delivered, "the family's email in the evidence's trace")
+    spans = _wait(complete_trace, "the regroup's email in the evidence's trace, every parent present")
     by_id = {s.span_id: s for s in spans}
     services = {s.service for s in spans}
     assert {"mosaic-evidence", "mosaic-mastery", "mosaic-scheduling", "mosaic-notify"} <= services
@@ -148,9 +154,9 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
                 "RegroupNeeded process", "outbox publish SchedulePublished"):
         assert hop in names, f"{hop!r} missing from the trace: {sorted(names)}"
 
-    # Parent/child links are intact: every span's parent is in the trace, but the request's own.
-    roots = [s for s in spans if s.parent_span_id not in by_id]
-    assert len(roots) == 1 and roots[0].service == "mosaic-evidence", [(r.service, r.name) for r in roots]
+    # Parent/child links are intact: the one span without a parent in the trace is the teacher's request.
+    [root] = [s for s in spans if s.parent_span_id not in by_id]
+    assert root.service == "mosaic-evidence" and root.name.startswith("POST"), root
 
     # The schedule email descends, hop by hop, from the HTTP request.
     schedule_emails = [s for s in spans if s.name == "notify deliver"

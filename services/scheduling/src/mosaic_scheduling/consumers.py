@@ -53,6 +53,14 @@ async def keep_roster(uow: UnitOfWork, envelope: Envelope) -> None:
 def regroup_on_request(solver: SolverSettings) -> Handler:
     async def regroup_section(uow: UnitOfWork, envelope: Envelope) -> None:
         need: RegroupNeeded = envelope.data  # type: ignore[assignment]
+        # The levels that made the regroup due travel with it: a RegroupNeeded may overtake the
+        # MasteryChanged events it summarises (another topic), and the rebuild must see them.
+        for change in need.changes:
+            if change.new_rank is not None:
+                await repo.upsert(uow.session, t.mastery_levels,
+                                  {"district_id": envelope.district_id, "student_id": change.student_id,
+                                   "competency_id": change.competency_id},
+                                  {"rank": change.new_rank, "label": change.new_level})
         blocks = await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id)
         for block in blocks:
             outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,

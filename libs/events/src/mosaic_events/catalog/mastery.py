@@ -39,6 +39,7 @@ class StudentLevelChange(BaseModel):
     competency_id: str
     old_level: str | None
     new_level: str
+    new_rank: int | None = Field(default=None, description="position of new_level on the scale, 0 = lowest")
 
 
 @register

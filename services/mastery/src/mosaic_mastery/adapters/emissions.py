@@ -27,7 +27,8 @@ def mastery_changed_data(change: LevelChanged) -> MasteryChanged:
 def regroup_needed_data(due: RegroupDue) -> RegroupNeeded:
     return RegroupNeeded(
         section_id=due.section_id, school_id=due.school_id, competency_ids=due.competency_ids,
-        changes=tuple(StudentLevelChange(student_id=s, competency_id=c, old_level=old, new_level=new)
+        changes=tuple(StudentLevelChange(student_id=s, competency_id=c, old_level=old, new_level=new,
+                                         new_rank=due.level_ranks.get(new))
                       for s, c, old, new in due.changes),
         changed_students=due.changed_students, section_size=due.section_size, threshold=due.threshold,
         window_started_at=due.window_started_at, reason=due.reason,

@@ -8,7 +8,7 @@ the fact (`needed_competencies` says which records); the rebuild folds into the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mosaic_mastery.domain.config import DistrictConfig
@@ -328,7 +328,7 @@ def _watch(state: ProjectionState, changes: list[LevelChanged], now: datetime) -
                                   threshold=config.settings.regroup_threshold, debounce=config.debounce, now=now,
                                   school_id=info.school_id if info else None)
         if decision is not None:
-            due.append(decision)
+            due.append(replace(decision, level_ranks=config.ranks))
     return due
 
 

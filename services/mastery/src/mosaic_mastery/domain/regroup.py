@@ -8,6 +8,7 @@ levels. At most one goes out per debounce window (event time); changes inside it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,6 +43,7 @@ class RegroupDue:
     threshold: float
     window_started_at: datetime
     reason: str
+    level_ranks: Mapping[str | None, int] = field(default_factory=dict)  # level name -> rank, for consumers
 
 
 def note_change(watch: SectionWatch, student_id: str, competency_id: str, old_level: str | None,
