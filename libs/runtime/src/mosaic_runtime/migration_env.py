@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from alembic import context
+from alembic import context, op
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from mosaic_runtime.db import make_engine
+from mosaic_runtime.db import make_engine, runtime_tables
 
 
 def run_migrations_from_env(target_metadata: MetaData) -> None:
@@ -39,3 +39,17 @@ def _run_sync(connection: Connection, target_metadata: MetaData) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
+
+
+def create_runtime_tables() -> None:
+    """In a service's first migration: the chassis' tables (outbox, consumer positions, processed ids),
+    from the one definition in `mosaic_runtime.db.runtime_tables`."""
+    metadata = MetaData()
+    runtime_tables(metadata)
+    metadata.create_all(op.get_bind())
+
+
+def drop_runtime_tables() -> None:
+    metadata = MetaData()
+    runtime_tables(metadata)
+    metadata.drop_all(op.get_bind())

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from mosaic_runtime.migration_env import create_runtime_tables, drop_runtime_tables
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -117,33 +119,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('district_id', 'key')
     )
-    op.create_table('mosaic_consumer_positions',
-    sa.Column('consumer_group', sa.String(length=255), nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('next_offset', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('consumer_group', 'topic', 'partition')
-    )
-    op.create_table('mosaic_outbox',
-    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('key', sa.LargeBinary(), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('headers', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('seq'),
-    sa.UniqueConstraint('event_id')
-    )
-    with op.batch_alter_table('mosaic_outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_mosaic_outbox_sent'), ['sent'], unique=False)
-
-    op.create_table('mosaic_processed_events',
-    sa.Column('consumer_group', sa.String(length=255), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.PrimaryKeyConstraint('consumer_group', 'event_id')
-    )
+    create_runtime_tables()
     op.create_table('people',
     sa.Column('district_id', sa.String(length=255), nullable=False),
     sa.Column('id', sa.String(length=255), nullable=False),
@@ -209,12 +185,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_people_email')
 
     op.drop_table('people')
-    op.drop_table('mosaic_processed_events')
-    with op.batch_alter_table('mosaic_outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mosaic_outbox_sent'))
-
-    op.drop_table('mosaic_outbox')
-    op.drop_table('mosaic_consumer_positions')
+    drop_runtime_tables()
     op.drop_table('idempotency_keys')
     op.drop_table('frameworks')
     with op.batch_alter_table('evidence_history', schema=None) as batch_op:
