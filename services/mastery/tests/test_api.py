@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import decode
-from mosaic_mastery import synthetic
 from mosaic_mastery.consumers import HANDLERS, BatchFold
 from mosaic_mastery.main import build_app
 from mosaic_mastery.settings import MasterySettings
