@@ -20,7 +20,7 @@ from mosaic_evidence.domain.standards import (
 def event_list(body: Any) -> list[Any]:
     """An envelope's `data`, or a single event (or a bare list of events)."""
     if isinstance(body, dict) and isinstance(body.get("data"), list) and "sensor" in body:
-        return body["data"]
+        return list(body["data"])
     return body if isinstance(body, list) else [body]
 
 
@@ -44,10 +44,10 @@ def translate_event(index: int, event: Any, mapping: StandardsMapping, view: Ref
                    reason=f"{kind} {action} is not evidence of learning (only GradeEvent carries a score)")
 
 
-def _graded(index: int, event: dict, ref: str | None, mapping: StandardsMapping, view: ReferenceView,
+def _graded(index: int, event: dict[str, Any], ref: str | None, mapping: StandardsMapping, view: ReferenceView,
             received_on: date) -> Outcome:
-    attempt: dict = event["object"] if isinstance(event.get("object"), dict) else {}
-    score: dict = event["generated"] if isinstance(event.get("generated"), dict) else {}
+    attempt: dict[str, Any] = event["object"] if isinstance(event.get("object"), dict) else {}
+    score: dict[str, Any] = event["generated"] if isinstance(event.get("generated"), dict) else {}
     candidates = _assignable_chain(attempt.get("assignable"))
     activity_id = candidates[0] if candidates else None
     activity = next((mapping.activity(c) for c in candidates if mapping.activity(c)), None)

@@ -73,7 +73,7 @@ class ProjectionState:
     references: dict[str, DistrictReference] = field(default_factory=dict)
     watches: dict[tuple[str, str], SectionWatch] = field(default_factory=dict)
     configs: dict[str, DistrictConfig] = field(default_factory=dict)
-    loaded: set[tuple] = field(default_factory=set)
+    loaded: set[tuple[str, ...]] = field(default_factory=set)
     whole_districts: set[str] = field(default_factory=set)  # districts whose every record is loaded
     dirty_records: set[RecordKey] = field(default_factory=set)
     dirty_evidence: set[tuple[str, str]] = field(default_factory=set)
@@ -128,7 +128,7 @@ class ProjectionState:
     def holds_district(self, district_id: str) -> bool:
         return self.complete or district_id in self.whole_districts
 
-    def _check(self, what: tuple) -> None:
+    def _check(self, what: tuple[str, ...]) -> None:
         if self.complete or what in self.loaded or (what[0] == "record" and what[1] in self.whole_districts):
             return
         raise NotLoaded(f"the live slice did not load {what}; needed_competencies must include it")
@@ -159,7 +159,7 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
         if state.holds_district(fact.district_id):  # roll-ups follow the tree
             refresh_rollups(state, fact.district_id)
     else:
-        apply_roster(ref, data)  # type: ignore[arg-type]
+        apply_roster(ref, data)
     state.dirty_references.add(fact.district_id)
     return []
 
@@ -202,9 +202,15 @@ def _gather_recorded(state: ProjectionState, fact: EvidenceFact, known: Evidence
         if record is None:
             record = records[key] = MasteryRecord(*key)
         dirty.add(key)
-        gather(record, Observation(fact.evidence_id, fact.observed_on, record.take_sequence(), fact.score,
-                                   known.kind))
+        gather(record, _observation(fact, record.take_sequence(), known.kind))
     known.competency_ids = competencies
+
+
+def _observation(fact: EvidenceFact, sequence: int, kind: str) -> Observation:
+    """What recorded or corrected evidence gives the methods; a retraction carries no date or score."""
+    if fact.observed_on is None or fact.score is None:
+        raise ValueError(f"evidence {fact.evidence_id} was {fact.action} without a date and a score")
+    return Observation(fact.evidence_id, fact.observed_on, sequence, fact.score, kind)
 
 
 def _level_of(record: MasteryRecord | None) -> str | None:
@@ -225,8 +231,7 @@ def _change_observations(state: ProjectionState, fact: EvidenceFact, known: Evid
         if competency in new:
             sequence = None if fresh else next(
                 (o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
-            observation = Observation(fact.evidence_id, fact.observed_on, sequence if sequence is not None
-                                      else record.take_sequence(), fact.score, known.kind)
+            observation = _observation(fact, sequence if sequence is not None else record.take_sequence(), known.kind)
             if not replaced:
                 if state.deferred:
                     gather(record, observation)
