@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from mosaic_evidence import commands, standards_commands
+from mosaic_evidence import commands
 from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder
 from mosaic_evidence.domain.standards import StandardsMapping
+from mosaic_evidence.service import standards
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
@@ -18,6 +19,11 @@ Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
 OUTCOMES: dict[int | str, dict[str, Any]] = {
     200: {"description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
                          "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
+    400: {"description": "some input is not valid xAPI 1.0.3 / Caliper; nothing was recorded; every problem "
+                         "listed with the statement's index, the field and what to do"},
+    409: {"description": "a statement or event id was received before with other content; nothing was recorded"},
+    413: {"description": "the body is larger than the service accepts; split it"},
+    415: {"description": "the body was not sent as application/json"},
     503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
 
 
@@ -42,7 +48,7 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
                           idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
     status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_xapi(s, district_id, body, caller),
+        ctx, district_id, lambda s: standards.ingest_xapi(s, district_id, body, caller),
         key=idempotency_key, payload_hash=commands.request_hash({"path": "xapi", "body": body}))
     return answer(status, answer_body)
 
@@ -54,6 +60,6 @@ async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Cont
                        idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
     status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_caliper(s, district_id, body, caller),
+        ctx, district_id, lambda s: standards.ingest_caliper(s, district_id, body, caller),
         key=idempotency_key, payload_hash=commands.request_hash({"path": "caliper", "body": body}))
     return answer(status, answer_body)

@@ -1,0 +1,149 @@
+"""Bad input is answered 4xx, never 5xx: a body over the limit is 413 (counted as it streams in, so nothing
+large is ever held), a JSON route refuses another Content-Type with 415, and a 422 quotes only a short
+excerpt of what was sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import Form
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UPLOAD_TYPES = ("multipart/form-data", "application/zip", "application/octet-stream", "text/csv")
+EXCERPT_CHARS = 120
+MAX_REPORTED_ERRORS = 20
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from the request stream as soon as the body passes its limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than this endpoint accepts ({limit} bytes); "
+                              "send less per request (split a batch) or ask the district to raise the limit")
+
+
+class RequestSizeLimit:
+    """ASGI middleware: JSON and other bodies up to `json_bytes`, uploads (multipart, zip, CSV) up to
+    `upload_bytes`; a declared Content-Length over the limit is refused before any byte is read."""
+
+    def __init__(self, app: ASGIApp, *, json_bytes: int, upload_bytes: int) -> None:
+        self.app = app
+        self.json_bytes = json_bytes
+        self.upload_bytes = upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        limit = self.upload_bytes if media_type(headers.get("content-type")) in UPLOAD_TYPES else self.json_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _send_413(send, limit)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _send_413(send, limit)
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    response = JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413,
+                            headers={"Connection": "close"})
+    await response({"type": "http"}, _nothing, send)
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json(content_type: str | None) -> bool:
+    """What FastAPI parses as JSON: application/json, any +json type, or no Content-Type at all."""
+    kind = media_type(content_type)
+    return kind in ("", "application/json") or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def require_json_content_type(routes: Iterable[Any]) -> None:
+    """Every route with a JSON body answers 415 to another Content-Type, instead of a 422 that doesn't say why."""
+    for route in routes:
+        if not isinstance(route, APIRoute) or route.body_field is None or getattr(route, "_json_only", False):
+            continue
+        if isinstance(route.body_field.field_info, Form):
+            continue
+        route.app = _json_only(route.app)
+        route._json_only = True  # type: ignore[attr-defined]
+
+
+def _json_only(app: ASGIApp) -> ASGIApp:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = Request(scope).headers.get("content-type")
+        if not is_json(content_type):
+            response = JSONResponse({"detail": f"this endpoint takes JSON; the body was sent as {content_type!r}: "
+                                               "send it with Content-Type: application/json"}, status_code=415)
+            await response(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> Any:
+    """The value itself if short, else the start of its JSON text: a 422 never echoes a whole large body."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) <= limit:
+        return value if isinstance(value, str | int | float | bool | type(None)) else json.loads(text)
+    return text[:limit] + f"… ({len(text)} characters)"
+
+
+async def short_validation_errors(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 with each error's input cut to an excerpt, and at most MAX_REPORTED_ERRORS errors."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    detail: list[dict[str, Any]] = []
+    for error in errors[:MAX_REPORTED_ERRORS]:
+        item = {"type": error.get("type"), "loc": list(error.get("loc", ())), "msg": str(error.get("msg", ""))}
+        if "input" in error:
+            item["input"] = excerpt(error["input"])
+        detail.append(item)
+    body: dict[str, Any] = {"detail": detail}
+    if len(errors) > MAX_REPORTED_ERRORS:
+        body["omitted"] = f"{len(errors) - MAX_REPORTED_ERRORS} more errors; fix these and send again"
+    return JSONResponse(body, status_code=422)
+
+
+def install(app: FastAPI, *, json_bytes: int, upload_bytes: int) -> None:
+    """Size limits, the 422 shape; the 415 guard is added at start, once every route is in place."""
+    app.add_middleware(RequestSizeLimit, json_bytes=json_bytes, upload_bytes=upload_bytes)
+    app.add_exception_handler(RequestValidationError, short_validation_errors)
