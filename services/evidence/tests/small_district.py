@@ -43,7 +43,7 @@ sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,or
 {COURSE},active,{STAMP},{SESSION},Mathematics 6,MATH6,06,{SCHOOL},Mathematics,""")),
         "classes.csv": write(rows(f"""
 sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods
-{CLASS},active,{STAMP},Mathematics 6 - Period 1,06,{COURSE},M6-1,scheduled,Room 1,{SCHOOL},{SESSION},Mathematics,,1""")),
+{CLASS},active,{STAMP},Math 6 P1,06,{COURSE},M6-1,scheduled,Room 1,{SCHOOL},{SESSION},Mathematics,,1""")),
         "users.csv": write(rows(f"""
 sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password
 {TEACHER},active,{STAMP},true,{SCHOOL},teacher,tea,,Tess,Teacher,,T1,tess@school.example,,,,,

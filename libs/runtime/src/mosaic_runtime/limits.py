@@ -5,14 +5,12 @@ excerpt of what was sent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.params import Form
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UPLOAD_TYPES = ("multipart/form-data", "application/zip", "application/octet-stream", "text/csv")
@@ -92,28 +90,16 @@ def is_json(content_type: str | None) -> bool:
     return kind in ("", "application/json") or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-def require_json_content_type(routes: Iterable[Any]) -> None:
-    """Every route with a JSON body answers 415 to another Content-Type, instead of a 422 that doesn't say why."""
-    for route in routes:
-        if not isinstance(route, APIRoute) or route.body_field is None or getattr(route, "_json_only", False):
-            continue
-        if isinstance(route.body_field.field_info, Form):
-            continue
-        route.app = _json_only(route.app)
-        route._json_only = True  # type: ignore[attr-defined]
-
-
-def _json_only(app: ASGIApp) -> ASGIApp:
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = Request(scope).headers.get("content-type")
-        if not is_json(content_type):
-            response = JSONResponse({"detail": f"this endpoint takes JSON; the body was sent as {content_type!r}: "
-                                               "send it with Content-Type: application/json"}, status_code=415)
-            await response(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-    return guarded
+async def json_bodies_only(request: Request) -> None:
+    """A route that takes JSON answers 415 to another Content-Type, instead of a 422 that doesn't say why.
+    An app-wide dependency: it runs before the body is validated, once the route is known."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    if body is None or isinstance(body.field_info, Form):
+        return
+    content_type = request.headers.get("content-type")
+    if not is_json(content_type):
+        raise HTTPException(415, f"this endpoint takes JSON; the body was sent as {content_type!r}: "
+                                 "send it with Content-Type: application/json")
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> Any:
@@ -144,6 +130,6 @@ async def short_validation_errors(request: Request, exc: Exception) -> JSONRespo
 
 
 def install(app: FastAPI, *, json_bytes: int, upload_bytes: int) -> None:
-    """Size limits, the 422 shape; the 415 guard is added at start, once every route is in place."""
+    """Size limits and the 422 shape; the 415 guard is `json_bodies_only`, given to FastAPI as a dependency."""
     app.add_middleware(RequestSizeLimit, json_bytes=json_bytes, upload_bytes=upload_bytes)
     app.add_exception_handler(RequestValidationError, short_validation_errors)

@@ -64,6 +64,8 @@ def validate_body(body: Any) -> list[InputProblem]:
     elif event_list(body) is None:
         return [InputProblem(None, "", f"{short(body, 40)} is not Caliper: send an envelope "
                                        "{sensor, sendTime, dataVersion, data: [events]}")]
+    elif not event_list(body):
+        return [InputProblem(None, "", "the list holds no events; send at least one")]
     else:
         problems = []
     events = event_list(body) or []

@@ -37,6 +37,8 @@ HINTS = {  # pydantic error type → what to do
 
 def validate_statements(statements: list[Any]) -> list[InputProblem]:
     """Every problem of every statement; an empty list means the whole request can be taken."""
+    if not statements:
+        return [InputProblem(None, "", "the list holds no statements; send at least one")]
     problems = [p for i, s in enumerate(statements) for p in validate_statement(i, s)]
     return problems + _colliding_ids(statements)
 
@@ -54,7 +56,11 @@ def validate_statement(index: int, statement: Any) -> list[InputProblem]:
 
 
 def _related(one: str, other: str) -> bool:
-    """One path is the other or lies within it: a problem we already explained, said again by Ralph."""
+    """One path is the other or lies within it, or both are about one agent: a problem we already explained,
+    said again by Ralph (which, for an agent that fits none of its union's branches, guesses the wrong one)."""
+    roots = {path.split(".")[0].split("[")[0] for path in (one, other)}
+    if len(roots) == 1 and roots <= {"actor", "authority"}:
+        return True
     shorter, longer = sorted((one, other), key=len)
     return longer == shorter or longer.startswith(shorter + ".") or longer.startswith(shorter + "[")
 
