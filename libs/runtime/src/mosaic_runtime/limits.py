@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 UPLOAD_TYPES = ("multipart/form-data", "application/zip", "application/octet-stream", "text/csv")
 EXCERPT_CHARS = 120
 MAX_REPORTED_ERRORS = 20
+DRAIN_BYTES = 64 * 1024 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -44,17 +45,20 @@ class RequestSizeLimit:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             await _send_413(send, limit)
+            await _drain(receive)
             return
-        received = 0
-        started = False
+        received, finished, started = 0, False, False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, finished
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                finished = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge(limit)
+            else:
+                finished = True
             return message
 
         async def watched(message: Message) -> None:
@@ -68,11 +72,23 @@ class RequestSizeLimit:
             if started:
                 raise
             await _send_413(send, limit)
+        if received > limit and not finished:
+            await _drain(receive)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the rest of a refused body (up to DRAIN_BYTES), so a client that sends its whole body
+    before it reads the answer gets the 413 instead of a broken connection."""
+    dropped = 0
+    while dropped < DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        dropped += len(message.get("body", b""))
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    response = JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413,
-                            headers={"Connection": "close"})
+    response = JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)
     await response({"type": "http"}, _nothing, send)
 
 
