@@ -196,3 +196,13 @@ async def test_a_422_quotes_only_an_excerpt_of_the_input(tmp_path):
         assert errors[("body", "note")]["input"] == 5  # a short input is quoted as it is
         boolean = await client.post("/readings", json={"value": True})
         assert boolean.status_code == 200  # a plain float field is lax; evidence scores are strict (their test)
+
+
+async def test_a_422_about_nan_or_a_deeply_nested_input_is_still_a_422(tmp_path):
+    async with served(limited_service(tmp_path, [])) as client:
+        nan = await client.post("/readings", content=b'{"value": 1, "note": NaN}',
+                                headers={"Content-Type": "application/json"})
+        assert nan.status_code == 422 and nan.json()["detail"][0]["input"] == "NaN"
+        deep = b'{"value": 1, "note": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+        reply = await client.post("/readings", content=deep, headers={"Content-Type": "application/json"})
+        assert 400 <= reply.status_code < 500, reply.text[:200]

@@ -102,6 +102,12 @@ async def test_no_malformed_statement_or_event_is_answered_5xx(door: Door):
                  envelope(grade_event(generated__maxScore="x")), envelope(grade_event(generated__scoreGiven=True))):
         reply = await door.post("caliper/events", body)
         assert reply.status_code == 400, (body, reply.text)
+    for depth in (100, 800, 5000):  # nested deeper than any statement needs, up to what no parser takes
+        deep = b'{"actor": ' + b"[" * depth + b"]" * depth + b"}"
+        for resource in ("xapi/statements", "caliper/events"):
+            reply = await door.client.post(door.path(resource), content=deep, headers={
+                **door.headers("lrs"), "Content-Type": "application/json"})
+            assert reply.status_code == 400, (depth, resource, reply.text[:200])
     assert await door.count(evidence) == 0
 
 

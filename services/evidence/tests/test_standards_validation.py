@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mosaic_evidence.domain import caliper_validation, xapi_validation
 from mosaic_evidence.domain.xapi_validation import comparable, validate_statements
@@ -298,3 +300,51 @@ def test_a_grade_event_breaking_several_rules_lists_each():
     bad = grade_event(id="1", action="Viewed", generated__scoreGiven="ten")
     problems = caliper_validation.validate_body(envelope(grade_event(), copy.deepcopy(bad)))
     assert [(p.index, p.field) for p in problems] == [(1, "id"), (1, "action"), (1, "generated.scoreGiven")]
+
+
+# Whatever arrives, the checks answer with problems, never with an exception (which would be a 500). -------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                 max_size=4), max_leaves=12)
+
+
+def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += paths(value, (*prefix, key))
+    return found
+
+
+@given(data=st.data())
+@settings(max_examples=300)
+def test_any_change_to_a_statement_or_event_is_answered_with_problems_not_an_error(data):
+    for original, check in ((statement(), lambda b: validate_statements([b])),
+                            (envelope(), caliper_validation.validate_body)):
+        body = copy.deepcopy(original)
+        if check is caliper_validation.validate_body:
+            body = body["data"][0] if data.draw(st.booleans()) else body
+        path = data.draw(st.sampled_from(paths(body)))
+        node = body
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = data.draw(JSON)
+        problems = check(body)
+        assert all(isinstance(p.reason, str) and p.reason for p in problems)
+
+
+@given(body=JSON)
+@settings(max_examples=300)
+def test_any_json_at_all_is_answered_with_problems_not_an_error(body):
+    validate_statements(body if isinstance(body, list) else [body])
+    caliper_validation.validate_body(body)
+
+
+def test_a_body_nested_thousands_deep_is_refused_not_a_crash():
+    deep: Any = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    body = statement(result__extensions={"https://quiz.example/ext/x": deep})
+    assert problems_of(body) == [(0, "")] and "nest deeper" in reasons_of(body)
+    assert caliper_validation.validate_body(envelope(grade_event(extensions=deep)))[0].field == ""

@@ -119,14 +119,21 @@ async def json_bodies_only(request: Request) -> None:
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> Any:
-    """The value itself if short, else the start of its JSON text: a 422 never echoes a whole large body."""
+    """The value itself if short, else the start of its JSON text: a 422 never echoes a whole large body
+    (nor a NaN, which is not JSON and could not be sent back)."""
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # NaN or Infinity somewhere in it
+        return _cut(json.dumps(value, ensure_ascii=False, default=str), limit)
+    except (TypeError, RecursionError):
+        return f"(a {type(value).__name__} too deeply nested to quote)"
     if len(text) <= limit:
         return value if isinstance(value, str | int | float | bool | type(None)) else json.loads(text)
-    return text[:limit] + f"… ({len(text)} characters)"
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
 async def short_validation_errors(request: Request, exc: Exception) -> JSONResponse:

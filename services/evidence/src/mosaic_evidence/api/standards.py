@@ -47,6 +47,8 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
                           body: Annotated[Any, Body(description="an xAPI statement or an array of statements")],
                           idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
+    if refusal := standards.unreadable(body):
+        return answer(refusal.status, refusal.body)
     status, answer_body = await commands.run_write(
         ctx, district_id, lambda s: standards.ingest_xapi(s, district_id, body, caller),
         key=idempotency_key, payload_hash=commands.request_hash({"path": "xapi", "body": body}))
@@ -59,6 +61,8 @@ async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Cont
                        body: Annotated[Any, Body(description="a Caliper envelope or event")],
                        idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
+    if refusal := standards.unreadable(body):
+        return answer(refusal.status, refusal.body)
     status, answer_body = await commands.run_write(
         ctx, district_id, lambda s: standards.ingest_caliper(s, district_id, body, caller),
         key=idempotency_key, payload_hash=commands.request_hash({"path": "caliper", "body": body}))

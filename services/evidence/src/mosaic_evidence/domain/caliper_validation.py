@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mosaic_evidence.domain.standards_problems import InputProblem, is_number, short
+from mosaic_evidence.domain.standards_problems import InputProblem, is_number, short, too_deep
 
 CONTEXTS = ("http://purl.imsglobal.org/ctx/caliper/v1p1", "http://purl.imsglobal.org/ctx/caliper/v1p2")
 ENVELOPE_FIELDS = ("sensor", "sendTime", "dataVersion", "data")
@@ -59,6 +59,8 @@ def event_list(body: Any) -> list[Any] | None:
 
 def validate_body(body: Any) -> list[InputProblem]:
     """Every problem of the envelope and of each event in it; empty means the request can be taken."""
+    if too_deep(body):
+        return too_deep(body)
     if isinstance(body, dict) and any(k in body for k in ENVELOPE_FIELDS):
         problems = _envelope(body)
     elif event_list(body) is None:

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+MAX_DEPTH = 64  # xAPI and Caliper nest a dozen levels; extensions a few more
+
 
 @dataclass(frozen=True)
 class InputProblem:
@@ -31,7 +33,10 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def short(value: Any, limit: int = 60) -> str:
     """A value as JSON, cut short: a reason names what was sent without echoing a large input."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        text = f"(a {type(value).__name__} nested too deeply to quote)"
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -44,3 +49,22 @@ def is_number(value: Any) -> bool:
 def content_hash(content: Any) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                      default=str).encode()).hexdigest()
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep arrays and objects nest, counted without recursion (a hostile body may nest thousands deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def too_deep(value: Any, index: int | None = None) -> list[InputProblem]:
+    if nesting_depth(value) <= MAX_DEPTH:
+        return []
+    return [InputProblem(index, "", f"arrays and objects nest deeper than {MAX_DEPTH} levels; no xAPI statement "
+                                    "or Caliper event needs that: flatten the data")]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from ralph.models.xapi.base.statements import BaseXapiStatement
 
-from mosaic_evidence.domain.standards_problems import InputProblem, field_path, is_number, short
+from mosaic_evidence.domain.standards_problems import InputProblem, field_path, is_number, short, too_deep
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
@@ -46,6 +46,8 @@ def validate_statements(statements: list[Any]) -> list[InputProblem]:
 def validate_statement(index: int, statement: Any) -> list[InputProblem]:
     if not isinstance(statement, dict):
         return [InputProblem(index, "", f"a statement must be a JSON object, not {short(statement)}")]
+    if too_deep(statement):
+        return too_deep(statement, index)
     own = _own_checks(statement)
     try:
         BaseXapiStatement.model_validate(statement)

@@ -17,7 +17,7 @@ from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted, 
 from mosaic_evidence.domain.recording import Recorder, evidence_id_for
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
-from mosaic_evidence.domain.standards_problems import InputProblem, content_hash
+from mosaic_evidence.domain.standards_problems import InputProblem, content_hash, too_deep
 
 
 async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
@@ -56,6 +56,12 @@ async def ingest_caliper(session: AsyncSession, district_id: str, body: Any, cal
     outcomes = [_resent(i, e, first) if i in events and first[str(e["id"])] != i
                 else caliper.translate_event(i, e, mapping, view, received_on=today) for i, e in enumerate(items)]
     return await _record_outcomes(session, district_id, outcomes, caller, "caliper")
+
+
+def unreadable(body: Any) -> Decision | None:
+    """A body nested so deep that hashing or checking it would exhaust the stack: refused before anything."""
+    problems = too_deep(body)
+    return _malformed(problems, "xAPI or Caliper") if problems else None
 
 
 def _resent(index: int, event: dict, first: dict[str, int]) -> Outcome:
