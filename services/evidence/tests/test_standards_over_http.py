@@ -4,6 +4,7 @@ for other content is a 409, a resend is an idempotent success, and no bad input 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -199,3 +200,12 @@ async def test_an_upload_over_the_limit_is_413_for_multipart_and_zip(door: Door)
                                    headers={**door.admin, "Content-Type": "application/zip"})
     assert reply.status_code == 413, reply.text
     assert "larger than this endpoint accepts (65536 bytes)" in reply.json()["detail"]
+
+
+async def test_two_requests_racing_with_one_id_record_one_and_refuse_the_other(door: Door):
+    sid = str(uuid.uuid4())
+    one, other = statement(id=sid), statement(id=sid, result__score={"raw": 1, "max": 10})
+    replies = await asyncio.gather(*(door.post("xapi/statements", body) for body in (one, other, one, other)))
+    statuses = sorted(r.status_code for r in replies)
+    assert statuses[0] == 200 and statuses[-1] == 409 and set(statuses) <= {200, 409}, [r.text for r in replies]
+    assert await door.count(evidence) == 1

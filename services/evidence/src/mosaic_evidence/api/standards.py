@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from mosaic_evidence import commands
 from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder
 from mosaic_evidence.domain.standards import StandardsMapping
 from mosaic_evidence.service import standards
-from mosaic_runtime.app import Context, Session
+from mosaic_runtime.app import Context, ServiceContext, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["xAPI and Caliper"])
@@ -46,13 +49,7 @@ async def get_mapping(district_id: str, principal: DistrictPrincipal, session: S
 async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: Context,
                           body: Annotated[Any, Body(description="an xAPI statement or an array of statements")],
                           idempotency_key: IdempotencyKey = None):
-    caller = recorder(principal)
-    if refusal := standards.unreadable(body):
-        return answer(refusal.status, refusal.body)
-    status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards.ingest_xapi(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=commands.request_hash({"path": "xapi", "body": body}))
-    return answer(status, answer_body)
+    return await _ingest(ctx, district_id, principal, body, idempotency_key, "xapi", standards.ingest_xapi)
 
 
 @router.post("/caliper/events", responses=OUTCOMES,
@@ -60,10 +57,19 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
 async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Context,
                        body: Annotated[Any, Body(description="a Caliper envelope or event")],
                        idempotency_key: IdempotencyKey = None):
+    return await _ingest(ctx, district_id, principal, body, idempotency_key, "caliper", standards.ingest_caliper)
+
+
+async def _ingest(ctx: ServiceContext, district_id: str, principal: Principal, body: Any, key: str | None,
+                  path: str, ingest: Callable[..., Awaitable[commands.Decision]]) -> JSONResponse:
     caller = recorder(principal)
     if refusal := standards.unreadable(body):
         return answer(refusal.status, refusal.body)
-    status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards.ingest_caliper(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=commands.request_hash({"path": "caliper", "body": body}))
+    try:
+        status, answer_body = await commands.run_write(
+            ctx, district_id, lambda s: ingest(s, district_id, body, caller),
+            key=key, payload_hash=commands.request_hash({"path": path, "body": body}))
+    except IntegrityError:  # another request recorded the same statement id a moment before
+        return answer(409, {"detail": "a statement of this request was being recorded by another request at the "
+                                      "same time; nothing was recorded: send it again to learn its outcome"})
     return answer(status, answer_body)

@@ -149,10 +149,13 @@ def _score(index: int, score: Any) -> list[InputProblem]:
     problems = [InputProblem(index, f"generated.{name}", f"{short(score[name])} is not a number; send a JSON "
                                                          "number (not a string, not true/false)")
                 for name in ("scoreGiven", "maxScore") if name in score and not is_number(score[name])]
-    given, top = score.get("scoreGiven"), score.get("maxScore")
-    if not problems and is_number(top) and top <= 0:
+    if problems:
+        return problems
+    given: Any = score.get("scoreGiven")
+    top: Any = score.get("maxScore")
+    if top is not None and top <= 0:
         problems.append(InputProblem(index, "generated.maxScore", f"maxScore {top} must be above 0"))
-    elif not problems and is_number(given) and is_number(top) and not 0 <= given <= top:
+    elif given is not None and top is not None and not 0 <= given <= top:
         problems.append(InputProblem(index, "generated.scoreGiven", f"scoreGiven {given} is outside 0..{top}"))
     return problems
 

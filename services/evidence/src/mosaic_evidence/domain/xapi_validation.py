@@ -194,7 +194,7 @@ def _colliding_ids(statements: list[Any]) -> list[InputProblem]:
 
 def _ralph_problems(error: ValidationError, statement: dict) -> list[InputProblem]:
     """Ralph's errors, with the union branches the input did not choose left out and a hint for each."""
-    errors = _chosen_branches(error.errors(), statement)
+    errors = _chosen_branches([dict(e) for e in error.errors()], statement)
     problems: dict[str, InputProblem] = {}
     for e in errors:
         loc = _data_loc(e["loc"], statement)
