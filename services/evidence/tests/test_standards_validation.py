@@ -43,6 +43,10 @@ def statement(**changes: Any) -> dict:
     return body
 
 
+SUB = {"objectType": "SubStatement", "actor": {"mbox": "mailto:b@school.example"},
+       "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "https://quiz.example/ratios/2"}}
+
+
 def problems_of(body: Any) -> list[tuple[int | None, str]]:
     return [(p.index, p.field) for p in validate_statements(body if isinstance(body, list) else [body])]
 
@@ -110,6 +114,21 @@ XAPI_RULES = {  # rule → (the statement that breaks it, the field named, a fra
                                                      result=None, context={"platform": "LMS"}), "context",
                                            "Activity"),
     "statement_not_an_object": ("hello", "", "JSON object"),
+    "sub_statement_with_an_id": (statement(result=None, object={**SUB, "id": STATEMENT_ID}), "object.id",
+                                 "remove it"),
+    "sub_statement_in_a_sub_statement": (statement(result=None, object={**SUB, "object": SUB}),
+                                         "object.object.objectType", "cannot hold another SubStatement"),
+    "sub_statement_actor_two_ifis": (statement(result=None, object={**SUB, "actor": {
+        "mbox": "mailto:b@school.example", "openid": "https://id.example/b"}}), "object.actor", "exactly one"),
+    "instructor_without_ifi": (statement(context={"instructor": {"name": "Tess"}}), "context.instructor",
+                               "found none"),
+    "team_not_a_group": (statement(context={"team": {"mbox": "mailto:t@school.example"}}),
+                         "context.team.objectType", "Group"),
+    "extension_key_not_iri": (statement(result__extensions={"tries": 1}), "result.extensions.tries", "IRI"),
+    "registration_not_uuid": (statement(context={"registration": "abc"}), "context.registration", "UUID"),
+    "attachment_usage_type_not_iri": (statement(attachments=[{
+        "usageType": "x", "display": {"en-US": "x"}, "contentType": "text/plain", "length": 1,
+        "sha2": "a" * 64}]), "attachments[0].usageType", "IRI"),
 }
 
 

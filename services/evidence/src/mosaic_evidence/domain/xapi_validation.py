@@ -49,22 +49,35 @@ def validate_statement(index: int, statement: Any) -> list[InputProblem]:
     if too_deep(statement):
         return too_deep(statement, index)
     own = _own_checks(statement)
+    # Where we explained an agent (or a nested object), Ralph's guesses among its union's branches are noise.
+    explained = {o.field for o in own} | {path for path, _ in _agent_paths(statement)
+                                         if any(_within(o.field, path) for o in own)}
+    explained |= {"object"} if any(_within(o.field, "object") for o in own) else set()
     try:
         BaseXapiStatement.model_validate(statement)
         ralph: list[InputProblem] = []
     except ValidationError as error:
-        ralph = [p for p in _ralph_problems(error, statement) if not any(_related(p.field, o.field) for o in own)]
+        ralph = [p for p in _ralph_problems(error, statement)
+                 if not any(_within(p.field, e) or _within(e, p.field) for e in explained)]
     return [InputProblem(index, p.field, p.reason) for p in own + ralph]
 
 
-def _related(one: str, other: str) -> bool:
-    """One path is the other or lies within it, or both are about one agent: a problem we already explained,
-    said again by Ralph (which, for an agent that fits none of its union's branches, guesses the wrong one)."""
-    roots = {path.split(".")[0].split("[")[0] for path in (one, other)}
-    if len(roots) == 1 and roots <= {"actor", "authority"}:
-        return True
-    shorter, longer = sorted((one, other), key=len)
-    return longer == shorter or longer.startswith(shorter + ".") or longer.startswith(shorter + "[")
+def _within(path: str, outer: str) -> bool:
+    return path == outer or path.startswith(outer + ".") or path.startswith(outer + "[")
+
+
+def _agent_paths(statement: dict) -> list[tuple[str, Any]]:
+    """Where a statement holds an Agent or Group: actor, authority, an Agent object, a SubStatement's
+    actor, context.instructor and context.team."""
+    found = [(name, statement[name]) for name in ("actor", "authority") if name in statement]
+    target, context = statement.get("object"), statement.get("context")
+    if isinstance(target, dict) and target.get("objectType") in ("Agent", "Group"):
+        found.append(("object", target))
+    if isinstance(target, dict) and target.get("objectType") == "SubStatement" and "actor" in target:
+        found.append(("object.actor", target["actor"]))
+    if isinstance(context, dict):
+        found += [(f"context.{name}", context[name]) for name in ("instructor", "team") if name in context]
+    return found
 
 
 def _own_checks(statement: dict) -> list[InputProblem]:
@@ -76,12 +89,16 @@ def _own_checks(statement: dict) -> list[InputProblem]:
     if "id" in statement and not (isinstance(statement["id"], str) and UUID_RE.match(statement["id"])):
         problems.append(InputProblem(None, "id", f"{short(statement['id'])} is not a UUID; send one such as "
                                                  f"'{EXAMPLE_UUID}' or leave 'id' out"))
-    for name in ("actor", "authority"):
-        if name in statement:
-            problems += _agent_or_group(statement[name], name)
-    target = statement.get("object")
-    if isinstance(target, dict) and target.get("objectType") in ("Agent", "Group"):
-        problems += _agent_or_group(target, "object")
+    for path, agent in _agent_paths(statement):
+        problems += _agent_or_group(agent, path)
+    context, target = statement.get("context"), statement.get("object")
+    if isinstance(context, dict) and isinstance(context.get("team"), dict) \
+            and context["team"].get("objectType") != "Group":
+        problems.append(InputProblem(None, "context.team.objectType", "a team is a Group: set objectType 'Group'"))
+    if isinstance(target, dict) and target.get("objectType") == "SubStatement" and isinstance(
+            target.get("object"), dict) and target["object"].get("objectType") == "SubStatement":
+        problems.append(InputProblem(None, "object.object.objectType", "a SubStatement cannot hold another "
+                                                                       "SubStatement"))
     for name in ("timestamp", "stored"):
         if name in statement:
             problems += _timestamp(statement[name], name)
