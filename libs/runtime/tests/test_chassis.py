@@ -181,6 +181,8 @@ async def test_a_json_route_says_415_to_another_content_type(tmp_path):
             reply = await client.post("/readings", content=b'{"value": 1}', headers={"Content-Type": content_type})
             assert reply.status_code == 415, (content_type, reply.text)
             assert "application/json" in reply.json()["detail"]
+        huge = await client.post("/readings", files={"f": ("big.csv", b"z" * 1024 * 1024, "text/csv")})
+        assert huge.status_code == 415  # decided before reading: not 413 for passing the upload allowance
         for content_type in ("application/json", "application/json; charset=utf-8", "application/vnd.x+json"):
             reply = await client.post("/readings", content=b'{"value": 1}', headers={"Content-Type": content_type})
             assert reply.status_code == 200, (content_type, reply.text)

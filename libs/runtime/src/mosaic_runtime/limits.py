@@ -5,11 +5,12 @@ excerpt of what was sent."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.params import Form
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +18,8 @@ UPLOAD_TYPES = ("multipart/form-data", "application/zip", "application/octet-str
 EXCERPT_CHARS = 120
 MAX_REPORTED_ERRORS = 20
 DRAIN_BYTES = 64 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(HTTPException):
@@ -28,24 +31,33 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestSizeLimit:
-    """ASGI middleware: JSON and other bodies up to `json_bytes`, uploads (multipart, zip, CSV) up to
-    `upload_bytes`; a declared Content-Length over the limit is refused before any byte is read."""
+    """ASGI middleware in front of every route. A route that takes JSON (per the app's OpenAPI) gets
+    `json_bytes` and answers 415 to another Content-Type before it reads a byte; other routes get
+    `upload_bytes` for uploads (multipart, zip, CSV) and `json_bytes` for anything else. A declared
+    Content-Length over the limit is refused at once; an undeclared one when the stream passes it."""
 
     def __init__(self, app: ASGIApp, *, json_bytes: int, upload_bytes: int) -> None:
         self.app = app
         self.json_bytes = json_bytes
         self.upload_bytes = upload_bytes
+        self.json_routes: list[tuple[str, re.Pattern[str]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = self.upload_bytes if media_type(headers.get("content-type")) in UPLOAD_TYPES else self.json_bytes
+        content_type = headers.get("content-type")
+        takes_json = self._takes_json(scope)
+        if takes_json and not is_json(content_type):
+            await _refuse(send, receive, 415, f"this endpoint takes JSON; the body was sent as {content_type!r}: "
+                                              "send it with Content-Type: application/json")
+            return
+        uploading = not takes_json and media_type(content_type) in UPLOAD_TYPES
+        limit = self.upload_bytes if uploading else self.json_bytes
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _send_413(send, limit)
-            await _drain(receive)
+            await _refuse(send, receive, 413, BodyTooLarge(limit).detail)
             return
         received, finished, started = 0, False, False
 
@@ -71,9 +83,40 @@ class RequestSizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await _send_413(send, limit)
+            await JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)(scope, _nothing, send)
         if received > limit and not finished:
             await _drain(receive)
+
+    def _takes_json(self, scope: Scope) -> bool:
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return False
+        if self.json_routes is None:
+            self.json_routes = json_routes(scope.get("app"))
+        method = scope["method"].lower()
+        return any(m == method and pattern.fullmatch(scope["path"]) for m, pattern in self.json_routes)
+
+
+def json_routes(app: Any) -> list[tuple[str, re.Pattern[str]]]:
+    """(method, path pattern) of every operation whose OpenAPI request body is JSON."""
+    try:
+        paths = app.openapi().get("paths", {})
+    except Exception:  # no schema, no route-aware check: the content-type limits still hold
+        log.warning("no OpenAPI schema; JSON routes are not told apart from uploads", exc_info=True)
+        return []
+    found = []
+    for path, operations in paths.items():
+        pattern = re.compile("".join("[^/]+" if part.startswith("{") else re.escape(part)
+                                     for part in re.split(r"(\{[^/]+\})", path)))
+        for method, operation in operations.items():
+            kinds = (operation.get("requestBody") or {}).get("content", {}) if isinstance(operation, dict) else {}
+            if kinds and all(is_json(kind) for kind in kinds):
+                found.append((method, pattern))
+    return found
+
+
+async def _refuse(send: Send, receive: Receive, status: int, detail: str) -> None:
+    await JSONResponse({"detail": detail}, status_code=status)({"type": "http"}, _nothing, send)
+    await _drain(receive)
 
 
 async def _drain(receive: Receive) -> None:
@@ -85,11 +128,6 @@ async def _drain(receive: Receive) -> None:
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
         dropped += len(message.get("body", b""))
-
-
-async def _send_413(send: Send, limit: int) -> None:
-    response = JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)
-    await response({"type": "http"}, _nothing, send)
 
 
 async def _nothing() -> Message:
@@ -104,18 +142,6 @@ def is_json(content_type: str | None) -> bool:
     """What FastAPI parses as JSON: application/json, any +json type, or no Content-Type at all."""
     kind = media_type(content_type)
     return kind in ("", "application/json") or (kind.startswith("application/") and kind.endswith("+json"))
-
-
-async def json_bodies_only(request: Request) -> None:
-    """A route that takes JSON answers 415 to another Content-Type, instead of a 422 that doesn't say why.
-    An app-wide dependency: it runs before the body is validated, once the route is known."""
-    body = getattr(request.scope.get("route"), "body_field", None)
-    if body is None or isinstance(body.field_info, Form):
-        return
-    content_type = request.headers.get("content-type")
-    if not is_json(content_type):
-        raise HTTPException(415, f"this endpoint takes JSON; the body was sent as {content_type!r}: "
-                                 "send it with Content-Type: application/json")
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> Any:
@@ -153,6 +179,6 @@ async def short_validation_errors(request: Request, exc: Exception) -> JSONRespo
 
 
 def install(app: FastAPI, *, json_bytes: int, upload_bytes: int) -> None:
-    """Size limits and the 422 shape; the 415 guard is `json_bodies_only`, given to FastAPI as a dependency."""
+    """Size and type limits in front of every route, and the 422 shape."""
     app.add_middleware(RequestSizeLimit, json_bytes=json_bytes, upload_bytes=upload_bytes)
     app.add_exception_handler(RequestValidationError, short_validation_errors)
