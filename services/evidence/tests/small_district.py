@@ -31,29 +31,41 @@ def roster_files() -> dict[str, bytes]:
     """A OneRoster 1.1 bulk bundle, file name → CSV bytes."""
     return {
         "manifest.csv": b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n",
-        "orgs.csv": write(rows(f"""
+        "orgs.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId
 {DISTRICT_ORG},active,{STAMP},Small District,district,SD,
-{SCHOOL},active,{STAMP},Small School,school,S1,{DISTRICT_ORG}""")),
-        "academicSessions.csv": write(rows(f"""
+{SCHOOL},active,{STAMP},Small School,school,S1,{DISTRICT_ORG}""")
+        ),
+        "academicSessions.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear
-{SESSION},active,{STAMP},2026-2027,schoolYear,2026-08-17,2027-06-11,,2027""")),
-        "courses.csv": write(rows(f"""
+{SESSION},active,{STAMP},2026-2027,schoolYear,2026-08-17,2027-06-11,,2027""")
+        ),
+        "courses.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes
-{COURSE},active,{STAMP},{SESSION},Mathematics 6,MATH6,06,{SCHOOL},Mathematics,""")),
-        "classes.csv": write(rows(f"""
+{COURSE},active,{STAMP},{SESSION},Mathematics 6,MATH6,06,{SCHOOL},Mathematics,""")
+        ),
+        "classes.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods
-{CLASS},active,{STAMP},Math 6 P1,06,{COURSE},M6-1,scheduled,Room 1,{SCHOOL},{SESSION},Mathematics,,1""")),
-        "users.csv": write(rows(f"""
+{CLASS},active,{STAMP},Math 6 P1,06,{COURSE},M6-1,scheduled,Room 1,{SCHOOL},{SESSION},Mathematics,,1""")
+        ),
+        "users.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password
 {TEACHER},active,{STAMP},true,{SCHOOL},teacher,tea,,Tess,Teacher,,T1,tess@school.example,,,,,
 {STUDENT},active,{STAMP},true,{SCHOOL},student,ana,,Ana,Alvarez,,S1,{STUDENT_EMAIL},,,,06,
-{OTHER_STUDENT},active,{STAMP},true,{SCHOOL},student,ben,,Ben,Baker,,S2,ben@school.example,,,,06,""")),
-        "enrollments.csv": write(rows(f"""
+{OTHER_STUDENT},active,{STAMP},true,{SCHOOL},student,ben,,Ben,Baker,,S2,ben@school.example,,,,06,""")
+        ),
+        "enrollments.csv": write(
+            rows(f"""
 sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate
 e-teacher,active,{STAMP},{CLASS},{SCHOOL},{TEACHER},teacher,true,2026-08-17,2027-06-11
 e-ana,active,{STAMP},{CLASS},{SCHOOL},{STUDENT},student,false,2026-08-17,2027-06-11
-e-ben,active,{STAMP},{CLASS},{SCHOOL},{OTHER_STUDENT},student,false,2026-08-17,2027-06-11""")),
+e-ben,active,{STAMP},{CLASS},{SCHOOL},{OTHER_STUDENT},student,false,2026-08-17,2027-06-11""")
+        ),
     }
 
 
@@ -67,16 +79,29 @@ def roster_zip(files: dict[str, bytes] | None = None) -> bytes:
 
 def framework() -> dict:
     """A CASE CFPackage with one domain and two standards."""
+
     def item(ident: str, code: str, text: str, kind: str) -> dict:
         return {"identifier": ident, "humanCodingScheme": code, "fullStatement": text, "CFItemType": kind}
 
     def child(ident: str, origin: str, parent: str, seq: int) -> dict:
-        return {"identifier": ident, "originNodeURI": {"identifier": origin}, "associationType": "isChildOf",
-                "destinationNodeURI": {"identifier": parent}, "sequenceNumber": seq}
+        return {
+            "identifier": ident,
+            "originNodeURI": {"identifier": origin},
+            "associationType": "isChildOf",
+            "destinationNodeURI": {"identifier": parent},
+            "sequenceNumber": seq,
+        }
 
-    return {"CFDocument": {"identifier": "small-doc", "title": "Small Competencies", "version": "1"},
-            "CFItems": [item("dom", "RATIO", "Ratios", "Domain"),
-                        item("r1", COMPETENCY, "Uses ratio language", "Standard"),
-                        item("r2", "RATIO.2", "Finds unit rates", "Standard")],
-            "CFAssociations": [child("a1", "dom", "small-doc", 1), child("a2", "r1", "dom", 1),
-                               child("a3", "r2", "dom", 2)]}
+    return {
+        "CFDocument": {"identifier": "small-doc", "title": "Small Competencies", "version": "1"},
+        "CFItems": [
+            item("dom", "RATIO", "Ratios", "Domain"),
+            item("r1", COMPETENCY, "Uses ratio language", "Standard"),
+            item("r2", "RATIO.2", "Finds unit rates", "Standard"),
+        ],
+        "CFAssociations": [
+            child("a1", "dom", "small-doc", 1),
+            child("a2", "r1", "dom", 1),
+            child("a3", "r2", "dom", 2),
+        ],
+    }

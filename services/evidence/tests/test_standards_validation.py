@@ -26,8 +26,11 @@ def statement(**changes: Any) -> dict:
         "id": STATEMENT_ID,
         "actor": {"objectType": "Agent", "name": "Ana Alvarez", "mbox": "mailto:ana@school.example"},
         "verb": {"id": "http://adlnet.gov/expapi/verbs/scored", "display": {"en-US": "scored"}},
-        "object": {"objectType": "Activity", "id": "https://quiz.example/ratios/1",
-                   "definition": {"name": {"en-US": "Ratios quiz 1"}}},
+        "object": {
+            "objectType": "Activity",
+            "id": "https://quiz.example/ratios/1",
+            "definition": {"name": {"en-US": "Ratios quiz 1"}},
+        },
         "result": {"score": {"raw": 7, "min": 0, "max": 10, "scaled": 0.7}, "success": True, "completion": True},
         "timestamp": "2026-11-20T10:15:00.000Z",
     }
@@ -43,8 +46,12 @@ def statement(**changes: Any) -> dict:
     return body
 
 
-SUB = {"objectType": "SubStatement", "actor": {"mbox": "mailto:b@school.example"},
-       "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "https://quiz.example/ratios/2"}}
+SUB = {
+    "objectType": "SubStatement",
+    "actor": {"mbox": "mailto:b@school.example"},
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+    "object": {"id": "https://quiz.example/ratios/2"},
+}
 
 
 def problems_of(body: Any) -> list[tuple[int | None, str]]:
@@ -56,24 +63,37 @@ def reasons_of(body: Any) -> str:
 
 
 XAPI_RULES = {  # rule → (the statement that breaks it, the field named, a fragment of the reason)
-    "actor_two_ifis": (statement(actor__account={"homePage": "https://lms.example", "name": "ana"}),
-                       "actor", "exactly one inverse functional identifier"),
+    "actor_two_ifis": (
+        statement(actor__account={"homePage": "https://lms.example", "name": "ana"}),
+        "actor",
+        "exactly one inverse functional identifier",
+    ),
     "actor_no_ifi": (statement(actor={"name": "Ana"}), "actor", "found none"),
     "mbox_not_mailto": (statement(actor__mbox="ana@school.example"), "actor.mbox", "mailto:"),
     "mbox_sha1sum_not_hex": (statement(actor={"mbox_sha1sum": "xyz"}), "actor.mbox_sha1sum", ""),
     "openid_not_uri": (statement(actor={"openid": "not a uri"}), "actor.openid", "URI"),
-    "account_without_home_page": (statement(actor={"account": {"name": "ana"}}), "actor.account.homePage",
-                                  "required"),
+    "account_without_home_page": (statement(actor={"account": {"name": "ana"}}), "actor.account.homePage", "required"),
     "anonymous_group_without_members": (statement(actor={"objectType": "Group"}), "actor.member", "members"),
-    "group_member_is_a_group": (statement(actor={"objectType": "Group", "member": [
-        {"objectType": "Group", "mbox": "mailto:g@school.example"}]}), "actor.member[0].objectType", "Agents"),
-    "identified_group_two_ifis": (statement(actor={"objectType": "Group", "mbox": "mailto:g@school.example",
-                                                   "openid": "https://id.example/g"}), "actor", "exactly one"),
+    "group_member_is_a_group": (
+        statement(
+            actor={"objectType": "Group", "member": [{"objectType": "Group", "mbox": "mailto:g@school.example"}]}
+        ),
+        "actor.member[0].objectType",
+        "Agents",
+    ),
+    "identified_group_two_ifis": (
+        statement(actor={"objectType": "Group", "mbox": "mailto:g@school.example", "openid": "https://id.example/g"}),
+        "actor",
+        "exactly one",
+    ),
     "actor_object_type_unknown": (statement(actor__objectType="Robot"), "actor.objectType", "Robot"),
     "verb_without_id": (statement(verb={"display": {"en-US": "scored"}}), "verb.id", "IRI"),
     "verb_id_not_iri": (statement(verb__id="scored"), "verb.id", "IRI"),
-    "verb_display_bad_language_tag": (statement(verb__display={"not a tag!": "x"}), "verb.display.not a tag!",
-                                      "Language tag"),
+    "verb_display_bad_language_tag": (
+        statement(verb__display={"not a tag!": "x"}),
+        "verb.display.not a tag!",
+        "Language tag",
+    ),
     "object_id_not_iri": (statement(object__id="ratios quiz"), "object.id", "IRI"),
     "object_without_id": (statement(object={"objectType": "Activity"}), "object.id", "required"),
     "statement_id_not_uuid": (statement(id="statement-1"), "id", "UUID"),
@@ -84,16 +104,20 @@ XAPI_RULES = {  # rule → (the statement that breaks it, the field named, a fra
     "stored_not_iso8601": (statement(stored="last week"), "stored", "ISO 8601"),
     "scaled_above_1": (statement(result__score={"scaled": 1.5}), "result.score.scaled", "−1..1"),
     "scaled_below_minus_1": (statement(result__score={"scaled": -1.01}), "result.score.scaled", "−1..1"),
-    "raw_above_max": (statement(result__score={"raw": 11, "min": 0, "max": 10}), "result.score.raw",
-                      "outside min..max"),
-    "raw_below_a_min_of_0": (statement(result__score={"raw": -1, "min": 0, "max": 10}), "result.score.raw",
-                             "outside min..max"),
-    "min_equal_to_max": (statement(result__score={"raw": 5, "min": 5, "max": 5}), "result.score.min",
-                         "less than max"),
+    "raw_above_max": (
+        statement(result__score={"raw": 11, "min": 0, "max": 10}),
+        "result.score.raw",
+        "outside min..max",
+    ),
+    "raw_below_a_min_of_0": (
+        statement(result__score={"raw": -1, "min": 0, "max": 10}),
+        "result.score.raw",
+        "outside min..max",
+    ),
+    "min_equal_to_max": (statement(result__score={"raw": 5, "min": 5, "max": 5}), "result.score.min", "less than max"),
     "min_above_max": (statement(result__score={"min": 10, "max": 0}), "result.score.min", "less than max"),
     "raw_a_string": (statement(result__score={"raw": "abc", "max": 10}), "result.score.raw", "not a number"),
-    "raw_a_numeric_string": (statement(result__score={"raw": "5", "max": 10}), "result.score.raw",
-                             "not a number"),
+    "raw_a_numeric_string": (statement(result__score={"raw": "5", "max": 10}), "result.score.raw", "not a number"),
     "max_a_string": (statement(result__score={"raw": 5, "max": "x"}), "result.score.max", "not a number"),
     "raw_a_list": (statement(result__score={"raw": [1], "max": 10}), "result.score.raw", "not a number"),
     "raw_true": (statement(result__score={"raw": True, "max": 10}), "result.score.raw", "not true/false"),
@@ -105,30 +129,58 @@ XAPI_RULES = {  # rule → (the statement that breaks it, the field named, a fra
     "unknown_top_level_property": (statement(grade="A"), "grade", "remove it"),
     "unknown_result_property": (statement(result__grade="A"), "result.grade", "remove it"),
     "version_not_1_0_x": (statement(version="2.0.0"), "version", "1.0.x"),
-    "voiding_an_activity": (statement(verb__id=xapi_validation.VOIDED, result=None), "object.objectType",
-                            "StatementRef"),
-    "voiding_a_ref_that_is_not_a_uuid": (statement(verb__id=xapi_validation.VOIDED, result=None,
-                                                   object={"objectType": "StatementRef", "id": "x"}),
-                                         "object.id", "UUID"),
-    "context_platform_on_a_non_activity": (statement(object={"objectType": "StatementRef", "id": STATEMENT_ID},
-                                                     result=None, context={"platform": "LMS"}), "context",
-                                           "Activity"),
+    "voiding_an_activity": (
+        statement(verb__id=xapi_validation.VOIDED, result=None),
+        "object.objectType",
+        "StatementRef",
+    ),
+    "voiding_a_ref_that_is_not_a_uuid": (
+        statement(verb__id=xapi_validation.VOIDED, result=None, object={"objectType": "StatementRef", "id": "x"}),
+        "object.id",
+        "UUID",
+    ),
+    "context_platform_on_a_non_activity": (
+        statement(object={"objectType": "StatementRef", "id": STATEMENT_ID}, result=None, context={"platform": "LMS"}),
+        "context",
+        "Activity",
+    ),
     "statement_not_an_object": ("hello", "", "JSON object"),
-    "sub_statement_with_an_id": (statement(result=None, object={**SUB, "id": STATEMENT_ID}), "object.id",
-                                 "remove it"),
-    "sub_statement_in_a_sub_statement": (statement(result=None, object={**SUB, "object": SUB}),
-                                         "object.object.objectType", "cannot hold another SubStatement"),
-    "sub_statement_actor_two_ifis": (statement(result=None, object={**SUB, "actor": {
-        "mbox": "mailto:b@school.example", "openid": "https://id.example/b"}}), "object.actor", "exactly one"),
-    "instructor_without_ifi": (statement(context={"instructor": {"name": "Tess"}}), "context.instructor",
-                               "found none"),
-    "team_not_a_group": (statement(context={"team": {"mbox": "mailto:t@school.example"}}),
-                         "context.team.objectType", "Group"),
+    "sub_statement_with_an_id": (statement(result=None, object={**SUB, "id": STATEMENT_ID}), "object.id", "remove it"),
+    "sub_statement_in_a_sub_statement": (
+        statement(result=None, object={**SUB, "object": SUB}),
+        "object.object.objectType",
+        "cannot hold another SubStatement",
+    ),
+    "sub_statement_actor_two_ifis": (
+        statement(
+            result=None, object={**SUB, "actor": {"mbox": "mailto:b@school.example", "openid": "https://id.example/b"}}
+        ),
+        "object.actor",
+        "exactly one",
+    ),
+    "instructor_without_ifi": (statement(context={"instructor": {"name": "Tess"}}), "context.instructor", "found none"),
+    "team_not_a_group": (
+        statement(context={"team": {"mbox": "mailto:t@school.example"}}),
+        "context.team.objectType",
+        "Group",
+    ),
     "extension_key_not_iri": (statement(result__extensions={"tries": 1}), "result.extensions.tries", "IRI"),
     "registration_not_uuid": (statement(context={"registration": "abc"}), "context.registration", "UUID"),
-    "attachment_usage_type_not_iri": (statement(attachments=[{
-        "usageType": "x", "display": {"en-US": "x"}, "contentType": "text/plain", "length": 1,
-        "sha2": "a" * 64}]), "attachments[0].usageType", "IRI"),
+    "attachment_usage_type_not_iri": (
+        statement(
+            attachments=[
+                {
+                    "usageType": "x",
+                    "display": {"en-US": "x"},
+                    "contentType": "text/plain",
+                    "length": 1,
+                    "sha2": "a" * 64,
+                }
+            ]
+        ),
+        "attachments[0].usageType",
+        "IRI",
+    ),
 }
 
 
@@ -147,18 +199,32 @@ XAPI_VALID = {
     "version_1_0_3": statement(version="1.0.3"),
     "timestamp_with_an_offset": statement(timestamp="2026-11-20T11:15:00+01:00"),
     "account_actor": statement(actor={"account": {"homePage": "https://lms.example", "name": "ana"}}),
-    "anonymous_group": statement(actor={"objectType": "Group", "member": [{"mbox": "mailto:a@school.example"},
-                                                                          {"openid": "https://id.example/b"}]}),
-    "identified_group": statement(actor={"objectType": "Group", "account": {"homePage": "https://lms.example",
-                                                                            "name": "team-1"}}),
+    "anonymous_group": statement(
+        actor={
+            "objectType": "Group",
+            "member": [{"mbox": "mailto:a@school.example"}, {"openid": "https://id.example/b"}],
+        }
+    ),
+    "identified_group": statement(
+        actor={"objectType": "Group", "account": {"homePage": "https://lms.example", "name": "team-1"}}
+    ),
     "raw_on_a_scale_from_0": statement(result__score={"raw": 0, "min": 0, "max": 4}),
     "negative_scaled": statement(result__score={"scaled": -0.5}),
-    "voiding": statement(id="5d8e6f1a-2b3c-4d5e-8f9a-0b1c2d3e4f5a", verb__id=xapi_validation.VOIDED, result=None,
-                         object={"objectType": "StatementRef", "id": STATEMENT_ID}),
-    "sub_statement": statement(result=None, object={"objectType": "SubStatement",
-                                                    "actor": {"mbox": "mailto:b@school.example"},
-                                                    "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
-                                                    "object": {"id": "https://quiz.example/ratios/2"}}),
+    "voiding": statement(
+        id="5d8e6f1a-2b3c-4d5e-8f9a-0b1c2d3e4f5a",
+        verb__id=xapi_validation.VOIDED,
+        result=None,
+        object={"objectType": "StatementRef", "id": STATEMENT_ID},
+    ),
+    "sub_statement": statement(
+        result=None,
+        object={
+            "objectType": "SubStatement",
+            "actor": {"mbox": "mailto:b@school.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+            "object": {"id": "https://quiz.example/ratios/2"},
+        },
+    ),
     "extensions_hold_anything": statement(result__extensions={"https://quiz.example/ext/tries": [1, "two", None]}),
 }
 
@@ -191,15 +257,20 @@ def test_a_reason_quotes_a_large_value_only_in_part():
 def test_resent_statements_compare_as_xapi_does():
     """Data §2.3.1: what an LRS may set (authority, stored, version) and the timestamp's notation don't count."""
     sent = statement()
-    again = {**statement(timestamp="2026-11-20T11:15:00+01:00", version="1.0.3", stored="2026-11-21T00:00:00Z"),
-             "authority": {"mbox": "mailto:lrs@school.example"}}
+    again = {
+        **statement(timestamp="2026-11-20T11:15:00+01:00", version="1.0.3", stored="2026-11-21T00:00:00Z"),
+        "authority": {"mbox": "mailto:lrs@school.example"},
+    }
     assert comparable(again) == comparable(sent)
     assert comparable(statement(result__score={"raw": 8, "min": 0, "max": 10})) != comparable(sent)
 
 
 def test_the_xapi_specification_examples_are_valid_statements_except_the_fragment():
-    examples = json.loads((DATA / "xapi" / "spec-examples.json").read_text("utf-8")) \
-        if (DATA / "xapi").exists() else pytest.skip("../shared/data is not here")
+    examples = (
+        json.loads((DATA / "xapi" / "spec-examples.json").read_text("utf-8"))
+        if (DATA / "xapi").exists()
+        else pytest.skip("../shared/data is not here")
+    )
     invalid = {i: [p.field for p in validate_statements([e])] for i, e in enumerate(examples)}
     assert {i: fields for i, fields in invalid.items() if fields} == {6: ["objectType"]}  # a SubStatement alone
     assert problems_of([e for i, e in enumerate(examples) if i != 6]) == [(7, "id")]  # two share an id
@@ -213,14 +284,19 @@ GRADE_ID = "urn:uuid:6f1b3c2a-9d8e-4f7a-b6c5-0a1b2c3d4e5f"
 
 def grade_event(**changes: Any) -> dict:
     body: dict[str, Any] = {
-        "@context": V1P1, "id": GRADE_ID, "type": "GradeEvent", "action": "Graded",
+        "@context": V1P1,
+        "id": GRADE_ID,
+        "type": "GradeEvent",
+        "action": "Graded",
         "actor": {"id": "https://lms.example/autograder", "type": "SoftwareApplication"},
-        "object": {"id": "https://lms.example/attempts/1", "type": "Attempt",
-                   "assignee": {"id": "https://lms.example/users/ana", "type": "Person"},
-                   "assignable": {"id": "https://lms.example/assessments/ratios-1", "type": "Assessment"}},
+        "object": {
+            "id": "https://lms.example/attempts/1",
+            "type": "Attempt",
+            "assignee": {"id": "https://lms.example/users/ana", "type": "Person"},
+            "assignable": {"id": "https://lms.example/assessments/ratios-1", "type": "Assessment"},
+        },
         "eventTime": "2026-11-20T10:15:00.000Z",
-        "generated": {"id": "https://lms.example/attempts/1/score", "type": "Score", "scoreGiven": 8,
-                      "maxScore": 10},
+        "generated": {"id": "https://lms.example/attempts/1/score", "type": "Score", "scoreGiven": 8, "maxScore": 10},
     }
     for path, value in changes.items():
         *parents, last = path.split("__")
@@ -235,10 +311,16 @@ def grade_event(**changes: Any) -> dict:
 
 
 def envelope(*events: Any, **changes: Any) -> dict:
-    body = {"sensor": "https://lms.example/sensors/1", "sendTime": "2026-11-20T10:16:00.000Z",
-            "dataVersion": V1P1, "data": list(events) or [grade_event()]}
-    return {**{k: v for k, v in body.items() if changes.get(k, 1) is not None},
-            **{k: v for k, v in changes.items() if v is not None}}
+    body = {
+        "sensor": "https://lms.example/sensors/1",
+        "sendTime": "2026-11-20T10:16:00.000Z",
+        "dataVersion": V1P1,
+        "data": list(events) or [grade_event()],
+    }
+    return {
+        **{k: v for k, v in body.items() if changes.get(k, 1) is not None},
+        **{k: v for k, v in changes.items() if v is not None},
+    }
 
 
 CALIPER_RULES = {  # rule → (the body that breaks it, (index, field) named, a fragment of the reason)
@@ -258,25 +340,34 @@ CALIPER_RULES = {  # rule → (the body that breaks it, (index, field) named, a 
     "event_not_an_object": (envelope(grade_event(), 7), (1, ""), "JSON object"),
     "event_without_type": (envelope(grade_event(type=None)), (0, "type"), "needs a type"),
     "event_without_context": (envelope(grade_event(**{"@context": None})), (0, "@context"), "context"),
-    "event_other_context": (envelope(grade_event(**{"@context": "http://schema.org"})), (0, "@context"),
-                            "context"),
+    "event_other_context": (envelope(grade_event(**{"@context": "http://schema.org"})), (0, "@context"), "context"),
     "event_id_not_urn_uuid": (envelope(grade_event(id="event-1")), (0, "id"), "urn:uuid:"),
     "event_type_unknown": (envelope(grade_event(type="ScoreEvent")), (0, "type"), "not a Caliper event type"),
-    "action_not_of_the_type": (envelope(grade_event(action="Viewed")), (0, "action"), "not an action of a "
-                                                                                      "GradeEvent"),
+    "action_not_of_the_type": (envelope(grade_event(action="Viewed")), (0, "action"), "not an action of a GradeEvent"),
     "event_without_actor": (envelope(grade_event(actor=None)), (0, "actor"), "needs an actor"),
     "event_without_object": (envelope(grade_event(object=None)), (0, "object"), "needs an object"),
     "event_time_not_iso8601": (envelope(grade_event(eventTime="10:15")), (0, "eventTime"), "ISO 8601"),
-    "score_given_a_word": (envelope(grade_event(generated__scoreGiven="ten")), (0, "generated.scoreGiven"),
-                           "not a number"),
-    "score_given_true": (envelope(grade_event(generated__scoreGiven=True)), (0, "generated.scoreGiven"),
-                         "not true/false"),
-    "max_score_a_string": (envelope(grade_event(generated__maxScore="x")), (0, "generated.maxScore"),
-                           "not a number"),
-    "score_given_above_max_score": (envelope(grade_event(generated__scoreGiven=11)), (0, "generated.scoreGiven"),
-                                    "outside 0..10"),
-    "max_score_zero": (envelope(grade_event(generated__maxScore=0, generated__scoreGiven=0)),
-                       (0, "generated.maxScore"), "above 0"),
+    "score_given_a_word": (
+        envelope(grade_event(generated__scoreGiven="ten")),
+        (0, "generated.scoreGiven"),
+        "not a number",
+    ),
+    "score_given_true": (
+        envelope(grade_event(generated__scoreGiven=True)),
+        (0, "generated.scoreGiven"),
+        "not true/false",
+    ),
+    "max_score_a_string": (envelope(grade_event(generated__maxScore="x")), (0, "generated.maxScore"), "not a number"),
+    "score_given_above_max_score": (
+        envelope(grade_event(generated__scoreGiven=11)),
+        (0, "generated.scoreGiven"),
+        "outside 0..10",
+    ),
+    "max_score_zero": (
+        envelope(grade_event(generated__maxScore=0, generated__scoreGiven=0)),
+        (0, "generated.maxScore"),
+        "above 0",
+    ),
     "entity_id_not_iri": ({"@context": V1P1, "type": "Person", "id": "ana"}, (0, "id"), "not an IRI"),
 }
 
@@ -323,9 +414,11 @@ def test_a_grade_event_breaking_several_rules_lists_each():
 
 # Whatever arrives, the checks answer with problems, never with an exception (which would be a 500). -------
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                 max_size=4), max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -339,8 +432,10 @@ def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
 @given(data=st.data())
 @settings(max_examples=300)
 def test_any_change_to_a_statement_or_event_is_answered_with_problems_not_an_error(data):
-    for original, check in ((statement(), lambda b: validate_statements([b])),
-                            (envelope(), caliper_validation.validate_body)):
+    for original, check in (
+        (statement(), lambda b: validate_statements([b])),
+        (envelope(), caliper_validation.validate_body),
+    ):
         body = copy.deepcopy(original)
         if check is caliper_validation.validate_body:
             body = body["data"][0] if data.draw(st.booleans()) else body

@@ -26,8 +26,11 @@ class BodyTooLarge(HTTPException):
     """Raised from the request stream as soon as the body passes its limit."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than this endpoint accepts ({limit} bytes); "
-                              "send less per request (split a batch) or ask the district to raise the limit")
+        super().__init__(
+            413,
+            f"the request body is larger than this endpoint accepts ({limit} bytes); "
+            "send less per request (split a batch) or ask the district to raise the limit",
+        )
 
 
 class RequestSizeLimit:
@@ -50,8 +53,13 @@ class RequestSizeLimit:
         content_type = headers.get("content-type")
         takes_json = self._takes_json(scope)
         if takes_json and not is_json(content_type):
-            await _refuse(send, receive, 415, f"this endpoint takes JSON; the body was sent as {content_type!r}: "
-                                              "send it with Content-Type: application/json")
+            await _refuse(
+                send,
+                receive,
+                415,
+                f"this endpoint takes JSON; the body was sent as {content_type!r}: "
+                "send it with Content-Type: application/json",
+            )
             return
         uploading = not takes_json and media_type(content_type) in UPLOAD_TYPES
         limit = self.upload_bytes if uploading else self.json_bytes
@@ -105,8 +113,9 @@ def json_routes(app: Any) -> list[tuple[str, re.Pattern[str]]]:
         return []
     found = []
     for path, operations in paths.items():
-        pattern = re.compile("".join("[^/]+" if part.startswith("{") else re.escape(part)
-                                     for part in re.split(r"(\{[^/]+\})", path)))
+        pattern = re.compile(
+            "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^/]+\})", path))
+        )
         for method, operation in operations.items():
             kinds = (operation.get("requestBody") or {}).get("content", {}) if isinstance(operation, dict) else {}
             if kinds and all(is_json(kind) for kind in kinds):

@@ -16,11 +16,44 @@ IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 EXAMPLE_ID = "urn:uuid:c51570e4-f8ed-4c18-bb3a-dfe51b2cc594"
 ASSESSMENT = ("Started", "Paused", "Resumed", "Restarted", "Reset", "Submitted")
-MEDIA = ("Started", "Ended", "Paused", "Resumed", "Restarted", "ForwardedTo", "JumpedTo", "ChangedResolution",
-         "ChangedSize", "ChangedSpeed", "ChangedVolume", "EnabledClosedCaptioning", "DisabledClosedCaptioning",
-         "EnteredFullScreen", "ExitedFullScreen", "Muted", "Unmuted", "OpenedPopout", "ClosedPopout")
-RESOURCE = ("Archived", "Copied", "Created", "Deleted", "Described", "Downloaded", "Modified", "Printed",
-            "Published", "Restored", "Retrieved", "Saved", "Unarchived", "Unpublished", "Uploaded")
+MEDIA = (
+    "Started",
+    "Ended",
+    "Paused",
+    "Resumed",
+    "Restarted",
+    "ForwardedTo",
+    "JumpedTo",
+    "ChangedResolution",
+    "ChangedSize",
+    "ChangedSpeed",
+    "ChangedVolume",
+    "EnabledClosedCaptioning",
+    "DisabledClosedCaptioning",
+    "EnteredFullScreen",
+    "ExitedFullScreen",
+    "Muted",
+    "Unmuted",
+    "OpenedPopout",
+    "ClosedPopout",
+)
+RESOURCE = (
+    "Archived",
+    "Copied",
+    "Created",
+    "Deleted",
+    "Described",
+    "Downloaded",
+    "Modified",
+    "Printed",
+    "Published",
+    "Restored",
+    "Retrieved",
+    "Saved",
+    "Unarchived",
+    "Unpublished",
+    "Uploaded",
+)
 # Caliper 1.1 §3 and 1.2 §4: each event type and the actions it may carry.
 ACTIONS: dict[str, tuple[str, ...]] = {
     "AnnotationEvent": ("Bookmarked", "Highlighted", "Shared", "Tagged"),
@@ -64,8 +97,13 @@ def validate_body(body: Any) -> list[InputProblem]:
     if isinstance(body, dict) and any(k in body for k in ENVELOPE_FIELDS):
         problems = _envelope(body)
     elif event_list(body) is None:
-        return [InputProblem(None, "", f"{short(body, 40)} is not Caliper: send an envelope "
-                                       "{sensor, sendTime, dataVersion, data: [events]}")]
+        return [
+            InputProblem(
+                None,
+                "",
+                f"{short(body, 40)} is not Caliper: send an envelope {{sensor, sendTime, dataVersion, data: [events]}}",
+            )
+        ]
     elif not event_list(body):
         return [InputProblem(None, "", "the list holds no events; send at least one")]
     else:
@@ -75,17 +113,33 @@ def validate_body(body: Any) -> list[InputProblem]:
 
 
 def _envelope(body: dict) -> list[InputProblem]:
-    problems = [InputProblem(None, name, "the envelope needs this field") for name in ENVELOPE_FIELDS
-                if name not in body]
+    problems = [
+        InputProblem(None, name, "the envelope needs this field") for name in ENVELOPE_FIELDS if name not in body
+    ]
     if "sensor" in body and not _is_iri(_entity_id(body["sensor"])):
-        problems.append(InputProblem(None, "sensor", f"{short(body['sensor'])} is not an IRI; "
-                                                     "name the sensor, e.g. 'https://example.edu/sensors/1'"))
+        problems.append(
+            InputProblem(
+                None,
+                "sensor",
+                f"{short(body['sensor'])} is not an IRI; name the sensor, e.g. 'https://example.edu/sensors/1'",
+            )
+        )
     if "sendTime" in body and not _is_time(body["sendTime"]):
-        problems.append(InputProblem(None, "sendTime", f"{short(body['sendTime'])} is not an ISO 8601 time; "
-                                                       "write it as '2026-11-20T14:30:00.000Z'"))
+        problems.append(
+            InputProblem(
+                None,
+                "sendTime",
+                f"{short(body['sendTime'])} is not an ISO 8601 time; write it as '2026-11-20T14:30:00.000Z'",
+            )
+        )
     if "dataVersion" in body and body["dataVersion"] not in CONTEXTS:
-        problems.append(InputProblem(None, "dataVersion", f"{short(body['dataVersion'])} is not a Caliper "
-                                                          f"version we read; use one of {', '.join(CONTEXTS)}"))
+        problems.append(
+            InputProblem(
+                None,
+                "dataVersion",
+                f"{short(body['dataVersion'])} is not a Caliper version we read; use one of {', '.join(CONTEXTS)}",
+            )
+        )
     if "data" in body and not (isinstance(body["data"], list) and body["data"]):
         problems.append(InputProblem(None, "data", "must be a non-empty array of events"))
     extra = sorted(set(body) - set(ENVELOPE_FIELDS))
@@ -113,29 +167,48 @@ def _context(index: int, item: dict) -> list[InputProblem]:
     contexts = context if isinstance(context, list) else [context]
     if any(c in CONTEXTS for c in contexts):
         return []
-    return [InputProblem(index, "@context", f"{short(context)} is not a Caliper context; "
-                                            f"use {CONTEXTS[1]} (or {CONTEXTS[0]})")]
+    return [
+        InputProblem(
+            index, "@context", f"{short(context)} is not a Caliper context; use {CONTEXTS[1]} (or {CONTEXTS[0]})"
+        )
+    ]
 
 
 def _event(index: int, event: dict, kind: str) -> list[InputProblem]:
     problems = []
     if not (isinstance(event.get("id"), str) and URN_UUID_RE.match(event["id"])):
-        problems.append(InputProblem(index, "id", f"{short(event.get('id'))} is not an event id; "
-                                                  f"use a UUID URN such as '{EXAMPLE_ID}'"))
+        problems.append(
+            InputProblem(
+                index, "id", f"{short(event.get('id'))} is not an event id; use a UUID URN such as '{EXAMPLE_ID}'"
+            )
+        )
     action = event.get("action")
     allowed = ACTIONS.get(kind, ANY_ACTION if kind == "Event" else None)
     if allowed is None:
-        problems.append(InputProblem(index, "type", f"{short(kind)} is not a Caliper event type; "
-                                                    f"use one of {', '.join(sorted(ACTIONS))} or Event"))
+        problems.append(
+            InputProblem(
+                index,
+                "type",
+                f"{short(kind)} is not a Caliper event type; use one of {', '.join(sorted(ACTIONS))} or Event",
+            )
+        )
     elif action not in allowed:
-        problems.append(InputProblem(index, "action", f"{short(action)} is not an action of a {kind}; "
-                                                      f"it may be {', '.join(allowed[:12])}"))
+        problems.append(
+            InputProblem(
+                index, "action", f"{short(action)} is not an action of a {kind}; it may be {', '.join(allowed[:12])}"
+            )
+        )
     for name in ("actor", "object"):
         if not _is_iri(_entity_id(event.get(name))):
             problems.append(InputProblem(index, name, f"the event needs an {name}: an entity with an IRI id"))
     if not _is_time(event.get("eventTime")):
-        problems.append(InputProblem(index, "eventTime", f"{short(event.get('eventTime'))} is not an ISO 8601 "
-                                                         "time; write it as '2026-11-20T14:30:00.000Z'"))
+        problems.append(
+            InputProblem(
+                index,
+                "eventTime",
+                f"{short(event.get('eventTime'))} is not an ISO 8601 time; write it as '2026-11-20T14:30:00.000Z'",
+            )
+        )
     if kind == "GradeEvent":
         problems += _score(index, event.get("generated"))
     return problems
@@ -146,9 +219,15 @@ def _score(index: int, score: Any) -> list[InputProblem]:
         return []
     if not isinstance(score, dict):
         return [InputProblem(index, "generated", "the generated Score must be an object")]
-    problems = [InputProblem(index, f"generated.{name}", f"{short(score[name])} is not a number; send a JSON "
-                                                         "number (not a string, not true/false)")
-                for name in ("scoreGiven", "maxScore") if name in score and not is_number(score[name])]
+    problems = [
+        InputProblem(
+            index,
+            f"generated.{name}",
+            f"{short(score[name])} is not a number; send a JSON number (not a string, not true/false)",
+        )
+        for name in ("scoreGiven", "maxScore")
+        if name in score and not is_number(score[name])
+    ]
     if problems:
         return problems
     given: Any = score.get("scoreGiven")

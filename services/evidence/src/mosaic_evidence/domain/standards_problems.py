@@ -42,13 +42,18 @@ def short(value: Any, limit: int = 60) -> str:
 
 def is_number(value: Any) -> bool:
     """A JSON number: not a string, not true/false, not NaN or infinity."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value \
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == value
         and value not in (float("inf"), float("-inf"))
+    )
 
 
 def content_hash(content: Any) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def nesting_depth(value: Any) -> int:
@@ -66,5 +71,11 @@ def nesting_depth(value: Any) -> int:
 def too_deep(value: Any, index: int | None = None) -> list[InputProblem]:
     if nesting_depth(value) <= MAX_DEPTH:
         return []
-    return [InputProblem(index, "", f"arrays and objects nest deeper than {MAX_DEPTH} levels; no xAPI statement "
-                                    "or Caliper event needs that: flatten the data")]
+    return [
+        InputProblem(
+            index,
+            "",
+            f"arrays and objects nest deeper than {MAX_DEPTH} levels; no xAPI statement "
+            "or Caliper event needs that: flatten the data",
+        )
+    ]

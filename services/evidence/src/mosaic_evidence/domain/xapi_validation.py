@@ -22,7 +22,7 @@ URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 EXAMPLE_UUID = "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"
 HINTS = {  # pydantic error type → what to do
     "extra_forbidden": "xAPI 1.0.3 defines no such property here; remove it (extra data goes in an 'extensions' "
-                       "map keyed by IRI)",
+    "map keyed by IRI)",
     "missing": "this property is required",
     "uuid_parsing": f"must be a UUID such as '{EXAMPLE_UUID}'",
     "uuid_type": f"must be a UUID string such as '{EXAMPLE_UUID}'",
@@ -50,15 +50,19 @@ def validate_statement(index: int, statement: Any) -> list[InputProblem]:
         return too_deep(statement, index)
     own = _own_checks(statement)
     # Where we explained an agent (or a nested object), Ralph's guesses among its union's branches are noise.
-    explained = {o.field for o in own} | {path for path, _ in _agent_paths(statement)
-                                         if any(_within(o.field, path) for o in own)}
+    explained = {o.field for o in own} | {
+        path for path, _ in _agent_paths(statement) if any(_within(o.field, path) for o in own)
+    }
     explained |= {"object"} if any(_within(o.field, "object") for o in own) else set()
     try:
         BaseXapiStatement.model_validate(statement)
         ralph: list[InputProblem] = []
     except ValidationError as error:
-        ralph = [p for p in _ralph_problems(error, statement)
-                 if not any(_within(p.field, e) or _within(e, p.field) for e in explained)]
+        ralph = [
+            p
+            for p in _ralph_problems(error, statement)
+            if not any(_within(p.field, e) or _within(e, p.field) for e in explained)
+        ]
     return [InputProblem(index, p.field, p.reason) for p in own + ralph]
 
 
@@ -84,21 +88,37 @@ def _own_checks(statement: dict) -> list[InputProblem]:
     problems: list[InputProblem] = []
     verb = statement.get("verb")
     if isinstance(verb, dict) and "id" not in verb:
-        problems.append(InputProblem(None, "verb.id", "a verb needs an id, an IRI such as "
-                                                      "'http://adlnet.gov/expapi/verbs/completed'"))
+        problems.append(
+            InputProblem(
+                None, "verb.id", "a verb needs an id, an IRI such as 'http://adlnet.gov/expapi/verbs/completed'"
+            )
+        )
     if "id" in statement and not (isinstance(statement["id"], str) and UUID_RE.match(statement["id"])):
-        problems.append(InputProblem(None, "id", f"{short(statement['id'])} is not a UUID; send one such as "
-                                                 f"'{EXAMPLE_UUID}' or leave 'id' out"))
+        problems.append(
+            InputProblem(
+                None,
+                "id",
+                f"{short(statement['id'])} is not a UUID; send one such as '{EXAMPLE_UUID}' or leave 'id' out",
+            )
+        )
     for path, agent in _agent_paths(statement):
         problems += _agent_or_group(agent, path)
     context, target = statement.get("context"), statement.get("object")
-    if isinstance(context, dict) and isinstance(context.get("team"), dict) \
-            and context["team"].get("objectType") != "Group":
+    if (
+        isinstance(context, dict)
+        and isinstance(context.get("team"), dict)
+        and context["team"].get("objectType") != "Group"
+    ):
         problems.append(InputProblem(None, "context.team.objectType", "a team is a Group: set objectType 'Group'"))
-    if isinstance(target, dict) and target.get("objectType") == "SubStatement" and isinstance(
-            target.get("object"), dict) and target["object"].get("objectType") == "SubStatement":
-        problems.append(InputProblem(None, "object.object.objectType", "a SubStatement cannot hold another "
-                                                                       "SubStatement"))
+    if (
+        isinstance(target, dict)
+        and target.get("objectType") == "SubStatement"
+        and isinstance(target.get("object"), dict)
+        and target["object"].get("objectType") == "SubStatement"
+    ):
+        problems.append(
+            InputProblem(None, "object.object.objectType", "a SubStatement cannot hold another SubStatement")
+        )
     for name in ("timestamp", "stored"):
         if name in statement:
             problems += _timestamp(statement[name], name)
@@ -118,17 +138,31 @@ def _agent_or_group(actor: Any, path: str, *, member: bool = False) -> list[Inpu
         return [InputProblem(None, f"{path}.objectType", "a Group's members must be Agents, not Groups")]
     if kind == "Agent" and len(ifis) != 1:
         found = f"found {', '.join(ifis)}" if ifis else "found none"
-        return [InputProblem(None, path, f"an Agent needs exactly one inverse functional identifier (mbox, "
-                                         f"mbox_sha1sum, openid or account); {found}")]
+        return [
+            InputProblem(
+                None,
+                path,
+                f"an Agent needs exactly one inverse functional identifier (mbox, "
+                f"mbox_sha1sum, openid or account); {found}",
+            )
+        ]
     if kind == "Group":
         if len(ifis) > 1:
-            return [InputProblem(None, path, f"an identified Group has exactly one inverse functional identifier; "
-                                             f"found {', '.join(ifis)}")]
+            return [
+                InputProblem(
+                    None,
+                    path,
+                    f"an identified Group has exactly one inverse functional identifier; found {', '.join(ifis)}",
+                )
+            ]
         members = actor.get("member")
         if not ifis and not (isinstance(members, list) and members):
             return [InputProblem(None, f"{path}.member", "an anonymous Group (no identifier) must list its members")]
-        problems = [p for n, m in enumerate(members if isinstance(members, list) else [])
-                    for p in _agent_or_group(m, f"{path}.member[{n}]", member=True)]
+        problems = [
+            p
+            for n, m in enumerate(members if isinstance(members, list) else [])
+            for p in _agent_or_group(m, f"{path}.member[{n}]", member=True)
+        ]
         if problems:
             return problems
     elif kind != "Agent":
@@ -139,8 +173,11 @@ def _agent_or_group(actor: Any, path: str, *, member: bool = False) -> list[Inpu
 def _ifi_values(actor: dict, path: str) -> list[InputProblem]:
     mbox = actor.get("mbox")
     if "mbox" in actor and not (isinstance(mbox, str) and mbox.startswith("mailto:") and "@" in mbox):
-        return [InputProblem(None, f"{path}.mbox", f"{short(mbox)} is not a mailto IRI; "
-                                                   "write it as 'mailto:name@example.org'")]
+        return [
+            InputProblem(
+                None, f"{path}.mbox", f"{short(mbox)} is not a mailto IRI; write it as 'mailto:name@example.org'"
+            )
+        ]
     openid = actor.get("openid")
     if "openid" in actor and not (isinstance(openid, str) and URI_RE.match(openid)):
         return [InputProblem(None, f"{path}.openid", f"{short(openid)} is not a URI; give the full OpenID URI")]
@@ -148,13 +185,24 @@ def _ifi_values(actor: dict, path: str) -> list[InputProblem]:
 
 
 def _timestamp(value: Any, path: str) -> list[InputProblem]:
-    problem = [InputProblem(None, path, f"{short(value)} is not an ISO 8601 timestamp with date and time; "
-                                        "write it as '2026-11-20T14:30:00Z' (or with an offset such as +01:00)")]
+    problem = [
+        InputProblem(
+            None,
+            path,
+            f"{short(value)} is not an ISO 8601 timestamp with date and time; "
+            "write it as '2026-11-20T14:30:00Z' (or with an offset such as +01:00)",
+        )
+    ]
     if not isinstance(value, str) or not TIMESTAMP_RE.match(value):
         return problem
     if value.endswith("-00:00") or value.endswith("-0000") or value.endswith("-00"):
-        return [InputProblem(None, path, "the offset -00:00 is not allowed (ISO 8601 / RFC 3339 'unknown "
-                                         "offset'); write Z or +00:00 for UTC")]
+        return [
+            InputProblem(
+                None,
+                path,
+                "the offset -00:00 is not allowed (ISO 8601 / RFC 3339 'unknown offset'); write Z or +00:00 for UTC",
+            )
+        ]
     try:
         datetime.fromisoformat(value)
     except ValueError:
@@ -163,21 +211,38 @@ def _timestamp(value: Any, path: str) -> list[InputProblem]:
 
 
 def _score(score: dict) -> list[InputProblem]:
-    problems = [InputProblem(None, f"result.score.{name}", f"{short(score[name])} is not a number; send a JSON "
-                                                           "number (not a string, not true/false)")
-                for name in ("scaled", "raw", "min", "max") if name in score and not is_number(score[name])]
+    problems = [
+        InputProblem(
+            None,
+            f"result.score.{name}",
+            f"{short(score[name])} is not a number; send a JSON number (not a string, not true/false)",
+        )
+        for name in ("scaled", "raw", "min", "max")
+        if name in score and not is_number(score[name])
+    ]
     if problems:
         return problems
     scaled, raw, low, high = (score.get(k) for k in ("scaled", "raw", "min", "max"))
     if scaled is not None and not -1 <= scaled <= 1:
-        problems.append(InputProblem(None, "result.score.scaled", f"{scaled} is outside −1..1; a scaled score "
-                                                                  "is a fraction of the range, e.g. 0.85"))
+        problems.append(
+            InputProblem(
+                None,
+                "result.score.scaled",
+                f"{scaled} is outside −1..1; a scaled score is a fraction of the range, e.g. 0.85",
+            )
+        )
     if low is not None and high is not None and not low < high:
         problems.append(InputProblem(None, "result.score.min", f"min ({low}) must be less than max ({high})"))
     elif raw is not None and ((low is not None and raw < low) or (high is not None and raw > high)):
-        problems.append(InputProblem(None, "result.score.raw", f"raw {raw} is outside min..max "
-                                                               f"({low if low is not None else '−∞'}.."
-                                                               f"{high if high is not None else '∞'})"))
+        problems.append(
+            InputProblem(
+                None,
+                "result.score.raw",
+                f"raw {raw} is outside min..max "
+                f"({low if low is not None else '−∞'}.."
+                f"{high if high is not None else '∞'})",
+            )
+        )
     return problems
 
 
@@ -187,8 +252,13 @@ def _voiding(statement: dict) -> list[InputProblem]:
         return []
     target = statement.get("object")
     if not isinstance(target, dict) or target.get("objectType") != "StatementRef":
-        return [InputProblem(None, "object.objectType", "a voiding statement's object must be a StatementRef "
-                                                        "naming the statement it voids")]
+        return [
+            InputProblem(
+                None,
+                "object.objectType",
+                "a voiding statement's object must be a StatementRef naming the statement it voids",
+            )
+        ]
     if not (isinstance(target.get("id"), str) and UUID_RE.match(target["id"])):
         return [InputProblem(None, "object.id", f"{short(target.get('id'))} is not a statement id (a UUID)")]
     return []
@@ -203,8 +273,13 @@ def _colliding_ids(statements: list[Any]) -> list[InputProblem]:
         if isinstance(sid, str):
             key = sid.lower()
             if key in first:
-                problems.append(InputProblem(index, "id", f"statement {first[key]} of this batch has the same id; "
-                                                          "give each statement its own id"))
+                problems.append(
+                    InputProblem(
+                        index,
+                        "id",
+                        f"statement {first[key]} of this batch has the same id; give each statement its own id",
+                    )
+                )
             first.setdefault(key, index)
     return problems
 
@@ -226,8 +301,11 @@ def _ralph_problems(error: ValidationError, statement: dict) -> list[InputProble
 def _hint_for(error: dict) -> str:
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     if "IRI" in message:
-        example = "http://adlnet.gov/expapi/verbs/completed" if "verb" in error["loc"] else \
-            "http://example.org/activities/quiz-1"
+        example = (
+            "http://adlnet.gov/expapi/verbs/completed"
+            if "verb" in error["loc"]
+            else "http://example.org/activities/quiz-1"
+        )
         return f"{message} Send an absolute IRI such as '{example}'"
     if error["type"] == "string_pattern_mismatch" and error["loc"][-1:] == ("version",):
         return "xAPI version must be 1.0.x, e.g. '1.0.3'"
@@ -252,8 +330,9 @@ def _data_loc(loc: tuple, statement: Any) -> tuple:
 
 
 def _holds(node: Any, part: Any) -> bool:
-    return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int)
-                                                         and 0 <= part < len(node))
+    return (isinstance(node, dict) and part in node) or (
+        isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+    )
 
 
 def _chosen_branches(errors: list[dict], statement: Any, depth: int = 0) -> list[dict]:
