@@ -145,6 +145,11 @@ XAPI_RULES = {  # rule → (the statement that breaks it, the field named, a fra
         "Activity",
     ),
     "statement_not_an_object": ("hello", "", "JSON object"),
+    "statement_ref_id_not_uuid": (
+        statement(result=None, object={"objectType": "StatementRef", "id": "stmt-1"}),
+        "object.id",
+        "UUID",
+    ),
     "sub_statement_with_an_id": (statement(result=None, object={**SUB, "id": STATEMENT_ID}), "object.id", "remove it"),
     "sub_statement_in_a_sub_statement": (
         statement(result=None, object={**SUB, "object": SUB}),
