@@ -270,3 +270,16 @@ async def test_two_requests_racing_with_one_id_record_one_and_refuse_the_other(d
     statuses = sorted(r.status_code for r in replies)
     assert statuses[0] == 200 and statuses[-1] == 409 and set(statuses) <= {200, 409}, [r.text for r in replies]
     assert await door.count(evidence) == 1
+
+
+async def test_a_roster_keeping_and_deleting_one_enrollment_is_refused_not_applied(door: Door):
+    files = small_district.roster_files()
+    text = files["enrollments.csv"].decode()
+    ana = next(line for line in text.splitlines() if line.startswith("e-ana,"))
+    files["enrollments.csv"] = (text + ana.replace("e-ana,active", "e-ana-2,tobedeleted") + "\n").encode()
+    reply = await door.client.post(door.path("rosters"), content=small_district.roster_zip(files),
+                                   headers={**door.admin, "Content-Type": "application/zip"})
+    assert reply.status_code == 422, reply.text
+    problems = [p for p in reply.json()["problems"] if p["file"] == "enrollments.csv"]
+    assert [(p["line"], p["field"]) for p in problems] == [(5, "status")]
+    assert "active on line 3 and tobedeleted on line 5" in problems[0]["reason"]
