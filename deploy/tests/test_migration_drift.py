@@ -37,3 +37,15 @@ async def test_a_table_only_the_migrations_create_is_reported(database_url: str)
     found = await schema_drift(database_url, MIGRATIONS, trimmed)
 
     assert any(f.startswith(f"table {gone} is created by the migrations but not in the code") for f in found), found
+
+
+async def test_a_column_whose_type_differs_is_reported_with_both_types(database_url: str) -> None:
+    retyped = MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(retyped)
+    news = retyped.tables["notify_news"]
+    news.c.kind.type = Text()
+
+    found = await schema_drift(database_url, MIGRATIONS, retyped)
+
+    assert found == ["notify_news.kind: type is VARCHAR(32) after the migrations, TEXT in the code"]

@@ -49,7 +49,7 @@ def describe(difference: Any) -> str:
     if kind.startswith("modify_"):
         _schema, table, column, _existing, in_database, in_code = details
         what = kind.removeprefix("modify_")
-        return f"{table}.{column}: {what} is {in_database!r} after the migrations, {in_code!r} in the code"
+        return f"{table}.{column}: {what} is {in_database} after the migrations, {in_code} in the code"
     return f"{kind}: {details}"
 
 
