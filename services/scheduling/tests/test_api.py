@@ -204,7 +204,7 @@ async def test_attendance_is_published_for_the_sis(service) -> None:
                                                    {"student_id": "st1", "status": "tardy"}]}
     taken = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/sessions/low/attendance", json=marks,
                               headers=auth(("teacher",), user="t1"))
-    assert taken.status_code == 201, taken.text
+    assert taken.status_code == 202, taken.text
     [event] = await outbox(ctx)
     assert (event.type, event.data.taken_by, [m.status for m in event.data.marks]) == (
         "AttendanceTaken", "t1", ["present", "tardy"])

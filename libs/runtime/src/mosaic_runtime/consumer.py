@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope, EventError, decode
 from mosaic_events.tracing import trace_context
-from mosaic_runtime import outbox
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
 from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from mosaic_runtime.publishing import to_outbox
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.consumer")
@@ -45,16 +45,14 @@ class UnitOfWork:
     session: AsyncSession
     envelope: Envelope | None = None
     cache: dict[str, Any] = field(default_factory=dict)
-    emitted: list[Envelope] = field(default_factory=list)
     trace_contexts: dict[str, otel_context.Context] = field(default_factory=dict)
 
     async def emit(self, envelope: Envelope) -> None:
-        """Emit through the outbox, in the trace of its cause even when decided later in the batch."""
+        """Emit in OUTBOX mode, in the trace of its cause even when decided later in the batch."""
         await self.emit_many([envelope])
 
     async def emit_many(self, envelopes: Sequence[Envelope]) -> None:
-        await outbox.emit_many(self.session, envelopes, self.cause_trace_context)
-        self.emitted.extend(envelopes)
+        await to_outbox(self.session, envelopes, self.cause_trace_context)
 
     def cause_trace_context(self, envelope: Envelope) -> otel_context.Context | None:
         """The trace context its cause was processed in, if the cause is in this batch."""

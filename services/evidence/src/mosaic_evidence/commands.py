@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope, EventData, new_envelope
 from mosaic_evidence.adapters import evidence_store, reference_store
-from mosaic_evidence.adapters.publishing import AcknowledgedPublisher
 from mosaic_evidence.domain.corrections import (
     CorrectionRequest,
     RetractionRequest,
@@ -33,6 +32,7 @@ from mosaic_evidence.domain.corrections import (
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_runtime.app import ServiceContext
+from mosaic_runtime.publishing import publisher_of
 
 PRODUCER = "evidence"
 LATEST_TIME_ZONE = timedelta(hours=14)  # UTC+14, Kiribati
@@ -84,7 +84,7 @@ async def run_write(ctx: ServiceContext, district_id: str, decide: Decide, *, ke
                 await evidence_store.remember_response(session, district_id, key, payload_hash,
                                                        decision.status, decision.body)
             await session.flush()
-            await _publish_acknowledged(ctx, decision.envelopes)
+            await publisher_of(ctx).acknowledged(decision.envelopes)
     except _Refused as refusal:
         return refusal.decision.status, refusal.decision.body
     except IntegrityError:
@@ -108,16 +108,6 @@ async def _already_on_the_log(ctx: ServiceContext, district_id: str, key: str, p
         await evidence_store.remember_response(session, district_id, key, payload_hash, decision.status,
                                                decision.body)
     return True
-
-
-async def _publish_acknowledged(ctx: ServiceContext, envelopes: list[Envelope]) -> None:
-    if not envelopes:
-        return
-    publisher = ctx.state.get("publisher")
-    if publisher is None:
-        publisher = ctx.state["publisher"] = AcknowledgedPublisher(
-            ctx.broker, getattr(ctx.settings, "publish_timeout_seconds", 10.0))
-    await publisher.publish(envelopes)
 
 
 class _Refused(Exception):

@@ -11,4 +11,3 @@ class EvidenceSettings(ServiceSettings):
     max_batch_items: int = 1000
     max_upload_bytes: int = 50 * 1024 * 1024
     project_evidence_topic: bool = True
-    publish_timeout_seconds: float = 10.0

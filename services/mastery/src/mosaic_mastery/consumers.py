@@ -47,4 +47,3 @@ class BatchFold:
                    for emission in apply(state, fact)]
         await self.store.save(uow.session, state)
         await uow.emit_many(emitted)  # in each cause's trace
-        uow.emitted.extend(emitted)

@@ -12,7 +12,7 @@ from mosaic_mastery.adapters.emissions import caused_by_settings
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.projection import LevelChanged, recalculate
-from mosaic_runtime.outbox import emit_many
+from mosaic_runtime.publishing import to_outbox
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,6 @@ async def change_settings(session: AsyncSession, store: ProjectionStore, distric
     now = datetime.now(UTC)
     emissions = recalculate(state, district_id, DistrictConfig(settings), now)
     await store.save(session, state)
-    await emit_many(session, [caused_by_settings(emission, district_id, version, now) for emission in emissions])
+    await to_outbox(session, [caused_by_settings(emission, district_id, version, now) for emission in emissions])
     changes = sum(isinstance(e, LevelChanged) for e in emissions)
     return SettingsChange(version, True, changes, len(emissions) - changes)

@@ -12,6 +12,7 @@ from mosaic_mastery.api.deps import GROUPING_ROLES, SETTINGS_ROLES, Store, distr
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["settings"])
 
@@ -40,7 +41,7 @@ async def write_settings(district_id: str, body: DistrictSettings, principal: Di
     _require(principal, SETTINGS_ROLES, "changing mastery settings")
     async with session.begin():
         change = await change_settings(session, store, district_id, body)
-    ctx.relay.wake()  # publish the recalculation now rather than at the next poll
+    publisher_of(ctx).committed()  # publish the recalculation now rather than at the next poll
     return {"version": change.version, "recalculated": change.recalculated, "level_changes": change.level_changes,
             "regroups": change.regroups}
 

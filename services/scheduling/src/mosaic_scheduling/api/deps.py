@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
-from mosaic_runtime import outbox
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.auth import Principal
+from mosaic_runtime.publishing import to_outbox
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
 from mosaic_scheduling.regrouping import Emit
@@ -34,7 +34,7 @@ def solver_of(ctx: ServiceContext) -> SolverSettings:
 
 def outbox_emit(session: AsyncSession, sent: list[Envelope]) -> Emit:
     async def emit(envelope: Envelope) -> None:
-        await outbox.emit(session, envelope)
+        await to_outbox(session, [envelope])
         sent.append(envelope)
 
     return emit

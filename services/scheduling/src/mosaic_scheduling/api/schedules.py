@@ -14,6 +14,7 @@ from mosaic_events import Envelope, new_envelope
 from mosaic_events.catalog import AttendanceMark, AttendanceTaken
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, outbox_emit, rebuild_now, require
@@ -30,7 +31,7 @@ async def regroup_block(district_id: str, block_id: str, body: RegroupIn, princi
     require(principal, STAFF_ROLES, "regrouping a block")
     async with session.begin():
         outcome = await _rebuild(session, ctx, district_id, block_id, f"{body.reason} ({principal.user_id})")
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return outcome
 
 
@@ -66,7 +67,7 @@ async def publish_draft(district_id: str, block_id: str, version: int, principal
             raise not_found(str(exc)) from None
         except ValueError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"block_id": block_id, "version": version, "status": "published", "events": len(sent)}
 
 
@@ -149,8 +150,9 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
     return places
 
 
-@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=201,
-             summary="Take attendance for one session; published as AttendanceTaken for the SIS")
+@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=202,
+             summary="Take attendance for one session; stored now, published as AttendanceTaken for the SIS "
+                     "by the outbox")
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "taking attendance")
@@ -177,7 +179,7 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
                                             for m in body.marks))
         await outbox_emit(session, sent)(new_envelope(taken, district_id=district_id, producer=PRODUCER,
                                                       school_id=school_id))
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"block_id": block_id, "session_id": session_id, "block_date": body.block_date,
             "marks": len(body.marks), "event_id": str(sent[0].id)}
 
