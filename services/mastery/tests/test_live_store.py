@@ -15,7 +15,7 @@ from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import write_state
 from mosaic_mastery.adapters.store import ProjectionStore
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import ProjectionState, apply
@@ -32,7 +32,7 @@ async def test_batches_of_any_size_store_what_a_bulk_replay_stores(sessions):
     reference, stream = synthetic.district("d1", students=40, events=700, section_size=20)
     envelopes = reference + list(stream)
     records = as_records(envelopes)
-    applier = BatchApplier("mastery-test", HANDLERS, sessions, before_commit=BatchFold())
+    applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
     rng = random.Random(3)
     start = 0
     while start < len(records):
@@ -62,7 +62,7 @@ async def test_a_redelivered_batch_changes_nothing_and_emits_nothing_new(session
     reference, stream = synthetic.district("d2", students=10, events=120)
     envelopes = reference + list(stream)
     records = as_records(envelopes)
-    applier = BatchApplier("mastery-test", HANDLERS, sessions, before_commit=BatchFold())
+    applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
     await applier.apply(records[:60])
     await applier.apply(records[:90])  # Kafka redelivers the first 60 with 30 new ones
     await applier.apply(records[60:])

@@ -82,13 +82,13 @@ async def feed_roster_and_levels(ctx, ranks: list[int]) -> None:
                                              for s in STUDENTS))
     async with ctx.sessions() as session, session.begin():
         uow = UnitOfWork(session)
-        await keep_roster(uow, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
+        await keep_roster(uow, roster, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
         for student, rank in zip(STUDENTS, ranks, strict=True):
             change = MasteryChanged(student_id=student, competency_id="c-ratios", competency_code="6.RP.A.1",
                                     old_level=None, new_level=LABELS[rank], new_rank=rank, mastered=rank >= 2,
                                     estimate=rank / 3, method="decaying_average", evidence_count=1,
                                     cause_evidence_ids=(str(uuid.uuid4()),))
-            await keep_mastery_level(uow, new_envelope(change, district_id=DISTRICT, producer="test",
+            await keep_mastery_level(uow, change, new_envelope(change, district_id=DISTRICT, producer="test",
                                                        subject=student))
 
 

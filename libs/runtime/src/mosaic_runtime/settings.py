@@ -51,6 +51,8 @@ class ServiceSettings(BaseSettings):
     publish_timeout_seconds: float = Field(
         default=10.0, description="how long an acknowledged write waits for the broker before answering 503")
     consumer_max_records: int = 500
+    topic_overrides: dict[str, str] = Field(
+        default_factory=dict, description="catalog topic name → the name to read instead (isolated tests only)")
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0

@@ -1,0 +1,111 @@
+"""A handler map is keyed by event class and decides about every type on its topics; nothing is skipped silently."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from mosaic_events import Envelope, derived_envelope, encode
+from mosaic_events.catalog import (
+    EvidenceCorrected,
+    EvidenceRecorded,
+    EvidenceRetracted,
+    MasteryChanged,
+    RosterChanged,
+)
+from mosaic_events.topics import EVIDENCE, REFERENCE
+from mosaic_runtime.consumer import BatchApplier, HandlerMap, UnitOfWork, UnmappedEventTypes, subscribed_topics
+from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
+from mosaic_runtime.settings import ServiceSettings
+from sample_service.harness import evidence
+
+
+async def remember(uow: UnitOfWork, event: EvidenceRecorded, envelope: Envelope) -> None:
+    uow.deps.append((type(event).__name__, envelope.id))
+
+
+def test_a_map_that_decides_nothing_about_a_type_on_its_topic_refuses_to_start() -> None:
+    with pytest.raises(UnmappedEventTypes) as refused:
+        HandlerMap({EvidenceRecorded: remember}).check()
+    assert "EvidenceCorrected v1 (mosaic.evidence.v1)" in str(refused.value)
+    assert "EvidenceRetracted v1 (mosaic.evidence.v1)" in str(refused.value)
+
+
+def test_topics_come_from_the_catalog_in_the_maps_order_and_settings_only_rename_them() -> None:
+    handlers = HandlerMap({RosterChanged: remember, EvidenceRecorded: remember})
+    assert handlers.topics() == (REFERENCE, EVIDENCE)
+    settings = ServiceSettings(database_url="sqlite+aiosqlite://", topic_overrides={EVIDENCE.name: "private.ev"})
+    assert subscribed_topics(handlers, settings) == (REFERENCE.name, "private.ev")
+
+
+@pytest.fixture
+async def sessions(tmp_path) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/map.db")
+    runtime_tables(RUNTIME_METADATA)
+    async with engine.begin() as conn:
+        await conn.run_sync(RUNTIME_METADATA.create_all)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+def record(envelope: Envelope, offset: int) -> ConsumerRecord:
+    value = encode(envelope)
+    return ConsumerRecord(EVIDENCE.name, 0, offset, 0, 0, envelope.kafka_key, value, None, 0, len(value), [])
+
+
+async def test_handled_events_arrive_typed_ignored_ones_are_skipped_and_the_rest_dead_lettered(sessions) -> None:
+    recorded = evidence("s-1")
+    data = recorded.data
+    corrected = derived_envelope(
+        recorded,
+        EvidenceCorrected(
+            evidence_id=data.evidence_id,
+            student_id="s-1",
+            competency_ids=("c-1",),
+            observed_on=data.observed_on,
+            score=data.score,
+            reason="typo",
+            corrected_by="t-1",
+        ),
+        producer="test",
+    )
+    retracted = derived_envelope(
+        recorded,
+        EvidenceRetracted(
+            evidence_id=data.evidence_id,
+            student_id="s-1",
+            competency_ids=("c-1",),
+            reason="wrong student",
+            retracted_by="t-1",
+        ),
+        producer="test",
+    )
+    stray = derived_envelope(
+        recorded,
+        MasteryChanged(
+            student_id="s-1",
+            competency_id="c-1",
+            old_level=None,
+            new_level="Developing",
+            new_rank=1,
+            mastered=False,
+            estimate=0.4,
+            method="latest",
+            evidence_count=1,
+            cause_evidence_ids=(data.evidence_id,),
+        ),
+        producer="test",
+    )
+    seen: list[tuple[str, object]] = []
+    handlers = HandlerMap(
+        {EvidenceRecorded: remember}, ignored=(EvidenceCorrected,), dead_lettered=(EvidenceRetracted,)
+    )
+    applier = BatchApplier("map-test", handlers, sessions, deps=seen)  # type: ignore[arg-type]
+
+    dead = await applier.apply([record(e, n) for n, e in enumerate([recorded, corrected, retracted, stray])])
+
+    assert seen == [("EvidenceRecorded", recorded.id)]
+    assert [(d.record.offset, d.reason) for d in dead] == [(2, "unhandled"), (3, "unhandled")]
+    assert "MasteryChanged v1 has no handler here" in dead[1].error
