@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import evidence_store, reference_store
-from mosaic_evidence.commands import Decision, check_items, envelope_for, recorded_envelopes, view_for_items
 from mosaic_evidence.domain import caliper, xapi
 from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted, validate_retraction
 from mosaic_evidence.domain.recording import Recorder, evidence_id_for
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
+from mosaic_evidence.service.events import envelope_for
+from mosaic_evidence.service.record_evidence import check_items, recorded_envelopes, view_for_items
+from mosaic_evidence.service.results import Decision, Written
 
 
 async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
@@ -73,10 +75,10 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
         if await evidence_store.apply_envelope(session, retraction):
             envelopes.append(retraction)
     counts = Counter(r["status"] for r in reports)
-    return Decision(200, {"counts": dict(sorted(counts.items())), "results": reports,
-                          "unmapped": sorted({r["activity_id"] for r in reports
-                                              if r["status"] == "unmapped_activity" and "activity_id" in r})},
-                    envelopes)
+    return Decision(Written({"counts": dict(sorted(counts.items())), "results": reports,
+                             "unmapped": sorted({r["activity_id"] for r in reports
+                                                 if r["status"] == "unmapped_activity" and "activity_id" in r})},
+                            created=False), envelopes)
 
 
 async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict],

@@ -1,13 +1,14 @@
-"""What every evidence route needs: the caller as a recorder, the Idempotency-Key, and the answer as JSON."""
+"""What every evidence route needs: the caller as a recorder, the Idempotency-Key, and results as HTTP answers."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, HTTPException
 from fastapi.responses import JSONResponse
 
 from mosaic_evidence.domain.recording import Recorder
+from mosaic_evidence.service.results import Found, Refusal, Refused, Written
 from mosaic_runtime.auth import Principal
 
 IMPORT_ROLES = ("administrator", "districtAdministrator", "integration", "system")
@@ -23,5 +24,22 @@ def recorder(principal: Principal) -> Recorder:
     return Recorder(principal.user_id, principal.roles)
 
 
+STATUS_OF_REFUSAL = {Refusal.INVALID: 422, Refusal.NOT_PERMITTED: 403, Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409}
+
+
 def answer(status: int, body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status)
+
+
+def respond(result: Written | Refused) -> JSONResponse:
+    """A write's answer: 201 when it created something (its events are on the log), 200 otherwise, 4xx refused."""
+    if isinstance(result, Refused):
+        return answer(STATUS_OF_REFUSAL[result.why], result.body)
+    return answer(201 if result.created else 200, result.body)
+
+
+def found(result: Found | Refused) -> Any:
+    """A read's answer: what was found, or the refusal as an HTTP error."""
+    if isinstance(result, Refused):
+        raise HTTPException(STATUS_OF_REFUSAL[result.why], result.body["detail"])
+    return result.body
