@@ -1,9 +1,8 @@
 """What mastery does on each event: one map from event class to handler, one fold per batch.
 
 Every type mastery reads is a fact for its projection. The handlers only collect the facts; the
-map's `before_commit` (`fold_batch`) then folds the batch at once: it loads the slice of the
-projection the batch touches, folds every fact in order, writes the rows back and puts what the
-fold decided to emit in the outbox — state, outbox and consumed positions in one transaction.
+map's `before_commit` (`fold_batch`) then folds the batch at once (`service/fold_facts.py`) and puts
+what the fold decided to emit in the outbox — state, outbox and consumed positions in one transaction.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ from mosaic_events.catalog import (
     FrameworkPublished,
     RosterChanged,
 )
-from mosaic_mastery.adapters.emissions import caused_by_event
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.facts import from_envelope
-from mosaic_mastery.domain.projection import apply
+from mosaic_mastery.service.fold_facts import fold_facts
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 
@@ -38,11 +36,7 @@ async def fold_batch(uow: UnitOfWork) -> None:
     pending = uow.cache.pop(PENDING, [])
     if not pending:
         return
-    store: ProjectionStore = uow.deps
-    state = await store.load_slice(uow.session, [fact for _, fact in pending])
-    emitted = [caused_by_event(emission, envelope) for envelope, fact in pending for emission in apply(state, fact)]
-    await store.save(uow.session, state)
-    await uow.emit_many(emitted)  # in each cause's trace
+    await uow.emit_many(await fold_facts(uow.session, uow.deps, pending))  # each in its cause's trace
 
 
 HANDLERS = HandlerMap(

@@ -23,9 +23,18 @@ class SettingsChange:
     regroups: int
 
 
-async def change_settings(session: AsyncSession, store: ProjectionStore, district_id: str,
-                          settings: DistrictSettings) -> SettingsChange:
-    """Call inside a transaction; the caller commits."""
+async def change_settings(
+    session: AsyncSession, store: ProjectionStore, district_id: str, settings: DistrictSettings
+) -> SettingsChange:
+    """Get, decide and commit in one transaction; the recalculation's events are in the outbox."""
+    async with session.begin():
+        return await store_and_recalculate(session, store, district_id, settings)
+
+
+async def store_and_recalculate(
+    session: AsyncSession, store: ProjectionStore, district_id: str, settings: DistrictSettings
+) -> SettingsChange:
+    """Inside the caller's transaction: save the settings; recalculate only when the calculation changed."""
     old = (await store.configs(session, [district_id]))[district_id].settings
     version = await store.save_settings(session, district_id, settings)
     if old.calculation_fingerprint() == settings.calculation_fingerprint():
