@@ -15,7 +15,7 @@ from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.regroup import SolverSettings
-from mosaic_scheduling.regrouping import rebuild_block
+from mosaic_scheduling.service.rebuild_block import rebuild_block
 
 log = logging.getLogger(__name__)
 

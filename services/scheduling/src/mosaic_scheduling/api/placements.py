@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mosaic_events import new_event_id
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, rebuild_now, require
@@ -51,7 +52,7 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
         await repo.save_placements(session, district_id, change.placements)
         schedule = await rebuild_now(session, ctx, district_id, block_id, f"placement by {principal.user_id}")
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"id": new.id, "message": change.message, "schedule": schedule}
 
 
@@ -71,7 +72,7 @@ async def cancel_placement(district_id: str, block_id: str, placement_id: str, p
         change = cancel(existing, placement_id, lambda sid: seats.get(sid, 0) - seated.get(sid, 0))
         await repo.save_placements(session, district_id, change.placements)
         schedule = await rebuild_now(session, ctx, district_id, block_id, f"placement cancelled by {principal.user_id}")
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"id": placement_id, "message": change.message, "schedule": schedule}
 
 
