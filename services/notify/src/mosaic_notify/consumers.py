@@ -1,12 +1,11 @@
-"""What happens when an event arrives: the one map from event class to handler.
-
-Each handler gets `uow.deps`, the service's `Wiring` (its settings and clock), so tests can move time.
+"""What happens when an event arrives: the one map from event class to handler, each translating the event
+into a use case in `service/`. Handlers get `uow.deps`, the service's `Wiring` (settings and a clock tests move).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from mosaic_events import Envelope
@@ -18,10 +17,8 @@ from mosaic_events.catalog import (
     RosterChanged,
     SchedulePublished,
 )
-from mosaic_notify.adapters import store
-from mosaic_notify.adapters.fanout import tell, tell_new_guardian
-from mosaic_notify.domain.contacts import contacts_from_roster
-from mosaic_notify.domain.news import news_from_assignment, news_from_mastery
+from mosaic_notify.service.keep_contacts import keep_competency_names, keep_roster
+from mosaic_notify.service.tell_news import tell_group_change, tell_mastery_change
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
@@ -35,40 +32,21 @@ class Wiring:
 
 async def on_roster_changed(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
-    contacts = contacts_from_roster(envelope.district_id, roster)
-    for student in contacts.students:
-        await store.save_student(uow.session, student)
-    for guardian in contacts.guardians:
-        for student_id in await store.save_guardian(uow.session, guardian):
-            await tell_new_guardian(uow.session, guardian, student_id, wiring.clock(), wiring.settings)
-    for guardian_id, student_id in contacts.other_links:
-        if await store.link_guardian(uow.session, envelope.district_id, guardian_id, student_id):
-            linked = await store.load_guardian(uow.session, envelope.district_id, guardian_id)
-            if linked is not None:
-                await tell_new_guardian(uow.session, linked, student_id, wiring.clock(), wiring.settings)
-    await store.remove_people(uow.session, envelope.district_id, contacts.removed_ids)
+    await keep_roster(uow.session, envelope.district_id, roster, wiring.clock(), wiring.settings)
 
 
 async def on_framework_published(uow: UnitOfWork, framework: FrameworkPublished, envelope: Envelope) -> None:
-    for c in framework.competencies:
-        await store.save_competency(uow.session, envelope.district_id, c.id, c.code,
-                                    c.abbreviated_statement or c.statement)
+    await keep_competency_names(uow.session, envelope.district_id, framework)
 
 
 async def on_mastery_changed(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
-    news = news_from_mastery(envelope)
-    if news is None:
-        return
-    framework_name = await store.competency_name(uow.session, envelope.district_id, change.competency_id)
-    if framework_name:
-        news = replace(news, competency_name=framework_name)
-    await tell(uow.session, news, wiring.clock(), wiring.settings)
+    await tell_mastery_change(uow.session, change, envelope, wiring.clock(), wiring.settings)
 
 
 async def on_group_assignment_changed(uow: UnitOfWork, _change: GroupAssignmentChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
-    await tell(uow.session, news_from_assignment(envelope), wiring.clock(), wiring.settings)
+    await tell_group_change(uow.session, envelope, wiring.clock(), wiring.settings)
 
 
 HANDLERS = HandlerMap(

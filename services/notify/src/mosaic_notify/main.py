@@ -13,13 +13,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mosaic_notify.adapters.channels import Sender
-from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.email import EmailSender
 from mosaic_notify.adapters.tables import metadata
 from mosaic_notify.adapters.webhooks import WebhookSender, portal_payload, push_payload, sms_payload
 from mosaic_notify.api import preferences, providers, unsubscribe
 from mosaic_notify.consumers import setup_consumers
 from mosaic_notify.domain.messages import MessageRenderer
+from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext, create_service
 
