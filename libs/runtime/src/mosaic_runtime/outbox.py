@@ -30,11 +30,6 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
 
 
-async def emit(session: AsyncSession, envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> None:
-    """Add an envelope to the outbox in the session's transaction, with its trace context (default: current)."""
-    await emit_many(session, [envelope], lambda _: trace_ctx)
-
-
 async def emit_many(session: AsyncSession, envelopes: Sequence[Envelope],
                     trace_ctx_of: Callable[[Envelope], otel_context.Context | None] = lambda _: None) -> None:
     """Add envelopes in order with one statement (a batch can decide hundreds of events)."""

@@ -20,6 +20,7 @@ from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.service.fold_facts import fold_facts
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.publishing import publisher_of
 
 PENDING = "mastery.facts"
 
@@ -53,4 +54,5 @@ HANDLERS = HandlerMap(
 
 def setup_consumers(ctx: ServiceContext) -> None:
     """The live projection: one effectively-once batch consumer sharing the API's projection store."""
-    subscribe(ctx, HANDLERS, deps=ctx.state.setdefault("store", ProjectionStore()), on_committed=ctx.relay.wake)
+    store = ctx.state.setdefault("store", ProjectionStore())
+    subscribe(ctx, HANDLERS, deps=store, on_committed=publisher_of(ctx).committed)

@@ -22,6 +22,7 @@ from mosaic_notify.domain.messages import MessageRenderer
 from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext, create_service
+from mosaic_runtime.publishing import publisher_of
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Clock = Callable[[], datetime]
@@ -46,7 +47,8 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
     renderer = MessageRenderer()
 
     def start_delivery(ctx: ServiceContext) -> None:
-        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock, after_commit=ctx.relay.wake)
+        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock,
+                                after_commit=publisher_of(ctx).committed)
         ctx.state["worker"] = worker
         if settings.delivery_enabled:
             ctx.tasks.append(asyncio.create_task(worker.run_forever(), name="notify-delivery"))

@@ -12,6 +12,7 @@ from mosaic_events import Envelope
 from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RegroupNeeded, RosterChanged
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.regroup import SolverSettings
@@ -84,4 +85,4 @@ def setup_consumers(ctx: ServiceContext) -> None:
     settings = ctx.settings
     solver = SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
                             workers=settings.solver_workers)  # type: ignore[attr-defined]
-    subscribe(ctx, HANDLERS, deps=solver, on_committed=ctx.relay.wake)
+    subscribe(ctx, HANDLERS, deps=solver, on_committed=publisher_of(ctx).committed)

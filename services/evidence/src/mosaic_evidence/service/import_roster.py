@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,7 @@ async def import_roster(session: AsyncSession, district_id: str, files: dict[str
     return Decision(Written(summary), [envelope_for(e, district_id, school_id=e.school_id) for e in events])
 
 
-def _summary(change: RosterChange, events: int) -> dict:
+def _summary(change: RosterChange, events: int) -> dict[str, Any]:
     people = change.all_people()
     schools = change.schools.values()
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +36,7 @@ async def record_evidence(
     # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
     unsent = await evidence_store.apply_recorded(session, envelopes)
     recorded = [
-        {"evidence_id": e.data.evidence_id, "event_id": str(e.id), "student_id": e.subject}  # type: ignore[attr-defined]
+        {"evidence_id": e.data.evidence_id, "event_id": str(e.id), "student_id": e.subject}
         for e in envelopes
     ]
     return Decision(Written({"recorded": recorded}), unsent)
@@ -56,7 +57,7 @@ def recorder_for(item: EvidenceItem, caller: Recorder) -> Recorder:
     return caller
 
 
-def check_items(items: list[EvidenceItem], view: ReferenceView, caller: Recorder) -> list[dict]:
+def check_items(items: list[EvidenceItem], view: ReferenceView, caller: Recorder) -> list[dict[str, Any]]:
     """Problems per item index; an item naming another recorder needs a caller allowed to say so."""
     today = (datetime.now(UTC) + LATEST_TIME_ZONE).date()  # "today" somewhere in the world, not only in UTC
     refused = []

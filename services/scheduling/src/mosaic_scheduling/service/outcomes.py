@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
 from mosaic_runtime.publishing import to_outbox
+from mosaic_scheduling.domain.model import FlexBlock, School
 
 Emit = Callable[[Envelope], Awaitable[None]]
 
@@ -26,6 +27,14 @@ class RebuiltConcurrently(RuntimeError):
 
 class NotAMeetingDay(ValueError):
     """The block does not meet on that date."""
+
+
+def block_of(school: School, block_id: str) -> FlexBlock:
+    """The school's block, or NotFound."""
+    block = school.block(block_id)
+    if block is None:
+        raise NotFound(f"no block {block_id!r} in school {school.id!r}")
+    return block
 
 
 def emit_to_outbox(session: AsyncSession, sent: list[Envelope]) -> Emit:

@@ -12,7 +12,7 @@ from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.model import School
 from mosaic_scheduling.domain.publication import Placed, assignment_changes, occurrence, schedule_published
-from mosaic_scheduling.service.outcomes import Emit, NotADraft, NotFound, emit_to_outbox
+from mosaic_scheduling.service.outcomes import Emit, NotADraft, NotFound, block_of, emit_to_outbox
 
 PRODUCER = "scheduling"
 
@@ -53,7 +53,7 @@ async def publish_version(
         )
     before = await repo.latest_schedule(db, district_id, block_id)
     school = await repo.load_school(db, district_id, draft.school_id)
-    block = school.block(block_id)
+    block = block_of(school, block_id)
     sessions = school.sessions_of(block_id)
     placed = [Placed(a.student_id, a.session_id, a.reason, a.pinned) for a in draft.assignments]
     old = {a.student_id: a.session_id for a in (before.assignments if before else [])}

@@ -16,7 +16,7 @@ from mosaic_events import Envelope
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.domain.model import PreviousAssignment
 from mosaic_scheduling.domain.regroup import SolverSettings, regroup
-from mosaic_scheduling.service.outcomes import Emit, NotFound, RebuiltConcurrently, emit_to_outbox
+from mosaic_scheduling.service.outcomes import Emit, NotFound, RebuiltConcurrently, block_of, emit_to_outbox
 from mosaic_scheduling.service.publish_schedule import publish_version
 
 
@@ -37,7 +37,7 @@ async def rebuild_block(db: AsyncSession, district_id: str, block_id: str, *, tr
     if school_id is None:
         raise NotFound(f"no block {block_id!r} in district {district_id!r}")
     school = await repo.load_school(db, district_id, school_id)
-    block = school.block(block_id)
+    block = block_of(school, block_id)
     published = await repo.latest_schedule(db, district_id, block_id)
     previous = {a.student_id: PreviousAssignment(a.session_id, a.fit_key) for a in (published.assignments
                                                                                      if published else [])}

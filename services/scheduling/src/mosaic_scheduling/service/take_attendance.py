@@ -13,7 +13,7 @@ from mosaic_events.catalog import AttendanceMark, AttendanceTaken
 from mosaic_runtime.publishing import to_outbox
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.service.outcomes import NotAMeetingDay, NotFound
+from mosaic_scheduling.service.outcomes import NotAMeetingDay, NotFound, block_of
 from mosaic_scheduling.service.publish_schedule import PRODUCER
 
 
@@ -34,7 +34,7 @@ async def take_attendance(
         school = await repo.load_school(db, district_id, school_id)
         if not any(s.id == session_id for s in school.sessions_of(block_id)):
             raise NotFound(f"no session {session_id!r} in block {block_id!r}")
-        if not school.block(block_id).occurs_on(block_date):
+        if not block_of(school, block_id).occurs_on(block_date):
             raise NotAMeetingDay(f"block_date {block_date} is not a day block {block_id!r} meets")
         now = datetime.now(UTC)
         for mark in marks:
@@ -60,4 +60,5 @@ async def take_attendance(
         )
         envelope = new_envelope(taken, district_id=district_id, producer=PRODUCER, school_id=school_id)
         await to_outbox(db, [envelope])
-    return envelope.id
+    event_id: UUID = envelope.id
+    return event_id
