@@ -12,14 +12,13 @@ from mosaic_events.catalog import (
     EvidenceCorrected,
     EvidenceRecorded,
     EvidenceRetracted,
-    MasteryChanged,
     RosterChanged,
 )
 from mosaic_events.topics import EVIDENCE, REFERENCE
 from mosaic_runtime.consumer import BatchApplier, HandlerMap, UnitOfWork, UnmappedEventTypes, subscribed_topics
 from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
 from mosaic_runtime.settings import ServiceSettings
-from sample_service.harness import evidence
+from sample_service.harness import evidence, mastery_changed
 
 
 async def remember(uow: UnitOfWork, event: EvidenceRecorded, envelope: Envelope) -> None:
@@ -58,46 +57,11 @@ def record(envelope: Envelope, offset: int) -> ConsumerRecord:
 async def test_handled_events_arrive_typed_ignored_ones_are_skipped_and_the_rest_dead_lettered(sessions) -> None:
     recorded = evidence("s-1")
     data = recorded.data
-    corrected = derived_envelope(
-        recorded,
-        EvidenceCorrected(
-            evidence_id=data.evidence_id,
-            student_id="s-1",
-            competency_ids=("c-1",),
-            observed_on=data.observed_on,
-            score=data.score,
-            reason="typo",
-            corrected_by="t-1",
-        ),
-        producer="test",
-    )
-    retracted = derived_envelope(
-        recorded,
-        EvidenceRetracted(
-            evidence_id=data.evidence_id,
-            student_id="s-1",
-            competency_ids=("c-1",),
-            reason="wrong student",
-            retracted_by="t-1",
-        ),
-        producer="test",
-    )
-    stray = derived_envelope(
-        recorded,
-        MasteryChanged(
-            student_id="s-1",
-            competency_id="c-1",
-            old_level=None,
-            new_level="Developing",
-            new_rank=1,
-            mastered=False,
-            estimate=0.4,
-            method="latest",
-            evidence_count=1,
-            cause_evidence_ids=(data.evidence_id,),
-        ),
-        producer="test",
-    )
+    same = {"evidence_id": data.evidence_id, "student_id": "s-1", "competency_ids": ("c-1",)}
+    fix = EvidenceCorrected(**same, observed_on=data.observed_on, score=data.score, reason="typo", corrected_by="t")
+    corrected = derived_envelope(recorded, fix, producer="test")
+    retracted = derived_envelope(recorded, EvidenceRetracted(**same, reason="mix-up", retracted_by="t"), producer="t")
+    stray = mastery_changed(recorded)  # a type that does not belong on the evidence topic
     seen: list[tuple[str, object]] = []
     handlers = HandlerMap(
         {EvidenceRecorded: remember}, ignored=(EvidenceCorrected,), dead_lettered=(EvidenceRetracted,)

@@ -52,7 +52,12 @@ async def count_and_echo(uow: UnitOfWork, _event: EvidenceRecorded, envelope: En
         await uow.session.execute(
             applied.update().where(applied.c.event_id == str(envelope.id)).values(times=row.times + 1)
         )
-    data = envelope.data
+    await uow.emit(mastery_changed(envelope))
+
+
+def mastery_changed(cause: Envelope) -> Envelope:
+    """The MasteryChanged the sample service derives from one evidence."""
+    data = cause.data
     assert isinstance(data, EvidenceRecorded)
     changed = MasteryChanged(
         student_id=data.student_id,
@@ -66,7 +71,7 @@ async def count_and_echo(uow: UnitOfWork, _event: EvidenceRecorded, envelope: En
         evidence_count=1,
         cause_evidence_ids=(data.evidence_id,),
     )
-    await uow.emit(derived_envelope(envelope, changed, producer="sample", discriminators=("c-1",)))
+    return derived_envelope(cause, changed, producer="sample", discriminators=("c-1",))
 
 
 def sample_map(handler: Handler, before_commit: BatchHook | None = None) -> HandlerMap:

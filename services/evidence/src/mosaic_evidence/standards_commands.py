@@ -16,7 +16,7 @@ from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
 from mosaic_evidence.service.events import envelope_for
 from mosaic_evidence.service.record_evidence import check_items, recorded_envelopes, view_for_items
-from mosaic_evidence.service.results import Decision, Written
+from mosaic_evidence.service.results import Decision, Done
 
 
 async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
@@ -75,10 +75,10 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
         if await evidence_store.apply_envelope(session, retraction):
             envelopes.append(retraction)
     counts = Counter(r["status"] for r in reports)
-    return Decision(Written({"counts": dict(sorted(counts.items())), "results": reports,
-                             "unmapped": sorted({r["activity_id"] for r in reports
-                                                 if r["status"] == "unmapped_activity" and "activity_id" in r})},
-                            created=False), envelopes)
+    return Decision(Done({"counts": dict(sorted(counts.items())), "results": reports,
+                          "unmapped": sorted({r["activity_id"] for r in reports
+                                              if r["status"] == "unmapped_activity" and "activity_id" in r})}),
+                    envelopes)
 
 
 async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict],

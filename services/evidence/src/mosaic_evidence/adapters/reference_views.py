@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters.tables import competencies, competency_links, enrollments, frameworks, people, sections
@@ -79,30 +80,47 @@ async def section_list(session: AsyncSession, district_id: str, school_id: str |
 
 
 async def section_with_enrollments(session: AsyncSession, district_id: str, section_id: str) -> dict[str, Any] | None:
-    section = await session.scalar(
-        select(sections.c.data).where(sections.c.district_id == district_id, sections.c.id == section_id)
-    )
-    if section is None:
-        return None
     rows = (
-        await session.execute(
-            select(enrollments)
-            .where(enrollments.c.district_id == district_id, enrollments.c.section_id == section_id)
-            .order_by(enrollments.c.role, enrollments.c.user_id)
-        )
-    ).all()
-    return {**section, "enrollments": [{"user_id": r.user_id, "role": r.role, "primary": r.is_primary} for r in rows]}
+        select(enrollments)
+        .where(enrollments.c.section_id == section_id)
+        .order_by(enrollments.c.role, enrollments.c.user_id)
+    )
+    return await _with_enrollments(
+        session,
+        district_id,
+        sections,
+        section_id,
+        rows,
+        "enrollments",
+        lambda r: {"user_id": r.user_id, "role": r.role, "primary": r.is_primary},
+    )
 
 
 async def person_with_sections(session: AsyncSession, district_id: str, person_id: str) -> dict[str, Any] | None:
-    person = await session.scalar(
-        select(people.c.data).where(people.c.district_id == district_id, people.c.id == person_id)
+    rows = select(enrollments).where(enrollments.c.user_id == person_id)
+    return await _with_enrollments(
+        session,
+        district_id,
+        people,
+        person_id,
+        rows,
+        "sections",
+        lambda r: {"section_id": r.section_id, "role": r.role},
     )
-    if person is None:
+
+
+async def _with_enrollments(
+    session: AsyncSession,
+    district_id: str,
+    table: Table,
+    item_id: str,
+    rows: Select[Any],
+    field: str,
+    shown: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any] | None:
+    """A section or person's stored data, with its enrollments listed under `field`."""
+    item = await session.scalar(select(table.c.data).where(table.c.district_id == district_id, table.c.id == item_id))
+    if item is None:
         return None
-    rows = (
-        await session.execute(
-            select(enrollments).where(enrollments.c.district_id == district_id, enrollments.c.user_id == person_id)
-        )
-    ).all()
-    return {**person, "sections": [{"section_id": r.section_id, "role": r.role} for r in rows]}
+    found = (await session.execute(rows.where(enrollments.c.district_id == district_id))).all()
+    return {**item, field: [shown(r) for r in found]}

@@ -9,15 +9,14 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field, RootModel
 
 from mosaic_evidence.adapters import evidence_store
-from mosaic_evidence.api.deps import IdempotencyKey, found, recorder, respond
+from mosaic_evidence.api.deps import IdempotencyKey, found, recorder, respond, write
 from mosaic_evidence.domain.corrections import CorrectionRequest, RetractionRequest
 from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem
 from mosaic_evidence.service import read_evidence
 from mosaic_evidence.service.acknowledged_write import request_hash, run_write
-from mosaic_evidence.service.correct_evidence import correct_evidence
+from mosaic_evidence.service.change_evidence import correct_evidence, retract_evidence
 from mosaic_evidence.service.record_evidence import record_evidence
-from mosaic_evidence.service.results import Written
-from mosaic_evidence.service.retract_evidence import retract_evidence
+from mosaic_evidence.service.results import Done
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 
@@ -54,8 +53,8 @@ async def _record(ctx, district_id, items, principal, key):
     payload = [i.model_dump(mode="json") for i in items]
     result = await run_write(ctx, district_id, lambda s: record_evidence(s, district_id, items, caller, key),
                              key=key, payload_hash=request_hash({"path": "evidence", "items": payload}))
-    if isinstance(result, Written) and len(items) == 1 and "recorded" in result.body:
-        result = Written({**result.body["recorded"][0], "recorded": result.body["recorded"]})
+    if isinstance(result, Done) and len(items) == 1 and "recorded" in result.body:
+        result = Done({**result.body["recorded"][0], "recorded": result.body["recorded"]}, created=True)
     return respond(result)
 
 
@@ -64,10 +63,10 @@ async def _record(ctx, district_id, items, principal, key):
 async def correct(district_id: str, evidence_id: str, correction: CorrectionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    return respond(await run_write(
-        ctx, district_id, lambda s: correct_evidence(s, district_id, evidence_id, correction, caller, idempotency_key),
-        key=idempotency_key,
-        payload_hash=request_hash({"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")})))
+    return await write(ctx, district_id,
+                       lambda s: correct_evidence(s, district_id, evidence_id, correction, caller, idempotency_key),
+                       key=idempotency_key,
+                       request={"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")})
 
 
 @router.post("/evidence/{evidence_id}/retraction", status_code=201, responses=RESPONSES,
@@ -75,10 +74,10 @@ async def correct(district_id: str, evidence_id: str, correction: CorrectionRequ
 async def retract(district_id: str, evidence_id: str, retraction: RetractionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    return respond(await run_write(
-        ctx, district_id, lambda s: retract_evidence(s, district_id, evidence_id, retraction, caller, idempotency_key),
-        key=idempotency_key,
-        payload_hash=request_hash({"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")})))
+    return await write(ctx, district_id,
+                       lambda s: retract_evidence(s, district_id, evidence_id, retraction, caller, idempotency_key),
+                       key=idempotency_key,
+                       request={"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")})
 
 
 @router.get("/evidence/{evidence_id}", summary="One piece of evidence: its current view and its history")

@@ -9,12 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from starlette.datastructures import UploadFile
 
-from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer, found, respond
+from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer, found, write
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
 from mosaic_evidence.service import import_framework as framework_import
 from mosaic_evidence.service import import_roster as roster_import
 from mosaic_evidence.service import read_reference
-from mosaic_evidence.service.acknowledged_write import request_hash, run_write
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
@@ -34,9 +33,8 @@ async def import_framework(district_id: str, principal: Importer, ctx: Context,
         framework = parse_case_package(package)
     except FrameworkError as exc:
         return answer(422, {"detail": "the CASE package cannot be read", "problems": exc.problems})
-    return respond(await run_write(
-        ctx, district_id, lambda s: framework_import.import_framework(s, district_id, framework),
-        key=idempotency_key, payload_hash=request_hash({"path": "frameworks", "body": package})))
+    return await write(ctx, district_id, lambda s: framework_import.import_framework(s, district_id, framework),
+                       key=idempotency_key, request={"path": "frameworks", "body": package})
 
 
 @router.post("/rosters", status_code=201,
@@ -46,9 +44,9 @@ async def import_framework(district_id: str, principal: Importer, ctx: Context,
 async def import_roster(district_id: str, request: Request, principal: Importer, ctx: Context,
                         idempotency_key: IdempotencyKey = None):
     files = await _roster_files(request, ctx.settings.max_upload_bytes)  # type: ignore[attr-defined]
-    digest = request_hash(b"".join(name.encode() + content for name, content in sorted(files.items())))
-    return respond(await run_write(ctx, district_id, lambda s: roster_import.import_roster(s, district_id, files),
-                                   key=idempotency_key, payload_hash=digest))
+    upload = b"".join(name.encode() + content for name, content in sorted(files.items()))
+    return await write(ctx, district_id, lambda s: roster_import.import_roster(s, district_id, files),
+                       key=idempotency_key, request=upload)
 
 
 async def _roster_files(request: Request, limit: int) -> dict[str, bytes]:

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Body
 
 from mosaic_evidence import standards_commands
 from mosaic_evidence.adapters import evidence_store
-from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder, respond
+from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder, write
 from mosaic_evidence.domain.standards import StandardsMapping
-from mosaic_evidence.service.acknowledged_write import request_hash, run_write
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
@@ -42,9 +41,8 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
                           body: Annotated[Any, Body(description="an xAPI statement or an array of statements")],
                           idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    return respond(await run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_xapi(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=request_hash({"path": "xapi", "body": body})))
+    return await write(ctx, district_id, lambda s: standards_commands.ingest_xapi(s, district_id, body, caller),
+                       key=idempotency_key, request={"path": "xapi", "body": body})
 
 
 @router.post("/caliper/events", responses=OUTCOMES,
@@ -53,6 +51,5 @@ async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Cont
                        body: Annotated[Any, Body(description="a Caliper envelope or event")],
                        idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    return respond(await run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_caliper(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=request_hash({"path": "caliper", "body": body})))
+    return await write(ctx, district_id, lambda s: standards_commands.ingest_caliper(s, district_id, body, caller),
+                       key=idempotency_key, request={"path": "caliper", "body": body})

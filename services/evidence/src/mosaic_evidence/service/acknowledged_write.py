@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import evidence_store
-from mosaic_evidence.service.results import Decision, IdempotencyConflict, Refused, Result, Written
+from mosaic_evidence.service.results import Decision, Done, IdempotencyConflict, Refused, Result
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.publishing import publisher_of
 
@@ -42,7 +42,7 @@ async def run_write(
                         raise IdempotencyConflict(
                             f"Idempotency-Key {key!r} was already used with a different request body"
                         )
-                    return Written(prior.body, prior.created)
+                    return Done(prior.body, prior.created)
             decision = await decide(session)
             if isinstance(decision.result, Refused):
                 raise _Refused(decision.result)  # roll back anything the decision wrote
@@ -76,7 +76,7 @@ async def _already_on_the_log(
 
 
 async def _remember(session: AsyncSession, district_id: str, key: str, payload_hash: str, result: Result) -> None:
-    assert isinstance(result, Written)  # refusals roll back and are not remembered
+    assert isinstance(result, Done)  # refusals roll back and are not remembered
     await evidence_store.remember_response(session, district_id, key, payload_hash, result.body, created=result.created)
 
 

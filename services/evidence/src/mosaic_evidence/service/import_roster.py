@@ -13,7 +13,7 @@ from mosaic_evidence.adapters import reference_store
 from mosaic_evidence.domain.oneroster import read_bundle
 from mosaic_evidence.domain.roster import RosterChange, plan_roster, to_events
 from mosaic_evidence.service.events import envelope_for
-from mosaic_evidence.service.results import Decision, Refusal, Refused, Written
+from mosaic_evidence.service.results import Decision, Done, Refused
 
 
 async def import_roster(session: AsyncSession, district_id: str, files: dict[str, bytes]) -> Decision:
@@ -22,7 +22,7 @@ async def import_roster(session: AsyncSession, district_id: str, files: dict[str
     if problems:
         return Decision(
             Refused(
-                Refusal.INVALID,
+                "invalid",
                 {
                     "detail": f"the roster has {len(problems)} problem(s); nothing was applied",
                     "problems": [p.as_dict() for p in problems],
@@ -36,7 +36,7 @@ async def import_roster(session: AsyncSession, district_id: str, files: dict[str
     events = to_events(change)
     summary = _summary(change, len(events))
     await reference_store.apply_roster(session, district_id, change, summary)
-    return Decision(Written(summary), [envelope_for(e, district_id, school_id=e.school_id) for e in events])
+    return Decision(Done(summary, created=True), [envelope_for(e, district_id, school_id=e.school_id) for e in events])
 
 
 def _summary(change: RosterChange, events: int) -> dict[str, Any]:

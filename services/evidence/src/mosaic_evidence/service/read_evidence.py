@@ -6,14 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import evidence_store, reference_store
 from mosaic_evidence.domain.recording import Recorder, check_read_permission
-from mosaic_evidence.service.results import Found, Refusal, Refused
+from mosaic_evidence.service.results import Done, Refused
 
 
-async def one_evidence(session: AsyncSession, district_id: str, evidence_id: str, reader: Recorder) -> Found | Refused:
+async def one_evidence(session: AsyncSession, district_id: str, evidence_id: str, reader: Recorder) -> Done | Refused:
     found = await evidence_store.one_evidence(session, district_id, evidence_id)
     if found is None:
-        return Refused(Refusal.NOT_FOUND, {"detail": f"no evidence {evidence_id} in district {district_id}"})
-    return await _may_read(session, district_id, reader, found["student_id"]) or Found(found)
+        return Refused("not_found", {"detail": f"no evidence {evidence_id} in district {district_id}"})
+    return await _may_read(session, district_id, reader, found["student_id"]) or Done(found)
 
 
 async def student_history(
@@ -25,7 +25,7 @@ async def student_history(
     *,
     limit: int,
     offset: int,
-) -> Found | Refused:
+) -> Done | Refused:
     refusal = await _may_read(session, district_id, reader, student_id)
     if refusal is not None:
         return refusal
@@ -33,7 +33,7 @@ async def student_history(
         session, district_id, student_id, filters, limit=limit, offset=offset
     )
     following = offset + len(items)
-    return Found(
+    return Done(
         {
             "student_id": student_id,
             "total": total,
@@ -50,4 +50,4 @@ async def _may_read(session: AsyncSession, district_id: str, reader: Recorder, s
         session, district_id, person_ids={reader.user_id, student_id}, competency_refs=[]
     )
     problems = check_read_permission(reader, student_id, view)
-    return Refused(Refusal.NOT_PERMITTED, {"detail": problems[0].message}) if problems else None
+    return Refused("not_permitted", {"detail": problems[0].message}) if problems else None

@@ -13,7 +13,7 @@ from mosaic_evidence.adapters import evidence_store, reference_store
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.service.events import envelope_for, evidence_id, keyed_event_id
-from mosaic_evidence.service.results import Decision, Refusal, Refused, Written
+from mosaic_evidence.service.results import Decision, Done, Refusal, Refused
 
 LATEST_TIME_ZONE = timedelta(hours=14)  # UTC+14, Kiribati
 ON_BEHALF_ROLES = {"integration", "system", "administrator", "districtAdministrator"}
@@ -27,7 +27,7 @@ async def record_evidence(
     refused = check_items(items, view, caller)
     if refused:
         codes = {p["code"] for r in refused for p in r["problems"]}
-        why = Refusal.NOT_PERMITTED if codes == {"not_permitted"} else Refusal.INVALID
+        why: Refusal = "not_permitted" if codes == {"not_permitted"} else "invalid"
         return Decision(Refused(why, {"detail": "evidence refused; nothing was recorded", "refused": refused}))
     ids = [evidence_id(district_id, key, n) for n in range(len(items))]
     envelopes = recorded_envelopes(
@@ -39,7 +39,7 @@ async def record_evidence(
         {"evidence_id": e.data.evidence_id, "event_id": str(e.id), "student_id": e.subject}
         for e in envelopes
     ]
-    return Decision(Written({"recorded": recorded}), unsent)
+    return Decision(Done({"recorded": recorded}, created=True), unsent)
 
 
 async def view_for_items(

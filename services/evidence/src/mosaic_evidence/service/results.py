@@ -1,46 +1,33 @@
-"""What a use case answers: written (and whether something new was created), found, or refused and why."""
+"""What a use case answers: done (and whether it created something), or refused and why."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from mosaic_events import Envelope
 from mosaic_evidence.domain.recording import Problem
 
-
-class Refusal(StrEnum):
-    INVALID = "invalid"
-    NOT_PERMITTED = "not_permitted"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
+Refusal = Literal["invalid", "not_permitted", "not_found", "conflict"]
 
 
 @dataclass(frozen=True)
-class Written:
-    """The write is committed and its events are on the log; `created` when it made something new."""
+class Done:
+    """What to answer. For a write: committed with its events on the log; `created` when it made something new."""
 
     body: Any
-    created: bool = True
+    created: bool = False
 
 
 @dataclass(frozen=True)
 class Refused:
-    """Nothing was written; `body` names every problem."""
+    """Nothing was written or read; `body` names every problem."""
 
     why: Refusal
     body: Any
 
 
-@dataclass(frozen=True)
-class Found:
-    """What a read found."""
-
-    body: Any
-
-
-Result = Written | Refused
+Result = Done | Refused
 
 
 @dataclass
@@ -58,14 +45,14 @@ class IdempotencyConflict(Exception):
 def refused(problems: list[Problem], detail: str) -> Decision:
     """Refuse for the weightiest problem: unknown evidence, then a conflict, then permission, else invalid."""
     codes = {p.code for p in problems}
-    why = (
-        Refusal.NOT_FOUND
+    why: Refusal = (
+        "not_found"
         if "unknown_evidence" in codes
-        else Refusal.CONFLICT
+        else "conflict"
         if "already_retracted" in codes
-        else Refusal.NOT_PERMITTED
+        else "not_permitted"
         if codes == {"not_permitted"}
-        else Refusal.INVALID
+        else "invalid"
     )
     return Decision(
         Refused(why, {"detail": f"{detail}; nothing was recorded", "problems": [p.as_dict() for p in problems]})
