@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from sqlalchemy import select
 
 from mosaic_events import decode
 from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import write_state
-from mosaic_mastery.adapters.store import ProjectionStore
+from mosaic_mastery.adapters.store import LiveSlice, NotLoaded, ProjectionStore
 from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
@@ -76,3 +77,13 @@ async def test_a_redelivered_batch_changes_nothing_and_emits_nothing_new(session
     async with sessions() as session:
         assert await projection_checksum(session) == live
     assert len(outbox) == len(set(outbox)) == len(expected)
+
+
+def test_a_live_slice_refuses_what_it_did_not_load_and_remembers_what_the_fold_changed():
+    loaded = ("d1", "ana", "c1")
+    live = LiveSlice(loaded={("record", *loaded)})
+    assert live.record(loaded) is None  # loaded, and absent
+    with pytest.raises(NotLoaded):
+        live.record(("d1", "ana", "c2"))
+    created = live.record_or_new(loaded)
+    assert live.dirty_records == {loaded} and live.records[loaded] is created
