@@ -26,7 +26,7 @@ def recorder(principal: Principal) -> Recorder:
     return Recorder(principal.user_id, principal.roles)
 
 
-STATUS_OF_REFUSAL = {"invalid": 422, "not_permitted": 403, "not_found": 404, "conflict": 409}
+STATUS_OF_REFUSAL = {"malformed": 400, "invalid": 422, "not_permitted": 403, "not_found": 404, "conflict": 409}
 
 
 def answer(status: int, body: Any) -> JSONResponse:

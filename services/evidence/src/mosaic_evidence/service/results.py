@@ -8,7 +8,7 @@ from typing import Any, Literal
 from mosaic_events import Envelope
 from mosaic_evidence.domain.recording import Problem
 
-Refusal = Literal["invalid", "not_permitted", "not_found", "conflict"]
+Refusal = Literal["malformed", "invalid", "not_permitted", "not_found", "conflict"]
 
 
 @dataclass(frozen=True)
