@@ -12,7 +12,7 @@ from mosaic_runtime.auth import Principal
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
 from mosaic_scheduling.service.outcomes import RebuiltConcurrently
-from mosaic_scheduling.service.rebuild_block import rebuild_on_request
+from mosaic_scheduling.service.rebuild_block import Rebuilt, rebuild_on_request
 
 ADMIN_ROLES = ("administrator", "siteAdministrator", "districtAdministrator")
 STAFF_ROLES = (*ADMIN_ROLES, "teacher", "aide")
@@ -50,4 +50,9 @@ async def rebuild_now(session: AsyncSession, ctx: ServiceContext, district_id: s
                                                    draft_only=draft_only)
     except RebuiltConcurrently as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return schedule_answer(outcome, events)
+
+
+def schedule_answer(outcome: Rebuilt, events: int) -> dict[str, Any]:
+    """A rebuild as part of an answer: the version it made, its status, why, and the events it queued."""
     return {"version": outcome.version, "status": outcome.status, "causes": list(outcome.causes), "events": events}

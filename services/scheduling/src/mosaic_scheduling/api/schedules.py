@@ -17,7 +17,7 @@ from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, solver_of
+from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, schedule_answer, solver_of
 from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
 from mosaic_scheduling.service import publish_schedule, rebuild_block
 from mosaic_scheduling.service.outcomes import NotADraft, NotAMeetingDay, NotFound, RebuiltConcurrently
@@ -35,8 +35,7 @@ async def regroup_block(district_id: str, block_id: str, body: RegroupIn, princi
     outcome, events = await _answering(rebuild_block.rebuild_now(
         session, district_id, block_id, f"{body.reason} ({principal.user_id})", solver_of(ctx)))
     publisher_of(ctx).committed()
-    return {"block_id": block_id, "version": outcome.version, "status": outcome.status,
-            "causes": list(outcome.causes), "events": events}
+    return {"block_id": block_id, **schedule_answer(outcome, events)}
 
 
 @router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published")

@@ -17,15 +17,23 @@ class NotFound(LookupError):
     """The thing asked for does not exist in this district."""
 
 
-class NotADraft(ValueError):
+class Invalid(ValueError):
+    """The request names something that cannot be: a session not in the block, a day the block does not meet."""
+
+
+class Conflict(RuntimeError):
+    """The request contradicts the current state: a support plan, a higher placement, a published version."""
+
+
+class NotADraft(Conflict):
     """Only a draft can be published or discarded."""
 
 
-class RebuiltConcurrently(RuntimeError):
+class RebuiltConcurrently(Conflict):
     """Another rebuild of the same block committed first; nothing was changed."""
 
 
-class NotAMeetingDay(ValueError):
+class NotAMeetingDay(Invalid):
     """The block does not meet on that date."""
 
 
