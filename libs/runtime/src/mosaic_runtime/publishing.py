@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -28,17 +27,10 @@ from mosaic_runtime.kafka import BrokerUnavailable, publish, publish_many
 if TYPE_CHECKING:
     from mosaic_runtime.app import ServiceContext
 
-__all__ = ["BrokerUnavailable", "PublishMode", "Publisher", "publisher_of", "to_outbox"]
+__all__ = ["BrokerUnavailable", "Publisher", "publisher_of", "to_outbox"]
 
 REMEMBERED_SENDS = 10_000
 TraceContextOf = Callable[[Envelope], otel_context.Context | None]
-
-
-class PublishMode(StrEnum):
-    """What a write's answer promises about its events."""
-
-    ACKNOWLEDGED = "acknowledged"  # on the log before the answer
-    OUTBOX = "outbox"  # committed with the state; the relay publishes
 
 
 async def to_outbox(session: AsyncSession, envelopes: Sequence[Envelope],
@@ -55,7 +47,8 @@ async def to_outbox(session: AsyncSession, envelopes: Sequence[Envelope],
 
 
 class Publisher:
-    """One per process: `acknowledged` waits for the ack (or raises BrokerUnavailable); `committed` wakes the relay."""
+    """One per process: `acknowledged` waits for the ack (or raises BrokerUnavailable); after a transaction that
+    used `to_outbox` commits, `committed` wakes the relay."""
 
     def __init__(self, broker: KafkaBroker, wake_relay: Callable[[], None], ack_timeout_seconds: float) -> None:
         self.broker = broker
@@ -85,10 +78,6 @@ class Publisher:
             for envelope in envelopes:  # the send failed for good: a retry must send again
                 self._sends.pop(envelope.id, None)
             raise
-
-    async def to_outbox(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        """OUTBOX mode, in the caller's transaction; call `committed()` after the commit."""
-        return await to_outbox(session, envelopes)
 
     def committed(self) -> None:
         """A transaction holding outbox rows committed: publish them now rather than at the next poll."""
