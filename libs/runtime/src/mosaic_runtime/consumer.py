@@ -54,7 +54,6 @@ class UnitOfWork:
 
     session: AsyncSession
     deps: Any = None
-    envelope: Envelope | None = None
     cache: dict[str, Any] = field(default_factory=dict)
     trace_contexts: dict[str, otel_context.Context] = field(default_factory=dict)
 
@@ -212,7 +211,6 @@ class BatchApplier:
             kind=trace.SpanKind.CONSUMER,
             attributes=attributes,
         ):
-            uow.envelope = envelope
             uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
             await handler(uow, envelope.data, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
