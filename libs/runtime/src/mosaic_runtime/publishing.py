@@ -33,14 +33,18 @@ REMEMBERED_SENDS = 10_000
 TraceContextOf = Callable[[Envelope], otel_context.Context | None]
 
 
-async def to_outbox(session: AsyncSession, envelopes: Sequence[Envelope],
-                    trace_ctx_of: TraceContextOf | None = None) -> list[Envelope]:
+async def to_outbox(
+    session: AsyncSession, envelopes: Sequence[Envelope], trace_ctx_of: TraceContextOf | None = None
+) -> list[Envelope]:
     """OUTBOX mode: add envelopes to the caller's transaction; ids already in the outbox are not added twice."""
     if not envelopes:
         return []
     table = outbox.outbox_table()
-    present = set((await session.execute(select(table.c.event_id).where(
-        table.c.event_id.in_([str(e.id) for e in envelopes])))).scalars())
+    present = set(
+        (
+            await session.execute(select(table.c.event_id).where(table.c.event_id.in_([str(e.id) for e in envelopes])))
+        ).scalars()
+    )
     fresh = [e for e in envelopes if str(e.id) not in present]
     await outbox.emit_many(session, fresh, trace_ctx_of or (lambda _: None))
     return fresh
@@ -72,8 +76,9 @@ class Publisher:
             async with asyncio.timeout(self.timeout):
                 await asyncio.gather(*(asyncio.shield(t) for t in under_way))
         except TimeoutError:
-            raise BrokerUnavailable(f"Kafka did not acknowledge {len(envelopes)} event(s) within "
-                                    f"{self.timeout:g}s") from None
+            raise BrokerUnavailable(
+                f"Kafka did not acknowledge {len(envelopes)} event(s) within {self.timeout:g}s"
+            ) from None
         except BrokerUnavailable:
             for envelope in envelopes:  # the send failed for good: a retry must send again
                 self._sends.pop(envelope.id, None)
@@ -99,8 +104,7 @@ def publisher_of(ctx: ServiceContext) -> Publisher:
     """The service's one Publisher (MOSAIC_<SERVICE>_PUBLISH_TIMEOUT_SECONDS bounds the wait for an ack)."""
     publisher = ctx.state.get("publisher")
     if publisher is None:
-        publisher = ctx.state["publisher"] = Publisher(ctx.broker, ctx.relay.wake,
-                                                       ctx.settings.publish_timeout_seconds)
+        publisher = ctx.state["publisher"] = Publisher(ctx.broker, ctx.relay.wake, ctx.settings.publish_timeout_seconds)
     return publisher
 
 
