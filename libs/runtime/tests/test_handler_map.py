@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiokafka import ConsumerRecord
 
@@ -16,7 +14,6 @@ from mosaic_events.catalog import (
 )
 from mosaic_events.topics import EVIDENCE, REFERENCE
 from mosaic_runtime.consumer import BatchApplier, HandlerMap, UnitOfWork, UnmappedEventTypes, subscribed_topics
-from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
 from mosaic_runtime.settings import ServiceSettings
 from sample_service.harness import evidence, mastery_changed
 
@@ -37,16 +34,6 @@ def test_topics_come_from_the_catalog_in_the_maps_order_and_settings_only_rename
     assert handlers.topics() == (REFERENCE, EVIDENCE)
     settings = ServiceSettings(database_url="sqlite+aiosqlite://", topic_overrides={EVIDENCE.name: "private.ev"})
     assert subscribed_topics(handlers, settings) == (REFERENCE.name, "private.ev")
-
-
-@pytest.fixture
-async def sessions(tmp_path) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/map.db")
-    runtime_tables(RUNTIME_METADATA)
-    async with engine.begin() as conn:
-        await conn.run_sync(RUNTIME_METADATA.create_all)
-    yield make_session_factory(engine)
-    await engine.dispose()
 
 
 def record(envelope: Envelope, offset: int) -> ConsumerRecord:

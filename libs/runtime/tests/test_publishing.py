@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
 from mosaic_runtime.outbox import outbox_table
 from mosaic_runtime.publishing import to_outbox
 from sample_service.harness import evidence, mastery_changed
-
-
-@pytest.fixture
-async def sessions(tmp_path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
-    runtime_tables(RUNTIME_METADATA)
-    async with engine.begin() as conn:
-        await conn.run_sync(RUNTIME_METADATA.create_all)
-    yield make_session_factory(engine)
-    await engine.dispose()
 
 
 async def outbox_ids(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
