@@ -82,4 +82,5 @@ SPANISH: dict[str, str] = {
     "present": "presente", "absent": "ausente", "tardy": "tarde", "excused": "justificado",
     "Nobody is placed in this session.": "Nadie está asignado a esta sesión.",
     "Save attendance": "Guardar asistencia",
+    "No sessions.": "No hay sesiones.", "Show": "Mostrar",
 }

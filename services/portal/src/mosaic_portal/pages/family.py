@@ -21,8 +21,10 @@ NEWS_KINDS = ("mastered", "moved_up", "needs_support", "new_group")
 
 
 def lately(profile: dict[str, Any], today: date) -> list[dict[str, Any]]:
-    """Competencies with evidence in the last weeks, newest first, with their trend."""
-    since = (today - timedelta(days=RECENT_DAYS)).isoformat()
+    """Competencies with evidence in the three weeks up to the newest evidence, newest first, with their trend."""
+    dates = [str(c["last_evidence_on"]) for c in profile["competencies"] if c.get("last_evidence_on")]
+    newest = min(date.fromisoformat(max(dates)[:10]), today) if dates else today
+    since = (newest - timedelta(days=RECENT_DAYS)).isoformat()
     recent = [c for c in profile["competencies"] if c.get("last_evidence_on") and str(c["last_evidence_on"]) >= since]
     return sorted(recent, key=lambda c: str(c["last_evidence_on"]), reverse=True)[:5]
 

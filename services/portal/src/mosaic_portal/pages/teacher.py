@@ -3,7 +3,7 @@ preview with each move explained (publish or discard), and attendance."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +25,20 @@ async def _my_school(request: Request, person: CurrentPerson) -> tuple[dict[str,
     return me, sections
 
 
+def meeting_day(block: dict[str, Any], today: date) -> date:
+    """The block's latest meeting up to today, or its first meeting when it has not met yet."""
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    weekday = str(block.get("weekday", ""))[:3].lower()
+    target = names.index(weekday) if weekday in names else today.weekday()
+    first = date.fromisoformat(str(block.get("starts_on") or today.isoformat())[:10])
+    first += timedelta(days=(target - first.weekday()) % 7)
+    if today <= first:
+        return first
+    day = today - timedelta(days=(today.weekday() - target) % 7)
+    every = max(1, int(block.get("every_weeks") or 1))
+    return day - timedelta(weeks=((day - first).days // 7) % every)
+
+
 @router.get("", response_class=HTMLResponse)
 async def teacher_home(request: Request, person: CurrentPerson) -> Any:
     services = services_for(request, person)
@@ -43,6 +57,7 @@ async def section_heatmap(request: Request, person: CurrentPerson, section_id: s
     services = services_for(request, person)
     try:
         heatmap = await services.get("mastery", f"/sections/{section_id}/heatmap")
+        section = await services.get("evidence", f"/sections/{section_id}")
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     levels = heatmap["levels"]
@@ -51,7 +66,8 @@ async def section_heatmap(request: Request, person: CurrentPerson, section_id: s
                           "style": level_style(levels, (row["cells"].get(c["competency_id"]) or {}).get("level"))}
                          for c in heatmap["competencies"]]
     legend = [{"name": lv, "style": level_style(levels, lv)} for lv in levels]
-    return render(request, "teacher_section.html", heatmap=heatmap, legend=legend, kinds=EVIDENCE_KINDS,
+    return render(request, "teacher_section.html", heatmap=heatmap, title=section.get("title") or section_id,
+                  legend=legend, kinds=EVIDENCE_KINDS,
                   today=date.today().isoformat(), recorded=request.query_params.get("recorded"))
 
 
@@ -91,16 +107,42 @@ async def student_drilldown(request: Request, person: CurrentPerson, student_id:
     return render(request, "teacher_student.html", profile=profile, rows=rows, history=history["items"])
 
 
+async def _block_of(services: Any, person: CurrentPerson, block_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The block's definition and its sessions by id, from the teacher's schools."""
+    me = await services.get("evidence", f"/people/{person.id}")
+    for school_id in me.get("school_ids") or []:
+        definition = await services.get("scheduling", f"/schools/{school_id}/definition")
+        block = next((b for b in definition.get("blocks", []) if b["id"] == block_id), None)
+        if block is not None:
+            return block, {s["id"]: s for s in definition.get("sessions", []) if s.get("block_id") == block_id}
+    return {"id": block_id, "name": block_id}, {}
+
+
+async def _names(services: Any, ids: list[str]) -> dict[str, str]:
+    names = {}
+    for person_id in dict.fromkeys(ids):
+        try:
+            found = await services.get("evidence", f"/people/{person_id}")
+            names[person_id] = f"{found.get('given_name', '')} {found.get('family_name', '')}".strip() or person_id
+        except ServiceRefused:
+            names[person_id] = person_id
+    return names
+
+
 @router.get("/blocks/{block_id}", response_class=HTMLResponse)
 async def block_page(request: Request, person: CurrentPerson, block_id: str, version: int | None = None) -> Any:
     services = services_for(request, person)
     try:
+        block, sessions = await _block_of(services, person, block_id)
         draft = await services.get("scheduling", f"/blocks/{block_id}/schedules/{version}") if version else None
+        moves = [a for a in (draft or {}).get("assignments", [])
+                 if a.get("previous_session_id") and a["previous_session_id"] != a["session_id"]]
+        names = await _names(services, [m["student_id"] for m in moves])
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
-    moves = [a for a in (draft or {}).get("assignments", [])
-             if a.get("previous_session_id") and a["previous_session_id"] != a["session_id"]]
-    return render(request, "teacher_block.html", block_id=block_id, draft=draft, moves=moves,
+    titles = {sid: s.get("title", sid) for sid, s in sessions.items()}
+    return render(request, "teacher_block.html", block=block, block_id=block_id, draft=draft, moves=moves,
+                  names=names, titles=titles, sessions=list(sessions.values()), today=date.today().isoformat(),
                   done=request.query_params.get("done"))
 
 
@@ -129,8 +171,9 @@ async def decide(request: Request, person: CurrentPerson, block_id: str, version
 async def attendance_page(request: Request, person: CurrentPerson, block_id: str, session_id: str,
                           on: date | None = None) -> Any:
     services = services_for(request, person)
-    day = on or date.today()
     try:
+        block, sessions = await _block_of(services, person, block_id)
+        day = on or meeting_day(block, date.today())
         schedule = await services.get("scheduling", f"/blocks/{block_id}/schedule")
         taken = await services.get("scheduling", f"/blocks/{block_id}/sessions/{session_id}/attendance",
                                    block_date=day.isoformat())
@@ -138,8 +181,14 @@ async def attendance_page(request: Request, person: CurrentPerson, block_id: str
         return problem_page(request, refused.status, refused.detail)
     marks = {m["student_id"]: m["status"] for m in taken["marks"]}
     students = [s for g in schedule["groups"] for s in g["students"] if s["session_id"] == session_id]
-    return render(request, "teacher_attendance.html", block_id=block_id, session_id=session_id, day=day,
-                  students=students, marks=marks, statuses=ATTENDANCE, saved=request.query_params.get("saved"))
+    try:
+        names = await _names(services, [s["student_id"] for s in students])
+    except ServiceRefused as refused:
+        return problem_page(request, refused.status, refused.detail)
+    title = sessions.get(session_id, {}).get("title", session_id)
+    return render(request, "teacher_attendance.html", block_id=block_id, session_id=session_id, day=day, title=title,
+                  students=students, names=names, marks=marks, statuses=ATTENDANCE,
+                  saved=request.query_params.get("saved"))
 
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance")
