@@ -50,7 +50,7 @@ def sign_in(browser: Browser, stack: Stack, person: DemoPerson, viewport: dict[s
     return page
 
 
-def accessible(page: Page, name: str) -> None:
+def accessible(page: Page, name: str, full_page: bool = True) -> None:
     """Zero serious or critical axe-core violations; the counts are kept for the report."""
     violations = Axe().run(page).response["violations"]
     AXE_RESULTS[name] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in violations]
@@ -59,8 +59,18 @@ def accessible(page: Page, name: str) -> None:
     shots = os.environ.get("MOSAIC_SCREENSHOTS_DIR")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=full_page)
         Path(shots, "axe-results.json").write_text(json.dumps(AXE_RESULTS, indent=2, sort_keys=True))
+
+
+def test_the_start_page_and_the_dev_sign_in_page_are_accessible(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page(viewport=PHONE)
+    page.goto(stack.portal)
+    accessible(page, "start")
+    page.locator("a.button").click()
+    page.wait_for_selector("button[name=person_id]")
+    assert page.url.startswith(f"{stack.idp}/authorize") and "code_challenge_method=S256" in page.url
+    accessible(page, "dev-idp-chooser")
 
 
 def test_a_teacher_records_evidence_and_sees_the_heatmap_change(browser: Browser, stack: Stack) -> None:
@@ -120,7 +130,7 @@ def test_a_student_requests_a_session(browser: Browser, stack: Stack) -> None:
     page = sign_in(browser, stack, student, PHONE)
     assert page.url.endswith("/student")
     assert page.locator("h2#profile-h").is_visible()
-    accessible(page, "student")
+    accessible(page, "student", full_page=False)
     form = page.locator("#flex form").first
     options = form.locator("select[name=first] option").all()
     assert len(options) >= 2, "the seeded block offers sessions"

@@ -12,7 +12,8 @@ SPANISH: dict[str, str] = {
     "Back to the start": "Volver al inicio",
     "no evidence": "sin evidencia",
     "Beginning": "Inicial", "Developing": "En desarrollo", "Proficient": "Competente", "Advanced": "Avanzado",
-    "rising": "en alza", "falling": "en baja", "steady": "estable",
+    "rising": "en alza", "falling": "en baja", "steady": "estable", "new": "nueva",
+    "1 piece of evidence": "1 evidencia",
     "My learning": "Mi aprendizaje",
     "You have mastered {n} of {m} competencies you have worked on.":
         "Has dominado {n} de las {m} competencias en las que has trabajado.",
