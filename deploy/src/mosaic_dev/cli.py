@@ -147,7 +147,8 @@ def up(
 def _print_where_to_look(bootstrap: str, running: list, sink: object, data_dir: Path) -> None:
     typer.echo(f"Kafka        KAFKA_BOOTSTRAP_SERVERS={bootstrap}")
     for service in running:
-        typer.echo(f"{service.spec.name:<12} {service.spec.url}/docs   (log: {service.log_file})")
+        docs = "" if service.spec.name in ("idp", "portal") else "/docs"
+        typer.echo(f"{service.spec.name:<12} {service.spec.url}{docs}   (log: {service.log_file})")
     typer.echo("People       http://127.0.0.1:8080/   (sign in as a demo student, guardian or teacher)")
     typer.echo(f"Mail sink    http://127.0.0.1:{sink.web_port}/   (families' emails; files in {data_dir / 'mail'})")
     seeded = data_dir / "seeded"

@@ -136,17 +136,25 @@ def create_idp_app(idp: DevIdentityProvider, data_dir: Path, clients: dict[str, 
         hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v or "")}">' for k, v in {
             "client_id": client_id, "redirect_uri": redirect_uri, "state": state, "code_challenge": code_challenge,
             "nonce": nonce}.items())
-        buttons = "".join(
-            f'<li><button type="submit" name="person_id" value="{escape(p.id)}">{escape(p.name)}</button> '
-            f'<span>{escape(DEMO_ROLES.get(p.role, p.role))}, {escape(p.language)}</span></li>'
-            for p in choosable(people))
-        choices = buttons or "<li>Seed the demo district first.</li>"
+        groups = {"teacher": "Teachers", "student": "Students", "guardian": "Guardians"}
+        chosen = choosable(people)
+        sections = "".join(
+            f"<h2>{title}</h2><ul>" + "".join(
+                f'<li><button type="submit" name="person_id" value="{escape(p.id)}">{escape(p.name)}</button> '
+                f'<span lang="{escape(p.language)}">{"español" if p.language == "es" else "English"}</span></li>'
+                for p in chosen if DEMO_ROLES.get(p.role, p.role) == role) + "</ul>"
+            for role, title in groups.items())
+        choices = sections if chosen else "<p>Seed the demo district first.</p>"
         return HTMLResponse(
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            'content="width=device-width, initial-scale=1"><title>Sign in · Mosaic dev IdP</title></head>'
-            '<body><main><h1>Sign in as a demo person</h1><p>The development identity provider has no passwords: '
-            f'choose who you are.</p><form method="post" action="/authorize">{hidden}<ul>{choices}</ul></form>'
-            '</main></body></html>')
+            'content="width=device-width, initial-scale=1"><title>Sign in · Mosaic dev IdP</title><style>'
+            "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f0;color:#1b1b1b}"
+            "main{max-width:560px;margin:0 auto;padding:16px}h1{font-size:1.5rem}ul{list-style:none;padding:0}"
+            "li{margin:6px 0}button{font:inherit;min-height:44px;padding:8px 14px;border-radius:6px;"
+            "border:1px solid #1d3557;background:#fff;color:#1d3557;cursor:pointer}span{margin-left:8px;color:#444}"
+            '</style></head><body><main><h1>Sign in as a demo person</h1><p>The development identity provider has '
+            f'no passwords: choose who you are.</p><form method="post" action="/authorize">{hidden}{choices}'
+            '</form></main></body></html>')
 
     @app.post("/authorize")
     async def choose(client_id: str = Form(), redirect_uri: str = Form(), state: str = Form(""),
