@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mosaic_portal.auth import CurrentPerson
+from mosaic_portal.i18n import language_of, translator
 from mosaic_portal.pages.common import level_style, problem_page, render, services_for
 from mosaic_portal.services import ServiceRefused, Services
 
@@ -55,19 +56,21 @@ async def flex_choices(request: Request, services: Services, student_id: str) ->
 async def student_page(request: Request, person: CurrentPerson, student: str | None = None) -> Any:
     services = services_for(request, person)
     student_id = student or person.id
-    from mosaic_portal.i18n import language_of, translator
-
     _ = translator(language_of(request))
     try:
         profile = await services.get("mastery", f"/students/{student_id}/profile")
         targets = await services.get("mastery", f"/students/{student_id}/next-targets")
         week = await services.get("scheduling", f"/students/{student_id}/week")
-        blocks = await flex_choices(request, services, student_id)
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
+    try:
+        blocks, flex_problem = await flex_choices(request, services, student_id), None
+    except ServiceRefused as refused:  # the profile is still worth showing without the flex choices
+        blocks, flex_problem = [], refused.detail
     rows = profile_rows(profile, _)
     return render(request, "student.html", profile=profile, rows=rows, targets=targets["targets"],
-                  week=week, blocks=blocks, student_id=student_id, saved=request.query_params.get("saved"),
+                  week=week, blocks=blocks, flex_problem=flex_problem, student_id=student_id,
+                  saved=request.query_params.get("saved"),
                   not_yet=sum(1 for c in profile["competencies"] if not c.get("evidence_count")))
 
 
