@@ -143,6 +143,11 @@ def test_a_student_requests_a_session(browser: Browser, stack: Stack) -> None:
         stored = db.execute("select session_ids from student_requests where student_id = ?", (student.id,)).fetchone()
     assert stored is not None and json.loads(stored[0]) == [first, second]
 
+    page.goto(f"{stack.portal}/student?lang=es")
+    assert page.locator("h1").inner_text() == "Mi aprendizaje"
+    assert page.locator("html").get_attribute("lang") == "es"
+    accessible(page, "student-es", full_page=False)
+
 
 def test_a_guardian_reads_the_spanish_page_and_changes_a_preference(browser: Browser, stack: Stack) -> None:
     guardian = stack.first("guardian", language="es")
