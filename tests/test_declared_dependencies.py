@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("evidence", "mastery", "scheduling", "notify")
+SERVICES = tuple(sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").is_file()))
 SOURCES = {f"mosaic-{s}": ROOT / "services" / s / "src" / f"mosaic_{s}" for s in SERVICES} | {
     "mosaic-events": ROOT / "libs/events/src/mosaic_events",
     "mosaic-runtime": ROOT / "libs/runtime/src/mosaic_runtime",

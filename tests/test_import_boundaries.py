@@ -94,8 +94,9 @@ def framework_imports_in_domains(services: Path) -> list[Violation]:
 
 
 def test_no_domain_imports_a_framework() -> None:
-    domains = [pkg / "domain" for pkg in service_packages(ROOT / "services").values()]
-    assert len(domains) == 4 and all(d.is_dir() for d in domains)
+    packages = service_packages(ROOT / "services")
+    backends = ("evidence", "mastery", "scheduling", "notify")  # the portal is a front: it has no domain/
+    assert all((packages[f"mosaic_{svc}"] / "domain").is_dir() for svc in backends)
     violations = framework_imports_in_domains(ROOT / "services")
     assert not violations, "domain/ is pure; move this to adapters/ or service/:\n" + "\n".join(map(str, violations))
 
