@@ -14,17 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mosaic_dev.handler_harness import HandlerHarness, handler_harness
-from mosaic_events import Envelope, new_envelope
-from mosaic_events.catalog import (
-    Enrollment,
-    FrameworkPublished,
-    MasteryChanged,
-    Person,
-    RegroupNeeded,
-    RosterChanged,
-    Section,
-    StudentLevelChange,
-)
+from mosaic_events import Envelope, catalog, new_envelope
 from mosaic_runtime.auth import generate_signing_key, mint_token
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.consumers import setup_consumers
@@ -78,14 +68,15 @@ def _event(data: object, subject: str = SECTION) -> Envelope:
 
 
 def _roster() -> Envelope:
-    return _event(RosterChanged(
-        import_id="sis-1", school_id=SCHOOL, sections=(Section(id=SECTION, school_id=SCHOOL, title="Science 7B"),),
-        people=tuple(Person(id=s, role="student", given_name=s.title(), family_name="Ng") for s in RANKS),
-        enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student") for s in RANKS)))
+    section = catalog.Section(id=SECTION, school_id=SCHOOL, title="Science 7B")
+    return _event(catalog.RosterChanged(
+        import_id="sis-1", school_id=SCHOOL, sections=(section,),
+        people=tuple(catalog.Person(id=s, role="student", given_name=s.title(), family_name="Ng") for s in RANKS),
+        enrollments=tuple(catalog.Enrollment(section_id=SECTION, user_id=s, role="student") for s in RANKS)))
 
 
 def _level(student: str, rank: int) -> Envelope:
-    return _event(MasteryChanged(
+    return _event(catalog.MasteryChanged(
         student_id=student, competency_id=COMPETENCY, competency_code="MS-LS1-1", old_level=None,
         new_level=LEVELS[rank], new_rank=rank, mastered=rank >= 2, estimate=rank / 3, method="decaying_average",
         evidence_count=2, cause_evidence_ids=(f"e-{student}",), section_ids=(SECTION,)), subject=student)
@@ -93,9 +84,9 @@ def _level(student: str, rank: int) -> Envelope:
 
 async def test_a_regroup_needed_rebuilds_the_block_from_the_levels_and_emits_the_schedule(harness) -> None:
     await harness.deliver(_roster(), *(_level(s, r) for s, r in RANKS.items()))
-    moved = StudentLevelChange(student_id="ben", competency_id=COMPETENCY, old_level="Beginning",
+    moved = catalog.StudentLevelChange(student_id="ben", competency_id=COMPETENCY, old_level="Beginning",
                                new_level="Developing", new_rank=1)
-    regroup = _event(RegroupNeeded(section_id=SECTION, school_id=SCHOOL, competency_ids=(COMPETENCY,),
+    regroup = _event(catalog.RegroupNeeded(section_id=SECTION, school_id=SCHOOL, competency_ids=(COMPETENCY,),
                                    changes=(moved,), changed_students=1, section_size=len(RANKS), threshold=0.2,
                                    window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC), reason="levels moved"))
 
@@ -111,7 +102,7 @@ async def test_a_regroup_needed_rebuilds_the_block_from_the_levels_and_emits_the
 
 
 async def test_levels_and_rosters_are_kept_and_an_ignored_framework_changes_nothing(harness) -> None:
-    framework = _event(FrameworkPublished(framework_id="f1", title="Science", competencies=()), subject="f1")
+    framework = _event(catalog.FrameworkPublished(framework_id="f1", title="Science", competencies=()), subject="f1")
 
     await harness.deliver(_roster(), _level("caro", 2), framework)
 
