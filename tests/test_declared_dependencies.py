@@ -97,9 +97,11 @@ def owners() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("package", sorted(SOURCES))
 def test_a_package_imports_only_what_its_dependencies_install(package: str, lock: dict, owners: dict) -> None:
+    found = undeclared_imports(SOURCES[package], installed_closure(lock, package), owners)
     # mosaic-dev's pytest plugin runs only under pytest, with the workspace's dev group installed.
-    closure = installed_closure(lock, package, dev_group=package == "mosaic-dev")
-    found = undeclared_imports(SOURCES[package], closure, owners)
+    under_pytest = installed_closure(lock, package, dev_group=True)
+    still = {(f.file, f.line) for f in undeclared_imports(SOURCES[package], under_pytest, owners)}
+    found = [f for f in found if f.file.name != "pytest_plugin.py" or (f.file, f.line) in still]
     assert not found, f"declare these in {package}'s pyproject.toml (or move the code):\n" + "\n".join(map(str, found))
 
 
