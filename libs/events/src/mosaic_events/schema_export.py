@@ -86,11 +86,12 @@ def _payload_type(topic: Topic) -> Any:
 def _add_kafka_bindings(document: dict[str, Any]) -> None:
     """What FastStream does not model: partitions, retention, the record key and headers."""
     for topic in TOPICS:
-        for name, retention, headers in ((topic.name, topic.retention_ms, CONTRACT_HEADERS),
-                                         (topic.dlq, DLQ_RETENTION_MS, DLQ_HEADERS)):
+        for name, retention, headers, policy in (
+                (topic.name, topic.retention_ms, CONTRACT_HEADERS, "compact" if topic.compacted else "delete"),
+                (topic.dlq, DLQ_RETENTION_MS, DLQ_HEADERS, "delete")):
             document["channels"][name]["bindings"]["kafka"].update(
                 partitions=topic.partitions,
-                topicConfiguration={"cleanup.policy": ["delete"], "retention.ms": retention})
+                topicConfiguration={"cleanup.policy": [policy], "retention.ms": retention})
             message = document["components"]["messages"][f"{name}:Message"]
             if name == topic.name:  # the envelope carries it; FastStream assumes a header
                 message["correlationId"] = {"location": "$message.payload#/correlation_id"}
@@ -125,7 +126,8 @@ def events_markdown() -> str:
              "[`events/`](events/), every topic in [`asyncapi.json`](asyncapi.json).", "",
              "## Topics", "", "| topic | key | partitions | retention | types |", "|---|---|---|---|---|"]
     for topic in TOPICS:
-        lines.append(f"| `{topic.name}` | {topic.key} | {topic.partitions} | {_retention(topic.retention_ms)} | "
+        kept = _retention(topic.retention_ms) + (", compacted by key" if topic.compacted else "")
+        lines.append(f"| `{topic.name}` | {topic.key} | {topic.partitions} | {kept} | "
                      f"{', '.join(topic.types)} |")
     dlq_kept = _retention(DLQ_RETENTION_MS)
     lines += ["", f"Every topic has a `<topic>.dlq` twin, keyed like its source and kept {dlq_kept},",

@@ -43,7 +43,7 @@ def topic_specs(topics: Iterable[Topic] = TOPICS, partitions_override: int | Non
     for topic in topics:
         partitions = partitions_override or topic.partitions
         specs.append(TopicSpec(topic.name, partitions, topic.config()))
-        dlq_config = {**topic.config(), "retention.ms": str(DLQ_RETENTION_MS)}
+        dlq_config = {**topic.config(), "retention.ms": str(DLQ_RETENTION_MS), "cleanup.policy": "delete"}
         specs.append(TopicSpec(topic.dlq, partitions, dlq_config))
     return specs
 

@@ -9,6 +9,7 @@ from mosaic_events.catalog.evidence import (
 )
 from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
+from mosaic_events.catalog.people import PersonDetailsChanged, PersonErased
 from mosaic_events.catalog.reference import (
     Competency,
     CompetencyLink,
@@ -47,6 +48,8 @@ __all__ = [
     "MasteryChanged",
     "NotificationFailed",
     "Person",
+    "PersonDetailsChanged",
+    "PersonErased",
     "RegroupNeeded",
     "RosterChanged",
     "RosterRemovals",

@@ -10,6 +10,9 @@ from pydantic import Field
 from mosaic_events.catalog.common import Score
 from mosaic_events.registry import EventData, register
 
+PRIVATE_TEXT = ("free text about a child: kept in evidence's own store, always null on the log "
+                "(evidence strips it before publishing; ADR 0010)")
+
 EvidenceKind = Literal[
     "assessment_score", "rubric_rating", "observation", "portfolio_artifact",
     "self_assessment", "goal", "out_of_school",
@@ -30,9 +33,9 @@ class EvidenceRecorded(EventData):
     recorded_by: str
     score: Score
     section_id: str | None = None
-    comment: str | None = None
+    comment: str | None = Field(default=None, description=PRIVATE_TEXT)
     artifact_url: str | None = None
-    reflection: str | None = None
+    reflection: str | None = Field(default=None, description=PRIVATE_TEXT)
     source: str | None = Field(
         default=None, description="where it came from: portal, xapi, caliper, import, or an out-of-school provider"
     )
@@ -53,7 +56,7 @@ class EvidenceCorrected(EventData):
     competency_ids: tuple[str, ...] = Field(min_length=1)
     observed_on: date
     score: Score
-    comment: str | None = None
+    comment: str | None = Field(default=None, description=PRIVATE_TEXT)
     reason: str = Field(min_length=1)
     corrected_by: str
 

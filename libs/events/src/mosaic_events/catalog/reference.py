@@ -75,18 +75,22 @@ Role = Literal["student", "teacher", "guardian", "parent", "relative", "aide",
 
 
 class Person(BaseModel):
-    """A OneRoster user. Contact details are here for notify; analytics streams drop them."""
+    """A OneRoster user. On the log: ids, role, schools, links and language only.
+
+    Names and contacts travel on mosaic.people.v1 (PersonDetailsChanged, erasable); the fields below
+    stay optional so old records still read, and producers leave them empty (ADR 0010).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     role: str
-    given_name: str
-    family_name: str
+    given_name: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
+    family_name: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
     school_ids: tuple[str, ...] = ()
-    email: str | None = None
-    phone: str | None = None
-    sms: str | None = None
+    email: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
+    phone: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
+    sms: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
     preferred_language: str | None = None
     grades: tuple[str, ...] = ()
     related_ids: tuple[str, ...] = Field(
