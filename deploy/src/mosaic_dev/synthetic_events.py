@@ -58,7 +58,7 @@ def roster(district_id: str, school_id: str, sections: dict[str, list[str]], *,
     """One roster part: sections (id -> student ids) with a teacher each."""
     rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}/{part}")
     students = sorted({s for members in sections.values() for s in members})
-    people = [Person(id=s, role="student", given_name="Student", family_name=s, school_ids=(school_id,))
+    people = [Person(id=s, role="student", school_ids=(school_id,))
               for s in students]
     enrollments = [Enrollment(section_id=sec, user_id=s, role="student")
                    for sec, members in sorted(sections.items()) for s in members]

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 
 from mosaic_events import Envelope, decode
-from mosaic_events.topics import EVIDENCE, REFERENCE
+from mosaic_events.topics import EVIDENCE, PEOPLE, REFERENCE
 from mosaic_evidence.adapters.tables import evidence, evidence_history, idempotency_keys
 from mosaic_evidence.main import build_app
 from mosaic_evidence.settings import EvidenceSettings
@@ -203,6 +203,32 @@ async def test_recorded_evidence_is_read_back_from_the_broker(service: Service):
                                        headers=service.headers(roster.teacher))
     assert history.status_code == 200 and history.json()["total"] == 1
     assert history.json()["items"][0]["history"][0]["event_id"] == str(envelope.id)
+
+
+async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(service: Service):
+    """ADR 0010: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
+    roster = service.roster
+    mark = await service.evidence_topic.mark()
+    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
+                                      headers=service.headers(roster.teacher))
+    assert reply.status_code == 201, reply.text
+    [envelope] = await service.evidence_topic.since(mark, service.district)
+    assert envelope.data.comment is None and envelope.data.reflection is None
+    history = await service.client.get(service.path(f"students/{roster.student}/evidence"),
+                                       headers=service.headers(roster.teacher))
+    assert history.json()["items"][0]["comment"] == "names straight and curved lines"  # kept in evidence's store
+    rosters = [e for e in await service.reference_topic.since({}, service.district) if e.type == "RosterChanged"]
+    people = [p for e in rosters for p in e.data.people]
+    assert len(people) > 60
+    assert all(p.given_name is None and p.family_name is None and p.email is None and p.phone is None
+               and p.sms is None for p in people)
+    details = await TopicProbe(service.evidence_topic.bootstrap, PEOPLE.name).since({}, service.district)
+    by_person = {d.data.person_id: d.data for d in details}
+    assert {p.id for p in people} <= set(by_person)
+    users = {r["sourcedId"]: r for r in csv.DictReader(io.StringIO((NORTHFIELD / "users.csv").read_text("utf-8-sig")))}
+    student = users[roster.student]
+    assert by_person[roster.student].given_name == (student.get("preferredGivenName") or student["givenName"])
+    assert by_person[roster.student].role == "student"
 
 
 async def test_a_retry_with_the_same_key_records_nothing_new(service: Service):

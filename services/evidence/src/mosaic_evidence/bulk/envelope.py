@@ -68,11 +68,13 @@ class EnvelopeEncoder:
             "occurred_at": f"{item.observed_on}T00:00:00Z", "recorded_at": recorded_at,
             "district_id": self.district_id, "school_id": school_id, "subject": item.student_id,
             "correlation_id": event_id, "causation_id": None, "producer": self.producer,
+            # A comment is free text about a child and never goes on the log (ADR 0010); this path writes
+            # only to the log, so a CSV's comments are left out.
             "data": {
                 "evidence_id": evidence_id, "student_id": item.student_id, "competency_ids": item.competency_ids,
                 "kind": item.kind, "observed_on": item.observed_on, "recorded_by": item.recorded_by,
                 "score": {"value": item.score, "minimum": item.scale_min, "maximum": item.scale_max},
-                "section_id": item.section_id, "comment": item.comment, "artifact_url": None, "reflection": None,
+                "section_id": item.section_id, "comment": None, "artifact_url": None, "reflection": None,
                 "source": IMPORT_SOURCE, "source_ref": item.source_ref, "verified_by": None,
             },
         }

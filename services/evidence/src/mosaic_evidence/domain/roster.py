@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mosaic_events.catalog import Enrollment, Person, RosterChanged, RosterRemovals, Section
+from mosaic_events.catalog import Enrollment, Person, PersonDetailsChanged, RosterChanged, RosterRemovals, Section
 from mosaic_evidence.domain.oneroster import BOOLEANS, RosterBundle, Row, split_list, user_orgs, user_roles
 from mosaic_evidence.domain.reference import GUARDIAN_ROLES
 
@@ -137,8 +137,23 @@ def _district_org(bundle: RosterBundle) -> str | None:
     return next((r.get("sourcedId") for r in bundle.live("orgs") if r.get("type") == "district"), None)
 
 
+PERSONAL_FIELDS = ("given_name", "family_name", "email", "phone", "sms")
+
+
+def without_personal_data(person: Person) -> Person:
+    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0010)."""
+    return person.model_copy(update=dict.fromkeys(PERSONAL_FIELDS))
+
+
+def details_events(change: RosterChange) -> list[PersonDetailsChanged]:
+    """Each person's name and contacts, for the compacted, erasable mosaic.people.v1."""
+    return [PersonDetailsChanged(person_id=p.id, role=p.role, given_name=p.given_name, family_name=p.family_name,
+                                 email=p.email, phone=p.phone, sms=p.sms)
+            for _, p in sorted(change.all_people().items())]
+
+
 def to_events(change: RosterChange, max_bytes: int = MAX_EVENT_BYTES) -> list[RosterChanged]:
-    """RosterChanged parts per school, each under `max_bytes` of JSON; removals ride in part 1."""
+    """RosterChanged parts per school, each under `max_bytes` of JSON; removals ride in part 1; ids only."""
     events = []
     for school_id in sorted(change.schools):
         target = change.schools[school_id]
@@ -146,7 +161,7 @@ def to_events(change: RosterChange, max_bytes: int = MAX_EVENT_BYTES) -> list[Ro
                                  sections=tuple(sorted(target.removed_sections)),
                                  enrollments=tuple(sorted(target.removed_enrollments)))
         chunks = _pack([("sections", s) for s in target.sections.values()]
-                       + [("people", p) for p in target.people.values()]
+                       + [("people", without_personal_data(p)) for p in target.people.values()]
                        + [("enrollments", e) for e in target.enrollments.values()],
                        max_bytes - len(removed.model_dump_json()) - 2_000)
         for number, chunk in enumerate(chunks, start=1):

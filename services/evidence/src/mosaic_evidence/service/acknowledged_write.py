@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import evidence_store
+from mosaic_evidence.service.events import for_the_log
 from mosaic_evidence.service.results import Decision, Done, IdempotencyConflict, Refused, Result
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.publishing import publisher_of
@@ -49,7 +50,7 @@ async def run_write(
             if key:
                 await _remember(session, district_id, key, payload_hash, decision.result)
             await session.flush()
-            await publisher_of(ctx).acknowledged(decision.envelopes)
+            await publisher_of(ctx).acknowledged(for_the_log(decision.envelopes))
     except _Refused as refusal:
         return refusal.result
     except IntegrityError:

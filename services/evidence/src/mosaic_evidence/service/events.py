@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from mosaic_events import Envelope, EventData, new_envelope
+from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded
 
 PRODUCER = "evidence"
 KEYED_NAMESPACE = uuid.UUID("a3c1e7f2-4b8d-5c6e-9f10-2d3b4a5c6e7f")
@@ -34,3 +35,17 @@ def evidence_id(district_id: str, key: str | None, index: int) -> str:
     if key:
         return str(uuid.uuid5(KEYED_NAMESPACE, f"{district_id}|{key}|{index}"))
     return str(uuid.uuid4())
+
+
+def for_the_log(envelopes: list[Envelope]) -> list[Envelope]:
+    """The envelopes as the permanent log may carry them: free text about a child stays in our store (ADR 0010)."""
+    return [_without_free_text(e) for e in envelopes]
+
+
+def _without_free_text(envelope: Envelope) -> Envelope:
+    data = envelope.data
+    if isinstance(data, EvidenceRecorded):
+        return envelope.model_copy(update={"data": data.model_copy(update={"comment": None, "reflection": None})})
+    if isinstance(data, EvidenceCorrected):
+        return envelope.model_copy(update={"data": data.model_copy(update={"comment": None})})
+    return envelope

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import reference_store
 from mosaic_evidence.domain.oneroster import read_bundle
-from mosaic_evidence.domain.roster import RosterChange, plan_roster, to_events
+from mosaic_evidence.domain.roster import RosterChange, details_events, plan_roster, to_events
 from mosaic_evidence.service.events import envelope_for
 from mosaic_evidence.service.results import Decision, Done, Refused
 
@@ -36,7 +36,9 @@ async def import_roster(session: AsyncSession, district_id: str, files: dict[str
     events = to_events(change)
     summary = _summary(change, len(events))
     await reference_store.apply_roster(session, district_id, change, summary)
-    return Decision(Done(summary, created=True), [envelope_for(e, district_id, school_id=e.school_id) for e in events])
+    details = [envelope_for(d, district_id) for d in details_events(change)]
+    return Decision(Done(summary, created=True),
+                    details + [envelope_for(e, district_id, school_id=e.school_id) for e in events])
 
 
 def _summary(change: RosterChange, events: int) -> dict[str, Any]:
