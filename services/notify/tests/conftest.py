@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from mosaic_dev.devservers import HttpReceiver, MailCatcher
 from mosaic_events import Envelope, encode, new_envelope
-from mosaic_events.catalog import Competency, FrameworkPublished, Person, RosterChanged
+from mosaic_events.catalog import Competency, FrameworkPublished, Person, PersonDetailsChanged, RosterChanged
 from mosaic_events.topics import Topic
 from mosaic_notify.adapters import store
 from mosaic_notify.main import build_app
@@ -77,16 +77,24 @@ class Notify:
             pytest.fail(f"waited {timeout_s}s and {what} never happened")
 
     async def add_family(self, guardian: str, student: str, student_name: str, language: str = "es") -> None:
+        """As evidence publishes a roster: ids and links on the reference topic, names and contacts on people."""
         roster = RosterChanged(import_id=str(uuid.uuid4()), school_id="school-1", people=(
-            Person(id=student, role="student", given_name=student_name, family_name="Pérez"),
-            Person(id=guardian, role="parent", given_name="José", family_name="Pérez", email=f"{guardian}@example.org",
-                   sms="+1555" + guardian[-6:], preferred_language=language, related_ids=(student,)),
+            Person(id=student, role="student"),
+            Person(id=guardian, role="parent", preferred_language=language, related_ids=(student,)),
         ))
         await self.publish(new_envelope(roster, district_id=self.district, producer="evidence", school_id="school-1"))
+        for details in (PersonDetailsChanged(person_id=student, role="student", given_name=student_name,
+                                             family_name="Pérez"),
+                        PersonDetailsChanged(person_id=guardian, role="parent", given_name="José", family_name="Pérez",
+                                             email=f"{guardian}@example.org", sms="+1555" + guardian[-6:])):
+            await self.publish(new_envelope(details, district_id=self.district, producer="evidence"))
 
         async def known() -> bool:
             async with self.sessions() as session:
-                return await store.load_guardian(session, self.district, guardian) is not None
+                found = await store.load_guardian(session, self.district, guardian)
+                names = await store.student_names(session, self.district, [student])
+                return found is not None and found.email is not None and found.language == language and bool(
+                    names.get(student)) and found.student_ids == (student,)
         await self.wait_for(f"guardian {guardian} arriving from the roster", known)
 
     async def publish_framework(self) -> None:
@@ -106,7 +114,7 @@ async def _maybe_await(value: object) -> object:
 
 
 def make_topics(bootstrap: str, prefix: str) -> dict[str, str]:
-    names = {kind: f"{prefix}.{kind}" for kind in ("reference", "mastery", "schedule")}
+    names = {kind: f"{prefix}.{kind}" for kind in ("reference", "people", "mastery", "schedule")}
     ensure_topics(bootstrap, [Topic(name, "test", 3, 24 * 3600 * 1000, "notify test") for name in names.values()])
     return names
 

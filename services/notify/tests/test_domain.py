@@ -81,7 +81,8 @@ def test_guardians_are_linked_to_students_from_either_side_of_the_roster():
     assert set(by_id) == {"g1", "g2"}
     assert by_id["g1"].student_ids == ("s1",) and by_id["g1"].language == "es"
     assert by_id["g2"].student_ids == ("s9",) and by_id["g2"].language == "en"
-    assert [s.given_name for s in contacts.students] == ["Ana"]
+    assert [s.student_id for s in contacts.students] == ["s1"]
+    assert {g.email for g in contacts.guardians} == {None}  # contacts come from the people topic only
     part_two = RosterChanged(import_id="i", school_id="sch", part=2, parts=2, people=(
         Person(id="s5", role="student", given_name="Eli", family_name="P", related_ids=("g1",)),))
     assert contacts_from_roster("d1", part_two).other_links == (("g1", "s5"),)  # g1 came in part one

@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from mosaic_dev.handler_harness import HandlerHarness, handler_harness
 from mosaic_events import Envelope, new_envelope
-from mosaic_events.catalog import Competency, FrameworkPublished, MasteryChanged, Person, RosterChanged
+from mosaic_events.catalog import (
+    Competency,
+    FrameworkPublished,
+    MasteryChanged,
+    Person,
+    PersonDetailsChanged,
+    RosterChanged,
+)
+from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.consumers import setup_consumers
 from mosaic_notify.main import MIGRATIONS
@@ -30,13 +38,15 @@ async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
     settings = NotifySettings(database_url=database_url, kafka_enabled=False, delivery_enabled=False)
     async with handler_harness(settings, MIGRATIONS, lambda ctx: setup_consumers(ctx, lambda: NOON_IN_CHICAGO)) as h:
         roster = RosterChanged(import_id="sis-1", school_id=SCHOOL, people=(
-            Person(id="lu", role="student", given_name="Lucía", family_name="Ortiz"),
-            Person(id="g-ortiz", role="parent", given_name="Ana", family_name="Ortiz", email="ana@example.org",
-                   preferred_language="es", related_ids=("lu",))))
+            Person(id="lu", role="student"),
+            Person(id="g-ortiz", role="parent", preferred_language="es", related_ids=("lu",))))
+        details = (PersonDetailsChanged(person_id="lu", role="student", given_name="Lucía", family_name="Ortiz"),
+                   PersonDetailsChanged(person_id="g-ortiz", role="parent", given_name="Ana", family_name="Ortiz",
+                                        email="ana@example.org"))
         framework = FrameworkPublished(framework_id="fw-sci", title="Science 7", competencies=(
             Competency(id="c-cells", code="MS-LS1-1", statement="Cells are the building blocks of living things.",
                        abbreviated_statement="Cells as building blocks"),))
-        await h.deliver(_event(roster), _event(framework))
+        await h.deliver(*(_event(d) for d in details), _event(roster), _event(framework))
         yield h
 
 
@@ -81,3 +91,22 @@ async def test_news_older_than_the_limit_is_recorded_but_not_told(harness) -> No
         after = len((await session.execute(select(t.notifications.c.notification_id))).all())
         queued = (await session.execute(select(t.digest_items.c.guardian_id))).all()
     assert (str(old.id),) in [tuple(r) for r in recorded] and after == before and queued == []
+
+
+async def test_names_and_contacts_come_from_the_people_topic_whichever_arrives_first(harness) -> None:
+    roster = RosterChanged(import_id="sis-2", school_id=SCHOOL, people=(
+        Person(id="g-late", role="guardian", preferred_language="es", related_ids=("lu",)),))
+    details = PersonDetailsChanged(person_id="g-late", role="guardian", given_name="Rosa", family_name="Ortiz",
+                                   email="rosa@example.org", phone="+15550100")
+    await harness.deliver(_event(roster))
+    async with harness.sessions() as session:
+        before = await store.load_guardian(session, DISTRICT, "g-late")
+    await harness.deliver(_event(details), _event(roster))  # the roster again: it must not wipe the contacts
+
+    async with harness.sessions() as session:
+        after = await store.load_guardian(session, DISTRICT, "g-late")
+        first_names = await store.student_names(session, DISTRICT, ["lu"])
+    assert before is not None and before.email is None  # the roster alone says who, not how to reach them
+    assert after is not None and (after.given_name, after.email, after.sms, after.language, after.student_ids) == (
+        "Rosa", "rosa@example.org", "+15550100", "es", ("lu",))
+    assert first_names == {"lu": "Lucía"} and harness.dead_letters == []

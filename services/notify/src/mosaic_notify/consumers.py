@@ -14,10 +14,12 @@ from mosaic_events.catalog import (
     FrameworkPublished,
     GroupAssignmentChanged,
     MasteryChanged,
+    PersonDetailsChanged,
+    PersonErased,
     RosterChanged,
     SchedulePublished,
 )
-from mosaic_notify.service.keep_contacts import keep_competency_names, keep_roster
+from mosaic_notify.service.keep_contacts import keep_competency_names, keep_details, keep_roster
 from mosaic_notify.service.tell_news import tell_group_change, tell_mastery_change
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext
@@ -33,6 +35,10 @@ class Wiring:
 async def on_roster_changed(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
     await keep_roster(uow.session, envelope.district_id, roster, wiring.clock(), wiring.settings)
+
+
+async def on_person_details(uow: UnitOfWork, details: PersonDetailsChanged, envelope: Envelope) -> None:
+    await keep_details(uow.session, envelope.district_id, details)
 
 
 async def on_framework_published(uow: UnitOfWork, framework: FrameworkPublished, envelope: Envelope) -> None:
@@ -52,12 +58,13 @@ async def on_group_assignment_changed(uow: UnitOfWork, _change: GroupAssignmentC
 HANDLERS = HandlerMap(
     {
         RosterChanged: on_roster_changed,
+        PersonDetailsChanged: on_person_details,
         FrameworkPublished: on_framework_published,
         MasteryChanged: on_mastery_changed,
         GroupAssignmentChanged: on_group_assignment_changed,
     },
     # a schedule is news only where a student moved (GroupAssignmentChanged); attendance is the SIS's
-    ignored=(SchedulePublished, AttendanceTaken),
+    ignored=(SchedulePublished, AttendanceTaken, PersonErased),
 )
 
 

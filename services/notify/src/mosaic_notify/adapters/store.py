@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.codec import PreferencesDocument, RulesDocument, news_from_json, news_to_json
-from mosaic_notify.domain.contacts import Guardian, Student
+from mosaic_notify.domain.contacts import DEFAULT_LANGUAGE, Guardian, Reachable, Student
 from mosaic_notify.domain.news import News
 from mosaic_notify.domain.preferences import Preferences, default_preferences, parse_quiet_hours
 from mosaic_notify.domain.rules import DEFAULT_RULES, DistrictRules
@@ -39,12 +39,25 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) ->
 
 # --- contacts -------------------------------------------------------------------------------
 
+async def upsert_some(session: AsyncSession, table: Table, values: dict[str, Any], update_only: Iterable[str]) -> None:
+    """Insert the row, or update only the named columns of the row that is there."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
+    await session.execute(statement.on_conflict_do_update(index_elements=keys,
+                                                          set_={k: values[k] for k in update_only}))
+
+
 async def save_guardian(session: AsyncSession, guardian: Guardian) -> set[str]:
-    """Store a guardian, replace their links to students with the roster's; returns the newly linked students."""
-    await upsert(session, t.guardians, {
-        "district_id": guardian.district_id, "guardian_id": guardian.guardian_id, "given_name": guardian.given_name,
-        "family_name": guardian.family_name, "email": guardian.email, "phone": guardian.phone, "sms": guardian.sms,
-        "language": guardian.language, "active": True})
+    """Store a guardian, replace their links to students with the roster's; returns the newly linked students.
+    A roster carries no names or contacts (they come from the people topic, `save_reachable`): those it lacks stay."""
+    contacts = {"given_name": guardian.given_name, "family_name": guardian.family_name, "email": guardian.email,
+                "phone": guardian.phone, "sms": guardian.sms}
+    await upsert_some(session, t.guardians, {
+        "district_id": guardian.district_id, "guardian_id": guardian.guardian_id,
+        **contacts, "given_name": guardian.given_name or "", "family_name": guardian.family_name or "",
+        "language": guardian.language, "active": True},
+        ("language", "active", *(k for k, v in contacts.items() if v is not None)))
     link = t.guardian_students
     mine = (link.c.district_id == guardian.district_id) & (link.c.guardian_id == guardian.guardian_id)
     before = set((await session.execute(select(link.c.student_id).where(mine))).scalars())
@@ -63,8 +76,23 @@ async def link_guardian(session: AsyncSession, district_id: str, guardian_id: st
 
 
 async def save_student(session: AsyncSession, student: Student) -> None:
-    await upsert(session, t.students, {"district_id": student.district_id, "student_id": student.student_id,
-                                       "given_name": student.given_name})
+    values = {"district_id": student.district_id, "student_id": student.student_id, "given_name": student.given_name}
+    if student.given_name is None:
+        await insert_ignore(session, t.students, {**values, "given_name": ""})
+    else:
+        await upsert(session, t.students, values)
+
+
+async def save_reachable(session: AsyncSession, person: Reachable) -> None:
+    """A guardian's name and contacts, or a student's first name; the roster adds the links and language."""
+    if person.is_guardian:
+        contacts = {"given_name": person.given_name or "", "family_name": person.family_name or "",
+                    "email": person.email, "phone": person.phone, "sms": person.sms}
+        await upsert_some(session, t.guardians, {"district_id": person.district_id, "guardian_id": person.person_id,
+                                                 "language": DEFAULT_LANGUAGE, "active": True, **contacts}, contacts)
+    else:
+        await upsert(session, t.students, {"district_id": person.district_id, "student_id": person.person_id,
+                                           "given_name": person.given_name or ""})
 
 
 async def remove_people(session: AsyncSession, district_id: str, person_ids: Sequence[str]) -> None:

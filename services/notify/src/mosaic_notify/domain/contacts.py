@@ -1,10 +1,11 @@
-"""Who to tell: guardians and the students they are linked to, read from roster events."""
+"""Who to tell: guardians and the students they are linked to (roster events), and how to reach them
+(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0010)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mosaic_events.catalog import Person, RosterChanged
+from mosaic_events.catalog import Person, PersonDetailsChanged, RosterChanged
 
 GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
 DEFAULT_LANGUAGE = "en"
@@ -14,8 +15,8 @@ DEFAULT_LANGUAGE = "en"
 class Guardian:
     district_id: str
     guardian_id: str
-    given_name: str
-    family_name: str
+    given_name: str | None
+    family_name: str | None
     email: str | None
     phone: str | None
     sms: str | None
@@ -30,7 +31,7 @@ class Guardian:
 class Student:
     district_id: str
     student_id: str
-    given_name: str
+    given_name: str | None
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class RosterContacts:
 
 
 def contacts_from_roster(district_id: str, roster: RosterChanged) -> RosterContacts:
-    """Guardians with their students (from either side of the link), and students' first names."""
-    students = tuple(Student(district_id, p.id, p.given_name) for p in roster.people if p.role == "student")
+    """Guardians with their students (from either side of the link), and the students; no names or contacts."""
+    students = tuple(Student(district_id, p.id, None) for p in roster.people if p.role == "student")
     links = _links_from_students(roster.people)
     guardians = tuple(
         _guardian(district_id, p, tuple(sorted(set(p.related_ids) | links.get(p.id, set()))))
@@ -68,11 +69,30 @@ def _links_from_students(people: tuple[Person, ...]) -> dict[str, set[str]]:
 
 def _guardian(district_id: str, person: Person, student_ids: tuple[str, ...]) -> Guardian:
     return Guardian(
-        district_id=district_id, guardian_id=person.id, given_name=person.given_name,
-        family_name=person.family_name, email=person.email, phone=person.phone, sms=person.sms or person.phone,
-        language=normalize_language(person.preferred_language), student_ids=student_ids,
+        district_id=district_id, guardian_id=person.id, given_name=None, family_name=None, email=None, phone=None,
+        sms=None, language=normalize_language(person.preferred_language), student_ids=student_ids,
         links_authoritative=bool(person.related_ids),
     )
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """A person's name and contacts, as the people topic last said them."""
+
+    district_id: str
+    person_id: str
+    is_guardian: bool
+    given_name: str | None
+    family_name: str | None
+    email: str | None
+    phone: str | None
+    sms: str | None
+
+
+def reachable_from(district_id: str, details: PersonDetailsChanged) -> Reachable:
+    """A guardian's texts go to their SMS number, else their phone."""
+    return Reachable(district_id, details.person_id, details.role in GUARDIAN_ROLES, details.given_name,
+                     details.family_name, details.email, details.phone, details.sms or details.phone)
 
 
 def normalize_language(tag: str | None) -> str:

@@ -257,7 +257,7 @@ class DeliveryWorker:
         rules = await store.load_rules(session, row.district_id)
         names = await store.student_names(session, row.district_id, {n.student_id for n in news})
         token = unsubscribe_token(self.settings.unsubscribe_secret, row.district_id, row.guardian_id, row.channel)
-        audience = Audience(guardian.given_name, names, prefs.language, prefs.timezone,
+        audience = Audience(guardian.given_name or "", names, prefs.language, prefs.timezone,
                             f"{self.settings.unsubscribe_base_url.rstrip('/')}/v1/unsubscribe/{token}")
         if row.digest:
             digest = build_daily_digest(guardian, news, now.astimezone(prefs.zone).date(),

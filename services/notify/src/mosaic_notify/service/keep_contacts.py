@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mosaic_events.catalog import FrameworkPublished, RosterChanged
+from mosaic_events.catalog import FrameworkPublished, PersonDetailsChanged, RosterChanged
 from mosaic_notify.adapters import store
-from mosaic_notify.domain.contacts import contacts_from_roster
+from mosaic_notify.domain.contacts import contacts_from_roster, reachable_from
 from mosaic_notify.service.tell_news import tell_new_guardian
 from mosaic_notify.settings import NotifySettings
 
@@ -29,6 +29,11 @@ async def keep_roster(
             if linked is not None:
                 await tell_new_guardian(session, linked, student_id, now, settings)
     await store.remove_people(session, district_id, contacts.removed_ids)
+
+
+async def keep_details(session: AsyncSession, district_id: str, details: PersonDetailsChanged) -> None:
+    """How to reach a guardian and what to call a student: from the erasable people topic only."""
+    await store.save_reachable(session, reachable_from(district_id, details))
 
 
 async def keep_competency_names(session: AsyncSession, district_id: str, framework: FrameworkPublished) -> None:
