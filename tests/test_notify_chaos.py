@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from mosaic_dev.devservers import MailCatcher
 from mosaic_events import encode, new_envelope
-from mosaic_events.catalog import MasteryChanged, Person, RosterChanged
+from mosaic_events.catalog import MasteryChanged, Person, PersonDetailsChanged, RosterChanged
 from mosaic_events.topics import Topic
 from mosaic_notify.domain.ids import notification_id
 from mosaic_notify.domain.news import news_id_for
@@ -46,15 +46,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def roster(district: str) -> RosterChanged:
-    people = []
+def roster(district: str) -> tuple[RosterChanged, list[PersonDetailsChanged]]:
+    """As evidence publishes one: ids and links on the reference topic, names and addresses on the people topic."""
+    people, details = [], []
     for i in range(STUDENTS):
-        people.append(Person(id=f"s{i}", role="student", given_name=f"Kid{i}", family_name="F"))
+        people.append(Person(id=f"s{i}", role="student"))
+        details.append(PersonDetailsChanged(person_id=f"s{i}", role="student", given_name=f"Kid{i}", family_name="F"))
         guardians = [f"g{i}"] + ([f"h{i}"] if i < SECOND_GUARDIANS else [])
-        people += [Person(id=g, role="guardian", given_name=f"Parent {g}", family_name="F",
-                          email=f"{g}@{district}.example.org", preferred_language="es" if i % 2 else "en",
+        people += [Person(id=g, role="guardian", preferred_language="es" if i % 2 else "en",
                           related_ids=(f"s{i}",)) for g in guardians]
-    return RosterChanged(import_id=str(uuid.uuid4()), school_id="school-1", people=tuple(people))
+        details += [PersonDetailsChanged(person_id=g, role="guardian", given_name=f"Parent {g}", family_name="F",
+                                         email=f"{g}@{district}.example.org") for g in guardians]
+    return RosterChanged(import_id=str(uuid.uuid4()), school_id="school-1", people=tuple(people)), details
 
 
 def mastered(student: str, competency: int) -> MasteryChanged:
@@ -91,7 +94,7 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
         kafka_bootstrap: str, tmp_path: Path) -> None:
     uid = uuid.uuid4().hex[:10]
     district = f"chaos-{uid}"
-    topics = {kind: f"test.notify-chaos.{uid}.{kind}" for kind in ("reference", "mastery", "schedule")}
+    topics = {kind: f"test.notify-chaos.{uid}.{kind}" for kind in ("reference", "people", "mastery", "schedule")}
     await asyncio.to_thread(ensure_topics, kafka_bootstrap,
                             [Topic(n, "test", 6, 24 * 3600 * 1000, "chaos") for n in topics.values()])
     mail = MailCatcher().start()
@@ -110,7 +113,11 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
     await producer.start()
     expected: list[str] = []
     try:
-        family = new_envelope(roster(district), district_id=district, producer="evidence", school_id="school-1")
+        links, contacts = roster(district)
+        for details in contacts:
+            record = new_envelope(details, district_id=district, producer="evidence")
+            await producer.send_and_wait(topics["people"], encode(record), key=record.kafka_key)
+        family = new_envelope(links, district_id=district, producer="evidence", school_id="school-1")
         await producer.send_and_wait(topics["reference"], encode(family), key=family.kafka_key)
         notify.start()
 

@@ -231,6 +231,32 @@ async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(serv
     assert by_person[roster.student].role == "student"
 
 
+async def test_a_district_administrator_erases_a_student_and_the_log_says_so_once(service: Service):
+    roster = service.roster
+    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
+                                      headers=service.headers(roster.teacher, key="erase-me"))
+    assert reply.status_code == 201, reply.text
+    erasure = service.path(f"people/{roster.student}/erasure")
+    assert (await service.client.post(erasure, headers=service.headers(roster.teacher))).status_code == 403
+    people = TopicProbe(service.evidence_topic.bootstrap, PEOPLE.name)
+    mark = await people.mark()
+
+    erased = await service.client.post(erasure, headers=service.admin)
+
+    assert erased.status_code == 201, erased.text
+    [event] = await people.since(mark, service.district)
+    assert (event.type, event.data.person_id, event.data.role) == ("PersonErased", roster.student, "student")
+    assert str(event.id) == erased.json()["event_id"] and erased.json()["idempotency_records_deleted"] == 1
+    found = await service.client.get(service.path(f"people/{roster.student}"), headers=service.admin)
+    assert found.status_code == 404
+    history = await service.client.get(service.path(f"students/{roster.student}/evidence"), headers=service.admin)
+    items = history.json()["items"]
+    assert items and all(i["comment"] is None and i["history"][0]["data"]["comment"] is None for i in items)
+    assert "names straight and curved lines" not in history.text
+    again = await service.client.post(erasure, headers=service.admin)
+    assert again.status_code == 404 and "erased already" in again.json()["detail"]
+
+
 async def test_a_retry_with_the_same_key_records_nothing_new(service: Service):
     roster = service.roster
     mark = await service.evidence_topic.mark()

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mosaic_dev import synthetic_events as synthetic
+from mosaic_events import new_envelope
+from mosaic_events.catalog import PersonErased
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings, MethodSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import LevelChanged, ProjectionState, apply, recalculate, settle
@@ -189,3 +191,37 @@ def test_a_deferred_replay_settled_at_the_end_equals_the_live_fold(steps):
                 record.evidence_count, record.next_sequence) == (
             other.observations, other.estimate, other.previous_estimate, other.level, other.method,
             other.evidence_count, other.next_sequence)
+
+
+def erased(student: str):
+    return new_envelope(PersonErased(person_id=student, erasure_id=f"erasure-{student}", role="student"),
+                        district_id=D, producer="evidence")
+
+
+def _records(state: ProjectionState) -> dict:
+    return {k: (r.observations, r.estimate, r.level, r.evidence_count) for k, r in state.records.items()}
+
+
+def test_an_erased_student_leaves_no_record_and_later_evidence_about_them_is_not_folded():
+    state = state_with_framework()
+    fold(state, scored("ana", T0, 4, 1), scored("ana", T1, 2, 2), scored("ben", T0, 3, 3))
+    assert fold(state, erased("ana")) == []
+    assert {k[1] for k in state.records} == {"ben"}
+    assert all(ref.student_id != "ana" for ref in state.evidence.values())
+    assert fold(state, scored("ana", T0, 1, 4)) == [] and {k[1] for k in state.records} == {"ben"}
+    assert "ana" in state.references[D].erased
+
+
+def test_a_replay_with_the_erasure_anywhere_in_it_equals_the_live_fold():
+    """The rebuild reads topics in its own order: the erasure may come before or after the evidence."""
+    events = [scored("ana", T0, 4, 1), scored("ben", T0, 3, 2), scored("ana", T1, 2, 3)]
+    live = state_with_framework()
+    fold(live, *events, erased("ana"))
+    for position in range(len(events) + 1):
+        replay = state_with_framework()
+        replay.deferred = True
+        order = [*events[:position], erased("ana"), *events[position:]]
+        for envelope in order:
+            apply(replay, from_envelope(envelope))
+        settle(replay)
+        assert _records(replay) == _records(live), f"erasure replayed at position {position}"

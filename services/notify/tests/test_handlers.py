@@ -21,6 +21,7 @@ from mosaic_events.catalog import (
     MasteryChanged,
     Person,
     PersonDetailsChanged,
+    PersonErased,
     RosterChanged,
 )
 from mosaic_notify.adapters import store
@@ -110,3 +111,19 @@ async def test_names_and_contacts_come_from_the_people_topic_whichever_arrives_f
     assert after is not None and (after.given_name, after.email, after.sms, after.language, after.student_ids) == (
         "Rosa", "rosa@example.org", "+15550100", "es", ("lu",))
     assert first_names == {"lu": "Lucía"} and harness.dead_letters == []
+
+
+async def test_erasing_the_guardian_and_the_student_leaves_no_row_about_either(harness) -> None:
+    await harness.deliver(_mastered())
+    async with harness.sessions() as session:
+        assert (await session.execute(select(t.notifications.c.notification_id))).all()
+
+    await harness.deliver(_event(PersonErased(person_id="g-ortiz", erasure_id="x1", role="parent")),
+                          _event(PersonErased(person_id="lu", erasure_id="x2", role="student")))
+
+    async with harness.sessions() as session:
+        for table in (t.guardians, t.guardian_students, t.students, t.preferences, t.news, t.notifications,
+                      t.digest_items, t.delivery_log):
+            rows = (await session.execute(select(table))).all()
+            assert rows == [], f"{table.name} still holds {rows}"
+    assert harness.dead_letters == []

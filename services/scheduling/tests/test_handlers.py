@@ -71,7 +71,7 @@ def _roster() -> Envelope:
     section = catalog.Section(id=SECTION, school_id=SCHOOL, title="Science 7B")
     return _event(catalog.RosterChanged(
         import_id="sis-1", school_id=SCHOOL, sections=(section,),
-        people=tuple(catalog.Person(id=s, role="student", given_name=s.title(), family_name="Ng") for s in RANKS),
+        people=tuple(catalog.Person(id=s, role="student") for s in RANKS),
         enrollments=tuple(catalog.Enrollment(section_id=SECTION, user_id=s, role="student") for s in RANKS)))
 
 
@@ -112,3 +112,28 @@ async def test_levels_and_rosters_are_kept_and_an_ignored_framework_changes_noth
     assert [tuple(row) for row in levels] == [("caro", 2)]
     assert enrolled == len(RANKS)
     assert await harness.outbox() == [] and harness.dead_letters == []
+
+
+async def test_an_erased_student_leaves_no_placement_level_enrolment_or_assignment(harness) -> None:
+    moved = catalog.StudentLevelChange(student_id="ben", competency_id=COMPETENCY, old_level="Beginning",
+                                       new_level="Developing", new_rank=1)
+    regroup = _event(catalog.RegroupNeeded(section_id=SECTION, school_id=SCHOOL, competency_ids=(COMPETENCY,),
+                                           changes=(moved,), changed_students=1, section_size=len(RANKS),
+                                           threshold=0.2, window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC),
+                                           reason="levels moved"))
+    await harness.deliver(_roster(), *(_level(s, r) for s, r in RANKS.items()), regroup)
+    before = len(await harness.outbox())
+
+    await harness.deliver(_event(catalog.PersonErased(person_id="ana", erasure_id="erasure-1", role="student"),
+                                 subject="ana"))
+
+    async with harness.sessions() as session:
+        for table, column in (("mastery_levels", "student_id"), ("roster_enrollments", "user_id"),
+                              ("roster_people", "id"), ("schedule_assignments", "student_id"),
+                              ("placements", "student_id")):
+            table_ = t.metadata.tables[table]
+            left = await session.scalar(select(func.count()).select_from(table_).where(table_.c[column] == "ana"))
+            assert left == 0, f"{table} still names the erased student"
+        others = await session.scalar(select(func.count()).select_from(t.mastery_levels))
+    assert others == len(RANKS) - 1
+    assert len(await harness.outbox()) == before and harness.dead_letters == []  # nothing new derives from it

@@ -1,4 +1,4 @@
-"""`mosaic-evidence`: the evidence service's command line (migrate, bulk-import evidence)."""
+"""`mosaic-evidence`: the evidence service's command line (migrate, bulk-import evidence, erase a person)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,35 @@ def import_evidence_command(
                       "run the same command with --resume to continue")
         raise typer.Exit(130) from None
     _print_summary(summary)
+
+
+@app.command("erase-person")
+def erase_person_command(
+    person: Annotated[str, typer.Argument(help="the person's sourcedId (a student, guardian, teacher...)")],
+    district: Annotated[str, typer.Option(help="the district the person belongs to (its sourcedId)")],
+    url: Annotated[str, typer.Option(envvar="MOSAIC_EVIDENCE_URL", help="the evidence service")] =
+        "http://127.0.0.1:8081",
+    token: Annotated[str, typer.Option(envvar="MOSAIC_TOKEN", help="a district administrator's bearer token")] = "",
+) -> None:
+    """Erase a person through the running service (ADR 0010): it answers once PersonErased is on the log."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    if not token:
+        console.print("[red]no token:[/red] set MOSAIC_TOKEN (or --token) to a district administrator's token")
+        raise typer.Exit(2)
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/v1/districts/{district}/people/{person}/erasure", method="POST",
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"erasure-{person}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            body = json.loads(reply.read())
+    except urllib.error.HTTPError as refused:
+        console.print(f"[red]not erased ({refused.code}):[/red] {refused.read().decode(errors='replace')}")
+        raise typer.Exit(1) from None
+    Console().print(f"erased {body['role']} {person}: erasure {body['erasure_id']}, "
+                    f"{body['evidence_anonymized']} evidence anonymized; every service purges on PersonErased")
 
 
 def _run_with_progress(options: ImportOptions, show: bool) -> ImportSummary:

@@ -13,6 +13,8 @@ from mosaic_events.catalog import (
     EvidenceRecorded,
     EvidenceRetracted,
     FrameworkPublished,
+    PersonDetailsChanged,
+    PersonErased,
     RosterChanged,
 )
 from mosaic_mastery.adapters.store import ProjectionStore
@@ -47,7 +49,9 @@ HANDLERS = HandlerMap(
         EvidenceRetracted: collect_fact,
         RosterChanged: collect_fact,
         FrameworkPublished: collect_fact,
+        PersonErased: collect_fact,
     },
+    ignored=(PersonDetailsChanged,),  # mastery keeps no names (ADR 0010)
     before_commit=fold_batch,
 )
 

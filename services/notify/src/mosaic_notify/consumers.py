@@ -4,6 +4,7 @@ into a use case in `service/`. Handlers get `uow.deps`, the service's `Wiring` (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +20,14 @@ from mosaic_events.catalog import (
     RosterChanged,
     SchedulePublished,
 )
+from mosaic_notify.service.forget_person import forget_person
 from mosaic_notify.service.keep_contacts import keep_competency_names, keep_details, keep_roster
 from mosaic_notify.service.tell_news import tell_group_change, tell_mastery_change
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ async def on_roster_changed(uow: UnitOfWork, roster: RosterChanged, envelope: En
 
 async def on_person_details(uow: UnitOfWork, details: PersonDetailsChanged, envelope: Envelope) -> None:
     await keep_details(uow.session, envelope.district_id, details)
+
+
+async def on_person_erased(uow: UnitOfWork, erased: PersonErased, envelope: Envelope) -> None:
+    counts = await forget_person(uow.session, envelope.district_id, erased)
+    log.info("erased person %s (erasure %s): %s", erased.person_id, erased.erasure_id, counts)
 
 
 async def on_framework_published(uow: UnitOfWork, framework: FrameworkPublished, envelope: Envelope) -> None:
@@ -59,12 +68,13 @@ HANDLERS = HandlerMap(
     {
         RosterChanged: on_roster_changed,
         PersonDetailsChanged: on_person_details,
+        PersonErased: on_person_erased,
         FrameworkPublished: on_framework_published,
         MasteryChanged: on_mastery_changed,
         GroupAssignmentChanged: on_group_assignment_changed,
     },
     # a schedule is news only where a student moved (GroupAssignmentChanged); attendance is the SIS's
-    ignored=(SchedulePublished, AttendanceTaken, PersonErased),
+    ignored=(SchedulePublished, AttendanceTaken),
 )
 
 

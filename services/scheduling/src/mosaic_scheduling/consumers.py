@@ -9,10 +9,18 @@ from __future__ import annotations
 import logging
 
 from mosaic_events import Envelope
-from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RegroupNeeded, RosterChanged
+from mosaic_events.catalog import (
+    FrameworkPublished,
+    MasteryChanged,
+    PersonDetailsChanged,
+    PersonErased,
+    RegroupNeeded,
+    RosterChanged,
+)
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 from mosaic_runtime.publishing import publisher_of
+from mosaic_scheduling.adapters import erasure_store
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.regroup import SolverSettings
@@ -35,8 +43,7 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
                           {"school_id": section.school_id, "title": section.title})
     for person in roster.people:
         await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
-                          {"role": person.role, "given_name": person.given_name,
-                           "family_name": person.family_name})
+                          {"role": person.role, "given_name": "", "family_name": ""})  # no names on the log
     for enrollment in roster.enrollments:
         await repo.upsert(uow.session, t.roster_enrollments,
                           {"district_id": district, "section_id": enrollment.section_id,
@@ -48,6 +55,13 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
         await repo.remove(uow.session, t.roster_sections, {"district_id": district, "id": section_id})
     for person_id in roster.removed.people:
         await repo.remove(uow.session, t.roster_people, {"district_id": district, "id": person_id})
+
+
+async def forget_person(uow: UnitOfWork, erased: PersonErased, envelope: Envelope) -> None:
+    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0010).
+    Published schedules on the log keep ids only; nothing is re-published, so no new event derives from this."""
+    counts = await erasure_store.erase(uow.session, envelope.district_id, erased.person_id)
+    log.info("erased person %s (erasure %s): %s", erased.person_id, erased.erasure_id, counts)
 
 
 async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelope) -> None:
@@ -75,8 +89,10 @@ HANDLERS = HandlerMap(
         MasteryChanged: keep_mastery_level,
         RosterChanged: keep_roster,
         RegroupNeeded: regroup_section,
+        PersonErased: forget_person,
     },
-    ignored=(FrameworkPublished,),  # groups follow levels and rosters, not the framework's text
+    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0010)
+    ignored=(FrameworkPublished, PersonDetailsChanged),
 )
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 
 from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer, found, write
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
+from mosaic_evidence.service import erase_person as erasure
 from mosaic_evidence.service import import_framework as framework_import
 from mosaic_evidence.service import import_roster as roster_import
 from mosaic_evidence.service import read_reference
@@ -20,6 +21,7 @@ from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["frameworks and rosters"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
 RosterReader = Annotated[Principal, require_roles(*ROSTER_READ_ROLES)]
+Eraser = Annotated[Principal, require_roles("districtAdministrator")]
 
 
 @router.post("/frameworks", status_code=201, summary="Import a CASE CFPackage (JSON); a re-import is a diff",
@@ -47,6 +49,18 @@ async def import_roster(district_id: str, request: Request, principal: Importer,
     upload = b"".join(name.encode() + content for name, content in sorted(files.items()))
     return await write(ctx, district_id, lambda s: roster_import.import_roster(s, district_id, files),
                        key=idempotency_key, request=upload)
+
+
+@router.post("/people/{person_id}/erasure", status_code=201,
+             summary="Erase a person: their roster record, contacts and the comments about them (ADR 0010)",
+             responses={201: {"description": "erased here; PersonErased is on the log and every service purges"},
+                        404: {"description": "no such person in the district (or erased already)"},
+                        503: {"description": "Kafka did not acknowledge PersonErased; nothing was erased"}})
+async def erase_person(district_id: str, person_id: str, principal: Eraser, ctx: Context,
+                       idempotency_key: IdempotencyKey = None):
+    return await write(ctx, district_id,
+                       lambda s: erasure.erase_person(s, district_id, person_id, principal.user_id),
+                       key=idempotency_key, request={"path": f"people/{person_id}/erasure"})
 
 
 async def _roster_files(request: Request, limit: int) -> dict[str, bytes]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.catalog import PersonErased
 from mosaic_mastery.adapters import codec
 from mosaic_mastery.adapters.tables import (
     district_references,
@@ -77,6 +78,10 @@ class LiveSlice(ProjectionState):
         if key not in self.evidence:
             self._check(("evidence", *key))
         return super().evidence_ref(key)
+
+    def drop_evidence(self, key: tuple[str, str]) -> None:
+        self.dirty_evidence.add(key)
+        super().drop_evidence(key)
 
     def changed_evidence(self, key: tuple[str, str], ref: EvidenceRef) -> EvidenceRef:
         self.dirty_evidence.add(key)
@@ -168,6 +173,8 @@ class ProjectionStore:
             await self._load_records(session, state, mastery_records.c.district_id == district)
         await self._load_needed_records(session, state, [f for f in evidence
                                                          if f.district_id not in state.whole_districts])
+        for erased in [f for f in facts if isinstance(f, ReferenceFact) and isinstance(f.data, PersonErased)]:
+            await self._load_person(session, state, erased.district_id, erased.data.person_id)
         for district in districts:
             await self._load_watches(session, state, district, tuple(state.configs[district].settings
                                                                      .grouping_competencies))
@@ -208,6 +215,16 @@ class ProjectionStore:
                                                             t.c.competency_id).in_(chunk))
         state.loaded.update(("record", *k) for k in keys)
 
+    async def _load_person(self, session: AsyncSession, state: LiveSlice, district: str, person_id: str) -> None:
+        """Everything the fold holds about one person: their records and their evidence index."""
+        await self._load_records(session, state, (mastery_records.c.district_id == district)
+                                 & (mastery_records.c.student_id == person_id))
+        rows = await session.execute(select(evidence_index).where(
+            evidence_index.c.district_id == district, evidence_index.c.student_id == person_id))
+        for row in rows:
+            state.evidence[(row.district_id, row.evidence_id)] = codec.evidence_from_row(row)
+            state.loaded.add(("evidence", row.district_id, row.evidence_id))
+
     async def _load_records(self, session: AsyncSession, state: ProjectionState, where: Any) -> None:
         for row in await session.execute(select(mastery_records).where(where)):
             record = codec.record_from_row(row)
@@ -230,7 +247,8 @@ class ProjectionStore:
                        state.dirty_records, [codec.record_row(state.records[k])
                                              for k in sorted(state.dirty_records) if k in state.records])
         await _replace(session, evidence_index, ("district_id", "evidence_id"), state.dirty_evidence,
-                       [codec.evidence_row(*k, state.evidence[k]) for k in sorted(state.dirty_evidence)])
+                       [codec.evidence_row(*k, state.evidence[k]) for k in sorted(state.dirty_evidence)
+                        if k in state.evidence])
         await _replace(session, section_watches, ("district_id", "section_id"), state.dirty_watches,
                        [{"district_id": d, "section_id": s, "body": codec.watch_body(state.watches[(d, s)])}
                         for d, s in sorted(state.dirty_watches)])

@@ -36,7 +36,7 @@ async def heatmap(district_id: str, section_id: str, principal: DistrictPrincipa
             r = cells.get((student, c))
             row[c] = None if r is None else {"level": r.level, "estimate": r.estimate, "trend": r.trend,
                                              "evidence_count": r.evidence_count}
-        rows.append({"student_id": student, "name": reference.students.get(student), "cells": row})
+        rows.append({"student_id": student, "name": reference.students.get(student) or None, "cells": row})
     return {"district_id": district_id, "section_id": section_id, "grouping_competencies": list(followed),
             "competencies": [{"competency_id": c, "code": reference.competencies[c].code
                               if c in reference.competencies else None} for c in competencies],

@@ -26,7 +26,7 @@ async def profile(district_id: str, student_id: str, principal: DistrictPrincipa
         raise not_found(f"student {student_id!r} is neither on district {district_id!r}'s roster nor has evidence")
     entries = jagged_profile(student_id, records, config, reference)
     mastered = sum(1 for e in entries if e["mastered"])
-    return {"district_id": district_id, "student_id": student_id, "name": reference.students.get(student_id),
+    return {"district_id": district_id, "student_id": student_id, "name": reference.students.get(student_id) or None,
             "scale": [{"name": lv.name, "threshold": lv.threshold} for lv in config.scale.levels],
             "mastery_level": config.scale.mastery_level_name, "mastered": mastered, "competencies": entries}
 

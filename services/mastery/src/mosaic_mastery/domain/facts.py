@@ -20,6 +20,7 @@ from mosaic_events.catalog import (
     EvidenceRecorded,
     EvidenceRetracted,
     FrameworkPublished,
+    PersonErased,
     RosterChanged,
 )
 
@@ -49,12 +50,12 @@ class EvidenceFact:
 
 @dataclass(frozen=True, slots=True)
 class ReferenceFact:
-    """A framework or roster event for one district."""
+    """A framework, roster or erasure event for one district."""
 
     event_id: str
     district_id: str
     occurred_at: datetime
-    data: FrameworkPublished | RosterChanged
+    data: FrameworkPublished | RosterChanged | PersonErased
 
 
 Fact = EvidenceFact | ReferenceFact
@@ -73,7 +74,7 @@ def from_envelope(envelope: Envelope) -> Fact | None:
             kind=getattr(data, "kind", None), observed_on=getattr(data, "observed_on", None),
             score=None if score is None else score.normalized, section_id=getattr(data, "section_id", None),
         )
-    if isinstance(data, FrameworkPublished | RosterChanged):
+    if isinstance(data, FrameworkPublished | RosterChanged | PersonErased):
         return ReferenceFact(str(envelope.id), envelope.district_id, envelope.occurred_at, data)
     return None
 

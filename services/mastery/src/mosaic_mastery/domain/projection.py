@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from mosaic_events.catalog import PersonErased
 from mosaic_mastery.domain.config import DistrictConfig
 from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
 from mosaic_mastery.domain.observations import Observation
 from mosaic_mastery.domain.records import MasteryRecord, append, gather, replay_record, roll_up_record
-from mosaic_mastery.domain.reference import DistrictReference, apply_framework, apply_roster
+from mosaic_mastery.domain.reference import DistrictReference, apply_erasure, apply_framework, apply_roster
 from mosaic_mastery.domain.regroup import RegroupDue, SectionWatch, note_change, regroup_if_due
 
 RecordKey = tuple[str, str, str]  # district, student, competency
@@ -104,6 +105,9 @@ class ProjectionState:
     def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
         return self.evidence.get(key)
 
+    def drop_evidence(self, key: tuple[str, str]) -> None:
+        self.evidence.pop(key, None)
+
     def changed_evidence(self, key: tuple[str, str], ref: EvidenceRef) -> EvidenceRef:
         """The entry the fold is about to change (or adds)."""
         self.evidence[key] = ref
@@ -138,16 +142,29 @@ def apply(state: ProjectionState, fact: Fact) -> list[Emission]:
 def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emission]:
     ref = state.reference(fact.district_id)
     data = fact.data
-    if hasattr(data, "framework_id"):
+    if isinstance(data, PersonErased):
+        erase_person(state, fact.district_id, data.person_id)
+    elif hasattr(data, "framework_id"):
         apply_framework(ref, data)  # type: ignore[arg-type]
         refresh_rollups(state, fact.district_id)  # roll-ups follow the tree (a slice holds the whole district)
     else:
-        apply_roster(ref, data)
+        apply_roster(ref, data)  # type: ignore[arg-type]
     state.changed_reference(fact.district_id)
     return []
 
 
+def erase_person(state: ProjectionState, district_id: str, person_id: str) -> None:
+    """A district erased the person: drop their records and evidence index; the reference remembers the id."""
+    apply_erasure(state.reference(district_id), person_id)
+    for key in [k for k in state.records if k[0] == district_id and k[1] == person_id]:
+        state.drop_record(key)
+    for key in [k for k, ref in state.evidence.items() if k[0] == district_id and ref.student_id == person_id]:
+        state.drop_evidence(key)
+
+
 def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]:
+    if fact.student_id in state.reference(fact.district_id).erased:
+        return []  # evidence about an erased person (arriving late, or replayed) is not folded
     config = state.config(fact.district_id)
     key = (fact.district_id, fact.evidence_id)
     known = state.evidence_ref(key)

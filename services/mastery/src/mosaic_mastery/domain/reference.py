@@ -40,8 +40,9 @@ class DistrictReference:
     links: set[tuple[str, str, str]] = field(default_factory=set)  # (origin, destination, association)
     sections: dict[str, SectionInfo] = field(default_factory=dict)
     enrollments: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, user) -> role
-    students: dict[str, str] = field(default_factory=dict)  # id -> display name
+    students: dict[str, str] = field(default_factory=dict)  # id -> display name: empty, names are not on the log
     guardians: dict[str, tuple[str, ...]] = field(default_factory=dict)  # guardian id -> their students
+    erased: set[str] = field(default_factory=set)  # people a district erased: their evidence is not folded
     _index: _Index | None = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
@@ -131,6 +132,16 @@ def apply_framework(ref: DistrictReference, framework: FrameworkPublished) -> No
     ref.changed()
 
 
+def apply_erasure(ref: DistrictReference, person_id: str) -> None:
+    """Forget the person in the roster and remember the id, so later (or replayed) evidence about them is dropped."""
+    ref.erased.add(person_id)
+    ref.students.pop(person_id, None)
+    ref.guardians.pop(person_id, None)
+    ref.guardians = {g: tuple(s for s in kids if s != person_id) for g, kids in ref.guardians.items()}
+    ref.enrollments = {k: v for k, v in ref.enrollments.items() if k[1] != person_id}
+    ref.changed()
+
+
 def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     """A full roster's first part clears the school's sections; every part upserts, then removals apply."""
     if roster.mode == "full" and roster.part == 1:
@@ -141,12 +152,16 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for s in roster.sections:
         ref.sections[s.id] = SectionInfo(s.id, s.school_id, s.title)
     for p in roster.people:
+        if p.id in ref.erased:
+            continue  # an erased person's record from before the erasure, or from a replay
         if p.role == "student":
-            ref.students[p.id] = f"{p.given_name} {p.family_name}".strip()
+            # Names are not on the log (ADR 0010): mastery knows a student by id; pages ask evidence for names.
+            ref.students[p.id] = ""
         elif p.role in GUARDIAN_ROLES:
             ref.guardians[p.id] = tuple(p.related_ids)
     for e in roster.enrollments:
-        ref.enrollments[(e.section_id, e.user_id)] = e.role
+        if e.user_id not in ref.erased:
+            ref.enrollments[(e.section_id, e.user_id)] = e.role
     removed = roster.removed
     for person in removed.people:
         ref.students.pop(person, None)
