@@ -21,59 +21,91 @@ FREE_TEXT = ("comment", "reflection")
 
 
 async def role_of(session: AsyncSession, district_id: str, person_id: str) -> str | None:
-    return await session.scalar(select(people.c.role).where(people.c.district_id == district_id,
-                                                            people.c.id == person_id))
+    return await session.scalar(
+        select(people.c.role).where(people.c.district_id == district_id, people.c.id == person_id)
+    )
 
 
 async def erase_roster_rows(session: AsyncSession, district_id: str, person_id: str) -> None:
     """The person's roster record (name, contacts), schools and enrolments."""
     await session.execute(delete(people).where(people.c.district_id == district_id, people.c.id == person_id))
-    await session.execute(delete(person_schools).where(person_schools.c.district_id == district_id,
-                                                       person_schools.c.person_id == person_id))
-    await session.execute(delete(enrollments).where(enrollments.c.district_id == district_id,
-                                                    enrollments.c.user_id == person_id))
+    await session.execute(
+        delete(person_schools).where(
+            person_schools.c.district_id == district_id, person_schools.c.person_id == person_id
+        )
+    )
+    await session.execute(
+        delete(enrollments).where(enrollments.c.district_id == district_id, enrollments.c.user_id == person_id)
+    )
 
 
 async def erase_free_text(session: AsyncSession, district_id: str, student_id: str) -> int:
     """Comments and reflections about the student, in the view and in its history; returns the evidence count."""
-    rows = (await session.execute(select(evidence.c.evidence_id, evidence.c.recorded).where(
-        evidence.c.district_id == district_id, evidence.c.student_id == student_id))).all()
+    rows = (
+        await session.execute(
+            select(evidence.c.evidence_id, evidence.c.recorded).where(
+                evidence.c.district_id == district_id, evidence.c.student_id == student_id
+            )
+        )
+    ).all()
     for row in rows:
-        await session.execute(update(evidence).where(
-            evidence.c.district_id == district_id, evidence.c.evidence_id == row.evidence_id).values(
-            comment=None, recorded=_blanked(row.recorded)))
+        await session.execute(
+            update(evidence)
+            .where(evidence.c.district_id == district_id, evidence.c.evidence_id == row.evidence_id)
+            .values(comment=None, recorded=_blanked(row.recorded))
+        )
     ids = [r.evidence_id for r in rows]
     if ids:
-        history = (await session.execute(select(evidence_history.c.seq, evidence_history.c.envelope).where(
-            evidence_history.c.district_id == district_id, evidence_history.c.evidence_id.in_(ids)))).all()
+        history = (
+            await session.execute(
+                select(evidence_history.c.seq, evidence_history.c.envelope).where(
+                    evidence_history.c.district_id == district_id, evidence_history.c.evidence_id.in_(ids)
+                )
+            )
+        ).all()
         for entry in history:
             envelope = {**entry.envelope, "data": _blanked(entry.envelope["data"])}
-            await session.execute(update(evidence_history).where(evidence_history.c.seq == entry.seq)
-                                  .values(envelope=envelope))
+            await session.execute(
+                update(evidence_history).where(evidence_history.c.seq == entry.seq).values(envelope=envelope)
+            )
     return len(ids)
 
 
 async def forget_answers_naming(session: AsyncSession, district_id: str, person_id: str) -> int:
     """Idempotency records whose remembered answer names the person (they would repeat it to a retry)."""
-    rows = (await session.execute(select(idempotency_keys.c.key, idempotency_keys.c.response).where(
-        idempotency_keys.c.district_id == district_id))).all()
+    rows = (
+        await session.execute(
+            select(idempotency_keys.c.key, idempotency_keys.c.response).where(
+                idempotency_keys.c.district_id == district_id
+            )
+        )
+    ).all()
     keys = [r.key for r in rows if person_id in str(r.response)]
     if keys:
-        await session.execute(delete(idempotency_keys).where(idempotency_keys.c.district_id == district_id,
-                                                             idempotency_keys.c.key.in_(keys)))
+        await session.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.district_id == district_id, idempotency_keys.c.key.in_(keys)
+            )
+        )
     return len(keys)
 
 
 async def forget_actor_keys(session: AsyncSession, district_id: str, student_id: str) -> None:
     """xAPI/Caliper actor keys (often an e-mail address) that map to the student."""
-    row = (await session.execute(select(standards_mappings.c.mapping).where(
-        standards_mappings.c.district_id == district_id))).first()
+    row = (
+        await session.execute(
+            select(standards_mappings.c.mapping).where(standards_mappings.c.district_id == district_id)
+        )
+    ).first()
     if row is None or not row.mapping.get("actors"):
         return
     actors = {k: v for k, v in row.mapping["actors"].items() if v != student_id}
     if len(actors) != len(row.mapping["actors"]):
-        await session.execute(update(standards_mappings).where(standards_mappings.c.district_id == district_id)
-                              .values(mapping={**row.mapping, "actors": actors}))
+        await session.execute(
+            update(standards_mappings)
+            .where(standards_mappings.c.district_id == district_id)
+            .values(mapping={**row.mapping, "actors": actors})
+        )
 
 
 def _blanked(data: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,15 @@ async def erase_person(session: AsyncSession, district_id: str, person_id: str, 
     """Roster rows, free text about them, answers and actor keys naming them; then PersonErased."""
     role = await erasure_store.role_of(session, district_id, person_id)
     if role is None:
-        return Decision(Refused("not_found", {"detail": f"no person {person_id!r} in district {district_id!r}: "
-                                                        "nothing to erase (check the id, or it was erased already)"}))
+        return Decision(
+            Refused(
+                "not_found",
+                {
+                    "detail": f"no person {person_id!r} in district {district_id!r}: "
+                    "nothing to erase (check the id, or it was erased already)"
+                },
+            )
+        )
     await erasure_store.erase_roster_rows(session, district_id, person_id)
     evidence_count = await erasure_store.erase_free_text(session, district_id, person_id)
     answers = await erasure_store.forget_answers_naming(session, district_id, person_id)
@@ -36,6 +43,13 @@ async def erase_person(session: AsyncSession, district_id: str, person_id: str, 
     erasure = erasure_id(district_id, person_id)
     event = PersonErased(person_id=person_id, erasure_id=str(erasure), role=role)
     envelope = envelope_for(event, district_id, event_id=uuid.uuid5(erasure, "PersonErased"))
-    body = {"erasure_id": str(erasure), "person_id": person_id, "role": role, "event_id": str(envelope.id),
-            "erased_by": erased_by, "evidence_anonymized": evidence_count, "idempotency_records_deleted": answers}
+    body = {
+        "erasure_id": str(erasure),
+        "person_id": person_id,
+        "role": role,
+        "event_id": str(envelope.id),
+        "erased_by": erased_by,
+        "evidence_anonymized": evidence_count,
+        "idempotency_records_deleted": answers,
+    }
     return Decision(Done(body, created=True), [envelope])
