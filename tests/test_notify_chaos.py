@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -120,6 +121,9 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
         family = new_envelope(links, district_id=district, producer="evidence", school_id="school-1")
         await producer.send_and_wait(topics["reference"], encode(family), key=family.kafka_key)
         notify.start()
+        # The families are known (links and addresses, from two topics) before any news is streamed.
+        guardians = STUDENTS + SECOND_GUARDIANS
+        await wait_until(lambda: _reachable_guardians(database) == guardians, "the guardians' addresses", 300)
 
         async def stream_changes() -> None:
             order = [(s, c) for c in range(CHANGES_PER_STUDENT) for s in range(STUDENTS)]
@@ -175,6 +179,17 @@ async def wait_until(check, what: str, timeout_s: float) -> None:  # type: ignor
         await asyncio.wait_for(until(), timeout_s)
     except TimeoutError:
         raise AssertionError(f"waited {timeout_s}s for {what}") from None
+
+
+def _reachable_guardians(database: Path) -> int:
+    """Guardians notify can write to (an address and a student), read from its database; 0 before it exists."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(DISTINCT g.guardian_id) FROM notify_guardians g JOIN "
+                              "notify_guardian_students l ON l.guardian_id = g.guardian_id "
+                              "WHERE g.email IS NOT NULL").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def _delivery_outcomes(database: Path) -> dict[str, int]:
