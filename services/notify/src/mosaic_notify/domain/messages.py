@@ -1,4 +1,9 @@
-"""Turning news into words a parent reads: Jinja2 templates per language, Babel for dates and numbers."""
+"""Turning news into words a parent reads: Jinja2 templates per language, Babel for dates, numbers and plurals.
+
+Counts are worded with Jinja2's i18n extension (`{% trans count=n %}…{% pluralize %}…{% endtrans %}`); its
+ngettext picks the form by Babel's (CLDR) plural rules for the message's language, so "1 trabajo" and
+"2 trabajos" come from the same sentence.
+"""
 
 from __future__ import annotations
 
@@ -52,8 +57,10 @@ class MessageRenderer:
         self.root = root
         self.env = Environment(loader=FileSystemLoader(root), autoescape=select_autoescape(["html.j2"]),
                                undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False,
-                               cache_size=-1)
+                               cache_size=-1, extensions=["jinja2.ext.i18n"])
         self.env.filters.update(date=_date, time=_time, weekday=_weekday, number=_number)
+        # Templates are written in their own language: gettext is the identity, ngettext chooses the form.
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
         self.languages = frozenset(p.name for p in root.iterdir() if (p / "words.json").is_file())
 
     def language_for(self, requested: str) -> str:
@@ -66,7 +73,7 @@ class MessageRenderer:
         language = self.language_for(audience.language)
         parts = self._parts(news, audience, language)
         groups: list[dict[str, Any]] = [{"student": parts["student"], "entries": [parts]}]
-        text, html = self._layout(audience, language, groups, digest=False, day=news.occurred_at)
+        text, html = self._layout(audience, language, groups, digest=False, day=news.occurred_at, count=1)
         return Message(language, parts["subject"], text, html, f"{parts['subject']}. {parts['at_home']}")
 
     def render_digest(self, digest: Digest, audience: Audience) -> Message:
@@ -78,7 +85,7 @@ class MessageRenderer:
         students = self._names([g["student"] for g in groups], language)
         subject = self.env.get_template(f"{language}/digest_subject.j2").render(
             students=students, count=digest.count, locale=language, tz=audience.timezone).strip()
-        text, html = self._layout(audience, language, groups, digest=True, day=when)
+        text, html = self._layout(audience, language, groups, digest=True, day=when, count=digest.count)
         first = groups[0]["entries"][0]
         return Message(language, subject, text, html, f"{subject}. {first['subject']}.")
 
@@ -98,8 +105,8 @@ class MessageRenderer:
         return {**parts, "student": context["student"]}
 
     def _layout(self, audience: Audience, language: str, groups: list, *, digest: bool,
-                day: datetime) -> tuple[str, str]:
-        values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day,
+                day: datetime, count: int) -> tuple[str, str]:
+        values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day, "count": count,
                   "students": self._names([g["student"] for g in groups], language),
                   "unsubscribe_url": audience.unsubscribe_url, "locale": language, "tz": audience.timezone}
         text = _BLANK_LINES.sub("\n\n", self.env.get_template(f"{language}/email.txt.j2").render(values))
@@ -153,6 +160,26 @@ def _formatted(kind: str, value: datetime | float, tz: str, language: str) -> st
     if kind == "time":
         return format_time(local, format="short", locale=locale)
     return format_date(local, format="EEEE" if kind == "weekday" else "full", locale=locale)
+
+
+def plural_category(language: str, count: float) -> str:
+    """CLDR's plural category of `count` in `language` ('one', 'few', 'many', 'other'...), by Babel."""
+    return _plural_category(language, count)
+
+
+@lru_cache(maxsize=4096)
+def _plural_category(language: str, count: float) -> str:
+    return _locale(language).plural_form(abs(count))
+
+
+def _gettext(message: str) -> str:
+    return message
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, count: float) -> str:
+    """The singular when the language's plural rule puts `count` in 'one', else the plural."""
+    return singular if _plural_category(context["locale"], count) == "one" else plural
 
 
 @pass_context
