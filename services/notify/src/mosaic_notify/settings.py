@@ -27,6 +27,7 @@ class NotifySettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_start_tls: bool | None = None  # None: use STARTTLS when the server offers it
+    smtp_connections: int = Field(default=4, ge=1, le=64, description="SMTP connections kept open and reused")
     smtp_lookup_url: str | None = None  # provider's message search: GET ?message_id=... → {"found": bool}
     message_id_domain: str = "mosaic.local"
 
