@@ -25,8 +25,15 @@ TOLD, COUNTS = t.told_news, t.instant_counts
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-async def paced(session: AsyncSession, news: News, guardian: Guardian, prefs: Preferences, rules: DistrictRules,
-                now: datetime, plans: list[PlannedDelivery]) -> list[PlannedDelivery]:
+async def paced(
+    session: AsyncSession,
+    news: News,
+    guardian: Guardian,
+    prefs: Preferences,
+    rules: DistrictRules,
+    now: datetime,
+    plans: list[PlannedDelivery],
+) -> list[PlannedDelivery]:
     """The plans as they should go: none when this guardian heard the same news within the window;
     past the day's cap of instant messages, into the channel's next digest."""
     if plans and (key := repeat_key(news)):
@@ -47,21 +54,40 @@ async def paced(session: AsyncSession, news: News, guardian: Guardian, prefs: Pr
 
 async def last_told(session: AsyncSession, guardian: Guardian, key: str) -> datetime | None:
     """When this guardian was last told the news under `key`; the row stays locked until the commit."""
-    await insert_ignore(session, TOLD, {"district_id": guardian.district_id, "guardian_id": guardian.guardian_id,
-                                        "news_key": key, "told_at": NEVER, "news_id": ""})
+    await insert_ignore(
+        session,
+        TOLD,
+        {
+            "district_id": guardian.district_id,
+            "guardian_id": guardian.guardian_id,
+            "news_key": key,
+            "told_at": NEVER,
+            "news_id": "",
+        },
+    )
     told_at = await session.scalar(select(TOLD.c.told_at).where(*_told(guardian, key)).with_for_update())
     return None if told_at is None or told_at == NEVER else told_at
 
 
 async def mark_told(session: AsyncSession, guardian: Guardian, key: str, news: News) -> None:
-    await session.execute(update(TOLD).where(*_told(guardian, key)).values(told_at=news.occurred_at,
-                                                                              news_id=news.news_id))
+    await session.execute(
+        update(TOLD).where(*_told(guardian, key)).values(told_at=news.occurred_at, news_id=news.news_id)
+    )
 
 
 async def instant_sent(session: AsyncSession, guardian: Guardian, channel: str, day: date) -> int:
     """Instant messages planned for the guardian on this channel and local day; locked until the commit."""
-    await insert_ignore(session, COUNTS, {"district_id": guardian.district_id, "guardian_id": guardian.guardian_id,
-                                          "channel": channel, "day": day.isoformat(), "sent": 0})
+    await insert_ignore(
+        session,
+        COUNTS,
+        {
+            "district_id": guardian.district_id,
+            "guardian_id": guardian.guardian_id,
+            "channel": channel,
+            "day": day.isoformat(),
+            "sent": 0,
+        },
+    )
     return await session.scalar(select(COUNTS.c.sent).where(*_count(guardian, channel, day)).with_for_update()) or 0
 
 
@@ -70,10 +96,17 @@ async def count_instant(session: AsyncSession, guardian: Guardian, channel: str,
 
 
 def _told(guardian: Guardian, key: str) -> tuple:
-    return (TOLD.c.district_id == guardian.district_id, TOLD.c.guardian_id == guardian.guardian_id,
-            TOLD.c.news_key == key)
+    return (
+        TOLD.c.district_id == guardian.district_id,
+        TOLD.c.guardian_id == guardian.guardian_id,
+        TOLD.c.news_key == key,
+    )
 
 
 def _count(guardian: Guardian, channel: str, day: date) -> tuple:
-    return (COUNTS.c.district_id == guardian.district_id, COUNTS.c.guardian_id == guardian.guardian_id,
-            COUNTS.c.channel == channel, COUNTS.c.day == day.isoformat())
+    return (
+        COUNTS.c.district_id == guardian.district_id,
+        COUNTS.c.guardian_id == guardian.guardian_id,
+        COUNTS.c.channel == channel,
+        COUNTS.c.day == day.isoformat(),
+    )

@@ -51,8 +51,9 @@ class SmtpBrokeOff(Exception):
 class SmtpConnection:
     """One open, greeted (and, if asked, encrypted and authenticated) SMTP session."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, extensions: set[str],
-                 timeout_s: float) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, extensions: set[str], timeout_s: float
+    ) -> None:
         self.reader, self.writer, self.extensions, self.timeout_s = reader, writer, extensions, timeout_s
         self.pipelining = "PIPELINING" in extensions
         self.last_used = time.monotonic()

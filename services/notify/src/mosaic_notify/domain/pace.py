@@ -37,8 +37,9 @@ def instant_day(plan: PlannedDelivery, prefs: Preferences) -> date:
     return plan.due_at.astimezone(prefs.zone).date()
 
 
-def pace_plan(plan: PlannedDelivery, sent_that_day: int, urgent: bool, prefs: Preferences,
-              rules: DistrictRules, now: datetime) -> PlannedDelivery:
+def pace_plan(
+    plan: PlannedDelivery, sent_that_day: int, urgent: bool, prefs: Preferences, rules: DistrictRules, now: datetime
+) -> PlannedDelivery:
     """An instant message past the day's cap waits for the channel's next digest; urgent news never waits."""
     if plan.digest or urgent or sent_that_day < rules.daily_instant_cap:
         return plan

@@ -4,6 +4,7 @@ Revision ID: 0002_notify_pace
 Revises: 0001_notify_initial
 Create Date: 2026-11-26 03:45:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
