@@ -27,7 +27,7 @@ from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import Outgoing
 from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.digests import gather_due_digests
-from mosaic_notify.adapters.email import email_bytes
+from mosaic_notify.adapters.email import email_content
 from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.contacts import Guardian, Student
 from mosaic_notify.domain.messages import Message, MessageRenderer
@@ -197,13 +197,19 @@ async def test_due_digests_go_out_in_batches_on_reused_connections(database_url:
     assert "Según 1 trabajo reciente" in spanish.get_body(("plain",)).get_content()
 
 
-def test_message_bytes_read_back_as_the_message_that_was_written() -> None:
+@pytest.mark.parametrize(("eight_bit", "longest_line", "sent_as"), [
+    (True, 200, "8bit"), (True, 600, "base64"), (False, 200, "base64")])
+def test_message_bytes_read_back_as_the_message_that_was_written(eight_bit: bool, longest_line: int,
+                                                                 sent_as: str) -> None:
     guardian = Guardian("d1", "g1", "José", "P", "jose@example.org", None, None, "es", ("s1",))
-    text = "Hola, José:\n.una línea que empieza con punto\n" + "ñ" * 200 + "\n"
+    text = "Hola, José:\n.una línea que empieza con punto\n" + "ñ" * longest_line + "\n"  # 2 bytes a letter
     message = Message("es", "Novedades de Sofía y Zoë — " + "á" * 60, text, f"<p>{text}</p>", "corto")
     outgoing = Outgoing("3f2c", guardian, "email", message, (), True, "https://u.example/x", DistrictRules())
-    raw = email_bytes(outgoing, sender="Mosaic <no-reply@mosaic.local>", message_id="<3f2c@mosaic.local>")
-    assert all(len(line) <= 998 for line in raw.split(b"\r\n")) and raw.isascii()
+    content = email_content(outgoing, sender="Mosaic <no-reply@mosaic.local>", message_id="<3f2c@mosaic.local>",
+                            eight_bit=eight_bit)
+    raw = content.data
+    assert content.eight_bit == (sent_as == "8bit") and raw.count(f"Transfer-Encoding: {sent_as}".encode()) == 2
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n")) and raw.isascii() == (sent_as == "base64")
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Subject"] == message.subject and parsed["To"] == "jose@example.org"
     assert parsed["Message-ID"] == "<3f2c@mosaic.local>" and parsed["Content-Language"] == "es"

@@ -24,7 +24,7 @@ from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import Outgoing, PermanentFailure, UncertainFailure
 from mosaic_notify.adapters.codec import PreferencesDocument, news_from_json
-from mosaic_notify.adapters.email import EmailSender
+from mosaic_notify.adapters.email import EmailContent, EmailSender
 from mosaic_notify.adapters.events import family_notified
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.digest import build_daily_digest
@@ -105,7 +105,7 @@ async def gather_due_digests(sessions: async_sessionmaker[AsyncSession], now: da
 class Ready:
     row: Any
     outgoing: Outgoing
-    content: bytes
+    content: EmailContent
 
 
 class DigestMailer:
@@ -148,6 +148,8 @@ class DigestMailer:
                     .limit(self.batch)
                 )
             ).all()
+            if rows:
+                await self.sender.ready()
             ready = await self._prepare(session, rows, now) if rows else []
         claimed = await self._claim(ready, now)
         if claimed:

@@ -1,6 +1,6 @@
 """Email through SMTP: a text and an HTML part, a derived Message-ID, and one-click unsubscribe headers.
 
-The message's bytes are written directly (quoted-printable UTF-8 parts, RFC 2047 subject): the standard
+The message's bytes are written directly (base64 UTF-8 parts, RFC 2047 subject): the standard
 library's EmailMessage took longer to build and serialise a digest than to render it.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 
 import httpx
@@ -18,10 +19,34 @@ from mosaic_notify.domain.ids import message_id_header
 from mosaic_notify.settings import NotifySettings
 
 
-def email_bytes(outgoing: Outgoing, *, sender: str, message_id: str, date: str | None = None) -> bytes:
+@dataclass(frozen=True)
+class EmailContent:
+    data: bytes
+    eight_bit: bool  # parts sent as UTF-8 as they are: MAIL FROM must say BODY=8BITMIME
+
+
+def email_content(outgoing: Outgoing, *, sender: str, message_id: str, eight_bit: bool = False,
+                  date: str | None = None) -> EmailContent:
+    """The message; its parts as 8-bit UTF-8 when the server takes 8BITMIME and no line is too long, else base64.
+
+    8-bit is what makes a digest cheap at both ends: nothing to encode here, and a few long lines instead of
+    a hundred short ones for the server to read.
+    """
+    parts = (outgoing.message.text, outgoing.message.html)
+    raw = [p.replace("\r\n", "\n").replace("\n", "\r\n").encode() for p in parts]
+    eight_bit = eight_bit and max(len(line) for part in raw for line in part.split(b"\r\n")) <= 998
+    return EmailContent(email_bytes(outgoing, sender=sender, message_id=message_id, date=date,
+                                    parts=raw, eight_bit=eight_bit), eight_bit)
+
+
+def email_bytes(outgoing: Outgoing, *, sender: str, message_id: str, date: str | None = None,
+                parts: list[bytes] | None = None, eight_bit: bool = False) -> bytes:
     """RFC 5322 message with CRLF line ends; List-Unsubscribe(-Post) give mail clients RFC 8058 one-click."""
+    if parts is None:
+        parts = [p.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+                 for p in (outgoing.message.text, outgoing.message.html)]
     message = outgoing.message
-    boundary = f"=_mosaic_{outgoing.notification_id.replace('-', '')}"  # "=_" never occurs in quoted-printable
+    boundary = f"=_mosaic_{outgoing.notification_id.replace('-', '')}"  # a base64 line never starts with "--"
     head = (
         f"From: {_header(sender)}\r\nTo: {outgoing.guardian.email or ''}\r\nSubject: {_header(message.subject)}\r\n"
         f"Message-ID: {message_id}\r\nDate: {date or formatdate(usegmt=True)}\r\n"
@@ -29,14 +54,19 @@ def email_bytes(outgoing: Outgoing, *, sender: str, message_id: str, date: str |
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         f"X-Mosaic-Notification-Id: {outgoing.notification_id}\r\nMIME-Version: 1.0\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
-    return b"".join((head.encode(), _part(boundary, "plain", message.text), _part(boundary, "html", message.html),
-                     f"--{boundary}--\r\n".encode()))
+    return b"".join((head.encode(), _part(boundary, "plain", parts[0], eight_bit),
+                     _part(boundary, "html", parts[1], eight_bit), f"--{boundary}--\r\n".encode()))
 
 
-def _part(boundary: str, subtype: str, text: str) -> bytes:
-    body = binascii.b2a_qp(text.replace("\r\n", "\n").replace("\n", "\r\n").encode(), istext=True)
+def _part(boundary: str, subtype: str, body: bytes, eight_bit: bool) -> bytes:
+    if eight_bit:
+        encoding = "8bit"
+        body += b"\r\n"  # the line break before a boundary belongs to the boundary (RFC 2046 5.1.1)
+    else:  # base64 in 76-character lines, encoded in one C call (quoted-printable took about 100 µs a part)
+        encoding, flat = "base64", binascii.b2a_base64(body, newline=False)
+        body = b"".join(flat[i:i + 76] + b"\r\n" for i in range(0, len(flat), 76))
     return (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-            f"Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode() + body + b"\r\n"
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode() + body
 
 
 def _header(value: str) -> str:
@@ -68,17 +98,24 @@ class EmailSender:
     def message_id(self, notification_id: str) -> str:
         return message_id_header(notification_id, self.settings.message_id_domain)
 
-    def content(self, outgoing: Outgoing) -> bytes:
-        return email_bytes(outgoing, sender=self.settings.smtp_from, message_id=self.message_id(
-            outgoing.notification_id))
+    async def ready(self) -> None:
+        """Learn what the server offers (8BITMIME), so content built from now on can use it."""
+        await self.pool.learn_extensions()
 
-    async def send(self, outgoing: Outgoing, content: bytes | None = None) -> None:
+    def content(self, outgoing: Outgoing) -> EmailContent:
+        return email_content(outgoing, sender=self.settings.smtp_from, eight_bit="8BITMIME" in self.pool.extensions,
+                             message_id=self.message_id(outgoing.notification_id))
+
+    async def send(self, outgoing: Outgoing, content: EmailContent | None = None) -> None:
         """Deliver (`content` when already built), or raise TransientFailure / PermanentFailure."""
         if not outgoing.guardian.email:
             raise PermanentFailure("the guardian has no email address in the roster")
         s = self.settings
         try:
-            await self.pool.send(self.envelope_sender, outgoing.guardian.email, content or self.content(outgoing))
+            if content is None:
+                await self.ready()
+                content = self.content(outgoing)
+            await self.pool.send(self.envelope_sender, outgoing.guardian.email, content.data, content.eight_bit)
         except SmtpRefused as exc:
             raise PermanentFailure(str(exc)) if 500 <= exc.code < 600 else TransientFailure(str(exc)) from None
         except SmtpUnreachable as exc:

@@ -92,9 +92,12 @@ class SmtpConnection:
         self.extensions = {line.split(" ", 1)[0].upper() for line in lines[1:]}
         self.pipelining = "PIPELINING" in self.extensions
 
-    async def send(self, sender: str, recipient: str, content: bytes) -> None:
+    async def send(self, sender: str, recipient: str, content: bytes, eight_bit: bool = False) -> None:
         """Send one message (CRLF line ends); raises SmtpRefused or SmtpBrokeOff."""
-        envelope = (f"MAIL FROM:<{sender}>".encode(), f"RCPT TO:<{recipient}>".encode(), b"DATA")
+        if eight_bit and "8BITMIME" not in self.extensions:
+            raise SmtpRefused(450, "the server no longer offers 8BITMIME; the message will be rebuilt")
+        body = b" BODY=8BITMIME" if eight_bit else b""
+        envelope = (f"MAIL FROM:<{sender}>".encode() + body, f"RCPT TO:<{recipient}>".encode(), b"DATA")
         content_sent = False
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -174,13 +177,21 @@ class SmtpPool:
         self._idle: list[SmtpConnection] = []
         self._open = 0
         self._freed = asyncio.Condition()
+        self.extensions: frozenset[str] = frozenset()  # what the server offered the last connection opened
 
-    async def send(self, sender: str, recipient: str, content: bytes) -> None:
+    async def learn_extensions(self) -> None:
+        """Open a connection if none ever was; an unreachable server is reported by the sends that follow."""
+        if not self.extensions:
+            with contextlib.suppress(SmtpUnreachable):
+                connection, _ = await self._acquire()
+                await self._release(connection)
+
+    async def send(self, sender: str, recipient: str, content: bytes, eight_bit: bool = False) -> None:
         """Send on a free connection; a reused one that turns out dead is replaced once, before any content."""
         for attempt in (1, 2):
             connection, reused = await self._acquire()
             try:
-                await connection.send(sender, recipient, content)
+                await connection.send(sender, recipient, content, eight_bit)
             except SmtpBrokeOff as broke:
                 await self._discard(connection)
                 if broke.content_sent or not reused or attempt == 2:
@@ -214,7 +225,9 @@ class SmtpPool:
                     break
                 await self._freed.wait()
         try:
-            return await SmtpConnection.open(self.options), False
+            connection = await SmtpConnection.open(self.options)
+            self.extensions = frozenset(connection.extensions)
+            return connection, False
         except BaseException:
             async with self._freed:
                 self._open -= 1
