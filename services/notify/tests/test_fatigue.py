@@ -47,22 +47,25 @@ def test_the_same_kind_of_news_about_the_same_competency_is_the_same_news() -> N
 
 
 def test_news_told_within_the_districts_window_is_not_told_again() -> None:
-    week = DistrictRules()
     told = NOON_UTC
-    assert not told_too_recently(None, news(NewsKind.MASTERED), week)
-    assert told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(days=6, hours=23)), week)
-    assert not told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(days=7)), week)
-    day = DistrictRules(repeat_window_hours=24)
-    assert not told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(hours=24)), day)
+    assert not told_too_recently(None, news(NewsKind.MASTERED), 168)
+    assert told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(days=6, hours=23)), 168)
+    assert not told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(days=7)), 168)
+    assert not told_too_recently(told, news(NewsKind.MASTERED, at=told + timedelta(hours=24)), 24)
+
+
+def test_a_district_sets_its_own_limits_or_takes_the_services_defaults() -> None:
+    assert DistrictRules().pace_limits(168, 3) == (168, 3)
+    assert DistrictRules(repeat_window_hours=1, daily_instant_cap=0).pace_limits(168, 3) == (1, 0)
 
 
 def test_past_the_daily_cap_instant_news_waits_for_the_digest_unless_urgent() -> None:
-    prefs, rules = Preferences(quiet_hours=None), DistrictRules(daily_instant_cap=3)
+    prefs = Preferences(quiet_hours=None)
     instant = PlannedDelivery(Channel.EMAIL, NOON_UTC, digest=False)
-    assert pace_plan(instant, 2, False, prefs, rules, NOON_UTC) == instant
-    held = pace_plan(instant, 3, False, prefs, rules, NOON_UTC)
+    assert pace_plan(instant, 2, False, prefs, 3, NOON_UTC) == instant
+    held = pace_plan(instant, 3, False, prefs, 3, NOON_UTC)
     assert held.digest and held.due_at == datetime(2026, 11, 23, 23, tzinfo=UTC)  # 18:00 in New York
-    assert pace_plan(instant, 3, True, prefs, rules, NOON_UTC) == instant  # the district's urgent class
+    assert pace_plan(instant, 3, True, prefs, 3, NOON_UTC) == instant  # the district's urgent class
 
 
 # --- through the broker, the consumer and SMTP ----------------------------------------------------

@@ -78,10 +78,12 @@ class RulesDocument(BaseModel):
     urgent_kinds: list[NewsKind] = Field(default_factory=list,
                                          description="pass quiet hours and digests; use sparingly")
     portal_webhook_url: HttpUrl | None = None
-    repeat_window_hours: float = Field(default=7 * 24.0, ge=0, le=366 * 24, description=(
-        "the same kind of news about the same competency reaches a guardian at most once in this many hours"))
-    daily_instant_cap: int = Field(default=3, ge=0, le=1000, description=(
-        "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest"))
+    repeat_window_hours: float | None = Field(default=None, ge=0, le=366 * 24, description=(
+        "the same kind of news about the same competency reaches a guardian at most once in this many hours; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_REPEAT_WINDOW_HOURS, a week)"))
+    daily_instant_cap: int | None = Field(default=None, ge=0, le=1000, description=(
+        "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP, 3)"))
 
     def to_domain(self) -> DistrictRules:
         return DistrictRules(frozenset(self.instant_kinds), frozenset(self.urgent_kinds),

@@ -54,8 +54,8 @@ async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_i
 async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime,
                    settings: NotifySettings) -> int:
     prefs = await store.load_preferences(session, guardian, settings)
-    plans = await pace.paced(session, news, guardian, prefs, rules, now, plan_deliveries(news, guardian, prefs,
-                                                                                          rules, now))
+    plans = await pace.paced(session, news, guardian, prefs, rules, now,
+                             plan_deliveries(news, guardian, prefs, rules, now), settings)
     for plan in plans:
         if plan.digest:
             await store.insert_ignore(session, t.digest_items, {

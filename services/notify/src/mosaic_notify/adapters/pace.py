@@ -20,6 +20,7 @@ from mosaic_notify.domain.pace import instant_day, pace_plan, repeat_key, told_t
 from mosaic_notify.domain.planning import PlannedDelivery
 from mosaic_notify.domain.preferences import Preferences
 from mosaic_notify.domain.rules import DistrictRules
+from mosaic_notify.settings import NotifySettings
 
 TOLD, COUNTS = t.told_news, t.instant_counts
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -33,11 +34,13 @@ async def paced(
     rules: DistrictRules,
     now: datetime,
     plans: list[PlannedDelivery],
+    settings: NotifySettings,
 ) -> list[PlannedDelivery]:
     """The plans as they should go: none when this guardian heard the same news within the window;
     past the day's cap of instant messages, into the channel's next digest."""
+    window, cap = rules.pace_limits(settings.default_repeat_window_hours, settings.default_daily_instant_cap)
     if plans and (key := repeat_key(news)):
-        if told_too_recently(await last_told(session, guardian, key), news, rules):
+        if told_too_recently(await last_told(session, guardian, key), news, window):
             return []
         await mark_told(session, guardian, key, news)
     paced_plans = []
@@ -45,7 +48,7 @@ async def paced(
         if not plan.digest:
             day = instant_day(plan, prefs)
             sent = await instant_sent(session, guardian, plan.channel.value, day)
-            plan = pace_plan(plan, sent, rules.is_urgent(news.kind), prefs, rules, now)
+            plan = pace_plan(plan, sent, rules.is_urgent(news.kind), prefs, cap, now)
             if not plan.digest:
                 await count_instant(session, guardian, plan.channel.value, day)
         paced_plans.append(plan)

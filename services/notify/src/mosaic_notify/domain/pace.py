@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from mosaic_notify.domain.news import News, NewsKind
 from mosaic_notify.domain.planning import PlannedDelivery, digest_send_time
 from mosaic_notify.domain.preferences import Preferences
-from mosaic_notify.domain.rules import DistrictRules
 
 
 def repeat_key(news: News) -> str | None:
@@ -25,11 +24,11 @@ def repeat_key(news: News) -> str | None:
     return f"{news.kind.value}|{news.student_id}|{news.competency_id}"
 
 
-def told_too_recently(last_told_at: datetime | None, news: News, rules: DistrictRules) -> bool:
+def told_too_recently(last_told_at: datetime | None, news: News, window_hours: float) -> bool:
     """True when the same news was told within the district's window before this one happened."""
     if last_told_at is None:
         return False
-    return news.occurred_at - last_told_at < timedelta(hours=rules.repeat_window_hours)
+    return news.occurred_at - last_told_at < timedelta(hours=window_hours)
 
 
 def instant_day(plan: PlannedDelivery, prefs: Preferences) -> date:
@@ -38,9 +37,9 @@ def instant_day(plan: PlannedDelivery, prefs: Preferences) -> date:
 
 
 def pace_plan(
-    plan: PlannedDelivery, sent_that_day: int, urgent: bool, prefs: Preferences, rules: DistrictRules, now: datetime
+    plan: PlannedDelivery, sent_that_day: int, urgent: bool, prefs: Preferences, daily_cap: int, now: datetime
 ) -> PlannedDelivery:
     """An instant message past the day's cap waits for the channel's next digest; urgent news never waits."""
-    if plan.digest or urgent or sent_that_day < rules.daily_instant_cap:
+    if plan.digest or urgent or sent_that_day < daily_cap:
         return plan
     return replace(plan, due_at=digest_send_time(prefs, plan.channel, now), digest=True)
