@@ -34,7 +34,7 @@ def email_content(outgoing: Outgoing, *, sender: str, message_id: str, eight_bit
     """
     parts = (outgoing.message.text, outgoing.message.html)
     raw = [p.replace("\r\n", "\n").replace("\n", "\r\n").encode() for p in parts]
-    eight_bit = eight_bit and max(len(line) for part in raw for line in part.split(b"\r\n")) <= 998
+    eight_bit = eight_bit and max(max(map(len, part.split(b"\r\n"))) for part in raw) <= 998
     return EmailContent(email_bytes(outgoing, sender=sender, message_id=message_id, date=date,
                                     parts=raw, eight_bit=eight_bit), eight_bit)
 
