@@ -48,6 +48,23 @@ class Message:
     short: str  # for SMS and push: one or two sentences
 
 
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """One piece of news in words. Attributes, not a dict: Jinja tries getattr first, and a dict's miss raises."""
+
+    subject: str
+    happened: str
+    matters: str
+    at_home: str
+    student: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    student: str
+    entries: list[Parts]
+
+
 class MessageRenderer:
     """Renders news and digests; a language is a folder under templates/ (see templates/README.md)."""
 
@@ -74,24 +91,22 @@ class MessageRenderer:
     def render_news(self, news: News, audience: Audience) -> Message:
         language = self.language_for(audience.language)
         parts = self._parts(news, audience, language)
-        groups: list[dict[str, Any]] = [{"student": parts["student"], "entries": [parts]}]
+        groups = [Group(parts.student, [parts])]
         text, html = self._layout(audience, language, groups, digest=False, day=news.occurred_at, count=1)
-        return Message(language, parts["subject"], text, html, f"{parts['subject']}. {parts['at_home']}")
+        return Message(language, parts.subject, text, html, f"{parts.subject}. {parts.at_home}")
 
     def render_digest(self, digest: Digest, audience: Audience) -> Message:
         language = self.language_for(audience.language)
-        groups: list[dict[str, Any]] = [{"student": self._student(sid, audience, language),
-                   "entries": [self._parts(n, audience, language) for n in items]}
+        groups = [Group(self._student(sid, audience, language), [self._parts(n, audience, language) for n in items])
                   for sid, items in digest.by_student]
         when = datetime.combine(digest.day, datetime.min.time(), tzinfo=ZoneInfo(audience.timezone))
-        students = self._names([g["student"] for g in groups], language)
+        students = self._names([g.student for g in groups], language)
         subject = self._render(f"{language}/digest_subject.j2", {
             "students": students, "count": digest.count, "locale": language, "tz": audience.timezone}).strip()
         text, html = self._layout(audience, language, groups, digest=True, day=when, count=digest.count)
-        first = groups[0]["entries"][0]
-        return Message(language, subject, text, html, f"{subject}. {first['subject']}.")
+        return Message(language, subject, text, html, f"{subject}. {groups[0].entries[0].subject}.")
 
-    def _parts(self, news: News, audience: Audience, language: str) -> dict[str, str]:
+    def _parts(self, news: News, audience: Audience, language: str) -> Parts:
         words = self.words(language)
         context: dict[str, Any] = {
             "student": self._student(news.student_id, audience, language),
@@ -104,15 +119,16 @@ class MessageRenderer:
         template = self._template(f"{language}/news/{news.kind.value}.j2")
         rendered = template.new_context({**self._globals, **context}, shared=True)
         try:
-            parts = {name: "".join(template.blocks[name](rendered)).strip() for name in PARTS}
+            parts = ["".join(template.blocks[name](rendered)).strip() for name in PARTS]
         except Exception:
             self.env.handle_exception()  # re-raises with the template's file and line
-        return {**parts, "student": context["student"]}
+            raise
+        return Parts(*parts, student=context["student"])
 
-    def _layout(self, audience: Audience, language: str, groups: list, *, digest: bool,
+    def _layout(self, audience: Audience, language: str, groups: list[Group], *, digest: bool,
                 day: datetime, count: int) -> tuple[str, str]:
         values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day, "count": count,
-                  "students": self._names([g["student"] for g in groups], language),
+                  "students": self._names([g.student for g in groups], language),
                   "unsubscribe_url": audience.unsubscribe_url, "locale": language, "tz": audience.timezone}
         text = _single_blank_lines(self._render(f"{language}/email.txt.j2", values))
         return text, self._render(f"{language}/email.html.j2", values)
