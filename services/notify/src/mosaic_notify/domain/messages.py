@@ -137,6 +137,7 @@ class MessageRenderer:
         template = self._templates.get(name)
         if template is None:
             template = self._templates[name] = self.env.get_template(name)
+            template.globals = dict(template.globals)  # each context copies its keys: a dict does it in C
         return template
 
     def _render(self, name: str, values: dict[str, Any]) -> str:
