@@ -6,7 +6,6 @@ replica and two), with what the real SMTP server receives counted.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -113,10 +112,20 @@ async def stream(notify: Notify, changes: list[MasteryChanged], start: datetime)
 
 
 async def settle(notify: Notify) -> list[EmailMessage]:
-    """Let the delivery worker send whatever is due, then read the mailbox."""
+    """Let the delivery workers send whatever is due (none left pending and due, none mid-send); read the mailbox."""
+    n = t.notifications
     await notify.worker.run_once()
-    await asyncio.sleep(0.3)
-    await notify.worker.run_once()
+
+    async def idle() -> bool:
+        async with notify.sessions() as session:
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(n)
+                .where((n.c.status == "sending") | ((n.c.status == "pending") & (n.c.due_at <= notify.clock.now)))
+            )
+        return busy == 0
+
+    await notify.wait_for("every due message sent", idle)
     return notify.mail.mailbox.snapshot()
 
 
