@@ -4,7 +4,7 @@
     uv run python bench/mastery_replay.py --events 20000     # smaller
 
 The broker is KAFKA_BOOTSTRAP_SERVERS (or --bootstrap). One run:
-1. generates a district (mosaic_mastery.synthetic: a framework with progressions, a roster, evidence with ~2%
+1. generates a district (mosaic_dev.synthetic_events: a framework with progressions, a roster, evidence with ~2%
    corrections and ~1% retractions) and produces it to fresh topics (12 evidence partitions, 3 reference);
 2. raw: a bare aiokafka consumer (no group, every partition assigned, getmany with large max_records) reads
    both topics to their end and does nothing else — the ceiling;
@@ -31,11 +31,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import encode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import partitions_of, rebuild
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.adapters.store import ProjectionStore
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import MIGRATIONS
 from mosaic_runtime.consumer import BatchApplier
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
@@ -97,7 +98,7 @@ async def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, flo
 async def live_path(bootstrap: str, topics: tuple[str, ...], database_url: str, batch: int) -> tuple[int, float]:
     """The live consumer's per-batch work over every record, in Kafka's delivery order; (records, seconds)."""
     engine = make_engine(database_url)
-    applier = BatchApplier("bench-live", HANDLERS, make_session_factory(engine), before_commit=BatchFold())
+    applier = BatchApplier("bench-live", HANDLERS, make_session_factory(engine), deps=ProjectionStore())
     partitions = await partitions_of(bootstrap, topics)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()

@@ -40,7 +40,6 @@ from sqlalchemy import insert, select
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import Outgoing
 from mosaic_notify.adapters.codec import news_to_json
-from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.digests import gather_due_digests
 from mosaic_notify.adapters.email import EmailSender
 from mosaic_notify.domain.contacts import Guardian
@@ -48,6 +47,7 @@ from mosaic_notify.domain.digest import build_daily_digest
 from mosaic_notify.domain.messages import Audience, MessageRenderer
 from mosaic_notify.domain.news import News, NewsKind
 from mosaic_notify.main import MIGRATIONS
+from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
@@ -106,7 +106,7 @@ def serve_smtp(pipe: Any) -> None:
             self.accepted += 1
             return "250 OK"
 
-    from mosaic_notify.devservers import _free_port
+    from mosaic_dev.devservers import _free_port
 
     handler = Counting()
     controller = Controller(handler, hostname="127.0.0.1", port=_free_port())

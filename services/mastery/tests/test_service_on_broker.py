@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import derived_event_id, topics
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.main import MIGRATIONS, build_app
@@ -54,7 +54,8 @@ async def test_evidence_in_mastery_changed_out_and_one_regroup_for_the_section(k
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap)
     district, group, key = f"d-{uuid.uuid4().hex[:8]}", f"mastery-test-{uuid.uuid4().hex[:8]}", generate_signing_key()
     settings = MasterySettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                               evidence_topic=evidence_topic, reference_topic=reference_topic, consumer_group=group,
+                               topic_overrides={"mosaic.evidence.v1": evidence_topic,
+                                                "mosaic.reference.v1": reference_topic}, consumer_group=group,
                                oidc_jwks_json=key.jwks_json, consumer_max_records=3, outbox_poll_seconds=0.05)
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)

@@ -21,19 +21,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from mosaic_dev.devservers import MailCatcher
 from mosaic_events.ids import new_event_id
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.channels import Outgoing
-from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.digests import gather_due_digests
 from mosaic_notify.adapters.email import email_content
-from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.contacts import Guardian, Student
 from mosaic_notify.domain.messages import Message, MessageRenderer
 from mosaic_notify.domain.news import News, NewsKind
 from mosaic_notify.domain.rules import DistrictRules
 from mosaic_notify.main import MIGRATIONS, senders
+from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.outbox import outbox_table

@@ -1,7 +1,7 @@
 """Digests in bulk: gathering due items into one notification per guardian and channel, and mailing due email
 digests a batch at a time.
 
-The once-only mechanism is the delivery worker's (adapters/delivery.py), applied to a batch: rows are claimed
+The once-only mechanism is the delivery worker's (service/delivery.py), applied to a batch: rows are claimed
 'sending' and committed before a byte leaves; the provider's 250 is recorded as 'delivered' with FamilyNotified
 in one transaction per batch; a crash in between leaves rows 'sending', which the worker reconciles by asking
 the provider for the derived Message-ID (or holds, never resending, when nobody can tell).

@@ -19,6 +19,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from mosaic_notify.domain.digest import Digest
 from mosaic_notify.domain.news import News
@@ -85,7 +86,7 @@ class MessageRenderer:
     def language_for(self, requested: str) -> str:
         return requested if requested in self.languages else FALLBACK_LANGUAGE
 
-    def words(self, language: str) -> dict:
+    def words(self, language: str) -> dict[str, Any]:
         return _words(self.root, language)
 
     def render_news(self, news: News, audience: Audience) -> Message:
@@ -149,7 +150,7 @@ class MessageRenderer:
             raise
 
     def _student(self, student_id: str, audience: Audience, language: str) -> str:
-        return audience.student_names.get(student_id) or self.words(language)["your_child"]
+        return audience.student_names.get(student_id) or str(self.words(language)["your_child"])
 
     def _names(self, names: list[str], language: str) -> str:
         unique = list(dict.fromkeys(names))
@@ -165,10 +166,10 @@ def _single_blank_lines(text: str) -> str:
     return text
 
 
-def competency_label(name: str | None, words: dict) -> str:
+def competency_label(name: str | None, words: dict[str, Any]) -> str:
     """The framework's words for a competency, read as part of a sentence; never a bare code."""
     if not name or not name.strip():
-        return words["a_skill"]
+        return str(words["a_skill"])
     label = " ".join(name.split()).rstrip(".")
     if len(label) > 80:
         label = label[:80].rsplit(" ", 1)[0] + "…"
@@ -176,15 +177,16 @@ def competency_label(name: str | None, words: dict) -> str:
     return f"{opening}{label}{closing}"
 
 
-def level_words(level: str | None, words: dict) -> str:
+def level_words(level: str | None, words: dict[str, Any]) -> str:
     if not level:
         return ""
-    return words["levels"].get(level.strip().lower(), level)
+    return str(words["levels"].get(level.strip().lower(), level))
 
 
 @cache
-def _words(root: Path, language: str) -> dict:
-    return json.loads((root / language / "words.json").read_text(encoding="utf-8"))
+def _words(root: Path, language: str) -> dict[str, Any]:
+    words: dict[str, Any] = json.loads((root / language / "words.json").read_text(encoding="utf-8"))
+    return words
 
 
 @cache
@@ -219,26 +221,26 @@ def _gettext(message: str) -> str:
 
 
 @pass_context
-def _ngettext(context, singular: str, plural: str, count: float) -> str:
+def _ngettext(context: Context, singular: str, plural: str, count: float) -> str:
     """The singular when the language's plural rule puts `count` in 'one', else the plural."""
     return singular if _plural_category(context["locale"], count) == "one" else plural
 
 
 @pass_context
-def _date(context, value: datetime) -> str:
+def _date(context: Context, value: datetime) -> str:
     return _formatted("date", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _time(context, value: datetime) -> str:
+def _time(context: Context, value: datetime) -> str:
     return _formatted("time", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _weekday(context, value: datetime) -> str:
+def _weekday(context: Context, value: datetime) -> str:
     return _formatted("weekday", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _number(context, value: float) -> str:
+def _number(context: Context, value: float) -> str:
     return _formatted("number", value, context["tz"], context["locale"])
