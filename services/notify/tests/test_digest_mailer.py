@@ -70,10 +70,21 @@ async def mail() -> AsyncIterator[MailCatcher]:
     catcher.stop()
 
 
-async def district_with_digests(database_url: str) -> object:
+@pytest.fixture
+async def engines() -> AsyncIterator[list]:
+    """Engines the test opened, disposed after it (their aiosqlite threads must not outlive the loop)."""
+    opened: list = []
+    yield opened
+    for engine in opened:
+        await engine.dispose()
+
+
+async def district_with_digests(database_url: str, engines: list) -> object:
     """FAMILIES guardians, each with a child and two pieces of news gathered into a due email digest."""
     await run_migrations(database_url, MIGRATIONS)
-    sessions = make_session_factory(make_engine(database_url))
+    engine = make_engine(database_url)
+    engines.append(engine)
+    sessions = make_session_factory(engine)
     async with sessions() as session, session.begin():
         for i in range(FAMILIES):
             await store.save_student(session, Student("d1", f"s{i}", f"Kid{i}"))
@@ -155,9 +166,9 @@ async def kill_mid_batch(database_url: str, mail: MailCatcher, tmp_path: Path) -
 
 @pytest.mark.parametrize("lookup", [True, False], ids=["provider-search", "no-search"])
 async def test_a_mailer_killed_mid_batch_never_mails_a_family_twice(
-    database_url: str, mail: MailCatcher, tmp_path: Path, lookup: bool
+    database_url: str, mail: MailCatcher, tmp_path: Path, lookup: bool, engines: list
 ):
-    sessions = await district_with_digests(database_url)
+    sessions = await district_with_digests(database_url, engines)
     accepted = await kill_mid_batch(database_url, mail, tmp_path)
     assert (await statuses(sessions))["sending"] == FAMILIES  # the whole batch was claimed before a byte left
 
@@ -184,8 +195,9 @@ async def test_a_mailer_killed_mid_batch_never_mails_a_family_twice(
         assert len(recipients(mail)) == accepted and await statuses(sessions) == Counter(in_doubt=FAMILIES)
 
 
-async def test_due_digests_go_out_in_batches_on_reused_connections(database_url: str, mail: MailCatcher):
-    sessions = await district_with_digests(database_url)
+async def test_due_digests_go_out_in_batches_on_reused_connections(database_url: str, mail: MailCatcher,
+                                                                  engines: list):
+    sessions = await district_with_digests(database_url, engines)
     settings = NotifySettings(database_url=database_url, kafka_enabled=False, smtp_port=mail.port, smtp_connections=3)
     worker = DeliveryWorker(sessions, settings, senders(settings), MessageRenderer(), lambda: EVENING)
     assert worker.digests is not None
