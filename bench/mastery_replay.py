@@ -230,7 +230,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=20_000, help="records per fetch for raw consume and rebuild")
     parser.add_argument("--live-batch", type=int, default=2_000, help="records per live batch (one transaction)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="rebuild processes, each a share of the evidence partitions (default: one per core)")
+                        help="rebuild processes, each a share of the evidence partitions (default: cores - 1)")
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--database-url", default=None, help="where the rebuild writes (default: a SQLite file)")
     parser.add_argument("--workdir", default=None)

@@ -1,10 +1,11 @@
 """Benchmark: regroup a 2,000-student flex block with 60 sessions, and a 50-school district.
 
 Prints, per run: total time (problem, flow, CP-SAT only if the flow's schedule is not within 1 %),
-the schedule's cost, the proven lower bound (the LP relaxation, solved exactly as a min-cost flow, or CP-SAT's own bound) and the optimality gap; also the
-greedy heuristic's cost alone, and a second run a week later (10% of students' levels moved)
-to show churn, and the earlier pipeline (CP-SAT to optimality every time) as a baseline timed in
-the same run. Run: `uv run python bench/scheduling_solve.py [--time-limit 20] [--schools 50]`.
+the schedule's cost, the proven lower bound (the LP relaxation, solved exactly as a min-cost flow,
+or CP-SAT's own bound) and the optimality gap; also the greedy heuristic's cost alone, a second
+run a week later (10% of students' levels moved) to show churn, and the earlier pipeline (CP-SAT
+to optimality every time) as a baseline timed in the same run.
+Run: `uv run python bench/scheduling_solve.py [--time-limit 20] [--schools 50]`.
 """
 
 from __future__ import annotations
