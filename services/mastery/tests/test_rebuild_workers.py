@@ -31,20 +31,21 @@ async def _rebuilt(url: str, bootstrap: str, topics: tuple[str, str], workers: i
         await engine.dispose()
 
 
-async def test_worker_processes_rebuild_the_same_projection_as_one(kafka_bootstrap, tmp_path) -> None:
+async def test_worker_processes_rebuild_the_same_projection_as_one(kafka_bootstrap, database_url) -> None:
+    """Each rebuild replaces the tables, so one database holds each result in turn."""
     topics = await private_topics(kafka_bootstrap, evidence_partitions=6)
     reference, stream = synthetic.district("d-workers", students=40, events=1200, section_size=20)
     evidence = list(stream)
     await produce(kafka_bootstrap, topics[1], reference)
     await produce(kafka_bootstrap, topics[0], evidence)
 
-    one, used_one = await _rebuilt(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", kafka_bootstrap, topics, 1)
-    three, used_three = await _rebuilt(f"sqlite+aiosqlite:///{tmp_path / 'three.db'}", kafka_bootstrap, topics, 3)
+    one, used_one = await _rebuilt(database_url, kafka_bootstrap, topics, 1)
+    three, used_three = await _rebuilt(database_url, kafka_bootstrap, topics, 3)
 
     assert (used_one, used_three) == (1, 3)
     assert one == three
     assert one[1] > 1000
-    assert one == await _live_fold(f"sqlite+aiosqlite:///{tmp_path / 'live.db'}", [*reference, *evidence])
+    assert one == await _live_fold(database_url, [*reference, *evidence])
 
 
 async def _live_fold(url: str, envelopes: list) -> tuple[str, int]:

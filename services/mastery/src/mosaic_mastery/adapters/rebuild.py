@@ -6,7 +6,7 @@ gathers its observations and is settled once at the end (a record is by construc
 observations, so this equals the live fold). New evidence takes a short path (`fold_record`); everything
 else goes through the same `apply` the live consumer uses. With several workers, each process replays a
 share of the evidence partitions (a student never spans two) and all the reference, and hands back its
-rows. Then, in one transaction, the projection tables are replaced in bulk (the driver's executemany)
+rows. Then, in one transaction, the projection tables are replaced in bulk (COPY on PostgreSQL, else executemany)
 and the live consumer group's positions are set to those end offsets, so the service resumes right
 after. Section watches start afresh from the rebuilt levels. Stop the service's consumers while it runs.
 """
@@ -353,11 +353,15 @@ async def store_positions(session: AsyncSession, group: str, ends: dict[TopicPar
 
 async def _bulk(connection: AsyncConnection, table: Table, columns: tuple[str, ...], values: list[tuple],
                 chunk: int = 20_000) -> None:
-    """Insert tuples through the driver's executemany. Only the columns whose type needs it (dates on
-    SQLite, booleans) go through SQLAlchemy's bind processor; JSON columns arrive encoded (`codec`)."""
+    """Insert tuples: COPY on PostgreSQL, else the driver's executemany, where only the columns whose type
+    needs it (dates on SQLite, booleans) go through SQLAlchemy's bind processor. JSON arrives encoded."""
     if not values:
         return
     dialect = connection.dialect
+    if dialect.name == "postgresql":  # COPY, in the session's transaction (asyncpg's binary format)
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(table.name, records=values, columns=list(columns))
+        return
     statement = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     order = [columns.index(name) for name in statement.positiontup]  # type: ignore[union-attr]
     convert = [(position, processor) for position, processor in enumerate(
