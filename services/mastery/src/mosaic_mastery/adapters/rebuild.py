@@ -187,7 +187,7 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, to
                                       on_progress, on_total) if workers > 1 else None
     if rows is None:
         workers = 1
-        state = ProjectionState(complete=True, deferred=True, configs=configs)
+        state = ProjectionState(deferred=True, configs=configs)
         replay = await replay_topics(bootstrap, topics, state, max_records=max_records, on_progress=on_progress,
                                      on_total=on_total, partitions=partitions)
         settled = time.perf_counter()
@@ -303,7 +303,7 @@ def _replay_share(bootstrap: str, topics: tuple[str, ...], share: list[tuple[str
 
 async def _replay_share_async(bootstrap: str, topics: tuple[str, ...], share: list[TopicPartition], configs: dict,
                               max_records: int, count_reference: bool) -> Rows:
-    state = ProjectionState(complete=True, deferred=True, configs=configs)
+    state = ProjectionState(deferred=True, configs=configs)
 
     def advance(n: int) -> None:
         if _counter is not None:
