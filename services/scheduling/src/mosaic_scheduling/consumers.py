@@ -58,7 +58,7 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
 
 
 async def forget_person(uow: UnitOfWork, erased: PersonErased, envelope: Envelope) -> None:
-    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0010).
+    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0012).
     Published schedules on the log keep ids only; nothing is re-published, so no new event derives from this."""
     counts = await erasure_store.erase(uow.session, envelope.district_id, erased.person_id)
     log.info("erased person %s (erasure %s): %s", erased.person_id, erased.erasure_id, counts)
@@ -91,7 +91,7 @@ HANDLERS = HandlerMap(
         RegroupNeeded: regroup_section,
         PersonErased: forget_person,
     },
-    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0010)
+    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0012)
     ignored=(FrameworkPublished, PersonDetailsChanged),
 )
 

@@ -78,7 +78,7 @@ class Person(BaseModel):
     """A OneRoster user. On the log: ids, role, schools, links and language only.
 
     Names and contacts travel on mosaic.people.v1 (PersonDetailsChanged, erasable); the fields below
-    stay optional so old records still read, and producers leave them empty (ADR 0010).
+    stay optional so old records still read, and producers leave them empty (ADR 0012).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

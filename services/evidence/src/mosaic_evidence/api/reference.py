@@ -52,7 +52,7 @@ async def import_roster(district_id: str, request: Request, principal: Importer,
 
 
 @router.post("/people/{person_id}/erasure", status_code=201,
-             summary="Erase a person: their roster record, contacts and the comments about them (ADR 0010)",
+             summary="Erase a person: their roster record, contacts and the comments about them (ADR 0012)",
              responses={201: {"description": "erased here; PersonErased is on the log and every service purges"},
                         404: {"description": "no such person in the district (or erased already)"},
                         503: {"description": "Kafka did not acknowledge PersonErased; nothing was erased"}})

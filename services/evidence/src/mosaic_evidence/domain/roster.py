@@ -141,7 +141,7 @@ PERSONAL_FIELDS = ("given_name", "family_name", "email", "phone", "sms")
 
 
 def without_personal_data(person: Person) -> Person:
-    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0010)."""
+    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0012)."""
     return person.model_copy(update=dict.fromkeys(PERSONAL_FIELDS))
 
 

@@ -155,7 +155,7 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
         if p.id in ref.erased:
             continue  # an erased person's record from before the erasure, or from a replay
         if p.role == "student":
-            # Names are not on the log (ADR 0010): mastery knows a student by id; pages ask evidence for names.
+            # Names are not on the log (ADR 0012): mastery knows a student by id; pages ask evidence for names.
             ref.students[p.id] = ""
         elif p.role in GUARDIAN_ROLES:
             ref.guardians[p.id] = tuple(p.related_ids)

@@ -1,5 +1,5 @@
 """Who to tell: guardians and the students they are linked to (roster events), and how to reach them
-(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0010)."""
+(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0012)."""
 
 from __future__ import annotations
 
