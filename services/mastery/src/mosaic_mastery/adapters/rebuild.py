@@ -6,9 +6,10 @@ gathers its observations and is settled once at the end (a record is by construc
 observations, so this equals the live fold). New evidence takes a short path (`fold_record`); everything
 else goes through the same `apply` the live consumer uses. With several workers, each process replays a
 share of the evidence partitions (a student never spans two) and all the reference and people topics
-(rosters, frameworks, erasures), and hands back its rows. Then, in one transaction, the projection
-tables are replaced in bulk (COPY on PostgreSQL, else executemany) and the live consumer group's positions are set to those end offsets, so the service resumes right
-after. Section watches start afresh from the rebuilt levels. Stop the service's consumers while it runs.
+(rosters, frameworks, erasures), and hands back its rows. Then, in one transaction, the projection tables are
+replaced in bulk (COPY on PostgreSQL, else executemany) and the live consumer group's positions are set to
+those end offsets, so the service resumes right after. Section watches start afresh from the rebuilt levels.
+Stop the service's consumers while it runs.
 """
 
 from __future__ import annotations
