@@ -103,7 +103,7 @@ def _needles(users, erased_ids: set[str]) -> dict[str, re.Pattern[str]]:
                 needles[f"{user.id} {label}"] = re.compile(re.escape(value))
                 digits = re.sub(r"\D", "", value)
                 if label != "email" and len(digits) >= 7:
-                    needles[f"{user.id} {label} digits"] = re.compile(digits)
+                    needles[f"{user.id} {label} digits"] = re.compile(rf"(?<!\d){digits}(?!\d)")
         for label, value in (("given name", user.given_name), ("family name", user.family_name)):
             if value and value not in taken:
                 needles[f"{user.id} {label}"] = re.compile(rf"\b{re.escape(value)}\b")
