@@ -15,16 +15,23 @@ from mosaic_mastery.adapters.rebuild import partitions_of
 
 
 async def private_topics(bootstrap: str, evidence_partitions: int = 3) -> tuple[str, str]:
-    """Fresh evidence and reference topics, so parallel runs never see each other's events."""
+    """Fresh evidence and reference topics (and a people topic, `people_topic(reference)`), so parallel runs
+    never see each other's events."""
     run = uuid.uuid4().hex[:10]
     names = (f"test.mastery.{run}.evidence", f"test.mastery.{run}.reference")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(names[0], evidence_partitions, 1), NewTopic(names[1], 1, 1)])
+        await admin.create_topics([NewTopic(names[0], evidence_partitions, 1), NewTopic(names[1], 1, 1),
+                                   NewTopic(people_topic(names[1]), 1, 1)])
     finally:
         await admin.close()
     return names
+
+
+def people_topic(reference_topic: str) -> str:
+    """The private people topic (erasures) created beside a private reference topic."""
+    return reference_topic.removesuffix(".reference") + ".people"
 
 
 async def produce(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> int:

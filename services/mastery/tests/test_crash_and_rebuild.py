@@ -29,7 +29,7 @@ from mosaic_runtime.auth import generate_signing_key
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, make_engine, make_session_factory, run_migrations
 from mosaic_runtime.db import runtime_tables as chassis_tables
 
-from .kafka_helpers import end_offsets, private_topics, produce, read_since
+from .kafka_helpers import end_offsets, people_topic, private_topics, produce, read_since
 from .test_service_on_broker import caught_up
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,8 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
         f"{district}-sec0000": ("math-6.S0.T0", "math-6.S0.T1"), f"{district}-sec0001": ("math-6.S1.T0",)})
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MOSAIC_MASTERY_DATABASE_URL": database_url,
            "MOSAIC_MASTERY_TOPIC_OVERRIDES": json.dumps({"mosaic.evidence.v1": evidence_topic,
-                                                         "mosaic.reference.v1": reference_topic}),
+                                                         "mosaic.reference.v1": reference_topic,
+                                                         "mosaic.people.v1": people_topic(reference_topic)}),
            "MOSAIC_MASTERY_CONSUMER_GROUP": group, "MOSAIC_MASTERY_CONSUMER_MAX_RECORDS": "200",
            "MOSAIC_MASTERY_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # the killed member leaves the group soon
            "MOSAIC_MASTERY_OIDC_JWKS_JSON": generate_signing_key().jwks_json}

@@ -22,7 +22,7 @@ from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, make_engine, make_ses
 from mosaic_runtime.db import runtime_tables as chassis_tables
 from mosaic_runtime.outbox import outbox_table
 
-from .kafka_helpers import end_offsets, private_topics, produce, read_since
+from .kafka_helpers import end_offsets, people_topic, private_topics, produce, read_since
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +55,10 @@ async def test_evidence_in_mastery_changed_out_and_one_regroup_for_the_section(k
     district, group, key = f"d-{uuid.uuid4().hex[:8]}", f"mastery-test-{uuid.uuid4().hex[:8]}", generate_signing_key()
     settings = MasterySettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
                                topic_overrides={"mosaic.evidence.v1": evidence_topic,
-                                                "mosaic.reference.v1": reference_topic}, consumer_group=group,
-                               oidc_jwks_json=key.jwks_json, consumer_max_records=3, outbox_poll_seconds=0.05)
+                                                "mosaic.reference.v1": reference_topic,
+                                                "mosaic.people.v1": people_topic(reference_topic)},
+                               consumer_group=group, oidc_jwks_json=key.jwks_json, consumer_max_records=3,
+                               outbox_poll_seconds=0.05)
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)

@@ -30,6 +30,7 @@ from .test_service_on_broker import (
     end_offsets,
     facts,
     levels_known,
+    people_topic,
     private_topics,
     produce,
     read_since,
@@ -88,7 +89,7 @@ async def test_killed_mid_stream_every_trigger_is_published_once(kafka_bootstrap
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "MOSAIC_SCHEDULING_DATABASE_URL": database_url, "MOSAIC_SCHEDULING_TOPIC_OVERRIDES": json.dumps({
                "mosaic.mastery.v1": mastery_topic, "mosaic.reference.v1": reference_topic,
-               "mosaic.regroup.v1": regroup_topic}),
+               "mosaic.regroup.v1": regroup_topic, "mosaic.people.v1": people_topic(reference_topic)}),
            "MOSAIC_SCHEDULING_CONSUMER_GROUP": f"scheduling-chaos-{district}",
            "MOSAIC_SCHEDULING_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # a killed member's partitions come back soon
            "MOSAIC_SCHEDULING_OIDC_JWKS_JSON": KEY.jwks_json, "MOSAIC_SCHEDULING_HTTP_PORT": str(_free_port()),

@@ -42,15 +42,20 @@ KEY = generate_signing_key()
 
 
 async def private_topics(bootstrap: str) -> tuple[str, str, str]:
+    """Fresh mastery, reference and regroup topics (and `people_topic(reference)`), so runs never meet."""
     run = uuid.uuid4().hex[:10]
     names = (f"test.scheduling.{run}.mastery", f"test.scheduling.{run}.reference", f"test.scheduling.{run}.regroup")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, 2, 1) for name in names])
+        await admin.create_topics([NewTopic(name, 2, 1) for name in (*names, people_topic(names[1]))])
     finally:
         await admin.close()
     return names
+
+
+def people_topic(reference_topic: str) -> str:
+    return reference_topic.removesuffix(".reference") + ".people"
 
 
 async def produce(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> None:
@@ -155,7 +160,7 @@ async def define_school(app, district: str) -> None:
 def facts(district: str) -> tuple[list[Envelope], list[Envelope], Envelope]:
     roster = new_envelope(RosterChanged(
         import_id="i1", school_id=SCHOOL, sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
-        people=tuple(Person(id=s, role="student", given_name=s, family_name="X") for s in STUDENTS),
+        people=tuple(Person(id=s, role="student") for s in STUDENTS),
         enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student") for s in STUDENTS)),
         district_id=district, producer="test", school_id=SCHOOL)
     levels = [new_envelope(MasteryChanged(
@@ -179,6 +184,7 @@ async def test_regroup_needed_in_schedule_out_once_across_a_restart(kafka_bootst
     settings = SchedulingSettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
                                   topic_overrides={"mosaic.mastery.v1": mastery_topic,
                                                    "mosaic.reference.v1": reference_topic,
+                                                   "mosaic.people.v1": people_topic(reference_topic),
                                                    "mosaic.regroup.v1": regroup_topic},
                                   consumer_group=f"scheduling-test-{district}",
                                   oidc_jwks_json=KEY.jwks_json, outbox_poll_seconds=0.05,
