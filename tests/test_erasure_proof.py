@@ -256,14 +256,21 @@ def test_after_erasure_no_topic_table_or_log_line_holds_the_student_or_the_guard
         "an e-mail to Ana's guardian",
     )
 
+    needles = _needles(district.roster.users, {ana.student_id, guardian_id})
+    assert any("email" in label for label in needles) and "comment" in needles
+    # The scan finds them before the erasure: the guardian's address and the comment are where the design keeps them.
+    before = [*scan_topics(bootstrap, needles)[1], *scan_databases(folder, needles)[2]]
+    assert any(h.startswith("mosaic.people.v1") and "email" in h for h in before), before[:10]
+    assert any(h.startswith("notify.db") and "email" in h for h in before), before[:10]
+    assert any(h.startswith("evidence.db:evidence") and h.endswith("comment") for h in before), before[:10]
+    assert not any(h.startswith(("mosaic.evidence.v1", "mosaic.reference.v1")) for h in before), before[:10]
+    print(f"\nbefore the erasure: {len(before)} hits, e.g. {before[:3]}")
+
     for person in (ana.student_id, guardian_id):
         erased = client.http.post(client.url("evidence", f"/people/{person}/erasure"))
         assert erased.status_code == 201, erased.text
     time.sleep(1.5)  # past segment.ms, so the next record on each partition rolls the segment
     roll_people_segments(bootstrap)
-
-    needles = _needles(district.roster.users, {ana.student_id, guardian_id})
-    assert any("email" in label for label in needles) and "comment" in needles
 
     def clean() -> tuple | None:
         records, topic_hits = scan_topics(bootstrap, needles)
