@@ -118,7 +118,7 @@ async def test_a_teacher_request_publishes_the_block_and_one_change_per_student(
     assert {e.id for e in events[1:]} == {e.id for e in events[1:]} and all(
         e.causation_id == events[0].id for e in events[1:])
 
-    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth(("teacher",)))
+    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth(("teacher",), user="t1"))
     assert again.json()["events"] == 1  # the block again, and nobody moved
     by_room = (await client.get(f"/v1/districts/{DISTRICT}/blocks/win/schedule?by=room", headers=auth())).json()
     assert {g["room"]: g["size"] for g in by_room["groups"]} == {"r1": 4, "r2": 4}
@@ -186,10 +186,10 @@ async def test_with_approval_a_rebuild_waits_as_a_draft_until_published(service)
     draft = (await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth())).json()
     assert (draft["status"], draft["events"]) == ("draft", 0)
     preview = (await client.get(f"/v1/districts/{DISTRICT}/blocks/win/schedules/{draft['version']}",
-                                headers=auth(("teacher",)))).json()
+                                headers=auth(("teacher",), user="t1"))).json()
     assert len(preview["assignments"]) == 8 and await outbox(ctx) == []
     teacher = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/schedules/1/publish",
-                                headers=auth(("teacher",)))
+                                headers=auth(("teacher",), user="t1"))
     assert teacher.status_code == 403
     published = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/schedules/1/publish", headers=auth())
     assert published.json()["events"] == 9
@@ -209,7 +209,7 @@ async def test_attendance_is_published_for_the_sis(service) -> None:
     assert (event.type, event.data.taken_by, [m.status for m in event.data.marks]) == (
         "AttendanceTaken", "t1", ["present", "tardy"])
     wrong_day = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/sessions/low/attendance",
-                                  json={**marks, "block_date": "2026-09-09"}, headers=auth(("teacher",)))
+                                  json={**marks, "block_date": "2026-09-09"}, headers=auth(("teacher",), user="t1"))
     assert wrong_day.status_code == 422 and "not a day block 'win' meets" in wrong_day.text
 
 

@@ -2,7 +2,8 @@
 
 Claims give the district (`district_id`), the user's OneRoster `sourcedId` (`sourced_id`,
 else `sub`) and `roles`. No token, a bad signature or an expired token is a 401 with the
-reason; another district's data or a missing role is a 403.
+reason; another district's data is a 403. What a caller may see inside their district is the
+access policy's business (`mosaic_runtime.access`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ ALGORITHMS = ["RS256", "ES256"]
 DISTRICT_CLAIM = "district_id"
 SOURCED_ID_CLAIM = "sourced_id"
 ROLES_CLAIM = "roles"
-STAFF_ROLES = frozenset({"administrator", "districtAdministrator", "siteAdministrator"})
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,6 @@ class Principal:
     district_id: str
     user_id: str
     roles: frozenset[str]
-
-    def has_any(self, *roles: str) -> bool:
-        return bool(self.roles & set(roles))
-
-    @property
-    def is_admin(self) -> bool:
-        return bool(self.roles & STAFF_ROLES)
 
 
 class TokenVerifier:
@@ -123,20 +116,6 @@ async def district_principal(
             detail=f"your token is for district {principal.district_id!r}, not {district_id!r}",
         )
     return principal
-
-
-def require_roles(*roles: str) -> Any:
-    """A dependency that admits a district principal holding one of `roles`."""
-
-    async def check(principal: Annotated[Principal, Depends(district_principal)]) -> Principal:
-        if not principal.has_any(*roles):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"this needs one of the roles {sorted(roles)}; you have {sorted(principal.roles)}",
-            )
-        return principal
-
-    return Depends(check)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from mosaic_evidence.adapters.relationships import RosterRelationships
 from mosaic_evidence.adapters.tables import metadata
 from mosaic_evidence.api import evidence, reference, standards
 from mosaic_evidence.commands import IdempotencyConflict
@@ -26,6 +27,7 @@ def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
                          metadata=metadata, routers=[evidence.router, reference.router, standards.router],
                          setup_consumers=setup_consumers)
+    app.state.relationships = RosterRelationships
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)  # type: ignore[arg-type]
     return app

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_mastery.adapters.relationships import ReferenceRelationships
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import metadata
 from mosaic_mastery.api import groups, settings, students
@@ -41,7 +43,7 @@ def setup_consumers(ctx: ServiceContext) -> None:
 
 def build_app(config: MasterySettings | None = None) -> FastAPI:
     config = config or MasterySettings()
-    return create_service(
+    app = create_service(
         config,
         title="Mosaic mastery",
         description=DESCRIPTION,
@@ -50,6 +52,12 @@ def build_app(config: MasterySettings | None = None) -> FastAPI:
         routers=[students.router, groups.router, settings.router],
         setup_consumers=setup_consumers,
     )
+
+    def relationships(session: AsyncSession, district_id: str) -> ReferenceRelationships:
+        return ReferenceRelationships(session, district_id, app.state.ctx.state.setdefault("store", ProjectionStore()))
+
+    app.state.relationships = relationships
+    return app
 
 
 app = build_app()

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from mosaic_notify.adapters.channels import Sender
 from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.email import EmailSender
+from mosaic_notify.adapters.relationships import ContactRelationships
 from mosaic_notify.adapters.tables import metadata
 from mosaic_notify.adapters.webhooks import WebhookSender, portal_payload, push_payload, sms_payload
 from mosaic_notify.api import preferences, providers, unsubscribe
@@ -81,6 +82,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
         on_startup=[start_delivery],
     )
     app.state.clock = clock
+    app.state.relationships = ContactRelationships
     return app
 
 

@@ -36,7 +36,8 @@ async def keep_roster(uow: UnitOfWork, envelope: Envelope) -> None:
     for person in roster.people:
         await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
                           {"role": person.role, "given_name": person.given_name,
-                           "family_name": person.family_name})
+                           "family_name": person.family_name, "school_ids": list(person.school_ids),
+                           "related_ids": list(person.related_ids)})
     for enrollment in roster.enrollments:
         await repo.upsert(uow.session, t.roster_enrollments,
                           {"district_id": district, "section_id": enrollment.section_id,

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
+from mosaic_scheduling.adapters.relationships import ScheduleRelationships
 from mosaic_scheduling.adapters.tables import metadata
 from mosaic_scheduling.api import calendars, definitions, placements, schedules
 from mosaic_scheduling.consumers import handlers
@@ -41,7 +42,7 @@ def setup_consumers(ctx: ServiceContext) -> None:
 
 def build_app(config: SchedulingSettings | None = None) -> FastAPI:
     config = config or SchedulingSettings()
-    return create_service(
+    app = create_service(
         config,
         title="Mosaic scheduling",
         description=DESCRIPTION,
@@ -50,6 +51,8 @@ def build_app(config: SchedulingSettings | None = None) -> FastAPI:
         setup_consumers=setup_consumers,
         routers=[definitions.router, placements.router, schedules.router, calendars.router],
     )
+    app.state.relationships = ScheduleRelationships
+    return app
 
 
 app = build_app()

@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field, RootModel
 
 from mosaic_evidence import commands
-from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder
 from mosaic_evidence.domain.corrections import CorrectionRequest, RetractionRequest
-from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, check_read_permission
+from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["evidence"])
+RECORDING = [Depends(allow(Rule.RECORD_EVIDENCE))]
+READING = [Depends(allow(Rule.STUDENT_DATA))]
 
 REFUSAL: dict[str, Any] = {
     "description": "refused: each problem names its code, field and reason; nothing was recorded"}
@@ -29,14 +32,16 @@ class EvidenceBatch(RootModel[list[EvidenceItem]]):
     root: list[EvidenceItem] = Field(min_length=1)
 
 
-@router.post("/evidence", status_code=201, responses=RESPONSES, summary="Record one piece of evidence")
+@router.post("/evidence", status_code=201, responses=RESPONSES, summary="Record one piece of evidence",
+             dependencies=RECORDING)
 async def record_one(district_id: str, item: EvidenceItem, principal: DistrictPrincipal, ctx: Context,
                      idempotency_key: IdempotencyKey = None):
     return await _record(ctx, district_id, [item], principal, idempotency_key)
 
 
 @router.post("/evidence/batch", status_code=201, responses=RESPONSES,
-             summary="Record a batch of evidence: all of it, or none with every problem named")
+             summary="Record a batch of evidence: all of it, or none with every problem named",
+             dependencies=RECORDING)
 async def record_batch(district_id: str, items: EvidenceBatch, principal: DistrictPrincipal, ctx: Context,
                        idempotency_key: IdempotencyKey = None):
     if len(items.root) > ctx.settings.max_batch_items:  # type: ignore[attr-defined]
@@ -56,7 +61,8 @@ async def _record(ctx, district_id, items, principal, key):
 
 
 @router.post("/evidence/{evidence_id}/corrections", status_code=201, responses=RESPONSES,
-             summary="Correct evidence: a new EvidenceCorrected fact, the original is kept")
+             summary="Correct evidence: a new EvidenceCorrected fact, the original is kept",
+             dependencies=RECORDING)
 async def correct(district_id: str, evidence_id: str, correction: CorrectionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
@@ -69,7 +75,8 @@ async def correct(district_id: str, evidence_id: str, correction: CorrectionRequ
 
 
 @router.post("/evidence/{evidence_id}/retraction", status_code=201, responses=RESPONSES,
-             summary="Retract evidence: it no longer counts; the history keeps it")
+             summary="Retract evidence: it no longer counts; the history keeps it",
+             dependencies=RECORDING)
 async def retract(district_id: str, evidence_id: str, retraction: RetractionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
@@ -81,16 +88,17 @@ async def retract(district_id: str, evidence_id: str, retraction: RetractionRequ
     return answer(status, body)
 
 
-@router.get("/evidence/{evidence_id}", summary="One piece of evidence: its current view and its history")
+@router.get("/evidence/{evidence_id}", summary="One piece of evidence: its current view and its history",
+            dependencies=READING)
 async def get_evidence(district_id: str, evidence_id: str, principal: DistrictPrincipal, session: Session):
     found = await evidence_store.one_evidence(session, district_id, evidence_id)
     if found is None:
         raise HTTPException(404, f"no evidence {evidence_id} in district {district_id}")
-    await _may_read(session, district_id, principal, found["student_id"])
     return found
 
 
-@router.get("/students/{student_id}/evidence", summary="A student's evidence, newest first, with each history")
+@router.get("/students/{student_id}/evidence", summary="A student's evidence, newest first, with each history",
+            dependencies=READING)
 async def student_history(
     district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
     competency_id: str | None = None,
@@ -103,7 +111,6 @@ async def student_history(
 ):
     if kind is not None and kind not in EVIDENCE_KINDS:
         raise HTTPException(422, f"kind {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}")
-    await _may_read(session, district_id, principal, student_id)
     filters = evidence_store.HistoryFilter(competency_id, kind, observed_from, observed_to, include_retracted)
     total, items = await evidence_store.student_evidence(session, district_id, student_id, filters,
                                                          limit=limit, offset=offset)
@@ -111,10 +118,3 @@ async def student_history(
     return {"student_id": student_id, "total": total, "limit": limit, "offset": offset,
             "next_offset": following if following < total else None, "items": items}
 
-
-async def _may_read(session, district_id: str, principal, student_id: str) -> None:
-    view = await reference_store.load_view_for(session, district_id, person_ids={principal.user_id, student_id},
-                                               competency_refs=[])
-    problems = check_read_permission(recorder(principal), student_id, view)
-    if problems:
-        raise HTTPException(403, problems[0].message)

@@ -6,27 +6,26 @@ import io
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from mosaic_evidence import commands, reference_commands
 from mosaic_evidence.adapters.tables import competencies, competency_links, enrollments, frameworks, people, sections
-from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer
+from mosaic_evidence.api.deps import IdempotencyKey, answer
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
-from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["frameworks and rosters"])
-Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-RosterReader = Annotated[Principal, require_roles(*ROSTER_READ_ROLES)]
 
 
 @router.post("/frameworks", status_code=201, summary="Import a CASE CFPackage (JSON); a re-import is a diff",
+             dependencies=[Depends(allow(Rule.IMPORT))],
              responses={200: {"description": "a new version of a framework already imported: the diff"},
                         422: {"description": "the package cannot be read; every reason listed"},
                         503: {"description": "Kafka did not acknowledge FrameworkPublished; nothing changed"}})
-async def import_framework(district_id: str, principal: Importer, ctx: Context,
+async def import_framework(district_id: str, ctx: Context,
                            package: Annotated[dict[str, Any], Body(description="a CASE 1.0 CFPackage")],
                            idempotency_key: IdempotencyKey = None):
     try:
@@ -41,9 +40,10 @@ async def import_framework(district_id: str, principal: Importer, ctx: Context,
 
 @router.post("/rosters", status_code=201,
              summary="Import a OneRoster 1.1/1.2 CSV bundle: a zip (application/zip) or multipart CSV files",
+             dependencies=[Depends(allow(Rule.IMPORT))],
              responses={422: {"description": "every bad row with file, line, field and reason; nothing applied"},
                         503: {"description": "Kafka did not acknowledge RosterChanged; nothing applied"}})
-async def import_roster(district_id: str, request: Request, principal: Importer, ctx: Context,
+async def import_roster(district_id: str, request: Request, ctx: Context,
                         idempotency_key: IdempotencyKey = None):
     files = await _roster_files(request, ctx.settings.max_upload_bytes)  # type: ignore[attr-defined]
     digest = commands.request_hash(b"".join(name.encode() + content for name, content in sorted(files.items())))
@@ -77,15 +77,16 @@ def _unzip(raw: bytes) -> dict[str, bytes]:
             from None
 
 
-@router.get("/frameworks", summary="The district's frameworks")
-async def list_frameworks(district_id: str, principal: DistrictPrincipal, session: Session):
+@router.get("/frameworks", summary="The district's frameworks", dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def list_frameworks(district_id: str, session: Session):
     rows = (await session.execute(select(frameworks).where(frameworks.c.district_id == district_id))).all()
     return [{"framework_id": r.framework_id, "title": r.title, "version": r.version,
              "competencies": r.competency_count, "imported_at": r.imported_at.isoformat()} for r in rows]
 
 
-@router.get("/frameworks/{framework_id}", summary="A framework in force: its competencies in tree order and links")
-async def get_framework(district_id: str, framework_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/frameworks/{framework_id}", summary="A framework in force: its competencies in tree order and links",
+            dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def get_framework(district_id: str, framework_id: str, session: Session,
                         kind: str | None = None):
     header = (await session.execute(select(frameworks).where(
         frameworks.c.district_id == district_id, frameworks.c.framework_id == framework_id))).first()
@@ -105,8 +106,8 @@ async def get_framework(district_id: str, framework_id: str, principal: District
                        "destination_id": r.destination_id} for r in links]}
 
 
-@router.get("/people", summary="The roster's people, by role and school")
-async def list_people(district_id: str, principal: RosterReader, session: Session, role: str | None = None,
+@router.get("/people", summary="The roster's people, by role and school", dependencies=[Depends(allow(Rule.DIRECTORY))])
+async def list_people(district_id: str, session: Session, role: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
     query = select(people.c.data).where(people.c.district_id == district_id)
     if role:
@@ -115,16 +116,18 @@ async def list_people(district_id: str, principal: RosterReader, session: Sessio
     return {"limit": limit, "offset": offset, "items": list(rows)}
 
 
-@router.get("/sections", summary="The roster's sections, optionally of one school")
-async def list_sections(district_id: str, principal: RosterReader, session: Session, school_id: str | None = None):
+@router.get("/sections", summary="The roster's sections, optionally of one school",
+            dependencies=[Depends(allow(Rule.SECTION_LIST))])
+async def list_sections(district_id: str, session: Session, school_id: str | None = None):
     query = select(sections.c.data).where(sections.c.district_id == district_id)
     if school_id:
         query = query.where(sections.c.school_id == school_id)
     return list((await session.execute(query.order_by(sections.c.id))).scalars().all())
 
 
-@router.get("/sections/{section_id}", summary="A section with its teachers and students")
-async def get_section(district_id: str, section_id: str, principal: RosterReader, session: Session):
+@router.get("/sections/{section_id}", summary="A section with its teachers and students",
+            dependencies=[Depends(allow(Rule.SECTION_DATA))])
+async def get_section(district_id: str, section_id: str, session: Session):
     section = await session.scalar(select(sections.c.data).where(
         sections.c.district_id == district_id, sections.c.id == section_id))
     if section is None:
@@ -136,8 +139,9 @@ async def get_section(district_id: str, section_id: str, principal: RosterReader
                                        for r in rows]}
 
 
-@router.get("/people/{person_id}", summary="A person with their sections")
-async def get_person(district_id: str, person_id: str, principal: RosterReader, session: Session):
+@router.get("/people/{person_id}", summary="A person with their sections",
+            dependencies=[Depends(allow(Rule.STUDENT_DATA))])
+async def get_person(district_id: str, person_id: str, session: Session):
     person = await session.scalar(select(people.c.data).where(
         people.c.district_id == district_id, people.c.id == person_id))
     if person is None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mosaic_events.catalog import EvidenceKind, EvidenceRecorded, Score
 from mosaic_evidence.domain.reference import STAFF_SECTION_ROLES, ReferenceView
+from mosaic_runtime import roles
 
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
 
@@ -27,8 +28,8 @@ ProblemCode = Literal[
 ]
 
 # Roles that may record for any student of the district (or of their school, for site administrators).
-DISTRICT_WIDE_ROLES = frozenset({"administrator", "districtAdministrator", "integration", "system"})
-SCHOOL_WIDE_ROLES = frozenset({"siteAdministrator", "principal", "counselor"})
+DISTRICT_WIDE_ROLES = roles.DISTRICT_ADMIN_ROLES | roles.SERVICE_ROLES
+SCHOOL_WIDE_ROLES = roles.SCHOOL_ADMIN_ROLES
 # What a student may record about themselves.
 STUDENT_OWN_KINDS = frozenset({"self_assessment", "goal"})
 

@@ -119,6 +119,8 @@ roster_people = Table(
     Column("role", String(32), nullable=False),
     Column("given_name", String(100), nullable=False),
     Column("family_name", String(100), nullable=False),
+    Column("school_ids", JSON, nullable=False, default=list),
+    Column("related_ids", JSON, nullable=False, default=list, doc="a guardian's students (the access policy)"),
 )
 
 roster_enrollments = Table(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
 from mosaic_runtime.auth import Principal
 from mosaic_scheduling.adapters import repository as repo
@@ -46,8 +47,9 @@ FeedPrincipal = Annotated[Principal, Depends(feed_principal)]
 
 
 @router.get("/students/{student_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {ICS: {}}}}, summary="A student's flex time as an iCalendar feed")
-async def student_calendar(district_id: str, student_id: str, principal: FeedPrincipal, session: Session) -> Response:
+            responses={200: {"content": {ICS: {}}}}, summary="A student's flex time as an iCalendar feed",
+            dependencies=[Depends(allow(Rule.STUDENT_DATA, principal_from=feed_principal))])
+async def student_calendar(district_id: str, student_id: str, session: Session) -> Response:
     entries = [CalendarEntry(block, s, a.reason, a.version)
                for block, a, s in await published_places(session, district_id, student_id=student_id) if s]
     zone = await _zone(session, district_id, entries)
@@ -55,8 +57,9 @@ async def student_calendar(district_id: str, student_id: str, principal: FeedPri
 
 
 @router.get("/teachers/{teacher_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {ICS: {}}}}, summary="A teacher's flex-time sessions as an iCalendar feed")
-async def teacher_calendar(district_id: str, teacher_id: str, principal: FeedPrincipal, session: Session) -> Response:
+            responses={200: {"content": {ICS: {}}}}, summary="A teacher's flex-time sessions as an iCalendar feed",
+            dependencies=[Depends(allow(Rule.TEACHER_SCHEDULE, principal_from=feed_principal))])
+async def teacher_calendar(district_id: str, teacher_id: str, session: Session) -> Response:
     rows = (await session.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
                                                            t.sessions.c.teacher_id == teacher_id))).all()
     entries = []

@@ -11,19 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mosaic_events import Envelope
 from mosaic_runtime import outbox
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.auth import Principal
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
 from mosaic_scheduling.regrouping import Emit
-
-ADMIN_ROLES = ("administrator", "siteAdministrator", "districtAdministrator")
-STAFF_ROLES = (*ADMIN_ROLES, "teacher", "aide")
-
-
-def require(principal: Principal, roles: tuple[str, ...], what: str) -> None:
-    if not principal.has_any(*roles):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"{what} needs one of the roles {list(roles)}; you have {sorted(principal.roles)}")
 
 
 def solver_of(ctx: ServiceContext) -> SolverSettings:

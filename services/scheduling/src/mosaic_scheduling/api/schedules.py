@@ -7,45 +7,48 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy import select, update
 
 from mosaic_events import Envelope, new_envelope
 from mosaic_events.catalog import AttendanceMark, AttendanceTaken
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, outbox_emit, rebuild_now, require
+from mosaic_scheduling.api.deps import not_found, outbox_emit, rebuild_now
 from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
 from mosaic_scheduling.regrouping import PRODUCER, NotFound, publish_version
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
+WORK = [Depends(allow(Rule.BLOCK_WORK))]
+READ = [Depends(allow(Rule.BLOCK_DATA))]
 
 
 @router.post("/blocks/{block_id}/regroup", summary="Rebuild the block now (a teacher's request); published at once "
-                                                    "or kept as a draft, as the school publishes")
+                                                    "or kept as a draft, as the school publishes", dependencies=WORK)
 async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "regrouping a block")
     async with session.begin():
         outcome = await _rebuild(session, ctx, district_id, block_id, f"{body.reason} ({principal.user_id})")
     ctx.relay.wake()
     return outcome
 
 
-@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published")
+@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published",
+             dependencies=WORK)
 async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "previewing a schedule")
     async with session.begin():
         outcome = await _rebuild(session, ctx, district_id, block_id, f"preview by {principal.user_id}", draft=True)
         stored = await repo.schedule_version(session, district_id, block_id, outcome["version"])
     return _schedule_body(stored)
 
 
-@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)")
-async def read_version(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)",
+            dependencies=READ)
+async def read_version(district_id: str, block_id: str, version: int,
                        session: Session) -> dict[str, Any]:
     stored = await repo.schedule_version(session, district_id, block_id, version)
     if stored is None:
@@ -53,10 +56,10 @@ async def read_version(district_id: str, block_id: str, version: int, principal:
     return _schedule_body(stored)
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft")
-async def publish_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft",
+             dependencies=[Depends(allow(Rule.SCHOOL_SETUP))])
+async def publish_draft(district_id: str, block_id: str, version: int,
                         session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "approving a schedule")
     sent: list[Envelope] = []
     async with session.begin():
         try:
@@ -70,10 +73,9 @@ async def publish_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "published", "events": len(sent)}
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft")
-async def discard_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft", dependencies=WORK)
+async def discard_draft(district_id: str, block_id: str, version: int,
                         session: Session) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "discarding a draft")
     s = t.schedules
     async with session.begin():
         result = await session.execute(update(s).where(s.c.district_id == district_id, s.c.block_id == block_id,
@@ -84,8 +86,9 @@ async def discard_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "discarded"}
 
 
-@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher")
-async def read_schedule(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher",
+            dependencies=READ)
+async def read_schedule(district_id: str, block_id: str, session: Session,
                         by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
     stored = await repo.latest_schedule(session, district_id, block_id)
     if stored is None:
@@ -107,8 +110,9 @@ async def read_schedule(district_id: str, block_id: str, principal: DistrictPrin
             "notes": stored.notes}
 
 
-@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week")
-async def student_week(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week",
+            dependencies=[Depends(allow(Rule.STUDENT_DATA))])
+async def student_week(district_id: str, student_id: str, session: Session,
                        on: Annotated[date | None, Query(description="any day of the week; default today")] = None
                        ) -> dict[str, Any]:
     monday = (on or datetime.now(UTC).date()) - timedelta(days=(on or datetime.now(UTC).date()).weekday())
@@ -150,10 +154,10 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
 
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=201,
-             summary="Take attendance for one session; published as AttendanceTaken for the SIS")
+             summary="Take attendance for one session; published as AttendanceTaken for the SIS",
+             dependencies=WORK)
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "taking attendance")
     sent: list[Envelope] = []
     async with session.begin():
         school_id = await repo.school_of_block(session, district_id, block_id)
@@ -182,8 +186,9 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
             "marks": len(body.marks), "event_id": str(sent[0].id)}
 
 
-@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session")
-async def read_attendance(district_id: str, block_id: str, session_id: str, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session",
+            dependencies=READ)
+async def read_attendance(district_id: str, block_id: str, session_id: str,
                           session: Session, block_date: date) -> dict[str, Any]:
     at = t.attendance
     rows = (await session.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,
