@@ -118,7 +118,8 @@ async def test_a_teacher_request_publishes_the_block_and_one_change_per_student(
     assert {e.id for e in events[1:]} == {e.id for e in events[1:]} and all(
         e.causation_id == events[0].id for e in events[1:])
 
-    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth(("teacher",), user="t1"))
+    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={},
+                              headers=auth(("teacher",), user="t1"))
     assert again.json()["events"] == 1  # the block again, and nobody moved
     by_room = (await client.get(f"/v1/districts/{DISTRICT}/blocks/win/schedule?by=room", headers=auth())).json()
     assert {g["room"]: g["size"] for g in by_room["groups"]} == {"r1": 4, "r2": 4}

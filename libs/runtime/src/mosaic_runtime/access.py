@@ -24,7 +24,7 @@ from mosaic_runtime.roles import Group, groups_of
 class Scope(StrEnum):
     """How far a group's grant reaches."""
 
-    DISTRICT = "anywhere in their district"
+    DISTRICT = "anywhere"
     THEIR_SCHOOLS = "in their schools"
     THEIR_SECTIONS = "in the sections they teach"
     THEMSELF = "themself"
@@ -54,12 +54,24 @@ class Rule(StrEnum):
     AUDIT = "the audit trail"
 
 
-D, SA, T, ST, G, SV = (Group.DISTRICT_ADMIN, Group.SCHOOL_ADMIN, Group.TEACHER, Group.STUDENT, Group.GUARDIAN,
-                       Group.SERVICE)
-ANY, SCHOOLS, SECTIONS, SELF, CHILDREN = (Scope.DISTRICT, Scope.THEIR_SCHOOLS, Scope.THEIR_SECTIONS,
-                                          Scope.THEMSELF, Scope.THEIR_CHILDREN)
+D, SA, T, ST, G, SV = (
+    Group.DISTRICT_ADMIN,
+    Group.SCHOOL_ADMIN,
+    Group.TEACHER,
+    Group.STUDENT,
+    Group.GUARDIAN,
+    Group.SERVICE,
+)
+ANY, SCHOOLS, SECTIONS, SELF, CHILDREN = (
+    Scope.DISTRICT,
+    Scope.THEIR_SCHOOLS,
+    Scope.THEIR_SECTIONS,
+    Scope.THEMSELF,
+    Scope.THEIR_CHILDREN,
+)
 
 # The table (docs/access.md prints it). A group missing from a row may not reach that data at all.
+# fmt: off
 POLICY: dict[Rule, dict[Group, Scope]] = {
     Rule.DISTRICT_INFO:    {D: ANY, SA: ANY, T: ANY, ST: ANY, G: ANY, SV: ANY},
     Rule.DISTRICT_SETUP:   {D: ANY},
@@ -80,10 +92,21 @@ POLICY: dict[Rule, dict[Group, Scope]] = {
     Rule.GUARDIAN_DATA:    {D: ANY, G: SELF, SV: ANY},
     Rule.AUDIT:            {D: ANY},
 }
+# fmt: on
 
 # Path parameters that name what a request is about, most specific first.
-TARGET_PARAMS = ("student_id", "person_id", "guardian_id", "evidence_id", "section_id", "block_id", "session_id",
-                 "teacher_id", "room_id", "school_id")
+TARGET_PARAMS = (
+    "student_id",
+    "person_id",
+    "guardian_id",
+    "evidence_id",
+    "section_id",
+    "block_id",
+    "session_id",
+    "teacher_id",
+    "room_id",
+    "school_id",
+)
 # A denied caller learns nothing about these: the answer is the 404 an unknown one gets.
 PERSONAL_KINDS = frozenset({"student", "person", "guardian", "evidence"})
 
@@ -142,13 +165,14 @@ class Decision:
 def insist(decision: Decision, rule: Rule, what: str) -> None:
     """A 403 unless the caller also has `rule` on the same target (a body field asked for more)."""
     if not decision.permits(rule):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"{what} needs {rule.value}, which is for {describe(rule)}; "
-                                   f"your roles {sorted(decision.principal.roles)} and the roster do not give you that")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"{what} needs {rule.value}, which is for {describe(rule)}; "
+            f"your roles {sorted(decision.principal.roles)} and the roster do not give you that",
+        )
 
 
-def permitted(rule: Rule, principal: Principal, groups: frozenset[Group], caller: CallerLinks,
-              target: Target) -> bool:
+def permitted(rule: Rule, principal: Principal, groups: frozenset[Group], caller: CallerLinks, target: Target) -> bool:
     grants = POLICY[rule]
     return any(reaches(grants[g], principal.user_id, caller, target) for g in groups if g in grants)
 
@@ -169,8 +193,10 @@ def reaches(scope: Scope, user_id: str, caller: CallerLinks, target: Target) -> 
 
 def describe(rule: Rule) -> str:
     """'district administrators anywhere in their district, teachers in the sections they teach, …'"""
-    return ", ".join(f"{group.value}s {scope.value}" if scope is not Scope.THEMSELF else f"a {group.value} for "
-                     f"{scope.value}" for group, scope in POLICY[rule].items())
+    return ", ".join(
+        f"{group.value}s {scope.value}" if scope is not Scope.THEMSELF else f"a {group.value} for {scope.value}"
+        for group, scope in POLICY[rule].items()
+    )
 
 
 async def resolve_target(request: Request, relationships: Relationships) -> Target:
@@ -185,8 +211,11 @@ async def resolve_target(request: Request, relationships: Relationships) -> Targ
             target = _with(target, people=frozenset({target_id}))
     if body.get("student_id") and not target.people:
         student = await relationships.target("student", body["student_id"])
-        target = _with(target, people=frozenset({body["student_id"]}),
-                       sections=target.sections or (student.sections if student else frozenset()))
+        target = _with(
+            target,
+            people=frozenset({body["student_id"]}),
+            sections=target.sections or (student.sections if student else frozenset()),
+        )
     if body.get("school_id"):
         target = _with(target, required_schools=frozenset({body["school_id"]}))
     return target
@@ -220,13 +249,17 @@ def _with(target: Target, **changes: Any) -> Target:
 def _denied(decision: Decision, district_id: str) -> HTTPException:
     target = decision.target
     if target.kind in PERSONAL_KINDS:
-        return HTTPException(status.HTTP_404_NOT_FOUND,
-                             detail=f"no {target.kind} {target.id!r} in district {district_id!r} that you may see")
+        return HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"no {target.kind} {target.id!r} in district {district_id!r} that you may see",
+        )
     roles = sorted(decision.principal.roles)
     where = f" ({target.kind} {target.id!r})" if target.id else ""
-    return HTTPException(status.HTTP_403_FORBIDDEN,
-                         detail=f"{decision.rule.value}{where} is for {describe(decision.rule)}; "
-                                f"your roles {roles} and the roster do not give you that")
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        detail=f"{decision.rule.value}{where} is for {describe(decision.rule)}; "
+        f"your roles {roles} and the roster do not give you that",
+    )
 
 
 PrincipalSource = Callable[..., Awaitable[Principal]]
@@ -242,8 +275,11 @@ def allow(rule: Rule, *, principal_from: PrincipalSource = district_principal) -
         async with request.app.state.ctx.sessions() as session:
             relationships = factory(session, district_id)
             target = await resolve_target(request, relationships)
-            caller = await relationships.caller(principal.user_id) if groups - {Group.DISTRICT_ADMIN,
-                                                                                Group.SERVICE} else CallerLinks()
+            caller = (
+                await relationships.caller(principal.user_id)
+                if groups - {Group.DISTRICT_ADMIN, Group.SERVICE}
+                else CallerLinks()
+            )
         allowed = permitted(rule, principal, groups, caller, target)
         decision = Decision(rule, principal, groups, caller, target, allowed)
         request.state.access = decision
@@ -252,11 +288,17 @@ def allow(rule: Rule, *, principal_from: PrincipalSource = district_principal) -
         return decision
 
     # The principal's source is a closure variable, which string annotations cannot name: spell the signature out.
-    check.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        inspect.Parameter("principal", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          annotation=Annotated[Principal, Depends(principal_from)]),
-    ], return_annotation=Decision)
+    check.__signature__ = inspect.Signature(
+        [  # type: ignore[attr-defined]
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter(
+                "principal",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Annotated[Principal, Depends(principal_from)],
+            ),
+        ],
+        return_annotation=Decision,
+    )
     check.access_rule = rule  # type: ignore[attr-defined]
     return check
 
@@ -281,3 +323,13 @@ def public(reason: str) -> Callable[[], None]:
 
     no_token.access_rule = f"public: {reason}"  # type: ignore[attr-defined]
     return no_token
+
+
+def policy_markdown() -> str:
+    """The table as docs/access.md prints it: one row per rule, one column per group."""
+    groups = list(Group)
+    lines = ["| data or action | " + " | ".join(g.value for g in groups) + " |", "|---|" + "---|" * len(groups)]
+    for rule, grants in POLICY.items():
+        cells = [grants[g].value if g in grants else "—" for g in groups]
+        lines.append(f"| {rule.value} (`{rule.name}`) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

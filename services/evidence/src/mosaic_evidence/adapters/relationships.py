@@ -20,22 +20,32 @@ class RosterRelationships:
     async def caller(self, person_id: str) -> CallerLinks:
         person = await self._person(person_id)
         schools, taught, _ = await self._links(person_id)
-        children = frozenset(person.get("related_ids") or ()) if person and person["role"] in GUARDIAN_ROLES \
-            else frozenset()
+        children = (
+            frozenset(person.get("related_ids") or ()) if person and person["role"] in GUARDIAN_ROLES else frozenset()
+        )
         return CallerLinks(schools=schools, sections=taught, children=children)
 
     async def target(self, kind: str, target_id: str) -> Target | None:
         if kind in ("student", "person", "guardian"):
             return await self._person_target(kind, target_id, target_id)
         if kind == "evidence":
-            student = await self.session.scalar(select(evidence.c.student_id).where(
-                evidence.c.district_id == self.district_id, evidence.c.evidence_id == target_id))
+            student = await self.session.scalar(
+                select(evidence.c.student_id).where(
+                    evidence.c.district_id == self.district_id, evidence.c.evidence_id == target_id
+                )
+            )
             return None if student is None else await self._person_target(kind, target_id, student)
         if kind == "section":
-            school = await self.session.scalar(select(sections.c.school_id).where(
-                sections.c.district_id == self.district_id, sections.c.id == target_id))
-            return None if school is None else Target(kind, target_id, schools=frozenset({school}),
-                                                      sections=frozenset({target_id}))
+            school = await self.session.scalar(
+                select(sections.c.school_id).where(
+                    sections.c.district_id == self.district_id, sections.c.id == target_id
+                )
+            )
+            return (
+                None
+                if school is None
+                else Target(kind, target_id, schools=frozenset({school}), sections=frozenset({target_id}))
+            )
         if kind == "school":
             return Target(kind, target_id, schools=frozenset({target_id}))
         return None
@@ -47,16 +57,29 @@ class RosterRelationships:
         return Target(kind, target_id, schools=schools, sections=enrolled, people=frozenset({person_id}))
 
     async def _person(self, person_id: str) -> dict | None:
-        return await self.session.scalar(select(people.c.data).where(
-            people.c.district_id == self.district_id, people.c.id == person_id))
+        return await self.session.scalar(
+            select(people.c.data).where(people.c.district_id == self.district_id, people.c.id == person_id)
+        )
 
     async def _links(self, person_id: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """(schools, sections taught, sections enrolled in) of one person."""
-        rows = (await self.session.execute(select(enrollments.c.section_id, enrollments.c.school_id,
-                                                  enrollments.c.role).where(
-            enrollments.c.district_id == self.district_id, enrollments.c.user_id == person_id))).all()
-        listed = (await self.session.execute(select(person_schools.c.school_id).where(
-            person_schools.c.district_id == self.district_id, person_schools.c.person_id == person_id))).scalars()
+        rows = (
+            await self.session.execute(
+                select(enrollments.c.section_id, enrollments.c.school_id, enrollments.c.role).where(
+                    enrollments.c.district_id == self.district_id, enrollments.c.user_id == person_id
+                )
+            )
+        ).all()
+        listed = (
+            await self.session.execute(
+                select(person_schools.c.school_id).where(
+                    person_schools.c.district_id == self.district_id, person_schools.c.person_id == person_id
+                )
+            )
+        ).scalars()
         schools = frozenset(listed) | {r.school_id for r in rows}
-        return (schools, frozenset(r.section_id for r in rows if r.role in TEACHER_ROLES),
-                frozenset(r.section_id for r in rows))
+        return (
+            schools,
+            frozenset(r.section_id for r in rows if r.role in TEACHER_ROLES),
+            frozenset(r.section_id for r in rows),
+        )

@@ -25,8 +25,11 @@ class ReferenceRelationships:
         ref = await self._reference()
         enrolled = {section: role for (section, user), role in ref.enrollments.items() if user == person_id}
         taught = frozenset(s for s, role in enrolled.items() if role in TEACHER_ROLES)
-        return CallerLinks(schools=_schools(ref, person_id, enrolled), sections=taught,
-                           children=frozenset(ref.guardians.get(person_id, ())))
+        return CallerLinks(
+            schools=_schools(ref, person_id, enrolled),
+            sections=taught,
+            children=frozenset(ref.guardians.get(person_id, ())),
+        )
 
     async def target(self, kind: str, target_id: str) -> Target | None:
         ref = await self._reference()
@@ -34,17 +37,26 @@ class ReferenceRelationships:
             enrolled = {section: role for (section, user), role in ref.enrollments.items() if user == target_id}
             if not enrolled and target_id not in ref.students and target_id not in ref.schools:
                 return None
-            return Target(kind, target_id, schools=_schools(ref, target_id, enrolled),
-                          sections=frozenset(enrolled), people=frozenset({target_id}))
+            return Target(
+                kind,
+                target_id,
+                schools=_schools(ref, target_id, enrolled),
+                sections=frozenset(enrolled),
+                people=frozenset({target_id}),
+            )
         if kind == "section":
             section = ref.sections.get(target_id)
-            return None if section is None else Target(kind, target_id, schools=frozenset({section.school_id}),
-                                                       sections=frozenset({target_id}))
+            return (
+                None
+                if section is None
+                else Target(kind, target_id, schools=frozenset({section.school_id}), sections=frozenset({target_id}))
+            )
         if kind == "school":
             return Target(kind, target_id, schools=frozenset({target_id}))
         return None
 
 
 def _schools(ref: DistrictReference, person_id: str, enrolled: dict[str, str]) -> frozenset[str]:
-    return frozenset(ref.schools.get(person_id, ())) | {ref.sections[s].school_id for s in enrolled
-                                                        if s in ref.sections}
+    return frozenset(ref.schools.get(person_id, ())) | {
+        ref.sections[s].school_id for s in enrolled if s in ref.sections
+    }

@@ -22,13 +22,19 @@ class ContactRelationships:
 
     async def caller(self, person_id: str) -> CallerLinks:
         link = t.guardian_students
-        children = (await self.session.scalars(select(link.c.student_id).where(
-            link.c.district_id == self.district_id, link.c.guardian_id == person_id))).all()
+        children = (
+            await self.session.scalars(
+                select(link.c.student_id).where(link.c.district_id == self.district_id, link.c.guardian_id == person_id)
+            )
+        ).all()
         return CallerLinks(children=frozenset(children))
 
     async def target(self, kind: str, target_id: str) -> Target | None:
         if kind == "guardian":
-            known = await self.session.scalar(select(t.guardians.c.guardian_id).where(
-                t.guardians.c.district_id == self.district_id, t.guardians.c.guardian_id == target_id))
+            known = await self.session.scalar(
+                select(t.guardians.c.guardian_id).where(
+                    t.guardians.c.district_id == self.district_id, t.guardians.c.guardian_id == target_id
+                )
+            )
             return None if known is None else Target(kind, target_id, people=frozenset({target_id}))
         return None

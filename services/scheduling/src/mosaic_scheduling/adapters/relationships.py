@@ -22,10 +22,14 @@ class ScheduleRelationships:
     async def caller(self, person_id: str) -> CallerLinks:
         person = await self._row(t.roster_people, person_id)
         schools, taught, _ = await self._links(person_id, person)
-        flex = await self.session.scalar(select(t.teachers.c.school_id).where(
-            t.teachers.c.district_id == self.district_id, t.teachers.c.id == person_id))
-        children = frozenset(person.related_ids or ()) if person is not None and person.role in GUARDIAN_ROLES \
-            else frozenset()
+        flex = await self.session.scalar(
+            select(t.teachers.c.school_id).where(
+                t.teachers.c.district_id == self.district_id, t.teachers.c.id == person_id
+            )
+        )
+        children = (
+            frozenset(person.related_ids or ()) if person is not None and person.role in GUARDIAN_ROLES else frozenset()
+        )
         return CallerLinks(schools=schools | ({flex} if flex else set()), sections=taught, children=children)
 
     async def target(self, kind: str, target_id: str) -> Target | None:
@@ -34,14 +38,25 @@ class ScheduleRelationships:
         if kind == "block":
             return await self._block(kind, target_id, target_id)
         if kind == "session":
-            block_id = await self.session.scalar(select(t.sessions.c.block_id).where(
-                t.sessions.c.district_id == self.district_id, t.sessions.c.id == target_id))
+            block_id = await self.session.scalar(
+                select(t.sessions.c.block_id).where(
+                    t.sessions.c.district_id == self.district_id, t.sessions.c.id == target_id
+                )
+            )
             return None if block_id is None else await self._block(kind, target_id, block_id)
         if kind in ("room", "section"):
             table = t.rooms if kind == "room" else t.roster_sections
             row = await self._row(table, target_id)
-            return None if row is None else Target(kind, target_id, schools=frozenset({row.school_id}),
-                                                   sections=frozenset({target_id} if kind == "section" else ()))
+            return (
+                None
+                if row is None
+                else Target(
+                    kind,
+                    target_id,
+                    schools=frozenset({row.school_id}),
+                    sections=frozenset({target_id} if kind == "section" else ()),
+                )
+            )
         if kind == "school":
             return Target(kind, target_id, schools=frozenset({target_id}))
         return None
@@ -52,29 +67,53 @@ class ScheduleRelationships:
         schools, _, enrolled = await self._links(person_id, person)
         if person is None and flex is None and not enrolled:
             return None
-        return Target(kind, person_id, schools=schools | ({flex.school_id} if flex else set()), sections=enrolled,
-                      people=frozenset({person_id}))
+        return Target(
+            kind,
+            person_id,
+            schools=schools | ({flex.school_id} if flex else set()),
+            sections=enrolled,
+            people=frozenset({person_id}),
+        )
 
     async def _block(self, kind: str, target_id: str, block_id: str) -> Target | None:
         block = await self._row(t.blocks, block_id)
         if block is None:
             return None
-        leaders = (await self.session.scalars(select(t.sessions.c.teacher_id).where(
-            t.sessions.c.district_id == self.district_id, t.sessions.c.block_id == block_id))).all()
-        return Target(kind, target_id, schools=frozenset({block.school_id}),
-                      sections=frozenset(block.section_ids or ()), leaders=frozenset(x for x in leaders if x))
+        leaders = (
+            await self.session.scalars(
+                select(t.sessions.c.teacher_id).where(
+                    t.sessions.c.district_id == self.district_id, t.sessions.c.block_id == block_id
+                )
+            )
+        ).all()
+        return Target(
+            kind,
+            target_id,
+            schools=frozenset({block.school_id}),
+            sections=frozenset(block.section_ids or ()),
+            leaders=frozenset(x for x in leaders if x),
+        )
 
     async def _row(self, table: Any, row_id: str) -> Any:
-        return (await self.session.execute(select(table).where(
-            table.c.district_id == self.district_id, table.c.id == row_id))).first()
+        return (
+            await self.session.execute(
+                select(table).where(table.c.district_id == self.district_id, table.c.id == row_id)
+            )
+        ).first()
 
     async def _links(self, person_id: str, person: Any) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """(schools, sections taught, sections enrolled in) of one person."""
         e, s = t.roster_enrollments, t.roster_sections
-        rows = (await self.session.execute(
-            select(e.c.section_id, e.c.role, s.c.school_id).outerjoin(
-                s, (s.c.district_id == e.c.district_id) & (s.c.id == e.c.section_id))
-            .where(e.c.district_id == self.district_id, e.c.user_id == person_id))).all()
+        rows = (
+            await self.session.execute(
+                select(e.c.section_id, e.c.role, s.c.school_id)
+                .outerjoin(s, (s.c.district_id == e.c.district_id) & (s.c.id == e.c.section_id))
+                .where(e.c.district_id == self.district_id, e.c.user_id == person_id)
+            )
+        ).all()
         schools = frozenset(person.school_ids or ()) if person is not None else frozenset()
-        return (schools | {r.school_id for r in rows if r.school_id},
-                frozenset(r.section_id for r in rows if r.role in TEACHER_ROLES), frozenset(r.section_id for r in rows))
+        return (
+            schools | {r.school_id for r in rows if r.school_id},
+            frozenset(r.section_id for r in rows if r.role in TEACHER_ROLES),
+            frozenset(r.section_id for r in rows),
+        )
