@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import jwt
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
 from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
-from mosaic_runtime.auth import Principal
+from mosaic_runtime.auth import Principal, TokenRejected, unauthorized
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.adapters.calendar import CalendarEntry, ics_feed
@@ -35,8 +34,8 @@ async def feed_principal(request: Request, district_id: str, credentials: Option
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="no token: send a bearer token or ?access_token=")
     try:
         principal = request.app.state.token_verifier.verify(token)
-    except jwt.PyJWTError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=f"the token is not valid: {exc}") from None
+    except TokenRejected as exc:
+        raise unauthorized(str(exc)) from None
     if principal.district_id != district_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             detail=f"your token is for district {principal.district_id!r}, not {district_id!r}")
