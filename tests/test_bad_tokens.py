@@ -103,25 +103,25 @@ async def test_every_bad_token_is_a_401_with_a_reason_on_every_route(service: st
     app = build(service, database_url)
     names = {**FIXED, **OTHER, "district_id": DISTRICT}
     checked, wrong = 0, []
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bad") as client:
-            for method, path, _ in routes_of(app):
-                if not path.startswith("/v1/districts/"):
-                    continue
-                for why, token in BAD_TOKENS.items():
-                    answer = await client.request(
-                        method,
-                        path.format(**names),
-                        json={} if method != "GET" else None,
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    checked += 1
-                    reason = answer.json().get("detail") if answer.status_code == 401 else None
-                    if not (
-                        isinstance(reason, str)
-                        and reason
-                        and "invalid_token" in answer.headers.get("www-authenticate", "")
-                    ):
-                        wrong.append(f"{method} {path} with {why}: {answer.status_code} {answer.text[:160]}")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bad") as client,
+    ):
+        for method, path, _ in routes_of(app):
+            if not path.startswith("/v1/districts/"):
+                continue
+            for why, token in BAD_TOKENS.items():
+                answer = await client.request(
+                    method,
+                    path.format(**names),
+                    json={} if method != "GET" else None,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                checked += 1
+                reason = answer.json().get("detail") if answer.status_code == 401 else None
+                if not (
+                    isinstance(reason, str) and reason and "invalid_token" in answer.headers.get("www-authenticate", "")
+                ):
+                    wrong.append(f"{method} {path} with {why}: {answer.status_code} {answer.text[:160]}")
     print(f"{service}: {checked} bad-token checks")
     assert not wrong, "\n".join(wrong[:30])
