@@ -52,6 +52,10 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0
+    audit_enabled: bool = Field(default=True, description="record reads and writes of students' data (off: benchmarks)")
+    audit_retention_days: int = Field(
+        default=365, description="days audit entries are kept where a district chose none (PUT …/audit/retention)")
+    audit_purge_every_seconds: float = 3600.0
 
     def model_post_init(self, __context: object) -> None:
         for name in DISTRICT_WIDE:

@@ -13,6 +13,7 @@ from mosaic_evidence.api import evidence, reference, standards
 from mosaic_evidence.commands import IdempotencyConflict
 from mosaic_evidence.consumers import setup_consumers
 from mosaic_evidence.settings import EvidenceSettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import create_service
 from mosaic_runtime.kafka import BrokerUnavailable
 
@@ -26,7 +27,8 @@ def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
                          metadata=metadata, routers=[evidence.router, reference.router, standards.router],
-                         setup_consumers=setup_consumers)
+                         setup_consumers=setup_consumers, on_startup=[audit.start])
+    audit.install(app)
     app.state.relationships = RosterRelationships
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)  # type: ignore[arg-type]

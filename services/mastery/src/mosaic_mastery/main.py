@@ -13,6 +13,7 @@ from mosaic_mastery.adapters.tables import metadata
 from mosaic_mastery.api import groups, settings, students
 from mosaic_mastery.consumers import HANDLERS, BatchFold
 from mosaic_mastery.settings import MasterySettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
 
@@ -51,7 +52,9 @@ def build_app(config: MasterySettings | None = None) -> FastAPI:
         metadata=metadata,
         routers=[students.router, groups.router, settings.router],
         setup_consumers=setup_consumers,
+        on_startup=[audit.start],
     )
+    audit.install(app)
 
     def relationships(session: AsyncSession, district_id: str) -> ReferenceRelationships:
         return ReferenceRelationships(session, district_id, app.state.ctx.state.setdefault("store", ProjectionStore()))

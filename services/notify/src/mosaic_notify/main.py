@@ -22,6 +22,7 @@ from mosaic_notify.api import preferences, providers, unsubscribe
 from mosaic_notify.consumers import handlers
 from mosaic_notify.domain.messages import MessageRenderer
 from mosaic_notify.settings import NotifySettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
 
@@ -79,9 +80,10 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
         metadata=metadata,
         routers=[preferences.router, unsubscribe.router, providers.router],
         setup_consumers=setup_consumers,
-        on_startup=[start_delivery],
+        on_startup=[start_delivery, audit.start],
     )
     app.state.clock = clock
+    audit.install(app)
     app.state.relationships = ContactRelationships
     return app
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from mosaic_runtime import audit
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import subscribe
 from mosaic_scheduling.adapters.relationships import ScheduleRelationships
@@ -50,7 +51,9 @@ def build_app(config: SchedulingSettings | None = None) -> FastAPI:
         metadata=metadata,
         setup_consumers=setup_consumers,
         routers=[definitions.router, placements.router, schedules.router, calendars.router],
+        on_startup=[audit.start],
     )
+    audit.install(app)
     app.state.relationships = ScheduleRelationships
     return app
 

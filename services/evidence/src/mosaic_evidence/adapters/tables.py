@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
@@ -166,3 +167,4 @@ standards_mappings = Table(
 )
 
 runtime_tables(metadata)
+audit_tables(metadata)
