@@ -72,7 +72,14 @@ OTHER = {
     "school_id": "S2",
     "item_id": "R2",
 }
-FIXED = {"version": "1", "framework_id": "f1", "placement_id": "pl-none", "kind": "rooms", "token": "x"}
+FIXED = {
+    "version": "1",
+    "framework_id": "f1",
+    "placement_id": "pl-none",
+    "kind": "rooms",
+    "token": "x",
+    "feed_id": "f-none",
+}
 
 EVERYONE = frozenset(CALLERS) - {"no role"}
 ADMINS = frozenset({"district admin", "service"})

@@ -222,7 +222,12 @@ async def test_a_students_week_and_calendar_feeds(service) -> None:
     week = (await client.get(f"/v1/districts/{DISTRICT}/students/st0/week?on=2026-09-08", headers=auth())).json()
     assert [(e["date"], e["session_id"], e["starts_at"]) for e in week["sessions"]] == [
         ("2026-09-10", "low", "10:00")]
-    feed = await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics?access_token={token()}")
+    bearer_in_url = await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics?access_token={token()}")
+    assert bearer_in_url.status_code == 401  # a bearer token never travels in a URL
+    made = await client.post(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds",
+                             headers=auth(("student",), user="st0"))
+    assert made.status_code == 201 and token() not in made.text
+    feed = await client.get(made.json()["url"])  # what a calendar app does: no header, the URL is all it has
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     text = feed.text
     assert "SUMMARY:WIN: Ratios" in text and "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=TH" in text
@@ -230,6 +235,15 @@ async def test_a_students_week_and_calendar_feeds(service) -> None:
     teacher = await client.get(f"/v1/districts/{DISTRICT}/teachers/t2/calendar.ics", headers=auth())
     assert "SUMMARY:WIN: Ratios+" in teacher.text and "4 students" in teacher.text
     assert (await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics")).status_code == 401
+    other = await client.post(f"/v1/districts/{DISTRICT}/students/st1/calendar-feeds",
+                              headers=auth(("student",), user="st0"))
+    assert other.status_code == 404  # a student makes feeds of their own calendar only
+    revoked = await client.delete(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds/{made.json()['feed_id']}",
+                                  headers=auth(("student",), user="st0"))
+    assert revoked.status_code == 200 and (await client.get(made.json()["url"])).status_code == 404
+    teacher_feed = await client.post(f"/v1/districts/{DISTRICT}/teachers/t2/calendar-feeds",
+                                     headers=auth(("teacher",), user="t2"))
+    assert "Ratios+" in (await client.get(teacher_feed.json()["url"])).text
 
 
 async def test_an_infeasible_block_is_reported_with_its_cause_and_nothing_is_published(service) -> None:
@@ -254,3 +268,26 @@ async def test_the_openapi_document_describes_every_route(service) -> None:
                  "/v1/districts/{district_id}/students/{student_id}/calendar.ics",
                  "/v1/districts/{district_id}/blocks/{block_id}/sessions/{session_id}/attendance"):
         assert path in paths
+
+
+async def test_a_feed_token_never_reaches_the_request_span(service) -> None:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    client, _ = service
+    app = client._transport.app  # type: ignore[attr-defined]
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
+    app.middleware_stack = app.build_middleware_stack()
+    await define_school(client)
+    url = (await client.post(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds", headers=auth())).json()["url"]
+    assert (await client.get(url)).status_code == 200
+    secret = url.removeprefix("/v1/calendar-feeds/").removesuffix(".ics")
+    spans = exporter.get_finished_spans()
+    assert any(s.attributes.get("http.route") == "/v1/calendar-feeds/{token}.ics" for s in spans)
+    leaked = [(s.name, k) for s in spans for k, v in (s.attributes or {}).items() if secret in str(v)]
+    assert leaked == [] and not any(secret in s.name for s in spans)

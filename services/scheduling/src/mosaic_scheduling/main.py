@@ -50,7 +50,7 @@ def build_app(config: SchedulingSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         metadata=metadata,
         setup_consumers=setup_consumers,
-        routers=[definitions.router, placements.router, schedules.router, calendars.router],
+        routers=[definitions.router, placements.router, schedules.router, calendars.router, calendars.feed_router],
         on_startup=[audit.start],
     )
     audit.install(app)

@@ -172,3 +172,15 @@ attendance = Table(
     Column("taken_by", String(64), nullable=False),
     Column("taken_at", DateTime(timezone=True), nullable=False),
 )
+
+feed_tokens = Table(
+    "calendar_feed_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the token; the token itself is never stored"),
+    Column("feed_id", String(32), nullable=False, unique=True),
+    Column("district_id", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),  # student | teacher
+    Column("subject_id", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
