@@ -70,6 +70,13 @@ class DeadLetter:
     record: ConsumerRecord
     reason: str
     error: str
+    group: str = ""
+
+
+# A record larger than this is refused before it is parsed; the types that carry a school's roster or a
+# whole framework may be larger (the producer splits rosters into parts under 900 KB).
+MAX_RECORD_BYTES = 256 * 1024
+LARGE_TYPES = {"RosterChanged": 1024 * 1024, "FrameworkPublished": 4 * 1024 * 1024}
 
 
 class BatchApplier:
@@ -84,8 +91,10 @@ class BatchApplier:
         dedupe_ids: bool = True,
         before_commit: BatchHook | None = None,
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.group = group
+        self.max_record_bytes = max_record_bytes
         self.dead_letter = dead_letter
         self.handlers = handlers
         self.sessions = session_factory
@@ -113,7 +122,7 @@ class BatchApplier:
                 try:
                     await self._handle(handler, uow, record, envelope)
                 except RejectEvent as exc:
-                    dead.append(DeadLetter(record, "rejected", str(exc)))
+                    dead.append(DeadLetter(record, "rejected", str(exc), self.group))
                     continue
                 applied_ids.append(str(envelope.id))
             if self.before_commit is not None:
@@ -150,11 +159,24 @@ class BatchApplier:
     ) -> list[tuple[ConsumerRecord, Envelope]]:
         decoded = []
         for record in records:
+            too_big = self._oversize(record)
+            if too_big:
+                dead.append(DeadLetter(record, "rejected", too_big, self.group))
+                continue
             try:
                 decoded.append((record, decode(record.value)))
             except EventError as exc:
-                dead.append(DeadLetter(record, exc.reason, str(exc)))
+                dead.append(DeadLetter(record, exc.reason, str(exc), self.group))
         return decoded
+
+    def _oversize(self, record: ConsumerRecord) -> str | None:
+        """Why a record is too large to read, or None; the limit depends on its `type` header."""
+        size = len(record.value or b"")
+        kind = next((v.decode(errors="replace") for k, v in (record.headers or ()) if k == "type"), "")
+        limit = max(self.max_record_bytes, LARGE_TYPES.get(kind, 0))
+        if size <= limit:
+            return None
+        return f"the record is {size} bytes; a {kind or 'record'} may be at most {limit} bytes"
 
     async def _load_positions(
         self, session: AsyncSession, partitions: set[tuple[str, int]]
@@ -210,6 +232,7 @@ async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> Non
                 "x-mosaic-reason": letter.reason,
                 "x-mosaic-error": letter.error[:2000],
                 "x-mosaic-source": f"{r.topic}/{r.partition}/{r.offset}",
+                "x-mosaic-consumer-group": letter.group,
             }
         )
         await broker.publish(r.value or b"", f"{r.topic}.dlq", key=r.key, headers=headers)
@@ -229,6 +252,7 @@ def subscribe(
     session_timeout_ms: int = 45_000,
     on_committed: Callable[[], None] | None = None,
     before_commit: BatchHook | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> BatchApplier:
     """Register an effectively-once batch consumer for `topics` on the broker (before it starts)."""
     topic_list = [topics] if isinstance(topics, str) else list(topics)
@@ -237,7 +261,8 @@ def subscribe(
         await send_to_dlq(broker, letters)
 
     applier = BatchApplier(
-        group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
+        group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter,
+        max_record_bytes=max_record_bytes,
     )
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be

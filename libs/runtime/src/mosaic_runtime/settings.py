@@ -59,6 +59,8 @@ class ServiceSettings(BaseSettings):
         default=True, description="run Alembic migrations at start; turn off where a migration Job runs them")
     outbox_poll_seconds: float = 0.2
     consumer_max_records: int = 500
+    consumer_max_record_bytes: int = Field(
+        default=256 * 1024, description="a larger record is dead-lettered as rejected (rosters and frameworks: more)")
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0

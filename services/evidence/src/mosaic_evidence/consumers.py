@@ -36,4 +36,5 @@ def setup_consumers(ctx: ServiceContext) -> None:
         handlers=HANDLERS,
         session_factory=ctx.sessions,
         max_records=ctx.settings.consumer_max_records,
+        max_record_bytes=ctx.settings.consumer_max_record_bytes,
     )

@@ -39,6 +39,7 @@ def setup_consumers(ctx: ServiceContext) -> None:
         before_commit=BatchFold(store),
         on_committed=ctx.relay.wake,
         max_records=ctx.settings.consumer_max_records,
+        max_record_bytes=ctx.settings.consumer_max_record_bytes,
     )
 
 

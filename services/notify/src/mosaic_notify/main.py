@@ -63,6 +63,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
             handlers=handlers(settings, clock),
             session_factory=ctx.sessions,
             max_records=settings.consumer_max_records,
+            max_record_bytes=settings.consumer_max_record_bytes,
             on_committed=lambda: wake_worker(ctx),
         )
 

@@ -38,6 +38,7 @@ def setup_consumers(ctx: ServiceContext) -> None:
         session_factory=ctx.sessions,
         on_committed=ctx.relay.wake,
         max_records=settings.consumer_max_records,
+        max_record_bytes=settings.consumer_max_record_bytes,
     )
 
 
