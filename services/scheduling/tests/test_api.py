@@ -39,6 +39,7 @@ async def service(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, o
                                   solver_time_limit_seconds=5)
     app = build_app(settings)
     async with app.router.lifespan_context(app):
+        await feed_roster(app.state.ctx)  # scheduling writes name only schools and students the roster has
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client, app.state.ctx
@@ -72,14 +73,24 @@ async def define_school(client: httpx.AsyncClient, publish_mode: str = "auto") -
         assert response.status_code == 200, response.text
 
 
+async def feed_roster(ctx) -> None:
+    """Through the real consumer handler, as if RosterChanged had arrived."""
+    async with ctx.sessions() as session, session.begin():
+        await keep_roster(UnitOfWork(session), new_envelope(roster_changed(), district_id=DISTRICT, producer="test",
+                                                            school_id=SCHOOL))
+
+
+def roster_changed() -> RosterChanged:
+    return RosterChanged(import_id="i1", school_id=SCHOOL,
+                         sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
+                         people=tuple(Person(id=s, role="student", given_name=s, family_name="X") for s in STUDENTS),
+                         enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student")
+                                           for s in STUDENTS))
+
+
 async def feed_roster_and_levels(ctx, ranks: list[int]) -> None:
     """Through the real consumer handlers, as if RosterChanged and MasteryChanged had arrived."""
-    roster = RosterChanged(import_id="i1", school_id=SCHOOL,
-                           sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
-                           people=tuple(Person(id=s, role="student", given_name=s, family_name="X")
-                                        for s in STUDENTS),
-                           enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student")
-                                             for s in STUDENTS))
+    roster = roster_changed()
     async with ctx.sessions() as session, session.begin():
         uow = UnitOfWork(session)
         await keep_roster(uow, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
@@ -291,3 +302,26 @@ async def test_a_feed_token_never_reaches_the_request_span(service) -> None:
     assert any(s.attributes.get("http.route") == "/v1/calendar-feeds/{token}.ics" for s in spans)
     leaked = [(s.name, k) for s in spans for k, v in (s.attributes or {}).items() if secret in str(v)]
     assert leaked == [] and not any(secret in s.name for s in spans)
+
+
+async def test_writes_name_only_schools_and_students_the_district_has(service) -> None:
+    client, _ = service
+    await define_school(client)
+    base = f"/v1/districts/{DISTRICT}"
+    ghost_school = await client.put(f"{base}/schools/atlantis", json={}, headers=auth())
+    assert ghost_school.status_code == 404 and "no school 'atlantis'" in ghost_school.text
+    room = await client.put(f"{base}/rooms/r9", json={"school_id": "atlantis", "name": "R", "capacity": 3},
+                            headers=auth())
+    assert room.status_code == 422 and "school_id" in room.text
+    plan = await client.put(f"{base}/students/ghost/support-plan", json={"required_kind": "intervention"},
+                            headers=auth())
+    assert plan.status_code == 404 and "no student 'ghost'" in plan.text
+    placed = await client.post(f"{base}/blocks/win/placements", json={"student_id": "ghost", "session_id": "low"},
+                               headers=auth())
+    assert placed.status_code == 422 and "student_id" in placed.text
+    marks = {"block_date": "2026-09-10", "marks": [{"student_id": "st0", "status": "present"},
+                                                   {"student_id": "ghost", "status": "absent"}]}
+    taken = await client.post(f"{base}/blocks/win/sessions/low/attendance", json=marks, headers=auth())
+    assert taken.status_code == 422 and "marks[1].student_id" in taken.text
+    asked = await client.put(f"{base}/blocks/win/requests/ghost", json={"session_ids": ["low"]}, headers=auth())
+    assert asked.status_code == 404

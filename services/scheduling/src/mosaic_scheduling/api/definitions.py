@@ -13,17 +13,18 @@ from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import not_found, rebuild_now, refused
+from mosaic_scheduling.api.deps import not_found, rebuild_now, referents_exist, refused
 from mosaic_scheduling.api.schemas import BlockIn, RoomIn, SchoolIn, SessionIn, TeacherIn
 from mosaic_scheduling.domain.validation import validate_school
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["definitions"])
 SETUP = [Depends(allow(Rule.SCHOOL_SETUP))]
+SETUP_OF_KNOWN_SCHOOL = [*SETUP, Depends(referents_exist)]
 Regroup = Annotated[bool, Query(description="rebuild the block's schedule now (false when setting up in bulk)")]
 
 
 @router.put("/schools/{school_id}", summary="A school's publishing mode (auto or approval) and time zone",
-            dependencies=SETUP)
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_school(district_id: str, school_id: str, body: SchoolIn,
                      session: Session) -> dict[str, Any]:
     async with session.begin():
@@ -32,7 +33,7 @@ async def put_school(district_id: str, school_id: str, body: SchoolIn,
 
 
 @router.put("/blocks/{block_id}", summary="Define or change a flex block (refused if it overlaps another)",
-            dependencies=SETUP)
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_block(district_id: str, block_id: str, body: BlockIn,
                     session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")
@@ -40,7 +41,7 @@ async def put_block(district_id: str, block_id: str, body: BlockIn,
     return await _define(session, district_id, t.blocks, block_id, body.school_id, values, "a block")
 
 
-@router.put("/rooms/{room_id}", summary="Define or change a room and its capacity", dependencies=SETUP)
+@router.put("/rooms/{room_id}", summary="Define or change a room and its capacity", dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_room(district_id: str, room_id: str, body: RoomIn,
                    session: Session) -> dict[str, Any]:
     return await _define(session, district_id, t.rooms, room_id, body.school_id, body.model_dump(),
@@ -48,7 +49,7 @@ async def put_room(district_id: str, room_id: str, body: RoomIn,
 
 
 @router.put("/teachers/{teacher_id}", summary="Define a teacher's expertise and flex-time availability",
-            dependencies=SETUP)
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn,
                       session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")

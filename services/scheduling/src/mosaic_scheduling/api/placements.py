@@ -16,19 +16,21 @@ from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import not_found, rebuild_now
+from mosaic_scheduling.api.deps import not_found, rebuild_now, referents_exist
 from mosaic_scheduling.api.schemas import PlacementIn, RequestIn, SupportPlanIn
 from mosaic_scheduling.domain.model import Placement, Priority
 from mosaic_scheduling.domain.placements import PlacementRefused, cancel, place
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
+PLACING = allow(Rule.PLACEMENT)
 
 
 @router.post("/blocks/{block_id}/placements", status_code=201,
-             summary="Place a student in a session with a priority class; a higher class bumps a lower one")
+             summary="Place a student in a session with a priority class; a higher class bumps a lower one",
+             dependencies=[Depends(PLACING), Depends(referents_exist)])
 async def create_placement(district_id: str, block_id: str, body: PlacementIn, principal: DistrictPrincipal,
                            session: Session, ctx: Context,
-                           access: Annotated[Decision, Depends(allow(Rule.PLACEMENT))]) -> dict[str, Any]:
+                           access: Annotated[Decision, Depends(PLACING)]) -> dict[str, Any]:
     priority = Priority[body.priority.upper()]
     if priority > Priority.STUDENT_CHOICE or principal.user_id != body.student_id:
         insist(access, Rule.SCHOOL_SETUP if priority == Priority.ADMIN_REQUIRED else Rule.BLOCK_WORK,
@@ -87,7 +89,7 @@ async def list_placements(district_id: str, block_id: str,
 
 
 @router.put("/students/{student_id}/support-plan", summary="A student's support plan: the session kind required",
-            dependencies=[Depends(allow(Rule.STUDENT_PLAN))])
+            dependencies=[Depends(allow(Rule.STUDENT_PLAN)), Depends(referents_exist)])
 async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn,
                            session: Session) -> dict[str, Any]:
     async with session.begin():
@@ -108,7 +110,7 @@ async def delete_support_plan(district_id: str, student_id: str,
 
 
 @router.put("/blocks/{block_id}/requests/{student_id}", summary="A student's requested sessions, best first",
-            dependencies=[Depends(allow(Rule.STUDENT_REQUEST))])
+            dependencies=[Depends(allow(Rule.STUDENT_REQUEST)), Depends(referents_exist)])
 async def put_request(district_id: str, block_id: str, student_id: str, body: RequestIn,
                       session: Session) -> dict[str, Any]:
     async with session.begin():

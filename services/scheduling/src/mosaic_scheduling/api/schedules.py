@@ -17,7 +17,7 @@ from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import not_found, outbox_emit, rebuild_now
+from mosaic_scheduling.api.deps import not_found, outbox_emit, rebuild_now, referents_exist
 from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
 from mosaic_scheduling.regrouping import PRODUCER, NotFound, publish_version
 
@@ -155,7 +155,7 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=201,
              summary="Take attendance for one session; published as AttendanceTaken for the SIS",
-             dependencies=WORK)
+             dependencies=[*WORK, Depends(referents_exist)])
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
     sent: list[Envelope] = []
