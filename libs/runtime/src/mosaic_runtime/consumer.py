@@ -38,6 +38,25 @@ class RejectEvent(Exception):
     """Raised by a handler, before it changes anything, for an event it cannot apply; it goes to the DLQ."""
 
 
+# A record larger than this is refused before it is parsed; the types that carry a school's roster or a
+# whole framework may be larger (the producer splits rosters into parts under 900 KB).
+MAX_RECORD_BYTES = 256 * 1024
+LARGE_TYPES = {"RosterChanged": 1024 * 1024, "FrameworkPublished": 4 * 1024 * 1024}
+
+
+def oversize_reason(record: ConsumerRecord, max_record_bytes: int = MAX_RECORD_BYTES) -> str | None:
+    """Why a record is too large to read, or None; the limit depends on its `type` header.
+
+    Replays call this too, so a rebuild skips exactly what the live consumer dead-lettered.
+    """
+    size = len(record.value or b"")
+    kind = next((v.decode(errors="replace") for k, v in (record.headers or ()) if k == "type"), "")
+    limit = max(max_record_bytes, LARGE_TYPES.get(kind, 0))
+    if size <= limit:
+        return None
+    return f"the record is {size} bytes; a {kind or 'record'} may be at most {limit} bytes"
+
+
 @dataclass
 class UnitOfWork:
     """What a handler gets: the batch's transaction, a way to emit events, and a batch-local cache."""
@@ -72,11 +91,6 @@ class DeadLetter:
     error: str
     group: str = ""
 
-
-# A record larger than this is refused before it is parsed; the types that carry a school's roster or a
-# whole framework may be larger (the producer splits rosters into parts under 900 KB).
-MAX_RECORD_BYTES = 256 * 1024
-LARGE_TYPES = {"RosterChanged": 1024 * 1024, "FrameworkPublished": 4 * 1024 * 1024}
 
 
 class BatchApplier:
@@ -170,13 +184,7 @@ class BatchApplier:
         return decoded
 
     def _oversize(self, record: ConsumerRecord) -> str | None:
-        """Why a record is too large to read, or None; the limit depends on its `type` header."""
-        size = len(record.value or b"")
-        kind = next((v.decode(errors="replace") for k, v in (record.headers or ()) if k == "type"), "")
-        limit = max(self.max_record_bytes, LARGE_TYPES.get(kind, 0))
-        if size <= limit:
-            return None
-        return f"the record is {size} bytes; a {kind or 'record'} may be at most {limit} bytes"
+        return oversize_reason(record, self.max_record_bytes)
 
     async def _load_positions(
         self, session: AsyncSession, partitions: set[tuple[str, int]]

@@ -31,6 +31,7 @@ from mosaic_mastery.adapters.tables import (
 )
 from mosaic_mastery.domain.facts import from_record
 from mosaic_mastery.domain.projection import ProjectionState, apply, settle
+from mosaic_runtime.consumer import oversize_reason
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, runtime_tables
 
 Progress = Callable[[int], None]
@@ -85,6 +86,8 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
                     if record.offset >= end:
                         break
                     read += 1
+                    if oversize_reason(record) is not None:
+                        continue  # the live consumer dead-lettered it: the rebuild skips it too
                     fact = from_record(record.value)
                     if fact is not None:
                         apply(state, fact)
