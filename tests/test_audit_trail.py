@@ -46,7 +46,7 @@ async def settled(client, count: int) -> list[dict]:
 
 @pytest.mark.parametrize("service", list(READS))
 async def test_reads_of_a_students_data_are_recorded_and_readable_by_district_administrators(service, app_of):
-    app, client = await app_of(service)
+    _app, client = await app_of(service)
     own, other, route, student = READS[service]
     caller = {"notify": (("guardian",), "g")}.get(service, (("teacher",), "t"))
     mine = await client.get(BASE + own, headers=headers(*caller))

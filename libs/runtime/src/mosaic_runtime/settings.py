@@ -68,6 +68,10 @@ class ServiceSettings(BaseSettings):
     audit_retention_days: int = Field(
         default=365, description="days audit entries are kept where a district chose none (PUT …/audit/retention)")
     audit_purge_every_seconds: float = 3600.0
+    max_request_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413")
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413")
 
     def model_post_init(self, __context: object) -> None:
         for name in DISTRICT_WIDE:
