@@ -204,16 +204,3 @@ def to_recorded(item: EvidenceItem, *, evidence_id: str, recorded_by: str, view:
         verified_by=item.verified_by,
     )
 
-
-def check_read_permission(reader: Recorder, student_id: str, view: ReferenceView) -> list[Problem]:
-    """Staff of the student's sections or school, the student, and their guardians may read their evidence."""
-    roles = effective_roles(reader, view)
-    if reader.user_id == student_id or roles & DISTRICT_WIDE_ROLES:
-        return []
-    if roles & SCHOOL_WIDE_ROLES and view.schools_of(reader.user_id) & view.schools_of(student_id):
-        return []
-    if view.sections_taught_by(reader.user_id) & view.sections_of_student(student_id):
-        return []
-    if student_id in view.related_of(reader.user_id):
-        return []
-    return [Problem("not_permitted", "student_id", f"{reader.user_id} may not read the evidence of {student_id}")]
