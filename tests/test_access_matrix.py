@@ -97,6 +97,7 @@ EXPECTED: dict[Rule, tuple[frozenset[str], frozenset[str]]] = {
     Rule.STUDENT_PLAN: (ADMINS | {"school admin"}, ADMINS),
     Rule.SECTION_DATA: (ADMINS | {"school admin", "teacher"}, ADMINS),
     Rule.SCHOOL_DATA: (ADMINS | {"school admin", "teacher"}, ADMINS),
+    Rule.SCHOOL_OFFER: (EVERYONE, ADMINS),
     Rule.SCHOOL_SETUP: (ADMINS | {"school admin"}, ADMINS),
     Rule.BLOCK_DATA: (ADMINS | {"school admin", "teacher"}, ADMINS),
     Rule.BLOCK_WORK: (ADMINS | {"school admin", "teacher"}, ADMINS),

@@ -44,7 +44,8 @@ class Rule(StrEnum):
     STUDENT_REQUEST = "a student's session requests"
     STUDENT_PLAN = "a student's support plan"
     SECTION_DATA = "a section and its students"
-    SCHOOL_DATA = "a school's summaries and flex-time definition"
+    SCHOOL_DATA = "a school's mastery summaries"
+    SCHOOL_OFFER = "a school's flex-time offer (blocks, sessions, rooms, who leads them)"
     SCHOOL_SETUP = "changing a school's flex time (definitions, approvals)"
     BLOCK_DATA = "a flex block's schedules, placements and attendance"
     BLOCK_WORK = "running a flex block (regrouping, drafts, placements, attendance)"
@@ -84,6 +85,7 @@ POLICY: dict[Rule, dict[Group, Scope]] = {
     Rule.STUDENT_PLAN:     {D: ANY, SA: SCHOOLS, SV: ANY},
     Rule.SECTION_DATA:     {D: ANY, SA: SCHOOLS, T: SECTIONS, SV: ANY},
     Rule.SCHOOL_DATA:      {D: ANY, SA: SCHOOLS, T: SCHOOLS, SV: ANY},
+    Rule.SCHOOL_OFFER:     {D: ANY, SA: SCHOOLS, T: SCHOOLS, ST: SCHOOLS, G: SCHOOLS, SV: ANY},
     Rule.SCHOOL_SETUP:     {D: ANY, SA: SCHOOLS, SV: ANY},
     Rule.BLOCK_DATA:       {D: ANY, SA: SCHOOLS, T: SECTIONS, SV: ANY},
     Rule.BLOCK_WORK:       {D: ANY, SA: SCHOOLS, T: SECTIONS, SV: ANY},

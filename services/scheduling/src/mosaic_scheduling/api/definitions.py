@@ -110,7 +110,7 @@ async def delete_definition(district_id: str, kind: str, item_id: str,
 
 
 @router.get("/schools/{school_id}/definition", summary="Everything defined for a school's flex time",
-            dependencies=[Depends(allow(Rule.SCHOOL_DATA))])
+            dependencies=[Depends(allow(Rule.SCHOOL_OFFER))])
 async def get_definition(district_id: str, school_id: str,
                          session: Session) -> dict[str, Any]:
     school = await repo.load_school(session, district_id, school_id)
