@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from mosaic_events import Envelope, encode
 from mosaic_mastery import synthetic
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import build_app
 from mosaic_mastery.settings import MasterySettings
 from mosaic_runtime.access import CallerLinks, Decision, Rule, Target
@@ -77,7 +77,7 @@ async def seeded(app: FastAPI) -> None:
         for n in range(8)
     ]
     applier = BatchApplier(
-        "bench", HANDLERS, app.state.ctx.sessions, before_commit=BatchFold(app.state.ctx.state["store"])
+        "bench", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"]
     )
     await applier.apply(records(envelopes))
 

@@ -169,10 +169,10 @@ def as_records(envelopes: list[Envelope]) -> list[ConsumerRecord]:
     ]
 
 
-async def through_handler(app: FastAPI, handler: Callable[[UnitOfWork, Envelope], Awaitable[None]]) -> None:
+async def through_handler(app: FastAPI, handler: Callable[..., Awaitable[None]], deps: Any = None) -> None:
     async with app.state.ctx.sessions() as session, session.begin():
         for envelope in roster_events():
-            await handler(UnitOfWork(session), envelope)
+            await handler(UnitOfWork(session, deps=deps), envelope.data, envelope)
 
 
 async def seed_evidence(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -206,10 +206,10 @@ async def seed_evidence(app: FastAPI, client: httpx.AsyncClient) -> None:
 
 
 async def seed_mastery(app: FastAPI, client: httpx.AsyncClient) -> None:
-    from mosaic_mastery.consumers import HANDLERS, BatchFold
+    from mosaic_mastery.consumers import HANDLERS
 
     applier = BatchApplier(
-        "acl-test", HANDLERS, app.state.ctx.sessions, before_commit=BatchFold(app.state.ctx.state["store"])
+        "acl-test", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"]
     )
     assert await applier.apply(as_records(roster_events())) == []
 
@@ -250,9 +250,9 @@ async def seed_scheduling(app: FastAPI, client: httpx.AsyncClient) -> None:
 
 
 async def seed_notify(app: FastAPI, client: httpx.AsyncClient) -> None:
-    from mosaic_notify.consumers import handlers
+    from mosaic_notify.consumers import Wiring, on_roster_changed
 
-    await through_handler(app, handlers(app.state.settings, app.state.clock)["RosterChanged"])
+    await through_handler(app, on_roster_changed, Wiring(app.state.settings, app.state.clock))
 
 
 def build(service: str, database_url: str) -> FastAPI:
