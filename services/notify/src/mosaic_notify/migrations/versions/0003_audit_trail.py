@@ -1,7 +1,7 @@
 """the audit trail: who read or changed which student's data (mosaic_runtime.audit)
 
-Revision ID: 0002_audit_trail
-Revises: 0001_notify_initial
+Revision ID: 0003_audit_trail
+Revises: 0002_notify_pace
 Create Date: 2026-11-26 04:00:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from mosaic_runtime.audit import create_audit_tables, drop_audit_tables
 
-revision: str = "0002_audit_trail"
-down_revision: str | None = "0001_notify_initial"
+revision: str = "0003_audit_trail"
+down_revision: str | None = "0002_notify_pace"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
