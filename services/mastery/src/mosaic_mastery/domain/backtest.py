@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .bkt import BktParams, fit_bkt_many, predict_correct, predict_many
-from .methods import METHODS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
+from .methods import METHODS, STUDENT_OWN_KINDS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
 from .observations import Observation, chronological
 
 
@@ -111,6 +111,8 @@ def backtest_methods(
     The label for AUC is "the next result is at or above mastery"; RMSE is against the next normalized score.
     BKT predicts P(correct); the other methods predict their current estimate. A method without an estimate
     yet (n_mastery before n results at mastery) is scored only where it has one; see Score.predictions.
+    A student's own entries (goals, self-assessments) are never targets, counted or not: they are not what
+    we predict but what we decide whether to count, so counting them or not is compared on the same targets.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -126,7 +128,7 @@ def backtest_methods(
         folding = by_method[methods[0]]
         state = MethodState()
         for observation in chronological(history):
-            if state.count:
+            if state.count and observation.kind not in STUDENT_OWN_KINDS:
                 for method, config in by_method.items():
                     value = _prediction(state, config)
                     if value is not None:
