@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mosaic_evidence.adapters.tables import metadata
-from mosaic_evidence.api import evidence, reference, standards
+from mosaic_evidence.api import evidence, plans, reference, standards
 from mosaic_evidence.commands import IdempotencyConflict
 from mosaic_evidence.consumers import setup_consumers
 from mosaic_evidence.settings import EvidenceSettings
@@ -24,7 +24,7 @@ DESCRIPTION = ("The write side of Mosaic: evidence of learning against the distr
 def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
-                         metadata=metadata, routers=[evidence.router, reference.router, standards.router],
+                         metadata=metadata, routers=[evidence.router, reference.router, standards.router, plans.router],
                          setup_consumers=setup_consumers)
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)  # type: ignore[arg-type]
