@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
-from mosaic_evidence import commands
-from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder
+from mosaic_evidence.api.deps import IdempotencyKey, found, recorder, write
 from mosaic_evidence.domain.plans import GoalChange, GoalDraft, NoteDraft, PlanProfile
 from mosaic_evidence.service import plans
 from mosaic_runtime.app import Context, Session
@@ -26,22 +25,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _write(ctx, district_id: str, path: str, body: Any, decide, key: str | None):
-    status, answer_body = await commands.run_write(
-        ctx,
-        district_id,
-        decide,
-        key=key,
-        payload_hash=commands.request_hash({"path": path, "body": body.model_dump(mode="json")}),
-    )
-    return answer(status, answer_body)
+    return await write(ctx, district_id, decide, key=key, request={"path": path, "body": body.model_dump(mode="json")})
 
 
 @router.get("", responses=RESPONSES, summary="The plan: interests, strengths, goals, comments and reviews")
 async def read_plan(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session):
-    try:
-        return await plans.read_plan(session, district_id, student_id, recorder(principal))
-    except plans.PlanRefused as refused:
-        raise HTTPException(refused.status, refused.problems[0].message) from None
+    return found(await plans.read_plan(session, district_id, student_id, recorder(principal)))
 
 
 @router.put("", responses=RESPONSES, summary="The student names their interests and strengths")

@@ -13,21 +13,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import plan_store, reference_store
-from mosaic_evidence.commands import Decision, envelope_for, keyed_event_id
 from mosaic_evidence.domain.plans import GoalChange, GoalDraft, NoteDraft, PlanProfile, check_access, plan_event
 from mosaic_evidence.domain.plans import relationship as relationship_of
 from mosaic_evidence.domain.recording import Problem, Recorder, check_competencies
 from mosaic_evidence.domain.reference import ReferenceView
+from mosaic_evidence.service.events import envelope_for, keyed_event_id
+from mosaic_evidence.service.results import Decision, Done, Refused, Result
 
 PLAN_IDS = uuid.UUID("5f0c2a7e-91d4-4b3a-8e6f-0a1b2c3d4e5f")
-
-
-class PlanRefused(Exception):
-    """The caller may not read this plan; carries the status and the problems."""
-
-    def __init__(self, status: int, problems: list[Problem]) -> None:
-        super().__init__(problems[0].message)
-        self.status, self.problems = status, problems
 
 
 async def _view(
@@ -38,28 +31,33 @@ async def _view(
     )
 
 
+def _why(problems: list[Problem]) -> Refused:
+    codes = {p.code for p in problems}
+    why = ("not_found" if "unknown_student" in codes else "not_permitted" if codes == {"not_permitted"}
+           else "invalid")
+    return Refused(why, {"detail": problems[0].message, "problems": [p.as_dict() for p in problems]})
+
+
 def _refused(problems: list[Problem]) -> Decision:
-    status = 403 if all(p.code == "not_permitted" for p in problems) else 422
-    if any(p.code == "unknown_student" for p in problems):
-        status = 404
-    return Decision(status, {"detail": problems[0].message, "problems": [p.as_dict() for p in problems]})
+    return Decision(_why(problems))
 
 
 def _new_id(district_id: str, key: str | None, what: str) -> str:
     return str(uuid.uuid5(PLAN_IDS, f"{what}|{district_id}|{key}") if key else uuid.uuid4())
 
 
-def _decided(district_id: str, student_id: str, event, key: str | None, body: Any, status: int = 200) -> Decision:
+def _decided(district_id: str, student_id: str, event, key: str | None, body: Any, created: bool = False
+             ) -> Decision:
     envelope = envelope_for(event, district_id, subject=student_id, event_id=keyed_event_id(district_id, key, 0))
-    return Decision(status, body, [envelope])
+    return Decision(Done(body, created), [envelope])
 
 
-async def read_plan(session: AsyncSession, district_id: str, student_id: str, caller: Recorder) -> dict:
+async def read_plan(session: AsyncSession, district_id: str, student_id: str, caller: Recorder) -> Result:
     """The plan as the caller may see it (everyone allowed sees all of it)."""
     problems = check_access("read", caller, student_id, await _view(session, district_id, caller, student_id))
     if problems:
-        raise PlanRefused(404 if problems[0].code == "unknown_student" else 403, problems)
-    return await plan_store.read_plan(session, district_id, student_id)
+        return _why(problems)
+    return Done(await plan_store.read_plan(session, district_id, student_id))
 
 
 async def update_profile(
@@ -109,7 +107,7 @@ async def set_goal(
         "updated_at": now.isoformat(),
     }
     return _decided(
-        district_id, student_id, plan_event(student_id, "goal_set", caller.user_id, goal=goal), key, body, status=201
+        district_id, student_id, plan_event(student_id, "goal_set", caller.user_id, goal=goal), key, body, created=True
     )
 
 
@@ -128,7 +126,7 @@ async def change_goal(
         return _refused(problems)
     goal = await plan_store.one_goal(session, district_id, student_id, goal_id)
     if goal is None:
-        return Decision(404, {"detail": f"student {student_id} has no goal {goal_id}"})
+        return Decision(Refused("not_found", {"detail": f"student {student_id} has no goal {goal_id}"}))
     changes = change.model_dump(exclude_unset=True)
     if change.competency_ids is not None:
         changes["competency_ids"], unknown = _competencies(change.competency_ids, view)
@@ -175,4 +173,4 @@ async def add_note(
     event = plan_event(
         student_id, "reviewed" if kind == "review" else "commented", caller.user_id, goal=goal, note_id=row["note_id"]
     )
-    return _decided(district_id, student_id, event, key, {**row, "written_at": now.isoformat()}, status=201)
+    return _decided(district_id, student_id, event, key, {**row, "written_at": now.isoformat()}, created=True)
