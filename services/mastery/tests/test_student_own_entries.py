@@ -97,6 +97,8 @@ def test_the_backtest_scores_counting_and_not_counting_on_the_same_demonstrated_
             rows.append(Observation(f"s{s}-{t}", START + timedelta(days=2 * t + 1), 2 * t + 1,
                                     float(np.clip(skill + 0.3 + rng.normal(0, 0.15), 0, 1)), "self_assessment"))
         histories[("c1", f"s{s}")] = rows
+    for history in histories.values():  # a self-rating first: the target after it is scored in neither run
+        history.insert(0, Observation(f"first-{id(history)}", START - timedelta(days=1), -1, 1.0, "self_assessment"))
     off = backtest_methods(histories, MethodConfig(), {}, methods=("average",))["average"]
     on = backtest_methods(histories, MethodConfig(uncounted_kinds=frozenset({"goal"})), {},
                           methods=("average",))["average"]
