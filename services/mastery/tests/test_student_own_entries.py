@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mosaic_mastery import synthetic
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_mastery.domain.backtest import backtest_methods
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings, MethodSettings
 from mosaic_mastery.domain.facts import from_envelope

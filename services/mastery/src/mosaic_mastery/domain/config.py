@@ -98,7 +98,7 @@ class DistrictSettings(_Strict):
         counted |= {"self_assessment"} if self.count_self_assessments else set()
         return STUDENT_OWN_KINDS - counted
 
-    def calculation_fingerprint(self) -> tuple:
+    def calculation_fingerprint(self) -> tuple[object, ...]:
         """What the estimates and levels depend on; when it changes, the district is recalculated."""
         return (self.method, tuple(sorted(self.competency_methods.items())), self.scale,
                 tuple(sorted(self.kind_weights.items())), tuple(sorted(self.uncounted_kinds())),
