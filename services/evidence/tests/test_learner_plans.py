@@ -146,3 +146,18 @@ async def test_bad_goals_are_refused_with_the_field_and_nothing_is_written(servi
     bad_status = await client.post(f"{plan}/goals", headers=me, json={"what": "x", "status": "won"})
     assert bad_status.status_code == 422
     assert (await client.get(plan, headers=me)).json()["goals"] == []
+
+
+async def test_a_retried_goal_with_the_same_key_is_one_goal_and_one_event(service: Service):
+    family, client = northfield_family(), service.client
+    plan = service.path(f"students/{family.student}/plan")
+    headers = service.headers(family.student, "student", key="goal-once")
+    mark = await service.plans_topic.mark()  # type: ignore[attr-defined]
+    first = await client.post(f"{plan}/goals", headers=headers, json={"what": "Read one chapter a week"})
+    again = await client.post(f"{plan}/goals", headers=headers, json={"what": "Read one chapter a week"})
+    other = await client.post(f"{plan}/goals", headers=headers, json={"what": "Something else"})
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 409)
+    assert first.json()["goal_id"] == again.json()["goal_id"]
+    assert len((await client.get(plan, headers=headers)).json()["goals"]) == 1
+    events = await service.plans_topic.since(mark, service.district)  # type: ignore[attr-defined]
+    assert [e.data.change for e in events] == ["goal_set"]
