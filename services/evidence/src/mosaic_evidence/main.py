@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from mosaic_evidence.adapters.relationships import RosterRelationships
 from mosaic_evidence.adapters.tables import metadata
-from mosaic_evidence.api import evidence, reference, standards
+from mosaic_evidence.api import evidence, plans, reference, standards
 from mosaic_evidence.consumers import setup_consumers
 from mosaic_evidence.service.results import IdempotencyConflict
 from mosaic_evidence.settings import EvidenceSettings
@@ -26,7 +26,8 @@ DESCRIPTION = ("The write side of Mosaic: evidence of learning against the distr
 def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
-                         metadata=metadata, routers=[evidence.router, reference.router, standards.router],
+                         metadata=metadata, routers=[evidence.router, reference.router, standards.router,
+                                                           plans.router],
                          setup_consumers=setup_consumers, on_startup=[audit.start])
     audit.install(app)
     app.state.relationships = RosterRelationships

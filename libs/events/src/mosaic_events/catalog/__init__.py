@@ -9,6 +9,7 @@ from mosaic_events.catalog.evidence import (
 )
 from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
+from mosaic_events.catalog.plans import GoalStatus, LearnerPlanChanged, PlanChange
 from mosaic_events.catalog.reference import (
     Competency,
     CompetencyLink,
@@ -43,10 +44,13 @@ __all__ = [
     "FamilyNotified",
     "FrameworkDiff",
     "FrameworkPublished",
+    "GoalStatus",
     "GroupAssignmentChanged",
+    "LearnerPlanChanged",
     "MasteryChanged",
     "NotificationFailed",
     "Person",
+    "PlanChange",
     "RegroupNeeded",
     "RosterChanged",
     "RosterRemovals",
