@@ -22,7 +22,7 @@ from mosaic_runtime.auth import TokenVerifier
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.logging import setup_logging
-from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS, READY
 from mosaic_runtime.outbox import OutboxRelay
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
@@ -147,9 +147,9 @@ def probes_router() -> APIRouter:
 
     @router.get("/readyz", summary="The broker and the database are reachable")
     async def readyz(request: Request) -> JSONResponse:
-        ctx: ServiceContext = request.app.state.ctx
-        checks = {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}
+        checks = await _readiness_checks(request.app.state.ctx)
         ready = all(ok for ok in checks.values())
+        READY.set(1 if ready else 0)
         body = {
             "status": "ready" if ready else "unready",
             "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
@@ -157,10 +157,16 @@ def probes_router() -> APIRouter:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        checks = await _readiness_checks(request.app.state.ctx)  # readiness as a series, to alert on flapping
+        READY.set(1 if all(checks.values()) else 0)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _readiness_checks(ctx: ServiceContext) -> dict[str, bool]:
+    return {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}
 
 
 async def _database_ok(ctx: ServiceContext) -> bool:

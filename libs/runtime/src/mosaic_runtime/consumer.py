@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -28,10 +29,20 @@ from mosaic_events import Envelope, EventError, decode
 from mosaic_events.tracing import trace_context
 from mosaic_runtime import outbox
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
-from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from mosaic_runtime.metrics import (
+    CONSUMER_LAG,
+    EVENT_AGE_SECONDS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    HANDLER_SECONDS,
+)
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.consumer")
+
+
+# Every reason a record is dead-lettered for (EventError.reason values, plus a handler's rejection).
+DEAD_LETTER_REASONS = ("invalid", "malformed", "unknown-type", "unsupported-version", "rejected")
 
 
 class RejectEvent(Exception):
@@ -144,6 +155,8 @@ class BatchApplier:
             uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
             await handler(uow, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
+        age = (datetime.now(UTC) - envelope.recorded_at).total_seconds()
+        EVENT_AGE_SECONDS.labels(self.group, envelope.type).observe(max(0.0, age))
 
     def _decode(
         self, records: Iterable[ConsumerRecord], dead: list[DeadLetter]
@@ -200,7 +213,7 @@ class BatchApplier:
             await session.execute(insert(self.processed), [{"consumer_group": self.group, "event_id": i} for i in ids])
 
 
-async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> None:
+async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter], group: str = "") -> None:
     """Publish unreadable records to `<topic>.dlq`, keeping key, value and headers, adding the reason."""
     for letter in letters:
         r = letter.record
@@ -210,10 +223,11 @@ async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> Non
                 "x-mosaic-reason": letter.reason,
                 "x-mosaic-error": letter.error[:2000],
                 "x-mosaic-source": f"{r.topic}/{r.partition}/{r.offset}",
+                "x-mosaic-group": group,
             }
         )
         await broker.publish(r.value or b"", f"{r.topic}.dlq", key=r.key, headers=headers)
-        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason).inc()
+        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason, group).inc()
         log.warning("sent %s/%s/%s to the DLQ: %s", r.topic, r.partition, r.offset, letter.error)
 
 
@@ -234,7 +248,11 @@ def subscribe(
     topic_list = [topics] if isinstance(topics, str) else list(topics)
 
     async def dead_letter(letters: Sequence[DeadLetter]) -> None:
-        await send_to_dlq(broker, letters)
+        await send_to_dlq(broker, letters, group)
+
+    for topic in topic_list:  # exported at 0 from the start, so the first dead letter shows as an increase
+        for reason in DEAD_LETTER_REASONS:
+            EVENTS_DEAD_LETTERED.labels(topic, reason, group)
 
     applier = BatchApplier(
         group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
