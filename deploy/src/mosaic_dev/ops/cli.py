@@ -199,3 +199,50 @@ def discard_letters(
     console.print(
         f"discarded: {len(outcome.done)}; already settled: {len(outcome.skipped)} (recorded in {LEDGER_TOPIC})"
     )
+
+
+positions = typer.Typer(
+    help="Consumer positions: after a restore, resume from what the database holds.", no_args_is_help=True
+)
+app.add_typer(positions, name="positions")
+
+
+@positions.command("restore")
+def restore_positions(
+    group: Annotated[str, typer.Option(help="the service's consumer group, e.g. mosaic-mastery")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL", help="the restored database")],
+    bootstrap: Bootstrap = "localhost:9092",
+    topic: Topics = None,
+    yes: Yes = False,
+) -> None:
+    """Set the group's Kafka offsets to the positions stored in the (restored) database; the service is stopped."""
+    import asyncio
+
+    from mosaic_dev.ops import positions as ops_positions
+
+    stored = asyncio.run(ops_positions.stored_positions(database_url, group))
+    rewinds = ops_positions.plan(bootstrap, group, stored, set(topic or ()))
+    table = Table(
+        "topic",
+        "partition",
+        "group's offset",
+        "stored position",
+        "records to apply again",
+        title=f"Positions of {group}",
+    )
+    for r in rewinds:
+        table.add_row(r.topic, str(r.partition), str(r.committed), str(r.stored), str(r.behind))
+    console.print(table)
+    if not rewinds:
+        raise typer.BadParameter(f"no positions stored for {group!r} and no --topic given: nothing to set")
+    if not yes and not typer.confirm(f"set {len(rewinds)} offset(s) of {group}?"):
+        raise typer.Abort()
+    try:
+        ops_positions.apply(bootstrap, group, rewinds)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"{group} resumes from its stored positions: {sum(r.behind for r in rewinds)} record(s) "
+        "will be applied again (the state does not have them yet)"
+    )
