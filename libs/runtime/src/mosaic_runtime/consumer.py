@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope, EventError, decode
 from mosaic_events.tracing import trace_context
+from mosaic_events.upcasting import upcast
 from mosaic_runtime import outbox
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
 from mosaic_runtime.metrics import (
@@ -164,7 +165,7 @@ class BatchApplier:
         decoded = []
         for record in records:
             try:
-                decoded.append((record, decode(record.value)))
+                decoded.append((record, upcast(decode(record.value))))  # handlers see the current version
             except EventError as exc:
                 dead.append(DeadLetter(record, exc.reason, str(exc)))
         return decoded

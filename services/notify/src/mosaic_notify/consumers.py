@@ -49,7 +49,9 @@ def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[st
         await tell(uow.session, news, clock(), settings)
 
     async def on_group_assignment_changed(uow: UnitOfWork, envelope: Envelope) -> None:
-        await tell(uow.session, news_from_assignment(envelope), clock(), settings)
+        news = news_from_assignment(envelope)
+        if news is not None:
+            await tell(uow.session, news, clock(), settings)
 
     return {
         "RosterChanged": on_roster_changed,

@@ -7,7 +7,7 @@ from mosaic_events.catalog.evidence import (
     EvidenceRecorded,
     EvidenceRetracted,
 )
-from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
+from mosaic_events.catalog.mastery import MasteryChanged, MasteryChangedV1, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
 from mosaic_events.catalog.reference import (
     Competency,
@@ -25,6 +25,7 @@ from mosaic_events.catalog.schedule import (
     AttendanceMark,
     AttendanceTaken,
     GroupAssignmentChanged,
+    GroupAssignmentChangedV1,
     ScheduledSession,
     SchedulePublished,
 )
@@ -44,7 +45,9 @@ __all__ = [
     "FrameworkDiff",
     "FrameworkPublished",
     "GroupAssignmentChanged",
+    "GroupAssignmentChangedV1",
     "MasteryChanged",
+    "MasteryChangedV1",
     "NotificationFailed",
     "Person",
     "RegroupNeeded",
