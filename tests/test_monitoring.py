@@ -151,7 +151,7 @@ def _evidence(student_id: str, competency_id: str, teacher_id: str, section_id: 
     }
 
 
-def _run_the_flow(stack: Monitored, roster_dir: Path) -> None:
+def _run_the_flow(stack: Monitored, roster_dir: Path) -> Callable[[int], None]:
     """A district's day: framework, roster, a flex block, evidence that regroups a student, a family email."""
     from mosaic_evidence.generator.writers import write_oneroster
 
@@ -184,6 +184,22 @@ def _run_the_flow(stack: Monitored, roster_dir: Path) -> None:
     _wait(lambda: client.session_of(block.block_id, ana.student_id) == "reteach-0", "Ana in the reteach group")
     client.record_evidence([_evidence(ana.student_id, competency.id, ana.math_teacher_id, ana.math_section_id, 4)])
     _wait(lambda: client.session_of(block.block_id, ana.student_id) == "extend-0", "Ana in the extend group")
+
+    def score_the_cohort(value: int) -> None:
+        client.record_evidence(
+            [_evidence(p.student_id, competency.id, p.math_teacher_id, p.math_section_id, value) for p in cohort]
+        )
+
+    return score_the_cohort
+
+
+def _a_busy_minute(score_the_cohort: Callable[[int], None], seconds: float) -> None:
+    """Teachers keep scoring for a while, so the rates and latencies have a shape to draw."""
+    deadline, value = time.monotonic() + seconds, 1
+    while time.monotonic() < deadline:
+        score_the_cohort(value)
+        value = value % 4 + 1
+        time.sleep(1.0)
 
 
 def _send_unreadable_records(bootstrap: str) -> None:
@@ -244,14 +260,19 @@ def _render_two_panels(prometheus: str, out: Path) -> int:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.render(
-        prometheus, ["Requests by route", "Mastery latency (p95, recorded → applied)"], out, seconds=900
-    )
+    return module.render(prometheus, ["Evidence in", "Mastery latency (p95, recorded → applied)"], out, seconds=900)
 
 
 @pytest.mark.integration
 def test_every_panel_and_rule_answers_from_the_running_stack(monitored: Monitored, tmp_path: Path) -> None:
-    _run_the_flow(monitored, tmp_path / "roster")
+    score_the_cohort = _run_the_flow(monitored, tmp_path / "roster")
+    _a_busy_minute(score_the_cohort, float(os.environ.get("MOSAIC_MONITORING_BUSY_SECONDS", "15")))
+    # Prometheus holds the dead-letter counters at 0 before the letters: the first one is then an increase.
+    _wait(
+        lambda: _query(monitored.prometheus, 'mosaic_events_dead_lettered_total{job="mastery"} == 0'),
+        "mastery's dead-letter counters scraped at 0",
+        timeout=60,
+    )
     _send_unreadable_records(monitored.bootstrap)
 
     # The flow's family email is a delivery on notify's /metrics.
@@ -279,11 +300,16 @@ def test_every_panel_and_rule_answers_from_the_running_stack(monitored: Monitore
         pytest.fail(f"no data for: {empty()}")
 
     # The dead letters sent above fire the alert, with their reasons.
-    firing = _wait(
-        lambda: _query(monitored.prometheus, 'ALERTS{alertname="MosaicDeadLetter",alertstate="firing"}'),
-        "MosaicDeadLetter firing",
-        timeout=120,
-    )
+    try:
+        firing = _wait(
+            lambda: _query(monitored.prometheus, 'ALERTS{alertname="MosaicDeadLetter",alertstate="firing"}'),
+            "MosaicDeadLetter firing",
+            timeout=120,
+        )
+    except AssertionError:
+        counted = _query(monitored.prometheus, "mosaic_events_dead_lettered_total > 0")
+        log = next(s for s in monitored.services if s.spec.name == "mastery").log_file.read_text()[-3000:]
+        pytest.fail(f"MosaicDeadLetter did not fire; dead letters counted: {counted}; mastery's log ends:\n{log}")
     assert {"malformed", "unknown-type"} <= {a["metric"]["reason"] for a in firing}, firing
     # A healthy stack pages for nothing else.
     others = _query(monitored.prometheus, 'ALERTS{alertname!="MosaicDeadLetter",alertstate="firing"}')

@@ -109,11 +109,14 @@ async def _start(
         ctx.relay.start()
     for hook in on_startup:
         await _call(hook, ctx)
+    await _refresh_readiness(ctx)
     log.info("%s started", settings.service_name)
     return ctx
 
 
 async def _stop(ctx: ServiceContext) -> None:
+    if (readiness := ctx.state.get("readiness_task")) is not None:
+        readiness.cancel()
     for task in ctx.tasks:
         task.cancel()
     await asyncio.gather(*ctx.tasks, return_exceptions=True)
@@ -149,7 +152,7 @@ def probes_router() -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         checks = await _readiness_checks(request.app.state.ctx)
         ready = all(ok for ok in checks.values())
-        READY.set(1 if ready else 0)
+        _record_readiness(request.app.state.ctx, ready)
         body = {
             "status": "ready" if ready else "unready",
             "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
@@ -158,11 +161,30 @@ def probes_router() -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics")
     async def metrics(request: Request) -> Response:
-        checks = await _readiness_checks(request.app.state.ctx)  # readiness as a series, to alert on flapping
-        READY.set(1 if all(checks.values()) else 0)
+        _refresh_readiness_soon(request.app.state.ctx)  # in the background: a scrape never waits on the broker
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+READINESS_MAX_AGE_SECONDS = 5.0
+
+
+def _record_readiness(ctx: ServiceContext, ready: bool) -> None:
+    """mosaic_ready: what /readyz last said, so readiness flapping shows between probes as a series."""
+    READY.set(1 if ready else 0)
+    ctx.state["readiness_checked_at"] = time.monotonic()
+
+
+async def _refresh_readiness(ctx: ServiceContext) -> None:
+    _record_readiness(ctx, all((await _readiness_checks(ctx)).values()))
+
+
+def _refresh_readiness_soon(ctx: ServiceContext) -> None:
+    stale = time.monotonic() - ctx.state.get("readiness_checked_at", 0.0) >= READINESS_MAX_AGE_SECONDS
+    running = ctx.state.get("readiness_task")
+    if stale and (running is None or running.done()):
+        ctx.state["readiness_task"] = asyncio.create_task(_refresh_readiness(ctx), name="readiness")
 
 
 async def _readiness_checks(ctx: ServiceContext) -> dict[str, bool]:
