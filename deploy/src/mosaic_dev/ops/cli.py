@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -246,3 +247,38 @@ def restore_positions(
         f"{group} resumes from its stored positions: {sum(r.behind for r in rewinds)} record(s) "
         "will be applied again (the state does not have them yet)"
     )
+
+
+@app.command("replay")
+def replay(
+    service: Annotated[str, typer.Argument(help="mastery (notify, scheduling: restore a backup instead)")],
+    until: Annotated[datetime, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")],
+    database_url: Annotated[str, typer.Option(help="a new, empty database for the replayed state")],
+    live_database_url: Annotated[str, typer.Option(help="the live database: what the log lacks is copied")],
+    bootstrap: Bootstrap = "localhost:9092",
+) -> None:
+    """Rebuild a service's state from the log up to a point in time into a new database (nothing is published).
+
+    Then stop the service, `mosaic-ops positions restore --group <its group> --database-url <new>`, and start
+    it on the new database: it carries on from the cut-off.
+    """
+    import asyncio
+
+    from mosaic_dev.ops.replay import replay_until
+
+    moment = until if until.tzinfo else until.replace(tzinfo=UTC)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"replaying {service}", total=None)
+        try:
+            summary = asyncio.run(replay_until(service, database_url, bootstrap, live_url=live_database_url,
+                                               until_ms=int(moment.timestamp() * 1000),
+                                               advance=lambda n: progress.advance(task, n)))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {moment.isoformat()}")
+    for position, offset in sorted(summary.cutoffs.items()):
+        table.add_row(position, str(offset))
+    console.print(table)
+    console.print(f"copied {summary.copied} row(s) the log does not hold from the live database")
+    console.print(f"applied {summary.applied} record(s) ({summary.dead_lettered} unreadable, as live); "
+                  f"{summary.emitted} emission(s) decided again and marked sent, not published")

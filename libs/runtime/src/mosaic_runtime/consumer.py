@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,8 +97,10 @@ class BatchApplier:
         dedupe_ids: bool = True,
         before_commit: BatchHook | None = None,
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
+        topics: Sequence[str] = (),
     ) -> None:
         self.group = group
+        self.topics = tuple(topics)
         self.dead_letter = dead_letter
         self.handlers = handlers
         self.sessions = session_factory
@@ -256,8 +259,10 @@ def subscribe(
             EVENTS_DEAD_LETTERED.labels(topic, reason, group)
 
     applier = BatchApplier(
-        group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
+        group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter,
+        topics=topic_list,
     )
+    _APPLIERS.setdefault(broker, []).append(applier)
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be
     # evicted from the group for missing a few heartbeats. Tests that kill consumers lower it.
@@ -282,6 +287,14 @@ def subscribe(
         _record_lag(message, group, records)
 
     return applier
+
+
+_APPLIERS: weakref.WeakKeyDictionary[KafkaBroker, list[BatchApplier]] = weakref.WeakKeyDictionary()
+
+
+def appliers_of(broker: KafkaBroker) -> list[BatchApplier]:
+    """The consumers `subscribe` registered on a broker: a replay applies records through the same wiring."""
+    return list(_APPLIERS.get(broker, ()))
 
 
 def _record_lag(message: Any, group: str, records: Sequence[ConsumerRecord]) -> None:
