@@ -63,8 +63,11 @@ def plan(bootstrap: str, group: str, stored: dict[tuple[str, int], int], topics:
         consumer.close()
 
 
-def apply(bootstrap: str, group: str, rewinds: list[Rewind]) -> None:
-    """Commit the stored positions as the group's offsets; refuses while the group has live members."""
+def apply(bootstrap: str, group: str, rewinds: list[Rewind], wait_seconds: float = 60.0) -> None:
+    """Commit the stored positions as the group's offsets; refuses while the group has live members (a member
+    that just stopped is waited for: the broker drops it within its session timeout)."""
+    import time
+
     from kafka import TopicPartition
     from kafka.admin import KafkaAdminClient
     from kafka.errors import NoError
@@ -72,12 +75,14 @@ def apply(bootstrap: str, group: str, rewinds: list[Rewind]) -> None:
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mosaic-ops")
     try:
-        members = admin.describe_groups([group])[group].get("members") or []
-        if members:
-            raise RuntimeError(
-                f"group {group!r} has {len(members)} live member(s): stop the service "
-                "(scale its Deployment to 0) before setting its positions"
-            )
+        deadline = time.monotonic() + wait_seconds
+        while members := admin.describe_groups([group])[group].get("members") or []:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"group {group!r} has {len(members)} live member(s): stop the service "
+                    "(scale its Deployment to 0) before setting its positions"
+                )
+            time.sleep(1.0)
         offsets = {TopicPartition(r.topic, r.partition): OffsetAndMetadata(r.stored, "", -1) for r in rewinds}
         errors = {tp: e for tp, e in admin.alter_group_offsets(group, offsets).items() if e is not NoError}
         if errors:
