@@ -10,6 +10,7 @@ The procedure it follows is deploy/README.md's "Backup and restore".
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -137,8 +138,7 @@ async def test_a_restored_database_resumes_from_its_stored_positions(kafka_boots
         settings = MasterySettings(
             database_url=url,
             kafka_bootstrap_servers=kafka_bootstrap,
-            evidence_topic=evidence_topic,
-            reference_topic=reference_topic,
+            topic_overrides={"mosaic.evidence.v1": evidence_topic, "mosaic.reference.v1": reference_topic},
             consumer_group=group,
             oidc_jwks_json=generate_signing_key().jwks_json,
             outbox_poll_seconds=0.05,
@@ -246,8 +246,7 @@ async def test_a_replay_to_a_point_in_time_rebuilds_that_state_and_resumes_from_
     settings = MasterySettings(
         database_url=live_url,
         kafka_bootstrap_servers=kafka_bootstrap,
-        evidence_topic=evidence_topic,
-        reference_topic=reference_topic,
+        topic_overrides={"mosaic.evidence.v1": evidence_topic, "mosaic.reference.v1": reference_topic},
         consumer_group=group,
         oidc_jwks_json=key.jwks_json,
         outbox_poll_seconds=0.05,
@@ -275,12 +274,8 @@ async def test_a_replay_to_a_point_in_time_rebuilds_that_state_and_resumes_from_
     published = await count_on_topic(kafka_bootstrap, topics.MASTERY.name, district)
 
     # The replay runs mastery's own consumers on a new database, configured as the service is.
-    for name, value in {
-        "EVIDENCE_TOPIC": evidence_topic,
-        "REFERENCE_TOPIC": reference_topic,
-        "CONSUMER_GROUP": group,
-        "OIDC_JWKS_JSON": key.jwks_json,
-    }.items():
+    overrides = json.dumps({"mosaic.evidence.v1": evidence_topic, "mosaic.reference.v1": reference_topic})
+    for name, value in {"TOPIC_OVERRIDES": overrides, "CONSUMER_GROUP": group, "OIDC_JWKS_JSON": key.jwks_json}.items():
         monkeypatch.setenv(f"MOSAIC_MASTERY_{name}", value)
     result = await asyncio.to_thread(
         CliRunner().invoke,

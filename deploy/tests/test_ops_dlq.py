@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -20,10 +21,11 @@ from typer.testing import CliRunner
 from mosaic_dev.ops.cli import app
 from mosaic_dev.ops.ledger import LEDGER_TOPIC
 from mosaic_events import Envelope, encode, new_envelope
-from mosaic_events.catalog import EvidenceRecorded
+from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded, EvidenceRetracted
 from mosaic_events.tracing import kafka_headers
-from mosaic_runtime.consumer import RejectEvent, UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, RejectEvent, UnitOfWork, subscribe
 from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
+from mosaic_runtime.settings import ServiceSettings
 
 runtime_tables(RUNTIME_METADATA)
 
@@ -48,9 +50,8 @@ class FrameworkAwareConsumer:
     known: set[str] = field(default_factory=lambda: {"c-1"})
     applied: list[str] = field(default_factory=list)
 
-    async def apply(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        assert isinstance(envelope.data, EvidenceRecorded)
-        unknown = set(envelope.data.competency_ids) - self.known
+    async def apply(self, uow: UnitOfWork, evidence: EvidenceRecorded, envelope: Envelope) -> None:
+        unknown = set(evidence.competency_ids) - self.known
         if unknown:
             raise RejectEvent(f"competency {sorted(unknown)} is not in district d-1's framework")
         self.applied.append(str(envelope.id))
@@ -64,13 +65,15 @@ async def consuming(
     async with engine.begin() as conn:
         await conn.run_sync(RUNTIME_METADATA.create_all)
     broker = KafkaBroker(bootstrap)
-    subscribe(
-        broker,
-        topic,
-        group=group,
-        handlers={"EvidenceRecorded": consumer.apply},
-        session_factory=make_session_factory(engine),
+    settings = ServiceSettings(
+        service_name="ops-test",
+        kafka_bootstrap_servers=bootstrap,
+        consumer_group=group,
+        topic_overrides={"mosaic.evidence.v1": topic},
+        oidc_jwks_json='{"keys": []}',
     )
+    handlers = HandlerMap({EvidenceRecorded: consumer.apply}, ignored=(EvidenceCorrected, EvidenceRetracted))
+    subscribe(SimpleNamespace(settings=settings, broker=broker, sessions=make_session_factory(engine)), handlers)
     await broker.start()
     try:
         yield

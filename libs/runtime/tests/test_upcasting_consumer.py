@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -12,8 +13,9 @@ from faststream.kafka import KafkaBroker
 from mosaic_events import Envelope, encode, new_envelope
 from mosaic_events.catalog import MasteryChanged, MasteryChangedV1
 from mosaic_events.tracing import kafka_headers
-from mosaic_runtime.consumer import UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 from mosaic_runtime.db import RUNTIME_METADATA, make_engine, make_session_factory, runtime_tables
+from mosaic_runtime.settings import ServiceSettings
 from sample_service.harness import produce, read_all
 
 runtime_tables(RUNTIME_METADATA)
@@ -55,20 +57,22 @@ async def test_a_consumer_gets_v1_and_v2_mastery_changes_as_the_current_version(
     await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in (v1, v2)])
     seen: list[Envelope] = []
 
-    async def remember(uow: UnitOfWork, envelope: Envelope) -> None:
+    async def remember(uow: UnitOfWork, _change: MasteryChanged, envelope: Envelope) -> None:
         seen.append(envelope)
 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     async with engine.begin() as conn:
         await conn.run_sync(RUNTIME_METADATA.create_all)
     broker = KafkaBroker(kafka_bootstrap)
-    subscribe(
-        broker,
-        topic,
-        group=f"g-{uuid.uuid4().hex[:8]}",
-        handlers={"MasteryChanged": remember},
-        session_factory=make_session_factory(engine),
+    settings = ServiceSettings(
+        service_name="upcast-test",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_group=f"g-{uuid.uuid4().hex[:8]}",
+        topic_overrides={"mosaic.mastery.v1": topic},
+        oidc_jwks_json='{"keys": []}',
     )
+    ctx = SimpleNamespace(settings=settings, broker=broker, sessions=make_session_factory(engine))
+    subscribe(ctx, HandlerMap({MasteryChanged: remember}))  # type: ignore[arg-type]
     await broker.start()
     try:
         async with asyncio.timeout(60):

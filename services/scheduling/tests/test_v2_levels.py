@@ -47,7 +47,7 @@ async def test_a_level_from_either_version_is_kept_and_an_absent_one_forgotten(t
         for change in changes:
             envelope = upcast(new_envelope(change, district_id="d-1", producer="test", subject="s-1"))
             async with sessions() as session, session.begin():
-                await keep_mastery_level(UnitOfWork(session), envelope)
+                await keep_mastery_level(UnitOfWork(session), envelope.data, envelope)  # type: ignore[arg-type]
             seen.append(await levels(sessions))
     finally:
         await engine.dispose()

@@ -1,6 +1,7 @@
 """The one outbox: events a transaction decided to emit, published after it commits.
 
-`emit` writes the envelope (and the trace context it was decided in) in the caller's
+Services reach it through the publish port (`mosaic_runtime.publishing`, OUTBOX mode).
+`emit_many` writes envelopes (and the trace context each was decided in) in the caller's
 transaction; `OutboxRelay` publishes rows in order, waits for acks=all, then marks them
 sent. A crash between publish and mark re-sends the same envelope id, which downstream
 consumers recognise (invariant 5).
@@ -27,11 +28,6 @@ from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG, OUTBOX_OLDES
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
-
-
-async def emit(session: AsyncSession, envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> None:
-    """Add an envelope to the outbox in the session's transaction, with its trace context (default: current)."""
-    await emit_many(session, [envelope], lambda _: trace_ctx)
 
 
 async def emit_many(session: AsyncSession, envelopes: Sequence[Envelope],
