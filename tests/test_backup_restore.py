@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.ops.cli import app as ops_app
 from mosaic_dev.postgres import temporary_database
 from mosaic_events import Envelope, encode
 from mosaic_events.tracing import kafka_headers
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.tables import PROJECTION_TABLES
 from mosaic_mastery.main import MIGRATIONS, build_app
 from mosaic_mastery.settings import MasterySettings

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from mosaic_dev.district_generator import generate_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
@@ -39,7 +40,6 @@ from mosaic_dev.stack import (
     stop_service,
     wait_until_ready,
 )
-from mosaic_evidence.generator import generate_district
 
 ROOT = Path(__file__).resolve().parents[1]
 MONITORING = ROOT / "deploy" / "monitoring"
@@ -153,7 +153,7 @@ def _evidence(student_id: str, competency_id: str, teacher_id: str, section_id: 
 
 def _run_the_flow(stack: Monitored, roster_dir: Path) -> Callable[[int], None]:
     """A district's day: framework, roster, a flex block, evidence that regroups a student, a family email."""
-    from mosaic_evidence.generator.writers import write_oneroster
+    from mosaic_dev.district_generator.writers import write_oneroster
 
     district = generate_district(secrets.randbelow(10**9), schools=1, students_per_school=6, weeks=1)
     admin = stack.idp.token(district_id=district.district_id, user_id="ops-admin", roles=("districtAdministrator",))
