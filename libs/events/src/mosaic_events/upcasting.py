@@ -1,6 +1,6 @@
 """Consumers read the current and the previous version of a type (invariant 7) by upcasting: an envelope of an
 older version becomes the current version before any handler sees it, so a handler knows one shape.
-ADR 0006 says why upcasting rather than publishing both versions side by side."""
+ADR 0012 says why upcasting rather than publishing both versions side by side."""
 
 from __future__ import annotations
 
