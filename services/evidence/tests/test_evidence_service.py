@@ -206,7 +206,7 @@ async def test_recorded_evidence_is_read_back_from_the_broker(service: Service):
 
 
 async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(service: Service):
-    """ADR 0012: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
+    """ADR 0013: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
     roster = service.roster
     mark = await service.evidence_topic.mark()
     reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
@@ -220,7 +220,7 @@ async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(serv
     rosters = [e for e in await service.reference_topic.since({}, service.district) if e.type == "RosterChanged"]
     people = [p for e in rosters for p in e.data.people]
     assert len(people) > 60
-    assert all(p.given_name is None and p.family_name is None and p.email is None and p.phone is None
+    assert all(p.given_name == "" and p.family_name == "" and p.email is None and p.phone is None
                and p.sms is None for p in people)
     details = await TopicProbe(service.evidence_topic.bootstrap, PEOPLE.name).since({}, service.district)
     by_person = {d.data.person_id: d.data for d in details}
@@ -333,7 +333,7 @@ async def test_a_batch_is_all_or_nothing_and_corrections_and_retractions_are_new
     assert kinds["total"] == 1
     outsider = await service.client.get(service.path(f"students/{roster.student}/evidence"),
                                         headers=service.headers(roster.other_teacher))
-    assert outsider.status_code == 403
+    assert outsider.status_code == 404  # the answer an unknown student gets: no existence oracle
 
 
 async def test_xapi_and_caliper_become_evidence_through_the_districts_mapping(service: Service):

@@ -85,7 +85,7 @@ def erase_person_command(
         "http://127.0.0.1:8081",
     token: Annotated[str, typer.Option(envvar="MOSAIC_TOKEN", help="a district administrator's bearer token")] = "",
 ) -> None:
-    """Erase a person through the running service (ADR 0012): it answers once PersonErased is on the log."""
+    """Erase a person through the running service (ADR 0013): it answers once PersonErased is on the log."""
     import json
     import urllib.error
     import urllib.request

@@ -51,7 +51,7 @@ HANDLERS = HandlerMap(
         FrameworkPublished: collect_fact,
         PersonErased: collect_fact,
     },
-    ignored=(PersonDetailsChanged,),  # mastery keeps no names (ADR 0012)
+    ignored=(PersonDetailsChanged,),  # mastery keeps no names (ADR 0013)
     before_commit=fold_batch,
 )
 

@@ -30,9 +30,12 @@ log = logging.getLogger(__name__)
 
 
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
-    await repo.upsert(uow.session, t.mastery_levels,
-                      {"district_id": envelope.district_id, "student_id": change.student_id,
-                       "competency_id": change.competency_id},
+    key = {"district_id": envelope.district_id, "student_id": change.student_id,
+           "competency_id": change.competency_id}
+    if change.new_rank is None:  # v2: no level left (its evidence retracted), as if never assessed
+        await repo.remove(uow.session, t.mastery_levels, key)
+        return
+    await repo.upsert(uow.session, t.mastery_levels, key,
                       {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
 
 
@@ -43,7 +46,8 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
                           {"school_id": section.school_id, "title": section.title})
     for person in roster.people:
         await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
-                          {"role": person.role, "given_name": "", "family_name": ""})  # no names on the log
+                          {"role": person.role, "given_name": "", "family_name": "",  # no names on the log
+                           "school_ids": list(person.school_ids), "related_ids": list(person.related_ids)})
     for enrollment in roster.enrollments:
         await repo.upsert(uow.session, t.roster_enrollments,
                           {"district_id": district, "section_id": enrollment.section_id,
@@ -58,7 +62,7 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
 
 
 async def forget_person(uow: UnitOfWork, erased: PersonErased, envelope: Envelope) -> None:
-    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0012).
+    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0013).
     Published schedules on the log keep ids only; nothing is re-published, so no new event derives from this."""
     counts = await erasure_store.erase(uow.session, envelope.district_id, erased.person_id)
     log.info("erased person %s (erasure %s): %s", erased.person_id, erased.erasure_id, counts)
@@ -91,7 +95,7 @@ HANDLERS = HandlerMap(
         RegroupNeeded: regroup_section,
         PersonErased: forget_person,
     },
-    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0012)
+    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0013)
     ignored=(FrameworkPublished, PersonDetailsChanged),
 )
 

@@ -77,16 +77,16 @@ Role = Literal["student", "teacher", "guardian", "parent", "relative", "aide",
 class Person(BaseModel):
     """A OneRoster user. On the log: ids, role, schools, links and language only.
 
-    Names and contacts travel on mosaic.people.v1 (PersonDetailsChanged, erasable); the fields below
-    stay optional so old records still read, and producers leave them empty (ADR 0012).
+    Names and contacts travel on mosaic.people.v1 (PersonDetailsChanged, erasable); the fields below stay
+    in the schema so old records and old readers still work, and producers leave them empty (ADR 0013).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     role: str
-    given_name: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
-    family_name: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
+    given_name: str = Field(default="", description="always empty on the log: see PersonDetailsChanged")
+    family_name: str = Field(default="", description="always empty on the log: see PersonDetailsChanged")
     school_ids: tuple[str, ...] = ()
     email: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")
     phone: str | None = Field(default=None, description="not on the log: see PersonDetailsChanged")

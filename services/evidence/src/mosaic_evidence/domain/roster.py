@@ -137,12 +137,9 @@ def _district_org(bundle: RosterBundle) -> str | None:
     return next((r.get("sourcedId") for r in bundle.live("orgs") if r.get("type") == "district"), None)
 
 
-PERSONAL_FIELDS = ("given_name", "family_name", "email", "phone", "sms")
-
-
 def without_personal_data(person: Person) -> Person:
-    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0012)."""
-    return person.model_copy(update=dict.fromkeys(PERSONAL_FIELDS))
+    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0013)."""
+    return person.model_copy(update={"given_name": "", "family_name": "", "email": None, "phone": None, "sms": None})
 
 
 def details_events(change: RosterChange) -> list[PersonDetailsChanged]:

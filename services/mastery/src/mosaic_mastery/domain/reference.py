@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mosaic_events.catalog import FrameworkPublished, RosterChanged
+from mosaic_runtime import roles
 
 # CASE associations that order learning: origin must come before destination.
 PREREQUISITE_ASSOCIATIONS = frozenset({"isPrerequisiteOf", "precedes"})
-GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
+GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class DistrictReference:
     enrollments: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, user) -> role
     students: dict[str, str] = field(default_factory=dict)  # id -> display name: empty, names are not on the log
     guardians: dict[str, tuple[str, ...]] = field(default_factory=dict)  # guardian id -> their students
+    schools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # person id -> their schools (access policy)
     erased: set[str] = field(default_factory=set)  # people a district erased: their evidence is not folded
     _index: _Index | None = field(default=None, repr=False, compare=False)
 
@@ -154,8 +156,9 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for p in roster.people:
         if p.id in ref.erased:
             continue  # an erased person's record from before the erasure, or from a replay
+        ref.schools[p.id] = tuple(p.school_ids) or (roster.school_id,)
         if p.role == "student":
-            # Names are not on the log (ADR 0012): mastery knows a student by id; pages ask evidence for names.
+            # Names are not on the log (ADR 0013): mastery knows a student by id; pages ask evidence for names.
             ref.students[p.id] = ""
         elif p.role in GUARDIAN_ROLES:
             ref.guardians[p.id] = tuple(p.related_ids)
@@ -166,6 +169,7 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for person in removed.people:
         ref.students.pop(person, None)
         ref.guardians.pop(person, None)
+        ref.schools.pop(person, None)
     for section_id in removed.sections:
         ref.sections.pop(section_id, None)
     gone_people, gone_sections, gone_pairs = set(removed.people), set(removed.sections), set(removed.enrollments)

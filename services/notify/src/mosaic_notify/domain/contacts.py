@@ -1,13 +1,14 @@
 """Who to tell: guardians and the students they are linked to (roster events), and how to reach them
-(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0012)."""
+(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0013)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from mosaic_events.catalog import Person, PersonDetailsChanged, RosterChanged
+from mosaic_runtime import roles
 
-GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
+GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 DEFAULT_LANGUAGE = "en"
 
 
