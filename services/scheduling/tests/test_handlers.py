@@ -31,8 +31,9 @@ KEY = generate_signing_key()
 async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
     settings = SchedulingSettings(database_url=database_url, kafka_enabled=False, oidc_jwks_json=KEY.jwks_json,
                                   solver_time_limit_seconds=5, solver_workers=1)
-    await _a_flex_block_with_two_groups(settings)
     async with handler_harness(settings, MIGRATIONS, setup_consumers) as running:
+        await running.deliver(_roster())  # scheduling's writes refer to the roster's schools and sections
+        await _a_flex_block_with_two_groups(settings)
         yield running
 
 
