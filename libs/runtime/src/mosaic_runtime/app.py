@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mosaic_runtime.auth import TokenVerifier
+from mosaic_runtime.auth_first import authenticate_before_parsing
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.logging import setup_logging
@@ -61,6 +62,7 @@ def create_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        authenticate_before_parsing(app.routes)  # last, so the token is checked before anything else
         ctx = await _start(settings, migrations, setup_consumers, on_startup, app)
         app.state.ctx = ctx
         try:
