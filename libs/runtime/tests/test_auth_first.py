@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from mosaic_runtime.auth import CurrentPrincipal, TokenVerifier, generate_signing_key, mint_token
@@ -26,9 +26,13 @@ def _app() -> FastAPI:
     key = generate_signing_key()
     app.state.token_verifier = TokenVerifier(ServiceSettings(oidc_jwks_json=key.jwks_json))
 
-    @app.post("/scores")
+    router = APIRouter()  # as the services do: routes on a router the app includes
+
+    @router.post("/scores")
     async def record(body: Score, principal: CurrentPrincipal) -> dict[str, int]:
         return {"score": body.score}
+
+    app.include_router(router)
 
     @app.post("/open")
     async def open_route(body: Score) -> dict[str, int]:

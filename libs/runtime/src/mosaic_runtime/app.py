@@ -25,6 +25,7 @@ from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.logging import setup_logging
 from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from mosaic_runtime.outbox import OutboxRelay
+from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
 
@@ -62,7 +63,6 @@ def create_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        authenticate_before_parsing(app.routes)  # last, so the token is checked before anything else
         ctx = await _start(settings, migrations, setup_consumers, on_startup, app)
         app.state.ctx = ctx
         try:
@@ -77,6 +77,8 @@ def create_service(
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)
+    document_errors(app.routes)
+    authenticate_before_parsing(app.routes)
     if setup_telemetry(settings.service_name, settings.service_version):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

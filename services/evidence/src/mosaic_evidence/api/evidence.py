@@ -10,32 +10,34 @@ from pydantic import Field, RootModel
 
 from mosaic_evidence import commands
 from mosaic_evidence.adapters import evidence_store, reference_store
-from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder
+from mosaic_evidence.api.deps import IdempotencyKey, Offset, answer, recorder
+from mosaic_evidence.api.schemas import EvidenceChanged, EvidencePage, EvidenceView, RecordedBatch, RecordedOne
 from mosaic_evidence.domain.corrections import CorrectionRequest, RetractionRequest
 from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, check_read_permission
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["evidence"])
 
 REFUSAL: dict[str, Any] = {
     "description": "refused: each problem names its code, field and reason; nothing was recorded"}
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: REFUSAL, 409: {"description": "Idempotency-Key reused with another body"}, 422: REFUSAL,
-    503: {"description": "Kafka did not acknowledge the event; nothing was recorded, retry"}}
+RESPONSES: dict[int | str, dict[str, Any]] = errors(403, 409, 422, 503) | {403: {**errors(403)[403], **REFUSAL},
+                                                                            422: {**errors(422)[422], **REFUSAL}}
 
 
 class EvidenceBatch(RootModel[list[EvidenceItem]]):
     root: list[EvidenceItem] = Field(min_length=1)
 
 
-@router.post("/evidence", status_code=201, responses=RESPONSES, summary="Record one piece of evidence")
+@router.post("/evidence", status_code=201, response_model=RecordedOne, responses=RESPONSES,
+             summary="Record one piece of evidence")
 async def record_one(district_id: str, item: EvidenceItem, principal: DistrictPrincipal, ctx: Context,
                      idempotency_key: IdempotencyKey = None):
     return await _record(ctx, district_id, [item], principal, idempotency_key)
 
 
-@router.post("/evidence/batch", status_code=201, responses=RESPONSES,
+@router.post("/evidence/batch", status_code=201, response_model=RecordedBatch, responses=RESPONSES | errors(413),
              summary="Record a batch of evidence: all of it, or none with every problem named")
 async def record_batch(district_id: str, items: EvidenceBatch, principal: DistrictPrincipal, ctx: Context,
                        idempotency_key: IdempotencyKey = None):
@@ -55,7 +57,8 @@ async def _record(ctx, district_id, items, principal, key):
     return answer(status, body)
 
 
-@router.post("/evidence/{evidence_id}/corrections", status_code=201, responses=RESPONSES,
+@router.post("/evidence/{evidence_id}/corrections", status_code=201, response_model=EvidenceChanged,
+             responses=RESPONSES | errors(404),
              summary="Correct evidence: a new EvidenceCorrected fact, the original is kept")
 async def correct(district_id: str, evidence_id: str, correction: CorrectionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
@@ -68,7 +71,8 @@ async def correct(district_id: str, evidence_id: str, correction: CorrectionRequ
     return answer(status, body)
 
 
-@router.post("/evidence/{evidence_id}/retraction", status_code=201, responses=RESPONSES,
+@router.post("/evidence/{evidence_id}/retraction", status_code=201, response_model=EvidenceChanged,
+             responses=RESPONSES | errors(404),
              summary="Retract evidence: it no longer counts; the history keeps it")
 async def retract(district_id: str, evidence_id: str, retraction: RetractionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
@@ -81,7 +85,8 @@ async def retract(district_id: str, evidence_id: str, retraction: RetractionRequ
     return answer(status, body)
 
 
-@router.get("/evidence/{evidence_id}", summary="One piece of evidence: its current view and its history")
+@router.get("/evidence/{evidence_id}", response_model=EvidenceView, responses=errors(404),
+            summary="One piece of evidence: its current view and its history")
 async def get_evidence(district_id: str, evidence_id: str, principal: DistrictPrincipal, session: Session):
     found = await evidence_store.one_evidence(session, district_id, evidence_id)
     if found is None:
@@ -90,7 +95,8 @@ async def get_evidence(district_id: str, evidence_id: str, principal: DistrictPr
     return found
 
 
-@router.get("/students/{student_id}/evidence", summary="A student's evidence, newest first, with each history")
+@router.get("/students/{student_id}/evidence", response_model=EvidencePage,
+            summary="A student's evidence, newest first, with each history")
 async def student_history(
     district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
     competency_id: str | None = None,
@@ -99,7 +105,7 @@ async def student_history(
     observed_to: Annotated[date | None, Query(alias="to")] = None,
     include_retracted: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ):
     if kind is not None and kind not in EVIDENCE_KINDS:
         raise HTTPException(422, f"kind {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}")

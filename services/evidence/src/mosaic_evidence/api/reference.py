@@ -12,20 +12,34 @@ from starlette.datastructures import UploadFile
 
 from mosaic_evidence import commands, reference_commands
 from mosaic_evidence.adapters.tables import competencies, competency_links, enrollments, frameworks, people, sections
-from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer
+from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, Offset, answer
+from mosaic_evidence.api.schemas import (
+    FrameworkImported,
+    FrameworkSummary,
+    FrameworkView,
+    PeoplePage,
+    PersonView,
+    RosterImported,
+    SectionView,
+)
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["frameworks and rosters"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
 RosterReader = Annotated[Principal, require_roles(*ROSTER_READ_ROLES)]
 
 
-@router.post("/frameworks", status_code=201, summary="Import a CASE CFPackage (JSON); a re-import is a diff",
-             responses={200: {"description": "a new version of a framework already imported: the diff"},
-                        422: {"description": "the package cannot be read; every reason listed"},
-                        503: {"description": "Kafka did not acknowledge FrameworkPublished; nothing changed"}})
+@router.post("/frameworks", status_code=201, response_model=FrameworkImported,
+             summary="Import a CASE CFPackage (JSON); a re-import is a diff",
+             responses=errors(409, 422, 503) | {
+                 200: {"model": FrameworkImported,
+                       "description": "a new version of a framework already imported: the diff"},
+                 422: {**errors(422)[422], "description": "the package cannot be read; every reason listed"},
+                 503: {**errors(503)[503],
+                       "description": "Kafka did not acknowledge FrameworkPublished; nothing changed"}})
 async def import_framework(district_id: str, principal: Importer, ctx: Context,
                            package: Annotated[dict[str, Any], Body(description="a CASE 1.0 CFPackage")],
                            idempotency_key: IdempotencyKey = None):
@@ -39,10 +53,12 @@ async def import_framework(district_id: str, principal: Importer, ctx: Context,
     return answer(status, body)
 
 
-@router.post("/rosters", status_code=201,
+@router.post("/rosters", status_code=201, response_model=RosterImported,
              summary="Import a OneRoster 1.1/1.2 CSV bundle: a zip (application/zip) or multipart CSV files",
-             responses={422: {"description": "every bad row with file, line, field and reason; nothing applied"},
-                        503: {"description": "Kafka did not acknowledge RosterChanged; nothing applied"}})
+             responses=errors(400, 409, 413, 415) | {
+                 422: {**errors(422)[422],
+                       "description": "every bad row with file, line, field and reason; nothing applied"},
+                 503: {**errors(503)[503], "description": "Kafka did not acknowledge RosterChanged; nothing applied"}})
 async def import_roster(district_id: str, request: Request, principal: Importer, ctx: Context,
                         idempotency_key: IdempotencyKey = None):
     files = await _roster_files(request, ctx.settings.max_upload_bytes)  # type: ignore[attr-defined]
@@ -77,14 +93,15 @@ def _unzip(raw: bytes) -> dict[str, bytes]:
             from None
 
 
-@router.get("/frameworks", summary="The district's frameworks")
+@router.get("/frameworks", response_model=list[FrameworkSummary], summary="The district's frameworks")
 async def list_frameworks(district_id: str, principal: DistrictPrincipal, session: Session):
     rows = (await session.execute(select(frameworks).where(frameworks.c.district_id == district_id))).all()
     return [{"framework_id": r.framework_id, "title": r.title, "version": r.version,
              "competencies": r.competency_count, "imported_at": r.imported_at.isoformat()} for r in rows]
 
 
-@router.get("/frameworks/{framework_id}", summary="A framework in force: its competencies in tree order and links")
+@router.get("/frameworks/{framework_id}", response_model=FrameworkView, responses=errors(404),
+            summary="A framework in force: its competencies in tree order and links")
 async def get_framework(district_id: str, framework_id: str, principal: DistrictPrincipal, session: Session,
                         kind: str | None = None):
     header = (await session.execute(select(frameworks).where(
@@ -105,9 +122,9 @@ async def get_framework(district_id: str, framework_id: str, principal: District
                        "destination_id": r.destination_id} for r in links]}
 
 
-@router.get("/people", summary="The roster's people, by role and school")
+@router.get("/people", response_model=PeoplePage, summary="The roster's people, by role and school")
 async def list_people(district_id: str, principal: RosterReader, session: Session, role: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0):
     query = select(people.c.data).where(people.c.district_id == district_id)
     if role:
         query = query.where(people.c.role == role)
@@ -115,7 +132,7 @@ async def list_people(district_id: str, principal: RosterReader, session: Sessio
     return {"limit": limit, "offset": offset, "items": list(rows)}
 
 
-@router.get("/sections", summary="The roster's sections, optionally of one school")
+@router.get("/sections", response_model=list[dict[str, Any]], summary="The roster's sections, optionally of one school")
 async def list_sections(district_id: str, principal: RosterReader, session: Session, school_id: str | None = None):
     query = select(sections.c.data).where(sections.c.district_id == district_id)
     if school_id:
@@ -123,7 +140,8 @@ async def list_sections(district_id: str, principal: RosterReader, session: Sess
     return list((await session.execute(query.order_by(sections.c.id))).scalars().all())
 
 
-@router.get("/sections/{section_id}", summary="A section with its teachers and students")
+@router.get("/sections/{section_id}", response_model=SectionView, responses=errors(404),
+            summary="A section with its teachers and students")
 async def get_section(district_id: str, section_id: str, principal: RosterReader, session: Session):
     section = await session.scalar(select(sections.c.data).where(
         sections.c.district_id == district_id, sections.c.id == section_id))
@@ -136,7 +154,8 @@ async def get_section(district_id: str, section_id: str, principal: RosterReader
                                        for r in rows]}
 
 
-@router.get("/people/{person_id}", summary="A person with their sections")
+@router.get("/people/{person_id}", response_model=PersonView, responses=errors(404),
+            summary="A person with their sections")
 async def get_person(district_id: str, person_id: str, principal: RosterReader, session: Session):
     person = await session.scalar(select(people.c.data).where(
         people.c.district_id == district_id, people.c.id == person_id))

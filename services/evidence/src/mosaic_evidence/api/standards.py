@@ -9,19 +9,23 @@ from fastapi import APIRouter, Body
 from mosaic_evidence import commands, standards_commands
 from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder
+from mosaic_evidence.api.schemas import Outcomes
 from mosaic_evidence.domain.standards import StandardsMapping
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["xAPI and Caliper"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-OUTCOMES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
+OUTCOMES: dict[int | str, dict[str, Any]] = errors(400, 409) | {
+    200: {"model": Outcomes,
+          "description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
                          "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
-    503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
+    503: {**errors(503)[503], "description": "Kafka did not acknowledge; nothing was recorded, retry"}}
 
 
-@router.put("/standards-mapping", summary="Set the district's activity → competency and actor → student mapping")
+@router.put("/standards-mapping", response_model=StandardsMapping,
+            summary="Set the district's activity → competency and actor → student mapping")
 async def put_mapping(district_id: str, mapping: StandardsMapping, principal: Importer, session: Session):
     bad = mapping.kinds_are_valid()
     if bad:
@@ -31,7 +35,7 @@ async def put_mapping(district_id: str, mapping: StandardsMapping, principal: Im
     return mapping
 
 
-@router.get("/standards-mapping", summary="The district's xAPI / Caliper mapping")
+@router.get("/standards-mapping", response_model=StandardsMapping, summary="The district's xAPI / Caliper mapping")
 async def get_mapping(district_id: str, principal: DistrictPrincipal, session: Session):
     return await evidence_store.load_mapping(session, district_id)
 

@@ -8,14 +8,17 @@ from fastapi import APIRouter
 
 from mosaic_mastery.adapters.queries import records_of
 from mosaic_mastery.api.deps import Store, district_data, not_found, require_staff
+from mosaic_mastery.api.schemas import ClassSummary, Heatmap, SchoolSummary
 from mosaic_mastery.domain.readouts import summaries
 from mosaic_runtime.app import Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["sections and schools"])
 
 
-@router.get("/sections/{section_id}/heatmap", summary="Students × competencies: level and estimate per cell")
+@router.get("/sections/{section_id}/heatmap", response_model=Heatmap, responses=errors(404),
+            summary="Students × competencies: level and estimate per cell")
 async def heatmap(district_id: str, section_id: str, principal: DistrictPrincipal, session: Session,
                   store: Store) -> dict[str, Any]:
     require_staff(principal)
@@ -43,7 +46,8 @@ async def heatmap(district_id: str, section_id: str, principal: DistrictPrincipa
             "levels": [lv.name for lv in config.scale.levels], "students": rows}
 
 
-@router.get("/sections/{section_id}/summary", summary="How a class stands on each competency")
+@router.get("/sections/{section_id}/summary", response_model=ClassSummary, responses=errors(404),
+            summary="How a class stands on each competency")
 async def class_summary(district_id: str, section_id: str, principal: DistrictPrincipal, session: Session,
                         store: Store) -> dict[str, Any]:
     require_staff(principal)
@@ -56,7 +60,8 @@ async def class_summary(district_id: str, section_id: str, principal: DistrictPr
             "competencies": summaries(students, records, config, reference)}
 
 
-@router.get("/schools/{school_id}/summary", summary="How a school stands on each competency")
+@router.get("/schools/{school_id}/summary", response_model=SchoolSummary, responses=errors(404),
+            summary="How a school stands on each competency")
 async def school_summary(district_id: str, school_id: str, principal: DistrictPrincipal, session: Session,
                          store: Store) -> dict[str, Any]:
     require_staff(principal)

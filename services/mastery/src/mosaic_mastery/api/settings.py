@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 
 from mosaic_mastery.adapters.recalculation import change_settings
 from mosaic_mastery.api.deps import GROUPING_ROLES, SETTINGS_ROLES, Store, district_data
+from mosaic_mastery.api.schemas import GroupingChanged, SettingsChanged
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["settings"])
 
@@ -33,8 +35,9 @@ async def read_settings(district_id: str, principal: DistrictPrincipal, session:
     return config.settings
 
 
-@router.put("/settings", summary="Change the settings; a new method or scale recalculates the district and emits "
-                                 "the level changes as recalculations")
+@router.put("/settings", response_model=SettingsChanged,
+            summary="Change the settings; a new method or scale recalculates the district and emits "
+                    "the level changes as recalculations")
 async def write_settings(district_id: str, body: DistrictSettings, principal: DistrictPrincipal, session: Session,
                          store: Store, ctx: Context) -> dict[str, Any]:
     _require(principal, SETTINGS_ROLES, "changing mastery settings")
@@ -45,7 +48,7 @@ async def write_settings(district_id: str, body: DistrictSettings, principal: Di
             "regroups": change.regroups}
 
 
-@router.put("/sections/{section_id}/grouping-competencies",
+@router.put("/sections/{section_id}/grouping-competencies", response_model=GroupingChanged, responses=errors(404),
             summary="Which competencies a section's flexible groups follow (regrouping watches these)")
 async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies, principal: DistrictPrincipal,
                        session: Session, store: Store) -> dict[str, Any]:

@@ -8,15 +8,18 @@ from fastapi import APIRouter, Query
 
 from mosaic_mastery.adapters.queries import student_records
 from mosaic_mastery.api.deps import Store, district_data, may_read_student, not_found
+from mosaic_mastery.api.schemas import NextTargets, Profile
 from mosaic_mastery.domain.progressions import next_targets
 from mosaic_mastery.domain.readouts import jagged_profile
 from mosaic_runtime.app import Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}/students/{student_id}", tags=["students"])
 
 
-@router.get("/profile", summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
+@router.get("/profile", response_model=Profile, responses=errors(404),
+            summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
 async def profile(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
                   store: Store) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)
@@ -31,7 +34,8 @@ async def profile(district_id: str, student_id: str, principal: DistrictPrincipa
             "mastery_level": config.scale.mastery_level_name, "mastered": mastered, "competencies": entries}
 
 
-@router.get("/next-targets", summary="The best next learning targets: prerequisites met, not yet mastered")
+@router.get("/next-targets", response_model=NextTargets, responses=errors(404),
+            summary="The best next learning targets: prerequisites met, not yet mastered")
 async def targets(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session, store: Store,
                   limit: Annotated[int, Query(ge=1, le=50)] = 5) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)

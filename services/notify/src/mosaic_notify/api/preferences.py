@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -14,11 +14,12 @@ from mosaic_notify.adapters.codec import PreferencesDocument, RulesDocument
 from mosaic_notify.api.deps import check_may_act_for, now_of, settings_of
 from mosaic_runtime.app import Session
 from mosaic_runtime.auth import STAFF_ROLES, DistrictPrincipal, Principal, require_roles
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["preferences"])
 
 
-@router.get("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument,
+@router.get("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument, responses=errors(404),
             summary="A guardian's notification preferences (defaults until someone sets them)")
 async def get_preferences(district_id: str, guardian_id: str, principal: DistrictPrincipal, session: Session,
                           request: Request) -> PreferencesDocument:
@@ -28,7 +29,7 @@ async def get_preferences(district_id: str, guardian_id: str, principal: Distric
     return PreferencesDocument.from_domain(prefs)
 
 
-@router.put("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument,
+@router.put("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument, responses=errors(404),
             summary="Replace a guardian's preferences; applies to messages not yet sent")
 async def put_preferences(district_id: str, guardian_id: str, body: PreferencesDocument,
                           principal: DistrictPrincipal, session: Session, request: Request) -> PreferencesDocument:
@@ -73,7 +74,8 @@ class NotificationView(BaseModel):
 @router.get("/guardians/{guardian_id}/notifications", response_model=list[NotificationView],
             summary="The delivery log: each message to this guardian and every attempt")
 async def list_notifications(district_id: str, guardian_id: str, principal: DistrictPrincipal,
-                             session: Session, limit: int = 100) -> list[NotificationView]:
+                             session: Session,
+                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[NotificationView]:
     check_may_act_for(principal, guardian_id)
     n, log = t.notifications, t.delivery_log
     rows = (await session.execute(select(n).where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
@@ -10,6 +12,7 @@ from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
 from mosaic_runtime.app import Session
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 
@@ -22,7 +25,15 @@ class InboundSms(BaseModel):
     text: str = Field(description="what they replied, e.g. STOP")
 
 
-@router.post("/sms/inbound", summary="An SMS reply: STOP opts the number out of SMS, START opts it back in")
+class SmsReplyHandled(BaseModel):
+    action: Literal["none", "opt_out", "opt_in"]
+    guardians: int = Field(description="guardians with this number whose SMS preference changed")
+
+
+@router.post("/sms/inbound", response_model=SmsReplyHandled,
+             summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
+             responses=errors(413, 415, 422) | {401: {**errors(401)[401],
+                                                      "description": "a missing or wrong signature"}})
 async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     body = await request.body()
     if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):

@@ -11,17 +11,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import ADMIN_ROLES, not_found, rebuild_now, refused, require
-from mosaic_scheduling.api.schemas import BlockIn, RoomIn, SchoolIn, SessionIn, TeacherIn
+from mosaic_scheduling.api.schemas import (
+    BlockIn,
+    Defined,
+    Removed,
+    RoomIn,
+    SchoolDefinition,
+    SchoolIn,
+    SessionDefined,
+    SessionIn,
+    SessionRemoved,
+    TeacherIn,
+)
 from mosaic_scheduling.domain.validation import validate_school
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["definitions"])
 Regroup = Annotated[bool, Query(description="rebuild the block's schedule now (false when setting up in bulk)")]
 
 
-@router.put("/schools/{school_id}", summary="A school's publishing mode (auto or approval) and time zone")
+@router.put("/schools/{school_id}",
+            response_model=Defined,
+            summary="A school's publishing mode (auto or approval) and time zone")
 async def put_school(district_id: str, school_id: str, body: SchoolIn, principal: DistrictPrincipal,
                      session: Session) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "changing how a school publishes")
@@ -30,7 +44,9 @@ async def put_school(district_id: str, school_id: str, body: SchoolIn, principal
     return {"id": school_id, **body.model_dump()}
 
 
-@router.put("/blocks/{block_id}", summary="Define or change a flex block (refused if it overlaps another)")
+@router.put("/blocks/{block_id}",
+            response_model=Defined,
+            summary="Define or change a flex block (refused if it overlaps another)")
 async def put_block(district_id: str, block_id: str, body: BlockIn, principal: DistrictPrincipal,
                     session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")
@@ -38,14 +54,18 @@ async def put_block(district_id: str, block_id: str, body: BlockIn, principal: D
     return await _define(session, principal, district_id, t.blocks, block_id, body.school_id, values, "a block")
 
 
-@router.put("/rooms/{room_id}", summary="Define or change a room and its capacity")
+@router.put("/rooms/{room_id}",
+            response_model=Defined,
+            summary="Define or change a room and its capacity")
 async def put_room(district_id: str, room_id: str, body: RoomIn, principal: DistrictPrincipal,
                    session: Session) -> dict[str, Any]:
     return await _define(session, principal, district_id, t.rooms, room_id, body.school_id, body.model_dump(),
                          "a room")
 
 
-@router.put("/teachers/{teacher_id}", summary="Define a teacher's expertise and flex-time availability")
+@router.put("/teachers/{teacher_id}",
+            response_model=Defined,
+            summary="Define a teacher's expertise and flex-time availability")
 async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn, principal: DistrictPrincipal,
                       session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")
@@ -55,7 +75,9 @@ async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn, princi
                          "a teacher")
 
 
-@router.put("/sessions/{session_id}", summary="Define or change a session; its block is rebuilt")
+@router.put("/sessions/{session_id}",
+            response_model=SessionDefined, responses=errors(404, 409),
+            summary="Define or change a session; its block is rebuilt")
 async def put_session(district_id: str, session_id: str, body: SessionIn, principal: DistrictPrincipal,
                       session: Session, ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "defining a session")
@@ -74,7 +96,9 @@ async def put_session(district_id: str, session_id: str, body: SessionIn, princi
     return {"id": session_id, **body.model_dump(mode="json"), "schedule": outcome}
 
 
-@router.delete("/sessions/{session_id}", summary="Remove a session; its block is rebuilt")
+@router.delete("/sessions/{session_id}",
+               response_model=SessionRemoved, responses=errors(404, 409),
+               summary="Remove a session; its block is rebuilt")
 async def delete_session(district_id: str, session_id: str, principal: DistrictPrincipal, session: Session,
                          ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "removing a session")
@@ -89,7 +113,9 @@ async def delete_session(district_id: str, session_id: str, principal: DistrictP
     return {"removed": session_id, "schedule": outcome}
 
 
-@router.delete("/{kind}/{item_id}", summary="Remove a block, room or teacher (refused if sessions still use it)")
+@router.delete("/{kind}/{item_id}",
+               response_model=Removed, responses=errors(404),
+               summary="Remove a block, room or teacher (refused if sessions still use it)")
 async def delete_definition(district_id: str, kind: str, item_id: str, principal: DistrictPrincipal,
                             session: Session) -> dict[str, str]:
     tables = {"blocks": t.blocks, "rooms": t.rooms, "teachers": t.teachers}
@@ -107,7 +133,9 @@ async def delete_definition(district_id: str, kind: str, item_id: str, principal
     return {"removed": item_id}
 
 
-@router.get("/schools/{school_id}/definition", summary="Everything defined for a school's flex time")
+@router.get("/schools/{school_id}/definition",
+            response_model=SchoolDefinition,
+            summary="Everything defined for a school's flex time")
 async def get_definition(district_id: str, school_id: str, principal: DistrictPrincipal,
                          session: Session) -> dict[str, Any]:
     school = await repo.load_school(session, district_id, school_id)

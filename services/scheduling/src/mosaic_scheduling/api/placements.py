@@ -13,17 +13,29 @@ from sqlalchemy import select
 from mosaic_events import new_event_id
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, rebuild_now, require
-from mosaic_scheduling.api.schemas import PlacementIn, RequestIn, SupportPlanIn
+from mosaic_scheduling.api.schemas import (
+    PlacementChanged,
+    PlacementIn,
+    PlacementView,
+    RequestIn,
+    RequestRecorded,
+    SupportPlan,
+    SupportPlanEnded,
+    SupportPlanIn,
+)
 from mosaic_scheduling.domain.model import Placement, Priority
 from mosaic_scheduling.domain.placements import PlacementRefused, cancel, place
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
 
 
-@router.post("/blocks/{block_id}/placements", status_code=201,
+@router.post("/blocks/{block_id}/placements",
+             response_model=PlacementChanged, responses=errors(404, 409),
+             status_code=201,
              summary="Place a student in a session with a priority class; a higher class bumps a lower one")
 async def create_placement(district_id: str, block_id: str, body: PlacementIn, principal: DistrictPrincipal,
                            session: Session, ctx: Context) -> dict[str, Any]:
@@ -56,6 +68,7 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
 
 
 @router.delete("/blocks/{block_id}/placements/{placement_id}",
+               response_model=PlacementChanged, responses=errors(404, 409),
                summary="Cancel a placement; the student returns to the one it bumped if that session has room")
 async def cancel_placement(district_id: str, block_id: str, placement_id: str, principal: DistrictPrincipal,
                            session: Session, ctx: Context) -> dict[str, Any]:
@@ -75,7 +88,9 @@ async def cancel_placement(district_id: str, block_id: str, placement_id: str, p
     return {"id": placement_id, "message": change.message, "schedule": schedule}
 
 
-@router.get("/blocks/{block_id}/placements", summary="A block's placements, active, bumped and cancelled")
+@router.get("/blocks/{block_id}/placements",
+            response_model=list[PlacementView],
+            summary="A block's placements, active, bumped and cancelled")
 async def list_placements(district_id: str, block_id: str, principal: DistrictPrincipal,
                           session: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "student_id": p.student_id, "session_id": p.session_id,
@@ -83,7 +98,9 @@ async def list_placements(district_id: str, block_id: str, principal: DistrictPr
              "state": p.state, "note": p.note} for p in await repo.load_placements(session, district_id, block_id)]
 
 
-@router.put("/students/{student_id}/support-plan", summary="A student's support plan: the session kind required")
+@router.put("/students/{student_id}/support-plan",
+            response_model=SupportPlan,
+            summary="A student's support plan: the session kind required")
 async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn, principal: DistrictPrincipal,
                            session: Session) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "recording a support plan")
@@ -93,7 +110,9 @@ async def put_support_plan(district_id: str, student_id: str, body: SupportPlanI
     return {"student_id": student_id, **body.model_dump()}
 
 
-@router.delete("/students/{student_id}/support-plan", summary="End a student's support plan")
+@router.delete("/students/{student_id}/support-plan",
+               response_model=SupportPlanEnded, responses=errors(404),
+               summary="End a student's support plan")
 async def delete_support_plan(district_id: str, student_id: str, principal: DistrictPrincipal,
                               session: Session) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "ending a support plan")
@@ -104,7 +123,9 @@ async def delete_support_plan(district_id: str, student_id: str, principal: Dist
     return {"student_id": student_id, "removed": True}
 
 
-@router.put("/blocks/{block_id}/requests/{student_id}", summary="A student's requested sessions, best first")
+@router.put("/blocks/{block_id}/requests/{student_id}",
+            response_model=RequestRecorded, responses=errors(404),
+            summary="A student's requested sessions, best first")
 async def put_request(district_id: str, block_id: str, student_id: str, body: RequestIn,
                       principal: DistrictPrincipal, session: Session) -> dict[str, Any]:
     if principal.user_id != student_id:

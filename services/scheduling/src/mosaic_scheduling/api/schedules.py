@@ -14,16 +14,30 @@ from mosaic_events import Envelope, new_envelope
 from mosaic_events.catalog import AttendanceMark, AttendanceTaken
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, outbox_emit, rebuild_now, require
-from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
+from mosaic_scheduling.api.schemas import (
+    AttendanceIn,
+    AttendanceTakenView,
+    AttendanceView,
+    BlockRebuilt,
+    PublishedSchedule,
+    RegroupIn,
+    ScheduleDecided,
+    ScheduleVersion,
+    StudentWeek,
+    Version,
+)
 from mosaic_scheduling.regrouping import PRODUCER, NotFound, publish_version
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
 
 
-@router.post("/blocks/{block_id}/regroup", summary="Rebuild the block now (a teacher's request); published at once "
+@router.post("/blocks/{block_id}/regroup",
+             response_model=BlockRebuilt, responses=errors(404, 409),
+             summary="Rebuild the block now (a teacher's request); published at once "
                                                     "or kept as a draft, as the school publishes")
 async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
@@ -34,7 +48,9 @@ async def regroup_block(district_id: str, block_id: str, body: RegroupIn, princi
     return outcome
 
 
-@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published")
+@router.post("/blocks/{block_id}/drafts",
+             response_model=ScheduleVersion, responses=errors(404, 409),
+             status_code=201, summary="Build a draft to preview; nothing is published")
 async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "previewing a schedule")
@@ -44,8 +60,10 @@ async def preview_draft(district_id: str, block_id: str, principal: DistrictPrin
     return _schedule_body(stored)
 
 
-@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)")
-async def read_version(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/schedules/{version}",
+            response_model=ScheduleVersion, responses=errors(404),
+            summary="One version of a block's schedule (a draft included)")
+async def read_version(district_id: str, block_id: str, version: Version, principal: DistrictPrincipal,
                        session: Session) -> dict[str, Any]:
     stored = await repo.schedule_version(session, district_id, block_id, version)
     if stored is None:
@@ -53,8 +71,10 @@ async def read_version(district_id: str, block_id: str, version: int, principal:
     return _schedule_body(stored)
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft")
-async def publish_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/publish",
+             response_model=ScheduleDecided, responses=errors(404, 409),
+             summary="Approve and publish a draft")
+async def publish_draft(district_id: str, block_id: str, version: Version, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "approving a schedule")
     sent: list[Envelope] = []
@@ -70,8 +90,10 @@ async def publish_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "published", "events": len(sent)}
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft")
-async def discard_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/discard",
+             response_model=ScheduleDecided, responses=errors(409),
+             summary="Discard a draft")
+async def discard_draft(district_id: str, block_id: str, version: Version, principal: DistrictPrincipal,
                         session: Session) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "discarding a draft")
     s = t.schedules
@@ -84,7 +106,9 @@ async def discard_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "discarded"}
 
 
-@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher")
+@router.get("/blocks/{block_id}/schedule",
+            response_model=PublishedSchedule, responses=errors(404),
+            summary="The published schedule, grouped by session, room or teacher")
 async def read_schedule(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
     stored = await repo.latest_schedule(session, district_id, block_id)
@@ -107,7 +131,9 @@ async def read_schedule(district_id: str, block_id: str, principal: DistrictPrin
             "notes": stored.notes}
 
 
-@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week")
+@router.get("/students/{student_id}/week",
+            response_model=StudentWeek,
+            summary="Where a student goes in flex time during one week")
 async def student_week(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
                        on: Annotated[date | None, Query(description="any day of the week; default today")] = None
                        ) -> dict[str, Any]:
@@ -149,7 +175,9 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
     return places
 
 
-@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=201,
+@router.post("/blocks/{block_id}/sessions/{session_id}/attendance",
+             response_model=AttendanceTakenView, responses=errors(404),
+             status_code=201,
              summary="Take attendance for one session; published as AttendanceTaken for the SIS")
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
@@ -182,7 +210,9 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
             "marks": len(body.marks), "event_id": str(sent[0].id)}
 
 
-@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session")
+@router.get("/blocks/{block_id}/sessions/{session_id}/attendance",
+            response_model=AttendanceView,
+            summary="Attendance taken for a session")
 async def read_attendance(district_id: str, block_id: str, session_id: str, principal: DistrictPrincipal,
                           session: Session, block_date: date) -> dict[str, Any]:
     at = t.attendance
