@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
@@ -252,6 +252,12 @@ class PublishedSchedule(BaseModel):
     by: Literal["session", "room", "teacher"]
     groups: list[ScheduleGroup]
     notes: list[str]
+
+    @field_validator("published_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC; SQLite hands it back without its zone, and a date-time must carry one."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class WeekEntry(BaseModel):
