@@ -3,7 +3,7 @@ answer matches its documented status codes and schema.
 
 The services run as real processes (uvicorn) on a real broker with real SQLite, seeded with a small demo district;
 requests carry a district administrator's token, and path parameters often name real rows so lookups hit data.
-Deterministic: a fixed seed, derandomized. `MOSAIC_FUZZ_EXAMPLES` sets the examples per operation (default 8).
+Deterministic: a fixed seed, derandomized. `MOSAIC_FUZZ_EXAMPLES` sets the examples per operation (default 20).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from mosaic_dev.stack import (
 from mosaic_evidence.generator import District, generate_district
 
 FUZZ_SEED = 13
-EXAMPLES = int(os.environ.get("MOSAIC_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("MOSAIC_FUZZ_EXAMPLES", "20"))
 KNOWN_ROW_PROBABILITY = 0.5  # half the time a path id names a seeded row, half the time anything
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 

@@ -149,7 +149,8 @@ def probes_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="The broker and the database are reachable")
+    @router.get("/readyz", summary="The broker and the database are reachable",
+                responses={503: {"description": "the broker or the database is unreachable; `checks` says which"}})
     async def readyz(request: Request) -> JSONResponse:
         ctx: ServiceContext = request.app.state.ctx
         checks = {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}

@@ -1,5 +1,6 @@
-"""Error answers as the OpenAPI documents them: one shape, and on every route the statuses the chassis itself
-can answer (401/403 for a token, 400/413/415/422 for a body, 422 for parameters), beside the route's own."""
+"""Error answers as the OpenAPI documents them: one shape, and on every route the statuses every route of its kind
+can answer (401/403 for a token, 404 for a path naming a thing, 400/413/415/422 for a body, 422 for parameters),
+beside the route's own (409, 503, a 404 with its own words)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ DESCRIPTIONS = {
     400: "the body could not be read (not UTF-8, or not parseable)",
     401: "no bearer token, or one that is expired or does not verify",
     403: "the token is for another district, or lacks a role this needs",
-    404: "nothing with that id in this district",
+    404: "nothing with that id in this district (or nothing this caller may see)",
     409: "conflicts with what is already recorded (an Idempotency-Key reused with another body, a stale state)",
     413: "the body is larger than this endpoint accepts",
     415: "the body was sent with a Content-Type this endpoint does not take",
@@ -48,6 +49,8 @@ def chassis_statuses(route: APIRoute) -> list[int]:
     statuses = []
     if takes_bearer(route.dependant):
         statuses += [401, 403]
+    if set(route.param_convertors) - {"district_id"}:
+        statuses.append(404)  # a path that names a thing: it may not exist, or not for this caller
     if route.body_field is not None:
         statuses += [400, 413, 415, 422]
     elif _has_parameters(route.dependant):
