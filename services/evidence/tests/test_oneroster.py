@@ -10,6 +10,8 @@ import pytest
 from mosaic_evidence.domain.oneroster import KnownIds, read_bundle
 from mosaic_evidence.domain.roster import RosterState, plan_roster, to_events
 
+from . import small_district
+
 NORTHFIELD = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "oneroster" / "northfield-1.1"
 RIVERSIDE, LAKEVIEW = "f49effb3-8322-5ad6-9d94-9ad6365874b2", "033735c2-9cb9-586a-a049-40368d59c9e4"
 
@@ -219,3 +221,74 @@ def test_non_utf8_and_ragged_rows_are_reported():
     files["courses.csv"] += b"x,active,2026-08-01T00:00:00.000Z,only-four\n"
     found = problems_of(files)
     assert ("orgs.csv", 0, "file") in found and ("courses.csv", 14, "row") in found
+
+
+def small_bundle(**changes: list[dict[str, str]]) -> dict[str, bytes]:
+    """The small district's bundle with some tables replaced (written here, not from shared files)."""
+    files = small_district.roster_files()
+    files.update({f"{name}.csv": small_district.write(table) for name, table in changes.items()})
+    return files
+
+
+def small_table(name: str) -> list[dict[str, str]]:
+    return table(small_district.roster_files(), f"{name}.csv")
+
+
+def test_an_enrollment_both_active_and_tobedeleted_is_a_contradiction_not_a_guess():
+    enrollments = small_table("enrollments")
+    enrollments.append({**enrollments[1], "sourcedId": "e-ana-again", "status": "tobedeleted"})  # line 5
+    problems = read_bundle(small_bundle(enrollments=enrollments))[1]
+    assert [(p.file, p.line, p.field) for p in problems] == [("enrollments.csv", 5, "status")]
+    assert "active on line 3 and tobedeleted on line 5" in problems[0].reason
+    assert small_district.STUDENT in problems[0].reason and small_district.CLASS in problems[0].reason
+
+
+def test_the_same_sourced_id_active_and_tobedeleted_is_a_contradiction():
+    users = small_table("users")
+    users.append({**users[2], "status": "tobedeleted"})  # line 5, same sourcedId as line 4
+    classes = small_table("classes")
+    classes.append({**classes[0], "status": "tobedeleted"})  # line 3, same as line 2
+    problems = read_bundle(small_bundle(users=users, classes=classes))[1]
+    found = {(p.file, p.line, p.field): p.reason for p in problems}
+    assert ("users.csv", 5, "status") in found and ("classes.csv", 3, "status") in found
+    assert "active on line 4 and tobedeleted on line 5" in found[("users.csv", 5, "status")]
+    assert "duplicate sourcedId" not in " ".join(found.values())  # said once, as what it is
+
+
+def test_an_active_enrollment_of_a_deleted_user_or_class_is_reported():
+    users, classes = small_table("users"), small_table("classes")
+    users[1]["status"] = "tobedeleted"  # Ana, users.csv line 3; her enrollment stays active
+    problems = read_bundle(small_bundle(users=users))[1]
+    assert [(p.file, p.line, p.field) for p in problems] == [("enrollments.csv", 3, "userSourcedId")]
+    assert "users.csv line 3" in problems[0].reason
+    classes[0]["status"] = "tobedeleted"
+    found = {(p.file, p.line, p.field) for p in read_bundle(small_bundle(classes=classes))[1]}
+    assert found == {("enrollments.csv", n, "classSourcedId") for n in (2, 3, 4)}
+
+
+@pytest.mark.parametrize(("name", "column", "value"), [
+    ("enrollments", "beginDate", "17/08/2026"),
+    ("enrollments", "primary", "yes"),
+    ("enrollments", "role", "wizard"),
+    ("users", "enabledUser", "maybe"),
+    ("users", "role", "wizard"),
+    ("academicSessions", "endDate", "2027-13-01"),
+    ("orgs", "type", "galaxy"),
+    ("classes", "classType", "lecture"),
+])
+def test_a_tobedeleted_row_gets_its_fields_checked_too(name, column, value):
+    rows = small_table(name)
+    deleted = {**rows[-1], "sourcedId": "extra", "status": "tobedeleted", column: value}
+    if name == "enrollments":
+        deleted["userSourcedId"] = "u-left-last-year"  # not the pair of an active enrollment
+    problems = read_bundle(small_bundle(**{name: [*rows, deleted]}))[1]
+    assert [(p.file, p.line, p.field) for p in problems] == [(f"{name}.csv", len(rows) + 2, column)]
+    assert repr(value) in problems[0].reason
+
+
+def test_a_tobedeleted_row_may_leave_its_other_fields_empty():
+    enrollments = small_table("enrollments")
+    enrollments[2] = {k: "" for k in enrollments[2]} | {"sourcedId": "e-ben", "status": "tobedeleted",
+                                                         "classSourcedId": small_district.CLASS,
+                                                         "userSourcedId": small_district.OTHER_STUDENT}
+    assert read_bundle(small_bundle(enrollments=enrollments))[1] == []

@@ -1,4 +1,5 @@
-"""xAPI and Caliper fixtures from ../shared/data, as they are: what becomes evidence and why the rest does not."""
+"""xAPI and Caliper fixtures from ../shared/data, as they are: what becomes evidence and why the rest does not.
+(What is refused as malformed is in test_standards_validation.py.)"""
 
 import json
 from datetime import date
@@ -7,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mosaic_events.catalog import Competency, Enrollment, Person
-from mosaic_evidence.domain.caliper import event_list, translate_events
+from mosaic_evidence.domain.caliper import translate_events
+from mosaic_evidence.domain.caliper_validation import event_list
 from mosaic_evidence.domain.recording import Recorder, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import ActivityMapping, StandardsMapping
@@ -57,26 +59,26 @@ def test_the_spec_examples_each_get_an_outcome_and_the_scored_one_is_evidence(vi
 
 
 def test_an_unmapped_activity_is_reported_with_its_id(view):
-    outcomes = translate_statements(xapi_examples()[4], StandardsMapping(), view, received_on=TODAY)
+    outcomes = translate_statements([xapi_examples()[4]], StandardsMapping(), view, received_on=TODAY)
     assert [(o.status, o.activity_id) for o in outcomes] == [("unmapped_activity", CBT)]
 
 
 def test_raw_scores_use_their_own_scale_or_the_activitys(view):
     statement = {**xapi_examples()[4], "result": {"score": {"raw": 17, "min": 0, "max": 20}}}
-    assert translate_statements(statement, mapping(), view, received_on=TODAY)[0].item.score.maximum == 20
+    assert translate_statements([statement], mapping(), view, received_on=TODAY)[0].item.score.maximum == 20
     bare = {**statement, "result": {"score": {"raw": 3}}}
-    assert translate_statements(bare, mapping(), view, received_on=TODAY)[0].status == "invalid"
+    assert translate_statements([bare], mapping(), view, received_on=TODAY)[0].status == "invalid"
     scaled_mapping = StandardsMapping(activities=[ActivityMapping(activity_id=CBT, competency_ids=["c1"],
                                                                   scale_minimum=1, scale_maximum=4)])
-    item = translate_statements(bare, scaled_mapping, view, received_on=TODAY)[0].item
+    item = translate_statements([bare], scaled_mapping, view, received_on=TODAY)[0].item
     assert (item.score.value, item.score.minimum, item.score.maximum) == (3, 1, 4)
 
 
 def test_actors_resolve_through_the_mapping_or_else_are_reported(view):
     statement = {**xapi_examples()[4], "actor": {"account": {"homePage": "https://lms.example", "name": "u42"}}}
-    assert translate_statements(statement, mapping(), view, received_on=TODAY)[0].status == "unknown_actor"
+    assert translate_statements([statement], mapping(), view, received_on=TODAY)[0].status == "unknown_actor"
     mapped = mapping(**{"https://lms.example|u42": "learner"})
-    assert translate_statements(statement, mapped, view, received_on=TODAY)[0].item.student_id == "learner"
+    assert translate_statements([statement], mapped, view, received_on=TODAY)[0].item.student_id == "learner"
 
 
 def test_an_id_less_statement_gets_a_stable_id_from_its_content():
@@ -91,7 +93,7 @@ def caliper(name: str):
 
 def test_a_grade_event_becomes_evidence_on_the_scores_scale(view):
     actors = mapping(**{"https://example.edu/users/554433": "s554433"})
-    [outcome] = translate_events(caliper("caliperEventGradeGraded.json"), actors, view, received_on=TODAY)
+    [outcome] = translate_events(event_list(caliper("caliperEventGradeGraded.json")), actors, view, received_on=TODAY)
     assert outcome.status == "evidence" and outcome.source_ref == "urn:uuid:a50ca17f-5971-47bb-8fca-4e6e6879001d"
     item = outcome.item
     assert (item.student_id, item.competency_ids, item.observed_on) == ("s554433", ["c2"], date(2016, 11, 15))
@@ -100,15 +102,16 @@ def test_a_grade_event_becomes_evidence_on_the_scores_scale(view):
 
 def test_an_item_grade_maps_through_the_assessment_it_is_part_of(view):
     actors = mapping(**{"https://example.edu/users/554433": "s554433"})
-    [outcome] = translate_events(caliper("caliperEventGradeGradedItem.json"), actors, view, received_on=TODAY)
+    events = event_list(caliper("caliperEventGradeGradedItem.json"))
+    [outcome] = translate_events(events, actors, view, received_on=TODAY)
     assert outcome.status == "evidence" and outcome.activity_id == QUIZ
     assert (outcome.item.score.value, outcome.item.score.maximum) == (5.0, 5.0)
 
 
 def test_an_unknown_assignee_and_an_unmapped_assignable_are_reported(view):
     grade = caliper("caliperEventGradeGraded.json")
-    assert translate_events(grade, mapping(), view, received_on=TODAY)[0].status == "unknown_actor"
-    [unmapped] = translate_events(grade, StandardsMapping(), view, received_on=TODAY)
+    assert translate_events([grade], mapping(), view, received_on=TODAY)[0].status == "unknown_actor"
+    [unmapped] = translate_events([grade], StandardsMapping(), view, received_on=TODAY)
     assert (unmapped.status, unmapped.activity_id) == ("unmapped_activity", QUIZ)
 
 
@@ -123,7 +126,7 @@ def test_every_other_caliper_fixture_is_reported_not_dropped(view):
         "caliperEntityLearningObjective.json": ["not_evidence"],
     }
     for name, statuses in expected.items():
-        outcomes = translate_events(caliper(name), mapping(), view, received_on=TODAY)
+        outcomes = translate_events(event_list(caliper(name)), mapping(), view, received_on=TODAY)
         assert [o.status for o in outcomes] == statuses, name
         assert all(o.reason for o in outcomes)
     assert len(event_list(caliper("caliperEnvelopeEventBatch.json"))) == 3

@@ -22,6 +22,7 @@ from mosaic_runtime.auth import TokenVerifier
 from mosaic_runtime.auth_first import authenticate_before_parsing
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
+from mosaic_runtime.limits import install as install_limits
 from mosaic_runtime.logging import setup_logging
 from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from mosaic_runtime.outbox import OutboxRelay
@@ -73,6 +74,7 @@ def create_service(
     app = FastAPI(title=title, description=description, version=settings.service_version, lifespan=lifespan)
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
+    install_limits(app, json_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes)
     app.middleware("http")(_count_requests)
     app.include_router(probes_router())
     for router in routers:

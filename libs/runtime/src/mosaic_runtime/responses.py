@@ -38,6 +38,11 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses}
 
 
+def described(status: int, description: str) -> dict[str, Any]:
+    """One error status in the one error shape, in the route's own words."""
+    return {"model": ErrorBody, "description": description}
+
+
 def document_errors(routes: Iterable[Any]) -> None:
     """Add the statuses the chassis answers to each route's documented responses (the route's own win)."""
     for route in api_routes(routes):

@@ -52,6 +52,10 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0
+    max_request_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413")
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413")
 
     def model_post_init(self, __context: object) -> None:
         for name in DISTRICT_WIDE:

@@ -9,6 +9,5 @@ class EvidenceSettings(ServiceSettings):
     service_name: str = "evidence"
     http_port: int = 8081
     max_batch_items: int = 1000
-    max_upload_bytes: int = 50 * 1024 * 1024
     project_evidence_topic: bool = True
     publish_timeout_seconds: float = 10.0

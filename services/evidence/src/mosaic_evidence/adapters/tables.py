@@ -165,4 +165,13 @@ standards_mappings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+received_statements = Table(
+    "received_statements", metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("source", String(16), primary_key=True, doc="xapi or caliper"),
+    Column("statement_id", String(ID), primary_key=True, doc="the xAPI statement id or the Caliper event id"),
+    Column("content_hash", String(64), nullable=False, doc="sha256 of the content as the standard compares it"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 runtime_tables(metadata)

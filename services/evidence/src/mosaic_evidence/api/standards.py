@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
-from mosaic_evidence import commands, standards_commands
+from mosaic_evidence import commands
 from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder
 from mosaic_evidence.api.schemas import Outcomes
 from mosaic_evidence.domain.standards import StandardsMapping
-from mosaic_runtime.app import Context, Session
+from mosaic_evidence.service import standards
+from mosaic_runtime.app import Context, ServiceContext, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
-from mosaic_runtime.responses import errors
+from mosaic_runtime.responses import described
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["xAPI and Caliper"])
 Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-OUTCOMES: dict[int | str, dict[str, Any]] = errors(400, 409) | {
+OUTCOMES: dict[int | str, dict[str, Any]] = {
     200: {"model": Outcomes,
           "description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
                          "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
-    503: {**errors(503)[503], "description": "Kafka did not acknowledge; nothing was recorded, retry"}}
+    400: described(400, "some input is not valid xAPI 1.0.3 / Caliper; nothing was recorded; every problem "
+                        "listed with the statement's index, the field and what to do"),
+    409: described(409, "a statement or event id was received before with other content; nothing was recorded"),
+    413: described(413, "the body is larger than the service accepts; split it"),
+    415: described(415, "the body was not sent as application/json"),
+    503: described(503, "Kafka did not acknowledge; nothing was recorded, retry")}
 
 
 @router.put("/standards-mapping", response_model=StandardsMapping,
@@ -44,11 +53,7 @@ async def get_mapping(district_id: str, principal: DistrictPrincipal, session: S
 async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: Context,
                           body: Annotated[Any, Body(description="an xAPI statement or an array of statements")],
                           idempotency_key: IdempotencyKey = None):
-    caller = recorder(principal)
-    status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_xapi(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=commands.request_hash({"path": "xapi", "body": body}))
-    return answer(status, answer_body)
+    return await _ingest(ctx, district_id, principal, body, idempotency_key, "xapi", standards.ingest_xapi)
 
 
 @router.post("/caliper/events", responses=OUTCOMES,
@@ -56,8 +61,19 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
 async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Context,
                        body: Annotated[Any, Body(description="a Caliper envelope or event")],
                        idempotency_key: IdempotencyKey = None):
+    return await _ingest(ctx, district_id, principal, body, idempotency_key, "caliper", standards.ingest_caliper)
+
+
+async def _ingest(ctx: ServiceContext, district_id: str, principal: Principal, body: Any, key: str | None,
+                  path: str, ingest: Callable[..., Awaitable[commands.Decision]]) -> JSONResponse:
     caller = recorder(principal)
-    status, answer_body = await commands.run_write(
-        ctx, district_id, lambda s: standards_commands.ingest_caliper(s, district_id, body, caller),
-        key=idempotency_key, payload_hash=commands.request_hash({"path": "caliper", "body": body}))
+    if refusal := standards.unreadable(body):
+        return answer(refusal.status, refusal.body)
+    try:
+        status, answer_body = await commands.run_write(
+            ctx, district_id, lambda s: ingest(s, district_id, body, caller),
+            key=key, payload_hash=commands.request_hash({"path": path, "body": body}))
+    except IntegrityError:  # another request recorded the same statement id a moment before
+        return answer(409, {"detail": "a statement of this request was being recorded by another request at the "
+                                      "same time; nothing was recorded: send it again to learn its outcome"})
     return answer(status, answer_body)

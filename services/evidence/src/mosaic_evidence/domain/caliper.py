@@ -1,5 +1,6 @@
 """IMS Caliper 1.1 events → evidence. A GradeEvent carries the score; an AssessmentEvent only says
-an attempt started or was submitted, so it is reported (awaiting its grade), never silently dropped."""
+an attempt started or was submitted, so it is reported (awaiting its grade), never silently dropped.
+The input is checked first (caliper_validation); what reaches here is well-formed Caliper."""
 
 from __future__ import annotations
 
@@ -17,15 +18,10 @@ from mosaic_evidence.domain.standards import (
 )
 
 
-def event_list(body: Any) -> list[Any]:
-    """An envelope's `data`, or a single event (or a bare list of events)."""
-    if isinstance(body, dict) and isinstance(body.get("data"), list) and "sensor" in body:
-        return body["data"]
-    return body if isinstance(body, list) else [body]
-
-
-def translate_events(body: Any, mapping: StandardsMapping, view: ReferenceView, *, received_on: date) -> list[Outcome]:
-    return [translate_event(i, e, mapping, view, received_on=received_on) for i, e in enumerate(event_list(body))]
+def translate_events(events: list[Any], mapping: StandardsMapping, view: ReferenceView, *,
+                     received_on: date) -> list[Outcome]:
+    """Events already checked by caliper_validation: each gets its outcome."""
+    return [translate_event(i, e, mapping, view, received_on=received_on) for i, e in enumerate(events)]
 
 
 def translate_event(index: int, event: Any, mapping: StandardsMapping, view: ReferenceView, *,
@@ -59,8 +55,9 @@ def _graded(index: int, event: dict, ref: str | None, mapping: StandardsMapping,
         return Outcome(index, "unknown_actor", ref, activity.activity_id,
                        reason=f"assignee {_entity_id(attempt.get('assignee'))!r} matches no student")
     if score.get("scoreGiven") is None:
-        return Outcome(index, "invalid", ref, activity.activity_id, reason="generated Score has no scoreGiven")
-    scale = score_on_scale(float(score["scoreGiven"]), None, _num(score.get("maxScore")), activity)
+        return Outcome(index, "no_score", ref, activity.activity_id, reason="the GradeEvent has no generated "
+                                                                            "Score with a scoreGiven")
+    scale = score_on_scale(_num(score["scoreGiven"]) or 0.0, None, _num(score.get("maxScore")), activity)
     if scale is None:
         return Outcome(index, "invalid", ref, activity.activity_id,
                        reason="the Score has no maxScore and the activity no declared scale")
@@ -90,4 +87,4 @@ def _entity_id(entity: Any) -> str | None:
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if value is not None else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -3,7 +3,8 @@
 Accepts what student information systems really export: a UTF-8 byte-order mark, CRLF line
 ends, quoted fields holding commas or line breaks, accented names, 1.2 columns (a `roles`
 column or a roles.csv, `primaryOrgSourcedId`, preferred names) and delta files whose rows
-say `tobedeleted`. Nothing is applied unless the whole bundle is clean.
+say `tobedeleted`. Nothing is applied unless the whole bundle is clean: a tobedeleted row's values
+are checked too, and rows that both keep and delete the same thing are a problem, not a guess.
 """
 
 from __future__ import annotations
@@ -183,27 +184,32 @@ def _check_rows(bundle: RosterBundle, known: KnownIds, problems: list[RosterProb
     users = ids["users"] | known.users
     roles_by_user = _roles_by_user(bundle)
     for stem in FILES:
-        seen: dict[str, int] = {}
+        seen: dict[str, Row] = {}
         for row in bundle.of(stem):
             if stem != "roles":
                 _check_common(row, seen, problems)
             if row.deleted:
+                problems += [RosterProblem(row.file, row.line, fld, reason) for fld, reason in _check_forms(stem, row)]
                 continue
             check = _ROW_CHECKS[stem]
             for fld, reason in check(row, orgs=orgs, sessions=sessions, courses=courses, classes=classes,
                                      users=users, roles_by_user=roles_by_user):
                 problems.append(RosterProblem(row.file, row.line, fld, reason))
+    problems += _contradictions(bundle)
 
 
-def _check_common(row: Row, seen: dict[str, int], problems: list[RosterProblem]) -> None:
+def _check_common(row: Row, seen: dict[str, Row], problems: list[RosterProblem]) -> None:
     sourced_id = row.get("sourcedId")
     if not sourced_id:
         problems.append(RosterProblem(row.file, row.line, "sourcedId", "is empty"))
+    elif sourced_id in seen and seen[sourced_id].deleted != row.deleted:
+        problems.append(RosterProblem(row.file, row.line, "status", _contradiction(
+            f"{sourced_id}", seen[sourced_id], row)))
     elif sourced_id in seen:
         problems.append(RosterProblem(row.file, row.line, "sourcedId",
-                                      f"duplicate sourcedId {sourced_id} (first on line {seen[sourced_id]})"))
+                                      f"duplicate sourcedId {sourced_id} (first on line {seen[sourced_id].line})"))
     else:
-        seen[sourced_id] = row.line
+        seen[sourced_id] = row
     if row.get("status") not in STATUSES:
         problems.append(RosterProblem(row.file, row.line, "status",
                                       f"{row.get('status')!r} is not active or tobedeleted"))
@@ -298,6 +304,53 @@ def _check_role(row: Row, *, orgs, users, **_) -> list[tuple[str, str]]:
         problems.append(("userSourcedId", f"no user {row.get('userSourcedId')!r} in users.csv"))
     if row.get("orgSourcedId") and row.get("orgSourcedId") not in orgs:
         problems.append(("orgSourcedId", f"no org {row.get('orgSourcedId')} in orgs.csv"))
+    return problems
+
+
+# What a tobedeleted row must still get right: any value it gives has the right form.
+_FORMS: dict[str, dict[str, frozenset[str]]] = {
+    "orgs": {"type": ORG_TYPES}, "academicSessions": {"type": SESSION_TYPES}, "classes": {"classType": CLASS_TYPES},
+    "users": {"role": USER_ROLES}, "enrollments": {"role": ENROLLMENT_ROLES}, "demographics": {"sex": SEXES},
+    "roles": {"role": USER_ROLES},
+}
+
+
+def _check_forms(stem: str, row: Row) -> list[tuple[str, str]]:
+    """A tobedeleted row may leave fields empty, but what it fills in is checked like any other row."""
+    problems = _dates(row, "startDate", "endDate", "beginDate", "birthDate")
+    problems += [(n, f"{row.get(n)!r} is not true or false") for n in ("enabledUser", "primary")
+                 if row.get(n) and row.get(n).lower() not in BOOLEANS]
+    for name, allowed in _FORMS.get(stem, {}).items():
+        problems += _enum(row, name, allowed) if row.get(name) else []
+    return problems
+
+
+def _contradiction(what: str, first: Row, later: Row) -> str:
+    states = {first.line: "tobedeleted" if first.deleted else "active",
+              later.line: "tobedeleted" if later.deleted else "active"}
+    return (f"{what} is {states[first.line]} on line {first.line} and {states[later.line]} on line {later.line} "
+            "of this bundle; send one row for it, with the status you mean")
+
+
+def _contradictions(bundle: RosterBundle) -> list[RosterProblem]:
+    """Rows of one bundle that both keep and delete the same thing: an enrollment (class and user) listed
+    active and tobedeleted, or an active enrollment of a user or class the bundle deletes."""
+    problems: list[RosterProblem] = []
+    pairs: dict[tuple[str, str], Row] = {}
+    for row in bundle.of("enrollments"):
+        key = (row.get("classSourcedId"), row.get("userSourcedId"))
+        first = pairs.setdefault(key, row)
+        if first.deleted != row.deleted and first.get("sourcedId") != row.get("sourcedId"):
+            problems.append(RosterProblem(row.file, row.line, "status", _contradiction(
+                f"the enrollment of user {key[1]} in class {key[0]}", first, row)))
+    deleted = {stem: {r.get("sourcedId"): r for r in bundle.of(stem) if r.deleted} for stem in ("users", "classes")}
+    for row in bundle.live("enrollments"):
+        for stem, column in (("users", "userSourcedId"), ("classes", "classSourcedId")):
+            gone = deleted[stem].get(row.get(column))
+            if gone is not None:
+                problems.append(RosterProblem(row.file, row.line, column, (
+                    f"{stem[:-1]} {row.get(column)} is tobedeleted ({gone.file} line {gone.line}) but this "
+                    "enrollment keeps it active; delete the enrollment too or keep the " + stem[:-1])))
     return problems
 
 

@@ -10,7 +10,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +33,8 @@ SCHOOL_WIDE_ROLES = frozenset({"siteAdministrator", "principal", "counselor"})
 STUDENT_OWN_KINDS = frozenset({"self_assessment", "goal"})
 
 EVIDENCE_NAMESPACE = uuid.UUID("2b7f5d0c-9a41-5e8f-8c3d-6e1a4b9f0d27")
+# A score is a JSON number: not a string, not true/false (true is not 1.0), not NaN or infinity.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,13 @@ class Recorder:
 
 
 class ScoreInput(BaseModel):
-    """A score as submitted; unlike the catalog's Score it accepts anything so we can say what is wrong."""
+    """A score as submitted: any numbers (check_score says which are out of range), but numbers only."""
 
     model_config = ConfigDict(extra="forbid")
 
-    value: float
-    minimum: float = 0.0
-    maximum: float
+    value: Number
+    minimum: Number = 0.0
+    maximum: Number
 
 
 class EvidenceItem(BaseModel):
@@ -77,9 +79,10 @@ class EvidenceItem(BaseModel):
     score: ScoreInput
     recorded_by: str | None = Field(default=None, description="defaults to the caller")
     section_id: str | None = None
-    comment: str | None = None
+    comment: str | None = Field(default=None, max_length=20_000)
     artifact_url: str | None = Field(default=None, description="portfolio_artifact: link to the work")
-    reflection: str | None = Field(default=None, description="portfolio_artifact: the student's reflection")
+    reflection: str | None = Field(default=None, max_length=20_000,
+                                   description="portfolio_artifact: the student's reflection")
     source: str | None = Field(default=None, description="out_of_school: the provider; else portal, xapi, ...")
     source_ref: str | None = None
     verified_by: str | None = Field(default=None, description="out_of_school: who verified it")

@@ -17,7 +17,7 @@ from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, Score
 from mosaic_evidence.domain.reference import ReferenceView
 
 OutcomeStatus = Literal["evidence", "unmapped_activity", "unknown_actor", "no_score", "not_evidence", "voided",
-                        "invalid"]
+                        "invalid", "duplicate"]
 
 
 class ActivityMapping(BaseModel):

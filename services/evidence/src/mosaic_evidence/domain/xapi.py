@@ -1,4 +1,5 @@
-"""xAPI 1.0.3 statements → evidence: a scored statement about a mapped activity by a known learner."""
+"""xAPI 1.0.3 statements → evidence: a scored statement about a mapped activity by a known learner.
+The statements are checked first (xapi_validation); what reaches here is well-formed xAPI."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from mosaic_evidence.domain.standards import (
     resolve_actor,
     score_on_scale,
 )
-
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+from mosaic_evidence.domain.xapi_validation import VOIDED
 
 
 def statement_list(body: Any) -> list[Any]:
@@ -25,10 +25,10 @@ def statement_list(body: Any) -> list[Any]:
     return body if isinstance(body, list) else [body]
 
 
-def translate_statements(body: Any, mapping: StandardsMapping, view: ReferenceView, *,
+def translate_statements(statements: list[Any], mapping: StandardsMapping, view: ReferenceView, *,
                          received_on: date) -> list[Outcome]:
-    return [translate_statement(i, s, mapping, view, received_on=received_on)
-            for i, s in enumerate(statement_list(body))]
+    """Statements already checked by xapi_validation: each gets its outcome."""
+    return [translate_statement(i, s, mapping, view, received_on=received_on) for i, s in enumerate(statements)]
 
 
 def translate_statement(index: int, statement: Any, mapping: StandardsMapping, view: ReferenceView, *,
@@ -64,16 +64,16 @@ def translate_statement(index: int, statement: Any, mapping: StandardsMapping, v
     if score is None:
         return Outcome(index, "invalid", ref, activity_id,
                        reason="result.score has no scaled value, and raw has no max and the activity no scale")
-    observed = iso_date(statement.get("timestamp"), received_on)
+    observed = iso_date(statement.get("timestamp"), received_on)  # validated: a date and a time, or absent
     return Outcome(index, "evidence", ref, activity_id, item=evidence_item(
         student, activity, score, observed, source="xapi", source_ref=ref,
         comment=_text((statement.get("result") or {}).get("response"))))
 
 
 def _score(raw: dict, activity):
-    if raw.get("raw") is not None:
+    if _num(raw.get("raw")) is not None:
         return score_on_scale(float(raw["raw"]), _num(raw.get("min")), _num(raw.get("max")), activity)
-    if raw.get("scaled") is not None:
+    if _num(raw.get("scaled")) is not None:
         scaled = float(raw["scaled"])
         return score_on_scale(scaled, -1.0 if scaled < 0 else 0.0, 1.0, activity)
     return None
@@ -102,7 +102,7 @@ def statement_id(statement: dict) -> str:
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if value is not None else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _text(value: Any) -> str | None:

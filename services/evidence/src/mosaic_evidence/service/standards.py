@@ -1,4 +1,6 @@
-"""xAPI statements and Caliper events in, evidence out: every input answered with its outcome."""
+"""xAPI statements and Caliper events in, evidence out. Like an LRS's statements resource: a request with
+any malformed statement is refused whole (400, every reason listed); a statement id seen before with other
+content is a conflict (409); the rest is taken, and each statement is answered with what became of it."""
 
 from __future__ import annotations
 
@@ -8,32 +10,92 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.adapters import evidence_store, reference_store, statement_store
 from mosaic_evidence.commands import Decision, check_items, envelope_for, recorded_envelopes, view_for_items
-from mosaic_evidence.domain import caliper, xapi
+from mosaic_evidence.domain import caliper, caliper_validation, xapi, xapi_validation
 from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted, validate_retraction
 from mosaic_evidence.domain.recording import Recorder, evidence_id_for
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
+from mosaic_evidence.domain.standards_problems import InputProblem, content_hash, too_deep
 
 
 async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
     statements = xapi.statement_list(body)
-    keys = [k for s in statements if isinstance(s, dict) and isinstance(s.get("actor"), dict)
-            for k in xapi.actor_keys(s["actor"])]
+    problems = xapi_validation.validate_statements(statements)
+    if problems:
+        return _malformed(problems, "xAPI 1.0.3 statements")
+    ids = [xapi.statement_id(s).lower() for s in statements]
+    hashes = [content_hash(xapi_validation.comparable(s)) for s in statements]
+    conflicts = await _conflicts(session, district_id, "xapi", ids, hashes)
+    if conflicts:
+        return conflicts
+    keys = [k for s in statements for k in xapi.actor_keys(s["actor"])]
     mapping = await evidence_store.load_mapping(session, district_id)
     view = await _actor_view(session, district_id, keys, mapping.actors.values())
-    outcomes = xapi.translate_statements(body, mapping, view, received_on=datetime.now(UTC).date())
+    outcomes = xapi.translate_statements(statements, mapping, view, received_on=datetime.now(UTC).date())
     return await _record_outcomes(session, district_id, outcomes, caller, "xapi")
 
 
 async def ingest_caliper(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
-    events = caliper.event_list(body)
-    keys = [key for key in map(_assignee, events) if key]
+    problems = caliper_validation.validate_body(body)
+    if problems:
+        return _malformed(problems, "Caliper 1.1/1.2 events")
+    items = caliper_validation.event_list(body) or []
+    events = {i: e for i, e in enumerate(items) if str(e["type"]).endswith("Event")}
+    ids = [str(e["id"]) for e in events.values()]
+    hashes = [content_hash(e) for e in events.values()]
+    conflicts = await _conflicts(session, district_id, "caliper", ids, hashes, indexes=list(events))
+    if conflicts:
+        return conflicts
+    first = {str(e["id"]): i for i, e in reversed(list(events.items()))}
+    keys = [key for key in map(_assignee, items) if key]
     mapping = await evidence_store.load_mapping(session, district_id)
     view = await _actor_view(session, district_id, keys, mapping.actors.values())
-    outcomes = caliper.translate_events(body, mapping, view, received_on=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    outcomes = [_resent(i, e, first) if i in events and first[str(e["id"])] != i
+                else caliper.translate_event(i, e, mapping, view, received_on=today) for i, e in enumerate(items)]
     return await _record_outcomes(session, district_id, outcomes, caller, "caliper")
+
+
+def unreadable(body: Any) -> Decision | None:
+    """A body nested so deep that hashing or checking it would exhaust the stack: refused before anything."""
+    problems = too_deep(body)
+    return _malformed(problems, "xAPI or Caliper") if problems else None
+
+
+def _resent(index: int, event: dict, first: dict[str, int]) -> Outcome:
+    return Outcome(index, "duplicate", str(event["id"]),
+                   reason=f"the same event as number {first[str(event['id'])]} of this request")
+
+
+def _malformed(problems: list[InputProblem], what: str) -> Decision:
+    return Decision(400, {"detail": f"the request holds input that is not valid {what}; nothing was recorded. "
+                                    "Fix each problem listed and send the whole request again",
+                          "problems": [p.as_dict() for p in problems]})
+
+
+async def _conflicts(session: AsyncSession, district_id: str, source: str, ids: list[str], hashes: list[str],
+                     indexes: list[int] | None = None) -> Decision | None:
+    """409 if an id was received before (or earlier in this request) with other content; else remember the new."""
+    positions = indexes if indexes is not None else list(range(len(ids)))
+    known = await statement_store.known_hashes(session, district_id, source, ids)
+    fresh: dict[str, str] = {}
+    conflicts = []
+    for index, sid, digest in zip(positions, ids, hashes, strict=True):
+        seen = known.get(sid, fresh.get(sid))
+        if seen is not None and seen != digest:
+            where = "earlier in this request" if sid in fresh else "before"
+            conflicts.append({"index": index, "id": sid,
+                              "reason": f"id {sid} was received {where} with other content; an id names one "
+                                        "statement for good: send a changed statement with a new id"})
+        elif seen is None:
+            fresh[sid] = digest
+    if conflicts:
+        return Decision(409, {"detail": "statement ids already used for other content; nothing was recorded",
+                              "conflicts": conflicts})
+    await statement_store.remember(session, district_id, source, fresh)
+    return None
 
 
 def _assignee(event: Any) -> str | None:

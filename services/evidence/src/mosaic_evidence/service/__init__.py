@@ -1,0 +1,1 @@
+"""The evidence service's use cases, one module each: get, decide, commit."""
