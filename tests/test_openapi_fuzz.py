@@ -4,6 +4,7 @@ answer matches its documented status codes and schema.
 The services run as real processes (uvicorn) on a real broker with real SQLite, seeded with a small demo district;
 requests carry a district administrator's token, and path parameters often name real rows so lookups hit data.
 Deterministic: a fixed seed, derandomized. `MOSAIC_FUZZ_EXAMPLES` sets the examples per operation (default 20).
+On SQLite, and on PostgreSQL as well when MOSAIC_TEST_POSTGRES_URL is set.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import pytest
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
+from mosaic_dev.pytest_plugin import DATABASE_KINDS, POSTGRES_URL_VARIABLE
 from mosaic_dev.scenario import StackUrls
 from mosaic_dev.seed import seed_demo_district
 from mosaic_dev.stack import (
@@ -56,10 +59,14 @@ def _small_district() -> District:
     return generate_district(2026, schools=1, students_per_school=8, weeks=1, evidence_per_week=2.0)
 
 
-@pytest.fixture(scope="module")
-def fuzzed_stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedStack]:
-    """The four services on free ports, seeded with a small district."""
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
+def fuzzed_stack(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[FuzzedStack]:
+    """The four services on free ports, seeded with a small district; on SQLite files, and on PostgreSQL too
+    when MOSAIC_TEST_POSTGRES_URL names a server (as CI does)."""
     data = tmp_path_factory.mktemp("fuzz")
+    databases = ExitStack()
     idp = DevIdentityProvider(data)
     mail = MailSink(data / "mail", smtp_port=free_port(), web_port=free_port()).start()
     specs = [ServiceSpec(s.name, free_port()) for s in SERVICES]
@@ -72,6 +79,12 @@ def fuzzed_stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
     quick["MOSAIC_SCHEDULING_SOLVER_TIME_LIMIT_SECONDS"] = "2"
     running: list[RunningService] = []
     try:
+        if request.param == "postgres":
+            from mosaic_dev.postgres import temporary_database
+
+            for spec in specs:
+                server = os.environ[POSTGRES_URL_VARIABLE]
+                quick[f"{spec.prefix}DATABASE_URL"] = databases.enter_context(temporary_database(server, "fuzz"))
         for spec in specs:
             env = service_env(
                 spec,
@@ -94,6 +107,7 @@ def fuzzed_stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         for service in running:
             stop_service(service)
         mail.stop()
+        databases.close()
 
 
 def _known_rows(district: District, urls: StackUrls, token: str) -> dict[str, list[str]]:

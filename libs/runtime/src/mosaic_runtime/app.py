@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mosaic_runtime.auth import TokenVerifier
@@ -29,6 +30,7 @@ from mosaic_runtime.outbox import OutboxRelay
 from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
+from mosaic_runtime.unstorable import unstorable_value
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ def create_service(
         app.include_router(router)
     document_errors(app.routes)
     authenticate_before_parsing(app.routes)
+    app.add_exception_handler(DBAPIError, unstorable_value)
     if setup_telemetry(settings.service_name, settings.service_version):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
