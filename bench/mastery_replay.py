@@ -35,7 +35,8 @@ from mosaic_events import encode
 from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import partitions_of, rebuild
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.adapters.store import ProjectionStore
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import MIGRATIONS
 from mosaic_runtime.consumer import BatchApplier
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
@@ -97,7 +98,7 @@ async def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, flo
 async def live_path(bootstrap: str, topics: tuple[str, ...], database_url: str, batch: int) -> tuple[int, float]:
     """The live consumer's per-batch work over every record, in Kafka's delivery order; (records, seconds)."""
     engine = make_engine(database_url)
-    applier = BatchApplier("bench-live", HANDLERS, make_session_factory(engine), before_commit=BatchFold())
+    applier = BatchApplier("bench-live", HANDLERS, make_session_factory(engine), deps=ProjectionStore())
     partitions = await partitions_of(bootstrap, topics)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -99,8 +100,8 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
            "MOSAIC_NOTIFY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
            "MOSAIC_NOTIFY_CONSUMER_GROUP": f"chaos-{uid}", "MOSAIC_NOTIFY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
            "MOSAIC_NOTIFY_HTTP_PORT": str(free_port()),
-           "MOSAIC_NOTIFY_REFERENCE_TOPIC": topics["reference"], "MOSAIC_NOTIFY_MASTERY_TOPIC": topics["mastery"],
-           "MOSAIC_NOTIFY_SCHEDULE_TOPIC": topics["schedule"], "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
+           "MOSAIC_NOTIFY_TOPIC_OVERRIDES": json.dumps({f"mosaic.{name}.v1": topic for name, topic in topics.items()}),
+           "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
            "MOSAIC_NOTIFY_SMTP_LOOKUP_URL": mail.lookup_url, "MOSAIC_NOTIFY_DEFAULT_QUIET_HOURS": "",
            "MOSAIC_NOTIFY_LEASE_SECONDS": "3", "MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS": "1",
            "MOSAIC_NOTIFY_DELIVERY_POLL_SECONDS": "0.1", "MOSAIC_NOTIFY_LOG_LEVEL": "WARNING"}

@@ -1,4 +1,4 @@
-"""Write deploy/k8s/base from two sources of truth: the topic registry and the table of services below.
+"""Write deploy/k8s/base from the topic registry, each service's handler map and the table of services below.
 
     uv run python deploy/k8s/generate.py           # rewrite base/ (and components/keda/)
     uv run python deploy/k8s/generate.py --check   # exit 1 if the checked-in files differ
@@ -11,6 +11,7 @@ and changes them through overlays.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from mosaic_events.topics import TOPICS, Topic
+from mosaic_events.topics import Topic
 from mosaic_runtime.topics_admin import topic_specs
 
 HERE = Path(__file__).resolve().parent
@@ -57,22 +58,20 @@ class Service:
         return max(t.partitions for t in self.consumes)
 
 
-def _topic(name: str) -> Topic:
-    return next(t for t in TOPICS if t.name == name)
+def _consumed(service: str) -> tuple[Topic, ...]:
+    """What a service reads: the topics of its consumers' handler map (KEDA scales on these lags)."""
+    return importlib.import_module(f"mosaic_{service}.consumers").HANDLERS.topics()
 
 
-# What each service subscribes to (keep in step with its consumers' subscribe() call): KEDA scales on these lags.
 SERVICES = (
     Service("evidence", "write side: evidence, frameworks, rosters; projects its own evidence topic",
-            (_topic("mosaic.evidence.v1"),), "250m", "256Mi", "512Mi"),
+            _consumed("evidence"), "250m", "256Mi", "512Mi"),
     Service("mastery", "mastery projections; emits MasteryChanged and RegroupNeeded",
-            (_topic("mosaic.evidence.v1"), _topic("mosaic.reference.v1")), "250m", "384Mi", "768Mi"),
+            _consumed("mastery"), "250m", "384Mi", "768Mi"),
     Service("scheduling", "flex blocks and regrouping; emits schedule events",
-            (_topic("mosaic.regroup.v1"), _topic("mosaic.mastery.v1"), _topic("mosaic.reference.v1")),
-            "250m", "384Mi", "768Mi"),
+            _consumed("scheduling"), "250m", "384Mi", "768Mi"),
     Service("notify", "family notifications and their delivery",
-            (_topic("mosaic.reference.v1"), _topic("mosaic.mastery.v1"), _topic("mosaic.schedule.v1")),
-            "200m", "256Mi", "512Mi"),
+            _consumed("notify"), "200m", "256Mi", "512Mi"),
 )
 
 

@@ -84,7 +84,17 @@ def up(
     """Bring up the whole stack: Kafka, the four services, a mail sink, and the demo district."""
     from mosaic_dev.idp import DevIdentityProvider
     from mosaic_dev.mailsink import MailSink
-    from mosaic_dev.stack import SERVICES, service_env, start_service, stop_service, tracing_env, wait_until_ready
+    from mosaic_dev.stack import (
+        IDP,
+        PORTAL,
+        SERVICES,
+        front_envs,
+        service_env,
+        start_service,
+        stop_service,
+        tracing_env,
+        wait_until_ready,
+    )
     from mosaic_dev.tracesink import TraceSink
     from mosaic_runtime.topics_admin import ensure_topics
 
@@ -114,6 +124,11 @@ def up(
 
             loaded = seed_demo_district(idp, data_dir, echo=typer.echo)
             (data_dir / "seeded").write_text(f"{loaded['district_id']}\n")
+        idp_env, portal_env = front_envs(data_dir)
+        front = [start_service(IDP, idp_env, data_dir / "logs"), start_service(PORTAL, portal_env, data_dir / "logs")]
+        running += front
+        for service in front:
+            wait_until_ready(service)
         _print_where_to_look(bootstrap, running, sink, data_dir)
         typer.echo(f"Traces       http://127.0.0.1:{traces.port}/   (one trace per recorded evidence)")
         _wait_for_signal()
@@ -132,7 +147,9 @@ def up(
 def _print_where_to_look(bootstrap: str, running: list, sink: object, data_dir: Path) -> None:
     typer.echo(f"Kafka        KAFKA_BOOTSTRAP_SERVERS={bootstrap}")
     for service in running:
-        typer.echo(f"{service.spec.name:<12} {service.spec.url}/docs   (log: {service.log_file})")
+        docs = "" if service.spec.name in ("idp", "portal") else "/docs"
+        typer.echo(f"{service.spec.name:<12} {service.spec.url}{docs}   (log: {service.log_file})")
+    typer.echo("People       http://127.0.0.1:8080/   (sign in as a demo student, guardian or teacher)")
     typer.echo(f"Mail sink    http://127.0.0.1:{sink.web_port}/   (families' emails; files in {data_dir / 'mail'})")
     seeded = data_dir / "seeded"
     district = seeded.read_text().strip() if seeded.exists() else "(not seeded)"

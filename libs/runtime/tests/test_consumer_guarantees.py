@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from mosaic_events import Envelope, encode
+from mosaic_events.catalog import EvidenceRecorded
 from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import UnitOfWork, subscribe
@@ -26,6 +27,7 @@ from sample_service.harness import (
     evidence,
     produce,
     running,
+    sample_map,
     wait_for,
 )
 from sample_service.models import metadata
@@ -38,16 +40,14 @@ def service_with(handler, bootstrap: str, database_url: str, topic_name: str, gr
         database_url=database_url,
         consumer_group=group,
         oidc_jwks_json=KEY.jwks_json,
+        consumer_max_records=50,
+        topic_overrides={"mosaic.evidence.v1": topic_name},
     )
 
     def consumers(ctx: ServiceContext) -> None:
         subscribe(
-            ctx.broker,
-            topic_name,
-            group=group,
-            handlers={"EvidenceRecorded": handler},
-            session_factory=ctx.sessions,
-            max_records=50,
+            ctx,
+            sample_map(handler),
         )
 
     return create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata, setup_consumers=consumers)
@@ -78,11 +78,11 @@ async def test_the_producer_waits_for_all_replicas_and_is_idempotent(kafka_boots
 async def test_a_failing_handler_loses_nothing_the_batch_comes_back(kafka_bootstrap, topic, tmp_path):
     failures = {"left": 1}
 
-    async def flaky(uow: UnitOfWork, envelope: Envelope) -> None:
+    async def flaky(uow: UnitOfWork, event: EvidenceRecorded, envelope: Envelope) -> None:
         if failures["left"]:
             failures["left"] -= 1
             raise RuntimeError("database hiccup")
-        await count_and_echo(uow, envelope)
+        await count_and_echo(uow, event, envelope)
 
     events = [evidence(f"s-{i}") for i in range(5)]
     await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in events])
@@ -116,10 +116,10 @@ async def applied_rows_after(app) -> dict[str, int]:  # type: ignore[no-untyped-
 async def test_shutdown_finishes_the_batch_in_flight_and_commits_it(kafka_bootstrap, topic, tmp_path):
     started = asyncio.Event()
 
-    async def slow(uow: UnitOfWork, envelope: Envelope) -> None:
+    async def slow(uow: UnitOfWork, event: EvidenceRecorded, envelope: Envelope) -> None:
         started.set()
         await asyncio.sleep(0.05)
-        await count_and_echo(uow, envelope)
+        await count_and_echo(uow, event, envelope)
 
     events = [evidence(f"s-{i}") for i in range(40)]
     await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in events])

@@ -14,7 +14,7 @@ from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.consumer import UnitOfWork, subscribe
 from mosaic_runtime.settings import ServiceSettings
-from sample_service.harness import KEY, MIGRATIONS, evidence, produce, read_all, running
+from sample_service.harness import KEY, MIGRATIONS, evidence, produce, read_all, running, sample_map
 from sample_service.models import metadata
 
 
@@ -26,7 +26,7 @@ def tracer_provider() -> TracerProvider:
     return provider
 
 
-async def remember(uow: UnitOfWork, envelope) -> None:  # type: ignore[no-untyped-def]
+async def remember(uow: UnitOfWork, _event, envelope) -> None:  # type: ignore[no-untyped-def]
     uow.cache.setdefault("seen", []).append(envelope)
 
 
@@ -50,11 +50,10 @@ async def test_an_event_decided_before_commit_carries_its_causes_trace(kafka_boo
     group = f"g-{uuid.uuid4().hex[:6]}"
     settings = ServiceSettings(service_name="sample", kafka_bootstrap_servers=kafka_bootstrap, consumer_group=group,
                                database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db", oidc_jwks_json=KEY.jwks_json,
-                               outbox_poll_seconds=0.05)
+                               outbox_poll_seconds=0.05, topic_overrides={"mosaic.evidence.v1": topic})
 
     def consumers(ctx: ServiceContext) -> None:
-        subscribe(ctx.broker, topic, group=group, handlers={"EvidenceRecorded": remember},
-                  session_factory=ctx.sessions, before_commit=decide_at_the_end, on_committed=ctx.relay.wake)
+        subscribe(ctx, sample_map(remember, before_commit=decide_at_the_end), on_committed=ctx.relay.wake)
 
     app = create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata,
                          setup_consumers=consumers)

@@ -440,3 +440,14 @@ async def test_a_delta_roster_removes_a_tobedeleted_student_and_says_so_on_the_t
     refused = await service.client.post(service.path("evidence"), json=evidence_body(service.roster, student_id=gone),
                                         headers=service.headers(service.roster.teacher))
     assert refused.status_code == 422 and refused.json()["refused"][0]["problems"][0]["code"] == "unknown_student"
+
+
+async def test_a_person_and_a_section_are_read_with_their_enrollments(service: Service):
+    person = await service.client.get(service.path(f"people/{service.roster.student}"), headers=service.admin)
+    assert person.status_code == 200, person.text
+    shared = next(s["section_id"] for s in person.json()["sections"])
+    section = (await service.client.get(service.path(f"sections/{shared}"), headers=service.admin)).json()
+    enrolled = {(e["user_id"], e["role"]) for e in section["enrollments"]}
+    assert section["id"] == shared and (service.roster.student, "student") in enrolled
+    missing = await service.client.get(service.path("sections/no-such-section"), headers=service.admin)
+    assert missing.status_code == 404 and "no section no-such-section" in missing.text

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from mosaic_events import decode
 from mosaic_mastery import synthetic
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.adapters.store import ProjectionStore
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import build_app
 from mosaic_mastery.settings import MasterySettings
 from mosaic_runtime.auth import generate_signing_key, mint_token
@@ -40,7 +41,7 @@ async def api(database_url):
                                          observed_on=date(2026, 9, 1) + timedelta(n))
                       for n, (student, competency, score) in enumerate(
                           [("ana", T0, 4), ("ana", T0, 3), ("ana", T1, 1), ("ben", T0, 1)])]
-        applier = BatchApplier("api-test", HANDLERS, app.state.ctx.sessions, before_commit=BatchFold())
+        applier = BatchApplier("api-test", HANDLERS, app.state.ctx.sessions, deps=ProjectionStore())
         await applier.apply(as_records(envelopes))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mastery") as client:
             yield client, app

@@ -55,6 +55,13 @@ def test_rows_are_grouped_per_competency_and_student_in_their_original_order():
     assert {k: v.tolist() for k, v in groups.items()} == {(1, 7): [0, 3], (1, 8): [1], (2, 7): [2]}
 
 
+def test_rows_are_grouped_from_string_columns_too():
+    # what a pandas string column's to_numpy() gives: an object array of plain str
+    students = np.array(["s7", "s8", "s7", "s7"], dtype=object)
+    groups = group_rows(students, np.array(["c1", "c1", "c2", "c1"], dtype=object))
+    assert {k: v.tolist() for k, v in groups.items()} == {("c1", "s7"): [0, 3], ("c1", "s8"): [1], ("c2", "s7"): [2]}
+
+
 def test_averaging_predicts_a_steady_student_better_than_the_latest_noisy_score():
     rng = np.random.default_rng(1)
     level = rng.uniform(0.3, 0.9, size=(300, 1))

@@ -5,6 +5,7 @@ ids; then `mosaic-mastery rebuild` into another database gives the same checksum
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -78,7 +79,8 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
     settings = DistrictSettings(regroup_threshold=0.3, grouping_competencies={
         f"{district}-sec0000": ("math-6.S0.T0", "math-6.S0.T1"), f"{district}-sec0001": ("math-6.S1.T0",)})
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MOSAIC_MASTERY_DATABASE_URL": database_url,
-           "MOSAIC_MASTERY_EVIDENCE_TOPIC": evidence_topic, "MOSAIC_MASTERY_REFERENCE_TOPIC": reference_topic,
+           "MOSAIC_MASTERY_TOPIC_OVERRIDES": json.dumps({"mosaic.evidence.v1": evidence_topic,
+                                                         "mosaic.reference.v1": reference_topic}),
            "MOSAIC_MASTERY_CONSUMER_GROUP": group, "MOSAIC_MASTERY_CONSUMER_MAX_RECORDS": "200",
            "MOSAIC_MASTERY_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # the killed member leaves the group soon
            "MOSAIC_MASTERY_OIDC_JWKS_JSON": generate_signing_key().jwks_json}

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from sqlalchemy import select
 
 from mosaic_events import decode
 from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import write_state
-from mosaic_mastery.adapters.store import ProjectionStore
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.adapters.store import LiveSlice, NotLoaded, ProjectionStore
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import ProjectionState, apply
@@ -32,7 +33,7 @@ async def test_batches_of_any_size_store_what_a_bulk_replay_stores(sessions):
     reference, stream = synthetic.district("d1", students=40, events=700, section_size=20)
     envelopes = reference + list(stream)
     records = as_records(envelopes)
-    applier = BatchApplier("mastery-test", HANDLERS, sessions, before_commit=BatchFold())
+    applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
     rng = random.Random(3)
     start = 0
     while start < len(records):
@@ -62,7 +63,7 @@ async def test_a_redelivered_batch_changes_nothing_and_emits_nothing_new(session
     reference, stream = synthetic.district("d2", students=10, events=120)
     envelopes = reference + list(stream)
     records = as_records(envelopes)
-    applier = BatchApplier("mastery-test", HANDLERS, sessions, before_commit=BatchFold())
+    applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
     await applier.apply(records[:60])
     await applier.apply(records[:90])  # Kafka redelivers the first 60 with 30 new ones
     await applier.apply(records[60:])
@@ -76,3 +77,13 @@ async def test_a_redelivered_batch_changes_nothing_and_emits_nothing_new(session
     async with sessions() as session:
         assert await projection_checksum(session) == live
     assert len(outbox) == len(set(outbox)) == len(expected)
+
+
+def test_a_live_slice_refuses_what_it_did_not_load_and_remembers_what_the_fold_changed():
+    loaded = ("d1", "ana", "c1")
+    live = LiveSlice(loaded={("record", *loaded)})
+    assert live.record(loaded) is None  # loaded, and absent
+    with pytest.raises(NotLoaded):
+        live.record(("d1", "ana", "c2"))
+    created = live.record_or_new(loaded)
+    assert live.dirty_records == {loaded} and live.records[loaded] is created

@@ -54,7 +54,8 @@ async def test_evidence_in_mastery_changed_out_and_one_regroup_for_the_section(k
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap)
     district, group, key = f"d-{uuid.uuid4().hex[:8]}", f"mastery-test-{uuid.uuid4().hex[:8]}", generate_signing_key()
     settings = MasterySettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                               evidence_topic=evidence_topic, reference_topic=reference_topic, consumer_group=group,
+                               topic_overrides={"mosaic.evidence.v1": evidence_topic,
+                                                "mosaic.reference.v1": reference_topic}, consumer_group=group,
                                oidc_jwks_json=key.jwks_json, consumer_max_records=3, outbox_poll_seconds=0.05)
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)

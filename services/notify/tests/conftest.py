@@ -58,8 +58,7 @@ class Notify:
         return self.app.state.ctx.state["worker"]  # type: ignore[attr-defined]
 
     async def publish(self, envelope: Envelope, traceparent: str | None = None) -> None:
-        topic = {"reference": self.settings.reference_topic, "mastery": self.settings.mastery_topic,
-                 "schedule": self.settings.schedule_topic}[envelope.topic.split(".")[1]]
+        topic = self.settings.topic_overrides[envelope.topic]
         headers = [("traceparent", traceparent.encode())] if traceparent else None
         await self.producer.send_and_wait(topic, encode(envelope), key=envelope.kafka_key, headers=headers)
 
@@ -120,7 +119,7 @@ async def notify(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Notif
     key = generate_signing_key()
     settings = NotifySettings(
         database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap, consumer_group=f"test-notify-{uid}",
-        reference_topic=topics["reference"], mastery_topic=topics["mastery"], schedule_topic=topics["schedule"],
+        topic_overrides={f"mosaic.{name}.v1": topic for name, topic in topics.items()},
         smtp_host="127.0.0.1", smtp_port=mail.port, smtp_lookup_url=mail.lookup_url, oidc_jwks_json=key.jwks_json,
         delivery_poll_seconds=0.1, outbox_poll_seconds=0.1, unsubscribe_base_url="http://notify.test")
     clock = FakeClock()

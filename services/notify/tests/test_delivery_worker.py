@@ -13,13 +13,13 @@ from sqlalchemy import delete, select, update
 from mosaic_events.ids import new_event_id
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
-from mosaic_notify.adapters.delivery import DeliveryWorker
-from mosaic_notify.adapters.fanout import tell
 from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.messages import MessageRenderer
 from mosaic_notify.domain.news import News, NewsKind
 from mosaic_notify.main import MIGRATIONS, senders
+from mosaic_notify.service.delivery import DeliveryWorker
+from mosaic_notify.service.tell_news import tell
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.outbox import outbox_table

@@ -82,13 +82,13 @@ async def feed_roster_and_levels(ctx, ranks: list[int]) -> None:
                                              for s in STUDENTS))
     async with ctx.sessions() as session, session.begin():
         uow = UnitOfWork(session)
-        await keep_roster(uow, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
+        await keep_roster(uow, roster, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
         for student, rank in zip(STUDENTS, ranks, strict=True):
             change = MasteryChanged(student_id=student, competency_id="c-ratios", competency_code="6.RP.A.1",
                                     old_level=None, new_level=LABELS[rank], new_rank=rank, mastered=rank >= 2,
                                     estimate=rank / 3, method="decaying_average", evidence_count=1,
                                     cause_evidence_ids=(str(uuid.uuid4()),))
-            await keep_mastery_level(uow, new_envelope(change, district_id=DISTRICT, producer="test",
+            await keep_mastery_level(uow, change, new_envelope(change, district_id=DISTRICT, producer="test",
                                                        subject=student))
 
 
@@ -204,7 +204,7 @@ async def test_attendance_is_published_for_the_sis(service) -> None:
                                                    {"student_id": "st1", "status": "tardy"}]}
     taken = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/sessions/low/attendance", json=marks,
                               headers=auth(("teacher",), user="t1"))
-    assert taken.status_code == 201, taken.text
+    assert taken.status_code == 202, taken.text
     [event] = await outbox(ctx)
     assert (event.type, event.data.taken_by, [m.status for m in event.data.marks]) == (
         "AttendanceTaken", "t1", ["present", "tardy"])

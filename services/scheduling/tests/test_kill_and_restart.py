@@ -5,6 +5,7 @@ every moved student one change id."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -85,8 +86,9 @@ async def test_killed_mid_stream_every_trigger_is_published_once(kafka_bootstrap
     async with setup.router.lifespan_context(setup):  # migrate and define the school, Kafka off
         await define_school(setup, district)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "MOSAIC_SCHEDULING_DATABASE_URL": database_url, "MOSAIC_SCHEDULING_MASTERY_TOPIC": mastery_topic,
-           "MOSAIC_SCHEDULING_REFERENCE_TOPIC": reference_topic, "MOSAIC_SCHEDULING_REGROUP_TOPIC": regroup_topic,
+           "MOSAIC_SCHEDULING_DATABASE_URL": database_url, "MOSAIC_SCHEDULING_TOPIC_OVERRIDES": json.dumps({
+               "mosaic.mastery.v1": mastery_topic, "mosaic.reference.v1": reference_topic,
+               "mosaic.regroup.v1": regroup_topic}),
            "MOSAIC_SCHEDULING_CONSUMER_GROUP": f"scheduling-chaos-{district}",
            "MOSAIC_SCHEDULING_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # a killed member's partitions come back soon
            "MOSAIC_SCHEDULING_OIDC_JWKS_JSON": KEY.jwks_json, "MOSAIC_SCHEDULING_HTTP_PORT": str(_free_port()),

@@ -177,8 +177,10 @@ async def test_regroup_needed_in_schedule_out_once_across_a_restart(kafka_bootst
     mastery_topic, reference_topic, regroup_topic = await private_topics(kafka_bootstrap)
     district = f"d-{uuid.uuid4().hex[:8]}"
     settings = SchedulingSettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                                  mastery_topic=mastery_topic, reference_topic=reference_topic,
-                                  regroup_topic=regroup_topic, consumer_group=f"scheduling-test-{district}",
+                                  topic_overrides={"mosaic.mastery.v1": mastery_topic,
+                                                   "mosaic.reference.v1": reference_topic,
+                                                   "mosaic.regroup.v1": regroup_topic},
+                                  consumer_group=f"scheduling-test-{district}",
                                   oidc_jwks_json=KEY.jwks_json, outbox_poll_seconds=0.05,
                                   solver_time_limit_seconds=5)
     roster, levels, regroup = facts(district)

@@ -89,14 +89,19 @@ def new_envelope(
     occurred_at: datetime | None = None,
     correlation_id: UUID | None = None,
     event_id: UUID | None = None,
+    causation_id: UUID | None = None,
 ) -> Envelope:
-    """A new fact, not caused by another event (e.g. a teacher recorded evidence)."""
+    """A new fact, not derived from one event (e.g. a teacher recorded evidence, a notification went out).
+
+    `event_id` is derived by the caller when the fact has a key of its own (a settings version, a
+    notification), so a retry repeats it; `causation_id` names the event it follows from, if any.
+    """
     now = datetime.now(UTC)
     eid = event_id or new_event_id()
     return Envelope(
         id=eid, type=data.event_type, version=data.version, occurred_at=occurred_at or now,
         recorded_at=now, district_id=district_id, school_id=school_id, subject=subject,
-        correlation_id=correlation_id or eid, causation_id=None, producer=producer, data=data,
+        correlation_id=correlation_id or eid, causation_id=causation_id, producer=producer, data=data,
     )
 
 

@@ -5,6 +5,10 @@ emit (outbox) and the consumed positions. Records at or below a stored position 
 skipped, so Kafka redelivering a batch after a crash changes nothing; envelope ids already
 processed are skipped too, so an upstream re-send changes nothing. Unreadable records go
 to `<topic>.dlq` with the reason in their headers, and the consumer carries on.
+
+What a service does with each event type is one `HandlerMap`, keyed by event class and checked
+against the catalog at start-up: every type on the topics it reads is handled, ignored by name, or
+dead-lettered; the topics themselves are derived from the map.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream import Context
@@ -24,11 +28,16 @@ from opentelemetry import trace
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mosaic_events import Envelope, EventError, decode
+from mosaic_events import Envelope, EventData, EventError, all_event_classes, decode
+from mosaic_events.topics import Topic
 from mosaic_events.tracing import trace_context
-from mosaic_runtime import outbox
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
 from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from mosaic_runtime.publishing import to_outbox
+from mosaic_runtime.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from mosaic_runtime.app import ServiceContext
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.consumer")
@@ -40,29 +49,84 @@ class RejectEvent(Exception):
 
 @dataclass
 class UnitOfWork:
-    """What a handler gets: the batch's transaction, a way to emit events, and a batch-local cache."""
+    """What a handler gets: the batch's transaction, a way to emit events, a batch-local cache, and the
+    service's own dependencies (`deps`: what it passed to `subscribe`, e.g. its settings)."""
 
     session: AsyncSession
-    envelope: Envelope | None = None
+    deps: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
-    emitted: list[Envelope] = field(default_factory=list)
     trace_contexts: dict[str, otel_context.Context] = field(default_factory=dict)
 
     async def emit(self, envelope: Envelope) -> None:
-        """Emit through the outbox, in the trace of its cause even when decided later in the batch."""
+        """Emit in OUTBOX mode, in the trace of its cause even when decided later in the batch."""
         await self.emit_many([envelope])
 
     async def emit_many(self, envelopes: Sequence[Envelope]) -> None:
-        await outbox.emit_many(self.session, envelopes, self.cause_trace_context)
-        self.emitted.extend(envelopes)
+        await to_outbox(self.session, envelopes, self.cause_trace_context)
 
     def cause_trace_context(self, envelope: Envelope) -> otel_context.Context | None:
         """The trace context its cause was processed in, if the cause is in this batch."""
         return self.trace_contexts.get(str(envelope.causation_id)) if envelope.causation_id else None
 
 
-Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+# handler(uow, event, envelope): the event is the typed data of the map's key; the envelope says who and when.
+Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
 BatchHook = Callable[[UnitOfWork], Awaitable[None]]
+
+
+class UnmappedEventTypes(ValueError):
+    """A service reads a topic carrying types its handler map does not decide about; it refuses to start."""
+
+
+@dataclass(frozen=True)
+class HandlerMap:
+    """What a service does with each event type on the topics it reads: handle it, ignore it by name, or
+    dead-letter it. `before_commit` runs once per batch, after the handlers (e.g. a batch fold)."""
+
+    handled: Mapping[type[EventData], Handler]
+    ignored: tuple[type[EventData], ...] = ()
+    dead_lettered: tuple[type[EventData], ...] = ()
+    before_commit: BatchHook | None = None
+
+    def topics(self) -> tuple[Topic, ...]:
+        """The catalog topics carrying the handled types, in the map's order."""
+        return tuple(dict.fromkeys(cls.topic() for cls in self.handled))
+
+    def check(self) -> None:
+        """Every key is a catalog type, and every catalog type on `topics()` has a decision."""
+        catalog = set(all_event_classes())
+        decided = [*self.handled, *self.ignored, *self.dead_lettered]
+        strangers = [cls.__name__ for cls in decided if cls not in catalog]
+        if strangers:
+            raise UnmappedEventTypes(f"{', '.join(strangers)} are not in the event catalog (mosaic_events)")
+        undecided = [f"{cls.event_type} v{cls.version} ({cls.topic().name})" for cls in catalog
+                     if cls.topic() in self.topics() and cls not in decided]
+        if undecided:
+            raise UnmappedEventTypes(
+                f"the handler map decides nothing about {', '.join(sorted(undecided))}: handle each, "
+                "list it in `ignored`, or in `dead_lettered`")
+
+    def decide(self, data: EventData) -> Handler | DeadLetterReason | None:
+        """The handler for this event, a reason to dead-letter it, or None to skip it (ignored by name)."""
+        handler = self.handled.get(type(data))
+        if handler is not None:
+            return handler
+        if type(data) in self.ignored:
+            return None
+        if type(data) in self.dead_lettered:
+            return DeadLetterReason("unhandled", f"{data.event_type} v{data.version} is dead-lettered by this service")
+        return DeadLetterReason("unhandled", f"{data.event_type} v{data.version} has no handler here")
+
+
+@dataclass(frozen=True)
+class DeadLetterReason:
+    reason: str
+    error: str
+
+
+def subscribed_topics(handlers: HandlerMap, settings: ServiceSettings) -> tuple[str, ...]:
+    """The topic names to read: the map's catalog topics, renamed by `topic_overrides` (isolated tests)."""
+    return tuple(settings.topic_overrides.get(t.name, t.name) for t in handlers.topics())
 
 
 @dataclass
@@ -78,19 +142,20 @@ class BatchApplier:
     def __init__(
         self,
         group: str,
-        handlers: Mapping[str, Handler],
+        handlers: HandlerMap,
         session_factory: async_sessionmaker[AsyncSession],
         *,
+        deps: Any = None,
         dedupe_ids: bool = True,
-        before_commit: BatchHook | None = None,
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
     ) -> None:
+        handlers.check()
         self.group = group
         self.dead_letter = dead_letter
         self.handlers = handlers
+        self.deps = deps
         self.sessions = session_factory
         self.dedupe_ids = dedupe_ids
-        self.before_commit = before_commit
         tables = runtime_tables(RUNTIME_METADATA)
         self.positions = tables[POSITIONS]
         self.processed = tables[PROCESSED]
@@ -104,10 +169,16 @@ class BatchApplier:
             fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
             envelopes = self._decode(fresh, dead)
             seen = await self._already_processed(session, [e for _, e in envelopes])
-            uow = UnitOfWork(session)
+            uow = UnitOfWork(session, self.deps)
             applied_ids: list[str] = []
             for record, envelope in envelopes:
-                if str(envelope.id) in seen or (handler := self.handlers.get(envelope.type)) is None:
+                if str(envelope.id) in seen:
+                    continue
+                handler = self.handlers.decide(envelope.data)
+                if handler is None:
+                    continue
+                if isinstance(handler, DeadLetterReason):
+                    dead.append(DeadLetter(record, handler.reason, handler.error))
                     continue
                 seen.add(str(envelope.id))
                 try:
@@ -116,8 +187,8 @@ class BatchApplier:
                     dead.append(DeadLetter(record, "rejected", str(exc)))
                     continue
                 applied_ids.append(str(envelope.id))
-            if self.before_commit is not None:
-                await self.before_commit(uow)
+            if self.handlers.before_commit is not None:
+                await self.handlers.before_commit(uow)
             if dead and self.dead_letter is not None:  # before the commit: a dead letter is never lost
                 await self.dead_letter(dead)
             await self._save_positions(session, fresh, stored)
@@ -140,9 +211,8 @@ class BatchApplier:
             kind=trace.SpanKind.CONSUMER,
             attributes=attributes,
         ):
-            uow.envelope = envelope
             uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
-            await handler(uow, envelope)
+            await handler(uow, envelope.data, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
 
     def _decode(
@@ -218,27 +288,27 @@ async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> Non
 
 
 def subscribe(
-    broker: KafkaBroker,
-    topics: str | Sequence[str],
+    ctx: ServiceContext,
+    handlers: HandlerMap,
     *,
-    group: str,
-    handlers: Mapping[str, Handler],
-    session_factory: async_sessionmaker[AsyncSession],
-    dedupe_ids: bool = True,
-    max_records: int = 500,
-    session_timeout_ms: int = 45_000,
+    deps: Any = None,
     on_committed: Callable[[], None] | None = None,
-    before_commit: BatchHook | None = None,
+    dedupe_ids: bool = True,
 ) -> BatchApplier:
-    """Register an effectively-once batch consumer for `topics` on the broker (before it starts)."""
-    topic_list = [topics] if isinstance(topics, str) else list(topics)
+    """Register the service's effectively-once batch consumer for the map's topics (before the broker starts).
+
+    Group, batch size and session timeout come from the service's settings; `deps` reaches every handler
+    as `uow.deps`; `on_committed` runs after each batch commits (wake the relay, a worker).
+    """
+    settings, broker = ctx.settings, ctx.broker
+    group, max_records, session_timeout_ms = (
+        settings.consumer_group, settings.consumer_max_records, settings.consumer_session_timeout_ms)
+    topic_list = list(subscribed_topics(handlers, settings))
 
     async def dead_letter(letters: Sequence[DeadLetter]) -> None:
         await send_to_dlq(broker, letters)
 
-    applier = BatchApplier(
-        group, handlers, session_factory, dedupe_ids=dedupe_ids, before_commit=before_commit, dead_letter=dead_letter
-    )
+    applier = BatchApplier(group, handlers, ctx.sessions, deps=deps, dedupe_ids=dedupe_ids, dead_letter=dead_letter)
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be
     # evicted from the group for missing a few heartbeats. Tests that kill consumers lower it.

@@ -1,6 +1,7 @@
 """The one outbox: events a transaction decided to emit, published after it commits.
 
-`emit` writes the envelope (and the trace context it was decided in) in the caller's
+Services reach it through the publish port (`mosaic_runtime.publishing`, OUTBOX mode).
+`emit_many` writes envelopes (and the trace context each was decided in) in the caller's
 transaction; `OutboxRelay` publishes rows in order, waits for acks=all, then marks them
 sent. A crash between publish and mark re-sends the same envelope id, which downstream
 consumers recognise (invariant 5).
@@ -27,11 +28,6 @@ from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
-
-
-async def emit(session: AsyncSession, envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> None:
-    """Add an envelope to the outbox in the session's transaction, with its trace context (default: current)."""
-    await emit_many(session, [envelope], lambda _: trace_ctx)
 
 
 async def emit_many(session: AsyncSession, envelopes: Sequence[Envelope],
@@ -119,9 +115,10 @@ class OutboxRelay:
             futures = [await self._publish(row) for row in rows]
             await asyncio.gather(*futures)
             await session.execute(update(table).where(table.c.seq.in_([r.seq for r in rows])).values(sent=True))
+            # counted after the update above, so the rows just sent are already excluded
             backlog = await session.scalar(select(func.count()).select_from(table).where(table.c.sent.is_(False)))
             await session.commit()
-        OUTBOX_BACKLOG.set(max(0, (backlog or 0) - len(rows)))
+        OUTBOX_BACKLOG.set(backlog or 0)
         return len(rows)
 
     async def _publish(self, row: object) -> asyncio.Future[object]:

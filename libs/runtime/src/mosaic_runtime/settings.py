@@ -48,7 +48,11 @@ class ServiceSettings(BaseSettings):
     migrate_at_start: bool = Field(
         default=True, description="run Alembic migrations at start; turn off where a migration Job runs them")
     outbox_poll_seconds: float = 0.2
+    publish_timeout_seconds: float = Field(
+        default=10.0, description="how long an acknowledged write waits for the broker before answering 503")
     consumer_max_records: int = 500
+    topic_overrides: dict[str, str] = Field(
+        default_factory=dict, description="catalog topic name → the name to read instead (isolated tests only)")
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0

@@ -15,10 +15,10 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from mosaic_events import Envelope, derived_envelope, new_envelope
-from mosaic_events.catalog import EvidenceRecorded, MasteryChanged
+from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded, EvidenceRetracted, MasteryChanged
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.auth import DistrictPrincipal, generate_signing_key
-from mosaic_runtime.consumer import UnitOfWork, subscribe
+from mosaic_runtime.consumer import BatchHook, Handler, HandlerMap, UnitOfWork, subscribe
 from mosaic_runtime.settings import ServiceSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -41,7 +41,7 @@ def evidence(student: str = "s-1", value: float = 3.0) -> Envelope:
     return new_envelope(data, district_id="d-1", producer="test", subject=student)
 
 
-async def count_and_echo(uow: UnitOfWork, envelope: Envelope) -> None:
+async def count_and_echo(uow: UnitOfWork, _event: EvidenceRecorded, envelope: Envelope) -> None:
     """Counts each applied envelope and emits one derived MasteryChanged per evidence."""
     row = (await uow.session.execute(select(applied).where(applied.c.event_id == str(envelope.id)))).first()
     if row is None:
@@ -52,7 +52,12 @@ async def count_and_echo(uow: UnitOfWork, envelope: Envelope) -> None:
         await uow.session.execute(
             applied.update().where(applied.c.event_id == str(envelope.id)).values(times=row.times + 1)
         )
-    data = envelope.data
+    await uow.emit(mastery_changed(envelope))
+
+
+def mastery_changed(cause: Envelope) -> Envelope:
+    """The MasteryChanged the sample service derives from one evidence."""
+    data = cause.data
     assert isinstance(data, EvidenceRecorded)
     changed = MasteryChanged(
         student_id=data.student_id,
@@ -66,7 +71,13 @@ async def count_and_echo(uow: UnitOfWork, envelope: Envelope) -> None:
         evidence_count=1,
         cause_evidence_ids=(data.evidence_id,),
     )
-    await uow.emit(derived_envelope(envelope, changed, producer="sample", discriminators=("c-1",)))
+    return derived_envelope(cause, changed, producer="sample", discriminators=("c-1",))
+
+
+def sample_map(handler: Handler, before_commit: BatchHook | None = None) -> HandlerMap:
+    """The sample service reads the evidence topic and handles EvidenceRecorded only."""
+    return HandlerMap({EvidenceRecorded: handler}, ignored=(EvidenceCorrected, EvidenceRetracted),
+                      before_commit=before_commit)
 
 
 def sample_service(bootstrap: str, database_url: str, topic: str, group: str):  # type: ignore[no-untyped-def]
@@ -77,6 +88,7 @@ def sample_service(bootstrap: str, database_url: str, topic: str, group: str):  
         consumer_group=group,
         oidc_jwks_json=KEY.jwks_json,
         outbox_poll_seconds=0.05,
+        topic_overrides={"mosaic.evidence.v1": topic},
     )
     router = APIRouter()
 
@@ -85,14 +97,7 @@ def sample_service(bootstrap: str, database_url: str, topic: str, group: str):  
         return {"user": principal.user_id, "district": principal.district_id}
 
     def consumers(ctx: ServiceContext) -> None:
-        subscribe(
-            ctx.broker,
-            topic,
-            group=group,
-            handlers={"EvidenceRecorded": count_and_echo},
-            session_factory=ctx.sessions,
-            on_committed=ctx.relay.wake,
-        )
+        subscribe(ctx, sample_map(count_and_echo), on_committed=ctx.relay.wake)
 
     return create_service(
         settings, title="sample", migrations=MIGRATIONS, metadata=metadata, routers=[router], setup_consumers=consumers

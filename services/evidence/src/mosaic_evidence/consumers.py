@@ -8,32 +8,24 @@ so reads show imported evidence too and the view can be rebuilt by replaying the
 from __future__ import annotations
 
 from mosaic_events import Envelope
-from mosaic_events.topics import EVIDENCE
+from mosaic_events.catalog import EvidenceCorrected, EvidenceRecorded, EvidenceRetracted
 from mosaic_evidence.adapters import evidence_store
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.consumer import UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 
 
-async def project_evidence(uow: UnitOfWork, envelope: Envelope) -> None:
+async def project_evidence(uow: UnitOfWork, _event: EvidenceRecorded | EvidenceCorrected | EvidenceRetracted,
+                           envelope: Envelope) -> None:
     await evidence_store.apply_envelope(uow.session, envelope)
 
 
-HANDLERS = {
-    "EvidenceRecorded": project_evidence,
-    "EvidenceCorrected": project_evidence,
-    "EvidenceRetracted": project_evidence,
-}
+HANDLERS = HandlerMap({
+    EvidenceRecorded: project_evidence,
+    EvidenceCorrected: project_evidence,
+    EvidenceRetracted: project_evidence,
+})
 
 
 def setup_consumers(ctx: ServiceContext) -> None:
-    if not getattr(ctx.settings, "project_evidence_topic", True):
-        return
-    subscribe(
-        ctx.broker,
-        EVIDENCE.name,
-        session_timeout_ms=ctx.settings.consumer_session_timeout_ms,
-        group=ctx.settings.consumer_group,
-        handlers=HANDLERS,
-        session_factory=ctx.sessions,
-        max_records=ctx.settings.consumer_max_records,
-    )
+    if ctx.settings.project_evidence_topic:  # type: ignore[attr-defined]
+        subscribe(ctx, HANDLERS)

@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 
 from mosaic_evidence.adapters.tables import metadata
 from mosaic_evidence.api import evidence, reference, standards
-from mosaic_evidence.commands import IdempotencyConflict
 from mosaic_evidence.consumers import setup_consumers
+from mosaic_evidence.service.results import IdempotencyConflict
 from mosaic_evidence.settings import EvidenceSettings
 from mosaic_runtime.app import create_service
-from mosaic_runtime.kafka import BrokerUnavailable
+from mosaic_runtime.publishing import BrokerUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = ("The write side of Mosaic: evidence of learning against the district's CASE framework and "

@@ -10,4 +10,3 @@ class EvidenceSettings(ServiceSettings):
     http_port: int = 8081
     max_batch_items: int = 1000
     project_evidence_topic: bool = True
-    publish_timeout_seconds: float = 10.0

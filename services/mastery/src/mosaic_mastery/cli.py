@@ -11,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import RebuildReport, rebuild
+from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.models_cli import app as models_app
 from mosaic_mastery.settings import MasterySettings
+from mosaic_runtime.consumer import subscribed_topics
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
 app = typer.Typer(help="Mosaic mastery service tools.", no_args_is_help=True)
@@ -65,7 +67,7 @@ async def _rebuild(settings: MasterySettings, bootstrap: str, batch: int, show: 
     try:
         with Progress(*columns, console=console, disable=not show) as bar:
             task = bar.add_task("replay", total=None)
-            return await rebuild(make_session_factory(engine), bootstrap, settings.source_topics,
+            return await rebuild(make_session_factory(engine), bootstrap, subscribed_topics(HANDLERS, settings),
                                  settings.consumer_group, max_records=batch,
                                  on_total=lambda n: bar.update(task, total=n),
                                  on_progress=lambda n: bar.advance(task, n))

@@ -6,13 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import metadata
 from mosaic_mastery.api import groups, settings, students
-from mosaic_mastery.consumers import HANDLERS, BatchFold
+from mosaic_mastery.consumers import setup_consumers
 from mosaic_mastery.settings import MasterySettings
-from mosaic_runtime.app import ServiceContext, create_service
-from mosaic_runtime.consumer import subscribe
+from mosaic_runtime.app import create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (
@@ -20,23 +18,6 @@ DESCRIPTION = (
     "heatmaps, next learning targets, class and school summaries. Publishes MasteryChanged and "
     "RegroupNeeded; the projection can be rebuilt from the log at any time (`mosaic-mastery rebuild`)."
 )
-
-
-def setup_consumers(ctx: ServiceContext) -> None:
-    """The live projection: evidence and reference topics, one effectively-once batch consumer."""
-    store = ctx.state.setdefault("store", ProjectionStore())
-    settings: MasterySettings = ctx.settings  # type: ignore[assignment]
-    subscribe(
-        ctx.broker,
-        settings.source_topics,
-        session_timeout_ms=ctx.settings.consumer_session_timeout_ms,
-        group=ctx.settings.consumer_group,
-        handlers=HANDLERS,
-        session_factory=ctx.sessions,
-        before_commit=BatchFold(store),
-        on_committed=ctx.relay.wake,
-        max_records=ctx.settings.consumer_max_records,
-    )
 
 
 def build_app(config: MasterySettings | None = None) -> FastAPI:

@@ -1,59 +1,72 @@
-"""What happens when an event arrives: the one map from event type to handler."""
+"""What happens when an event arrives: the one map from event class to handler, each translating the event
+into a use case in `service/`. Handlers get `uow.deps`, the service's `Wiring` (settings and a clock tests move).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from mosaic_events import Envelope
-from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RosterChanged
-from mosaic_notify.adapters import store
-from mosaic_notify.adapters.fanout import tell, tell_new_guardian
-from mosaic_notify.domain.contacts import contacts_from_roster
-from mosaic_notify.domain.news import news_from_assignment, news_from_mastery
+from mosaic_events.catalog import (
+    AttendanceTaken,
+    FrameworkPublished,
+    GroupAssignmentChanged,
+    MasteryChanged,
+    RosterChanged,
+    SchedulePublished,
+)
+from mosaic_notify.service.keep_contacts import keep_competency_names, keep_roster
+from mosaic_notify.service.tell_news import tell_group_change, tell_mastery_change
 from mosaic_notify.settings import NotifySettings
-from mosaic_runtime.consumer import Handler, UnitOfWork
+from mosaic_runtime.app import ServiceContext
+from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 
 
-def handlers(settings: NotifySettings, clock: Callable[[], datetime]) -> dict[str, Handler]:
-    async def on_roster_changed(uow: UnitOfWork, envelope: Envelope) -> None:
-        assert isinstance(envelope.data, RosterChanged)
-        contacts = contacts_from_roster(envelope.district_id, envelope.data)
-        for student in contacts.students:
-            await store.save_student(uow.session, student)
-        for guardian in contacts.guardians:
-            for student_id in await store.save_guardian(uow.session, guardian):
-                await tell_new_guardian(uow.session, guardian, student_id, clock(), settings)
-        for guardian_id, student_id in contacts.other_links:
-            if await store.link_guardian(uow.session, envelope.district_id, guardian_id, student_id):
-                linked = await store.load_guardian(uow.session, envelope.district_id, guardian_id)
-                if linked is not None:
-                    await tell_new_guardian(uow.session, linked, student_id, clock(), settings)
-        await store.remove_people(uow.session, envelope.district_id, contacts.removed_ids)
+@dataclass(frozen=True)
+class Wiring:
+    settings: NotifySettings
+    clock: Callable[[], datetime]
 
-    async def on_framework_published(uow: UnitOfWork, envelope: Envelope) -> None:
-        assert isinstance(envelope.data, FrameworkPublished)
-        for c in envelope.data.competencies:
-            await store.save_competency(uow.session, envelope.district_id, c.id, c.code,
-                                        c.abbreviated_statement or c.statement)
 
-    async def on_mastery_changed(uow: UnitOfWork, envelope: Envelope) -> None:
-        assert isinstance(envelope.data, MasteryChanged)
-        news = news_from_mastery(envelope)
-        if news is None:
-            return
-        framework_name = await store.competency_name(uow.session, envelope.district_id, envelope.data.competency_id)
-        if framework_name:
-            news = replace(news, competency_name=framework_name)
-        await tell(uow.session, news, clock(), settings)
+async def on_roster_changed(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope) -> None:
+    wiring: Wiring = uow.deps
+    await keep_roster(uow.session, envelope.district_id, roster, wiring.clock(), wiring.settings)
 
-    async def on_group_assignment_changed(uow: UnitOfWork, envelope: Envelope) -> None:
-        await tell(uow.session, news_from_assignment(envelope), clock(), settings)
 
-    return {
-        "RosterChanged": on_roster_changed,
-        "FrameworkPublished": on_framework_published,
-        "MasteryChanged": on_mastery_changed,
-        "GroupAssignmentChanged": on_group_assignment_changed,
-    }
+async def on_framework_published(uow: UnitOfWork, framework: FrameworkPublished, envelope: Envelope) -> None:
+    await keep_competency_names(uow.session, envelope.district_id, framework)
+
+
+async def on_mastery_changed(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
+    wiring: Wiring = uow.deps
+    await tell_mastery_change(uow.session, change, envelope, wiring.clock(), wiring.settings)
+
+
+async def on_group_assignment_changed(uow: UnitOfWork, _change: GroupAssignmentChanged, envelope: Envelope) -> None:
+    wiring: Wiring = uow.deps
+    await tell_group_change(uow.session, envelope, wiring.clock(), wiring.settings)
+
+
+HANDLERS = HandlerMap(
+    {
+        RosterChanged: on_roster_changed,
+        FrameworkPublished: on_framework_published,
+        MasteryChanged: on_mastery_changed,
+        GroupAssignmentChanged: on_group_assignment_changed,
+    },
+    # a schedule is news only where a student moved (GroupAssignmentChanged); attendance is the SIS's
+    ignored=(SchedulePublished, AttendanceTaken),
+)
+
+
+def setup_consumers(ctx: ServiceContext, clock: Callable[[], datetime]) -> None:
+    """Roster, framework, mastery and schedule topics: one effectively-once consumer that wakes delivery."""
+
+    def wake_delivery() -> None:
+        worker = ctx.state.get("worker")
+        if worker is not None:
+            worker.wake()
+
+    subscribe(ctx, HANDLERS, deps=Wiring(ctx.settings, clock), on_committed=wake_delivery)  # type: ignore[arg-type]

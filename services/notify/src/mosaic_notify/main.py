@@ -13,16 +13,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mosaic_notify.adapters.channels import Sender
-from mosaic_notify.adapters.delivery import DeliveryWorker
 from mosaic_notify.adapters.email import EmailSender
 from mosaic_notify.adapters.tables import metadata
 from mosaic_notify.adapters.webhooks import WebhookSender, portal_payload, push_payload, sms_payload
 from mosaic_notify.api import preferences, providers, unsubscribe
-from mosaic_notify.consumers import handlers
+from mosaic_notify.consumers import setup_consumers
 from mosaic_notify.domain.messages import MessageRenderer
+from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext, create_service
-from mosaic_runtime.consumer import subscribe
+from mosaic_runtime.publishing import publisher_of
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Clock = Callable[[], datetime]
@@ -46,26 +46,9 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
     settings = settings or NotifySettings()
     renderer = MessageRenderer()
 
-    def wake_worker(ctx: ServiceContext) -> None:
-        worker = ctx.state.get("worker")
-        if worker is not None:
-            worker.wake()
-
-    def setup_consumers(ctx: ServiceContext) -> None:
-        topics = [settings.reference_topic, settings.mastery_topic, settings.schedule_topic]
-        subscribe(
-            ctx.broker,
-            topics,
-            session_timeout_ms=settings.consumer_session_timeout_ms,
-            group=settings.consumer_group,
-            handlers=handlers(settings, clock),
-            session_factory=ctx.sessions,
-            max_records=settings.consumer_max_records,
-            on_committed=lambda: wake_worker(ctx),
-        )
-
     def start_delivery(ctx: ServiceContext) -> None:
-        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock, after_commit=ctx.relay.wake)
+        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock,
+                                after_commit=publisher_of(ctx).committed)
         ctx.state["worker"] = worker
         if settings.delivery_enabled:
             ctx.tasks.append(asyncio.create_task(worker.run_forever(), name="notify-delivery"))
@@ -77,19 +60,11 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
         migrations=MIGRATIONS,
         metadata=metadata,
         routers=[preferences.router, unsubscribe.router, providers.router],
-        setup_consumers=setup_consumers,
+        setup_consumers=lambda ctx: setup_consumers(ctx, clock),
         on_startup=[start_delivery],
     )
     app.state.clock = clock
     return app
-
-
-def __getattr__(name: str) -> FastAPI:
-    """`mosaic_notify.main:app` for uvicorn and the image, built on first use so importing stays free."""
-    if name == "app":
-        globals()["app"] = built = build_app()
-        return built
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # What the image runs: `uvicorn mosaic_notify.main:app` (settings from MOSAIC_NOTIFY_*).

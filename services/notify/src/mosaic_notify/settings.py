@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mosaic_events.topics import MASTERY, REFERENCE, SCHEDULE
 from mosaic_runtime.settings import ServiceSettings, service_config
 
 
@@ -15,11 +14,6 @@ class NotifySettings(ServiceSettings):
 
     service_name: str = "notify"
     http_port: int = 8084
-
-    # Topics are the catalog's; overridable so tests can use topics of their own.
-    reference_topic: str = REFERENCE.name
-    mastery_topic: str = MASTERY.name
-    schedule_topic: str = SCHEDULE.name
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

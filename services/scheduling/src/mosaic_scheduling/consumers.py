@@ -1,4 +1,4 @@
-"""What the scheduling service does when an event arrives: one map from event type to handler.
+"""What the scheduling service does when an event arrives: one map from event class to handler.
 
 MasteryChanged and RosterChanged keep local views (levels, sections and enrolments); a
 RegroupNeeded for a section rebuilds every block that section takes part in.
@@ -9,26 +9,26 @@ from __future__ import annotations
 import logging
 
 from mosaic_events import Envelope
-from mosaic_events.catalog import MasteryChanged, RegroupNeeded, RosterChanged
-from mosaic_runtime.consumer import Handler, UnitOfWork
+from mosaic_events.catalog import FrameworkPublished, MasteryChanged, RegroupNeeded, RosterChanged
+from mosaic_runtime.app import ServiceContext
+from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.regroup import SolverSettings
-from mosaic_scheduling.regrouping import rebuild_block
+from mosaic_scheduling.service.rebuild_block import rebuild_block
 
 log = logging.getLogger(__name__)
 
 
-async def keep_mastery_level(uow: UnitOfWork, envelope: Envelope) -> None:
-    change: MasteryChanged = envelope.data  # type: ignore[assignment]
+async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
     await repo.upsert(uow.session, t.mastery_levels,
                       {"district_id": envelope.district_id, "student_id": change.student_id,
                        "competency_id": change.competency_id},
                       {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
 
 
-async def keep_roster(uow: UnitOfWork, envelope: Envelope) -> None:
-    roster: RosterChanged = envelope.data  # type: ignore[assignment]
+async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope) -> None:
     district = envelope.district_id
     for section in roster.sections:
         await repo.upsert(uow.session, t.roster_sections, {"district_id": district, "id": section.id},
@@ -50,32 +50,39 @@ async def keep_roster(uow: UnitOfWork, envelope: Envelope) -> None:
         await repo.remove(uow.session, t.roster_people, {"district_id": district, "id": person_id})
 
 
-def regroup_on_request(solver: SolverSettings) -> Handler:
-    async def regroup_section(uow: UnitOfWork, envelope: Envelope) -> None:
-        need: RegroupNeeded = envelope.data  # type: ignore[assignment]
-        # The levels that made the regroup due travel with it: a RegroupNeeded may overtake the
-        # MasteryChanged events it summarises (another topic), and the rebuild must see them.
-        for change in need.changes:
-            if change.new_rank is not None:
-                await repo.upsert(uow.session, t.mastery_levels,
-                                  {"district_id": envelope.district_id, "student_id": change.student_id,
-                                   "competency_id": change.competency_id},
-                                  {"rank": change.new_rank, "label": change.new_level})
-        blocks = await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id)
-        for block in blocks:
-            outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
-                                          trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
-                                          solver=solver, emit=uow.emit)
-            log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
-                     outcome.version, "; ".join(outcome.causes))
-
-    return regroup_section
+async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelope) -> None:
+    """Rebuild every block the section takes part in (`uow.deps` is the solver's settings)."""
+    solver: SolverSettings = uow.deps
+    # The levels that made the regroup due travel with it: a RegroupNeeded may overtake the
+    # MasteryChanged events it summarises (another topic), and the rebuild must see them.
+    for change in need.changes:
+        if change.new_rank is not None:
+            await repo.upsert(uow.session, t.mastery_levels,
+                              {"district_id": envelope.district_id, "student_id": change.student_id,
+                               "competency_id": change.competency_id},
+                              {"rank": change.new_rank, "label": change.new_level})
+    blocks = await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id)
+    for block in blocks:
+        outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
+                                      trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
+                                      solver=solver, emit=uow.emit)
+        log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
+                 outcome.version, "; ".join(outcome.causes))
 
 
-def handlers(solver: SolverSettings) -> dict[str, Handler]:
-    """The one map from event type to handler."""
-    return {
-        "MasteryChanged": keep_mastery_level,
-        "RosterChanged": keep_roster,
-        "RegroupNeeded": regroup_on_request(solver),
-    }
+HANDLERS = HandlerMap(
+    {
+        MasteryChanged: keep_mastery_level,
+        RosterChanged: keep_roster,
+        RegroupNeeded: regroup_section,
+    },
+    ignored=(FrameworkPublished,),  # groups follow levels and rosters, not the framework's text
+)
+
+
+def setup_consumers(ctx: ServiceContext) -> None:
+    """Mastery and roster views, and RegroupNeeded → rebuild: one effectively-once batch consumer."""
+    settings = ctx.settings
+    solver = SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
+                            workers=settings.solver_workers)  # type: ignore[attr-defined]
+    subscribe(ctx, HANDLERS, deps=solver, on_committed=publisher_of(ctx).committed)

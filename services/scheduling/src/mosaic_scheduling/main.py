@@ -6,12 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mosaic_runtime.app import ServiceContext, create_service
-from mosaic_runtime.consumer import subscribe
+from mosaic_runtime.app import create_service
 from mosaic_scheduling.adapters.tables import metadata
 from mosaic_scheduling.api import calendars, definitions, placements, schedules
-from mosaic_scheduling.consumers import handlers
-from mosaic_scheduling.domain.regroup import SolverSettings
+from mosaic_scheduling.consumers import setup_consumers
 from mosaic_scheduling.settings import SchedulingSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,22 +19,6 @@ DESCRIPTION = (
     "little churn as the data allows. Publishes SchedulePublished, GroupAssignmentChanged and "
     "AttendanceTaken; iCalendar feeds per student and teacher."
 )
-
-
-def setup_consumers(ctx: ServiceContext) -> None:
-    """Mastery and roster views, and RegroupNeeded → rebuild: one effectively-once batch consumer."""
-    settings: SchedulingSettings = ctx.settings  # type: ignore[assignment]
-    solver = SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds, workers=settings.solver_workers)
-    subscribe(
-        ctx.broker,
-        settings.source_topics,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        group=settings.consumer_group,
-        handlers=handlers(solver),
-        session_factory=ctx.sessions,
-        on_committed=ctx.relay.wake,
-        max_records=settings.consumer_max_records,
-    )
 
 
 def build_app(config: SchedulingSettings | None = None) -> FastAPI:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mosaic_events import topics
 from mosaic_runtime.settings import ServiceSettings, service_config
 
 
@@ -13,10 +12,3 @@ class SchedulingSettings(ServiceSettings):
     http_port: int = 8083
     solver_time_limit_seconds: float = 10.0
     solver_workers: int = 2
-    mastery_topic: str = topics.MASTERY.name  # other names only for isolated tests
-    reference_topic: str = topics.REFERENCE.name
-    regroup_topic: str = topics.REGROUP.name
-
-    @property
-    def source_topics(self) -> tuple[str, ...]:
-        return (self.mastery_topic, self.reference_topic, self.regroup_topic)

@@ -21,6 +21,9 @@ from mosaic_evidence.adapters.tables import (
 from mosaic_evidence.domain.corrections import EvidenceState, apply
 from mosaic_evidence.domain.standards import StandardsMapping
 
+# The idempotency table keeps the status code the first answer had (201 created, 200 otherwise).
+CREATED, OK = 201, 200
+
 
 async def load_state(session: AsyncSession, district_id: str, evidence_id: str) -> EvidenceState | None:
     row = (await session.execute(select(evidence).where(
@@ -182,16 +185,26 @@ def evidence_view(row: Any, history: list[dict]) -> dict:
     }
 
 
-async def remembered_response(session: AsyncSession, district_id: str, key: str) -> Any:
-    return (await session.execute(select(idempotency_keys).where(
+@dataclass(frozen=True)
+class Remembered:
+    """The first answer given under an Idempotency-Key."""
+
+    request_hash: str
+    body: Any
+    created: bool
+
+
+async def remembered_response(session: AsyncSession, district_id: str, key: str) -> Remembered | None:
+    row = (await session.execute(select(idempotency_keys).where(
         idempotency_keys.c.district_id == district_id, idempotency_keys.c.key == key))).first()
+    return None if row is None else Remembered(row.request_hash, row.response, row.status_code == CREATED)
 
 
-async def remember_response(session: AsyncSession, district_id: str, key: str, request_hash: str, status_code: int,
-                            body: Any) -> None:
+async def remember_response(session: AsyncSession, district_id: str, key: str, request_hash: str, body: Any, *,
+                            created: bool) -> None:
     await session.execute(idempotency_keys.insert().values(
-        district_id=district_id, key=key, request_hash=request_hash, status_code=status_code, response=body,
-        created_at=datetime.now(UTC)))
+        district_id=district_id, key=key, request_hash=request_hash, status_code=CREATED if created else OK,
+        response=body, created_at=datetime.now(UTC)))
 
 
 async def load_mapping(session: AsyncSession, district_id: str) -> StandardsMapping:

@@ -8,12 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field, RootModel
 
-from mosaic_evidence import commands
-from mosaic_evidence.adapters import evidence_store, reference_store
-from mosaic_evidence.api.deps import IdempotencyKey, Offset, answer, recorder
+from mosaic_evidence.adapters import evidence_store
+from mosaic_evidence.api.deps import IdempotencyKey, Offset, found, recorder, respond, write
 from mosaic_evidence.api.schemas import EvidenceChanged, EvidencePage, EvidenceView, RecordedBatch, RecordedOne
 from mosaic_evidence.domain.corrections import CorrectionRequest, RetractionRequest
-from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, check_read_permission
+from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem
+from mosaic_evidence.service import read_evidence
+from mosaic_evidence.service.acknowledged_write import request_hash, run_write
+from mosaic_evidence.service.change_evidence import correct_evidence, retract_evidence
+from mosaic_evidence.service.record_evidence import record_evidence
+from mosaic_evidence.service.results import Done
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.responses import errors
@@ -49,12 +53,11 @@ async def record_batch(district_id: str, items: EvidenceBatch, principal: Distri
 async def _record(ctx, district_id, items, principal, key):
     caller = recorder(principal)
     payload = [i.model_dump(mode="json") for i in items]
-    status, body = await commands.run_write(
-        ctx, district_id, lambda s: commands.record_evidence(s, district_id, items, caller, key),
-        key=key, payload_hash=commands.request_hash({"path": "evidence", "items": payload}))
-    if status == 201 and len(items) == 1 and "recorded" in body:
-        body = {**body["recorded"][0], "recorded": body["recorded"]}
-    return answer(status, body)
+    result = await run_write(ctx, district_id, lambda s: record_evidence(s, district_id, items, caller, key),
+                             key=key, payload_hash=request_hash({"path": "evidence", "items": payload}))
+    if isinstance(result, Done) and len(items) == 1 and "recorded" in result.body:
+        result = Done({**result.body["recorded"][0], "recorded": result.body["recorded"]}, created=True)
+    return respond(result)
 
 
 @router.post("/evidence/{evidence_id}/corrections", status_code=201, response_model=EvidenceChanged,
@@ -63,12 +66,10 @@ async def _record(ctx, district_id, items, principal, key):
 async def correct(district_id: str, evidence_id: str, correction: CorrectionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    status, body = await commands.run_write(
-        ctx, district_id,
-        lambda s: commands.correct_evidence(s, district_id, evidence_id, correction, caller, idempotency_key),
-        key=idempotency_key, payload_hash=commands.request_hash(
-            {"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")}))
-    return answer(status, body)
+    return await write(ctx, district_id,
+                       lambda s: correct_evidence(s, district_id, evidence_id, correction, caller, idempotency_key),
+                       key=idempotency_key,
+                       request={"path": f"correct/{evidence_id}", "body": correction.model_dump(mode="json")})
 
 
 @router.post("/evidence/{evidence_id}/retraction", status_code=201, response_model=EvidenceChanged,
@@ -77,22 +78,16 @@ async def correct(district_id: str, evidence_id: str, correction: CorrectionRequ
 async def retract(district_id: str, evidence_id: str, retraction: RetractionRequest, principal: DistrictPrincipal,
                   ctx: Context, idempotency_key: IdempotencyKey = None):
     caller = recorder(principal)
-    status, body = await commands.run_write(
-        ctx, district_id,
-        lambda s: commands.retract_evidence(s, district_id, evidence_id, retraction, caller, idempotency_key),
-        key=idempotency_key, payload_hash=commands.request_hash(
-            {"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")}))
-    return answer(status, body)
+    return await write(ctx, district_id,
+                       lambda s: retract_evidence(s, district_id, evidence_id, retraction, caller, idempotency_key),
+                       key=idempotency_key,
+                       request={"path": f"retract/{evidence_id}", "body": retraction.model_dump(mode="json")})
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceView, responses=errors(404),
             summary="One piece of evidence: its current view and its history")
 async def get_evidence(district_id: str, evidence_id: str, principal: DistrictPrincipal, session: Session):
-    found = await evidence_store.one_evidence(session, district_id, evidence_id)
-    if found is None:
-        raise HTTPException(404, f"no evidence {evidence_id} in district {district_id}")
-    await _may_read(session, district_id, principal, found["student_id"])
-    return found
+    return found(await read_evidence.one_evidence(session, district_id, evidence_id, recorder(principal)))
 
 
 @router.get("/students/{student_id}/evidence", response_model=EvidencePage,
@@ -109,18 +104,7 @@ async def student_history(
 ):
     if kind is not None and kind not in EVIDENCE_KINDS:
         raise HTTPException(422, f"kind {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}")
-    await _may_read(session, district_id, principal, student_id)
     filters = evidence_store.HistoryFilter(competency_id, kind, observed_from, observed_to, include_retracted)
-    total, items = await evidence_store.student_evidence(session, district_id, student_id, filters,
-                                                         limit=limit, offset=offset)
-    following = offset + len(items)
-    return {"student_id": student_id, "total": total, "limit": limit, "offset": offset,
-            "next_offset": following if following < total else None, "items": items}
+    return found(await read_evidence.student_history(session, district_id, student_id, recorder(principal), filters,
+                                                     limit=limit, offset=offset))
 
-
-async def _may_read(session, district_id: str, principal, student_id: str) -> None:
-    view = await reference_store.load_view_for(session, district_id, person_ids={principal.user_id, student_id},
-                                               competency_refs=[])
-    problems = check_read_permission(recorder(principal), student_id, view)
-    if problems:
-        raise HTTPException(403, problems[0].message)

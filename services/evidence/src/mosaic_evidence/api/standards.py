@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from mosaic_evidence import commands
 from mosaic_evidence.adapters import evidence_store
-from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder
+from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder, respond, write
 from mosaic_evidence.api.schemas import Outcomes
 from mosaic_evidence.domain.standards import StandardsMapping
 from mosaic_evidence.service import standards
+from mosaic_evidence.service.results import Decision
 from mosaic_runtime.app import Context, ServiceContext, Session
 from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
 from mosaic_runtime.responses import described
@@ -65,15 +65,13 @@ async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Cont
 
 
 async def _ingest(ctx: ServiceContext, district_id: str, principal: Principal, body: Any, key: str | None,
-                  path: str, ingest: Callable[..., Awaitable[commands.Decision]]) -> JSONResponse:
+                  path: str, ingest: Callable[..., Awaitable[Decision]]) -> JSONResponse:
     caller = recorder(principal)
     if refusal := standards.unreadable(body):
-        return answer(refusal.status, refusal.body)
+        return respond(refusal.result)
     try:
-        status, answer_body = await commands.run_write(
-            ctx, district_id, lambda s: ingest(s, district_id, body, caller),
-            key=key, payload_hash=commands.request_hash({"path": path, "body": body}))
+        return await write(ctx, district_id, lambda s: ingest(s, district_id, body, caller), key=key,
+                           request={"path": path, "body": body})
     except IntegrityError:  # another request recorded the same statement id a moment before
         return answer(409, {"detail": "a statement of this request was being recorded by another request at the "
                                       "same time; nothing was recorded: send it again to learn its outcome"})
-    return answer(status, answer_body)

@@ -1,1 +1,1 @@
-"""The evidence service's use cases, one module each: get, decide, commit."""
+"""The evidence service's use cases, one module each: get, decide, commit; results, never HTTP status codes."""

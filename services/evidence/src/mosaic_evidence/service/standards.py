@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_evidence.adapters import evidence_store, reference_store, statement_store
-from mosaic_evidence.commands import Decision, check_items, envelope_for, recorded_envelopes, view_for_items
 from mosaic_evidence.domain import caliper, caliper_validation, xapi, xapi_validation
 from mosaic_evidence.domain.corrections import RetractionRequest, to_retracted, validate_retraction
 from mosaic_evidence.domain.recording import Recorder, evidence_id_for
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import Outcome
 from mosaic_evidence.domain.standards_problems import InputProblem, content_hash, too_deep
+from mosaic_evidence.service.events import envelope_for
+from mosaic_evidence.service.record_evidence import check_items, recorded_envelopes, view_for_items
+from mosaic_evidence.service.results import Decision, Done, Refused
 
 
 async def ingest_xapi(session: AsyncSession, district_id: str, body: Any, caller: Recorder) -> Decision:
@@ -70,9 +72,10 @@ def _resent(index: int, event: dict, first: dict[str, int]) -> Outcome:
 
 
 def _malformed(problems: list[InputProblem], what: str) -> Decision:
-    return Decision(400, {"detail": f"the request holds input that is not valid {what}; nothing was recorded. "
-                                    "Fix each problem listed and send the whole request again",
-                          "problems": [p.as_dict() for p in problems]})
+    return Decision(Refused("malformed", {
+        "detail": f"the request holds input that is not valid {what}; nothing was recorded. "
+                  "Fix each problem listed and send the whole request again",
+        "problems": [p.as_dict() for p in problems]}))
 
 
 async def _conflicts(session: AsyncSession, district_id: str, source: str, ids: list[str], hashes: list[str],
@@ -92,8 +95,8 @@ async def _conflicts(session: AsyncSession, district_id: str, source: str, ids: 
         elif seen is None:
             fresh[sid] = digest
     if conflicts:
-        return Decision(409, {"detail": "statement ids already used for other content; nothing was recorded",
-                              "conflicts": conflicts})
+        return Decision(Refused("conflict", {"detail": "statement ids already used for other content; nothing was "
+                                                       "recorded", "conflicts": conflicts}))
     await statement_store.remember(session, district_id, source, fresh)
     return None
 
@@ -135,9 +138,9 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
         if await evidence_store.apply_envelope(session, retraction):
             envelopes.append(retraction)
     counts = Counter(r["status"] for r in reports)
-    return Decision(200, {"counts": dict(sorted(counts.items())), "results": reports,
+    return Decision(Done({"counts": dict(sorted(counts.items())), "results": reports,
                           "unmapped": sorted({r["activity_id"] for r in reports
-                                              if r["status"] == "unmapped_activity" and "activity_id" in r})},
+                                              if r["status"] == "unmapped_activity" and "activity_id" in r})}),
                     envelopes)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
-from mosaic_events import Envelope, derived_envelope, derived_event_id
+from mosaic_events import Envelope, derived_envelope, derived_event_id, new_envelope
 from mosaic_events.catalog import MasteryChanged, RegroupNeeded, StudentLevelChange
 from mosaic_events.ids import MOSAIC_NAMESPACE
 from mosaic_mastery.domain.projection import Emission, LevelChanged
@@ -36,7 +36,8 @@ def regroup_needed_data(due: RegroupDue) -> RegroupNeeded:
 
 
 def caused_by_event(emission: Emission, cause: Envelope) -> Envelope:
-    """An emission caused by an evidence event: MasteryChanged keyed by the competency, RegroupNeeded by section."""
+    """An emission caused by an evidence event: MasteryChanged about (and keyed by) the student, RegroupNeeded
+    keyed by its section; each id derives from the cause and the competency or section."""
     if isinstance(emission, LevelChanged):
         return derived_envelope(cause, mastery_changed_data(emission), producer=PRODUCER,
                                 discriminators=(emission.competency_id,), subject=emission.student_id)
@@ -52,9 +53,7 @@ def caused_by_settings(emission: Emission, district_id: str, settings_version: i
                                 emission.student_id)
     else:
         data, parts, subject = regroup_needed_data(emission), (emission.section_id,), None
-    return Envelope(
-        id=derived_event_id(cause, data.event_type, *parts), type=data.event_type, version=data.version,
-        occurred_at=at, recorded_at=datetime.now(UTC), district_id=district_id,
-        school_id=getattr(emission, "school_id", None), subject=subject,
-        correlation_id=uuid.uuid5(MOSAIC_NAMESPACE, cause), causation_id=None, producer=PRODUCER, data=data,
-    )
+    return new_envelope(data, district_id=district_id, producer=PRODUCER, subject=subject,
+                        school_id=getattr(emission, "school_id", None), occurred_at=at,
+                        correlation_id=uuid.uuid5(MOSAIC_NAMESPACE, cause),
+                        event_id=derived_event_id(cause, data.event_type, *parts))

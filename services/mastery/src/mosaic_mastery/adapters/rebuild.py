@@ -121,7 +121,7 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, to
     async with sessions() as session:
         districts = list(await session.scalars(select(district_settings.c.district_id)))
         configs = await ProjectionStore().configs(session, districts)
-    state = ProjectionState(complete=True, deferred=True, configs=dict(configs))
+    state = ProjectionState(deferred=True, configs=dict(configs))
     replay = await replay_topics(bootstrap, topics, state, max_records=max_records, on_progress=on_progress,
                                  on_total=on_total)
     started = time.perf_counter()

@@ -1,5 +1,8 @@
 """Loads the slice of the projection a batch of facts touches, and writes back what the fold changed.
 
+`LiveSlice` is the store's view of the plain `ProjectionState`: it knows what was loaded and tracks what the
+fold changed, so the fold itself knows nothing of loading or saving.
+
 District settings and reference data are cached per process and re-read when their version row moves,
 so a batch costs a handful of queries whatever its size.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, tuple_, update
@@ -23,10 +27,72 @@ from mosaic_mastery.adapters.tables import (
 )
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
-from mosaic_mastery.domain.projection import ProjectionState, needed_competencies
+from mosaic_mastery.domain.projection import EvidenceRef, ProjectionState, RecordKey, needed_competencies
+from mosaic_mastery.domain.records import MasteryRecord
 from mosaic_mastery.domain.reference import DistrictReference
+from mosaic_mastery.domain.regroup import SectionWatch
 
 CHUNK = 400
+
+
+class NotLoaded(LookupError):
+    """The live slice was asked for something it did not load: a bug in `needed_competencies`."""
+
+
+@dataclass
+class LiveSlice(ProjectionState):
+    """The part of the projection a batch touches, as loaded; it remembers what the fold changed so `save`
+    writes only that, and refuses to answer for rows it did not load (absent is not the same as unloaded)."""
+
+    loaded: set[tuple[Any, ...]] = field(default_factory=set)
+    whole_districts: set[str] = field(default_factory=set)  # districts whose every record is loaded
+    dirty_records: set[RecordKey] = field(default_factory=set)
+    dirty_evidence: set[tuple[str, str]] = field(default_factory=set)
+    dirty_watches: set[tuple[str, str]] = field(default_factory=set)
+    dirty_references: set[str] = field(default_factory=set)
+
+    def reference(self, district_id: str) -> DistrictReference:
+        if district_id not in self.references:
+            self._check(("reference", district_id))
+        return super().reference(district_id)
+
+    def changed_reference(self, district_id: str) -> None:
+        self.dirty_references.add(district_id)
+
+    def record(self, key: RecordKey) -> MasteryRecord | None:
+        if key not in self.records:
+            self._check(("record", *key))
+        return super().record(key)
+
+    def record_or_new(self, key: RecordKey) -> MasteryRecord:
+        self.record(key)  # refuses a record it did not load
+        self.dirty_records.add(key)
+        return super().record_or_new(key)
+
+    def drop_record(self, key: RecordKey) -> None:
+        self.dirty_records.add(key)
+        super().drop_record(key)
+
+    def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
+        if key not in self.evidence:
+            self._check(("evidence", *key))
+        return super().evidence_ref(key)
+
+    def changed_evidence(self, key: tuple[str, str], ref: EvidenceRef) -> EvidenceRef:
+        self.dirty_evidence.add(key)
+        return super().changed_evidence(key, ref)
+
+    def watch(self, district_id: str, section_id: str) -> SectionWatch:
+        key = (district_id, section_id)
+        if key not in self.watches:
+            self._check(("watch", *key))
+        self.dirty_watches.add(key)
+        return super().watch(district_id, section_id)
+
+    def _check(self, what: tuple[Any, ...]) -> None:
+        if what in self.loaded or (what[0] == "record" and what[1] in self.whole_districts):
+            return
+        raise NotLoaded(f"the live slice did not load {what}; needed_competencies must include it")
 
 
 class ProjectionStore:
@@ -86,9 +152,9 @@ class ProjectionStore:
 
     # --- the slice a batch needs --------------------------------------------------------------
 
-    async def load_slice(self, session: AsyncSession, facts: Sequence[Fact]) -> ProjectionState:
+    async def load_slice(self, session: AsyncSession, facts: Sequence[Fact]) -> LiveSlice:
         districts = sorted({f.district_id for f in facts})
-        state = ProjectionState(complete=False)
+        state = LiveSlice()
         state.configs.update(await self.configs(session, districts))
         changing = {f.district_id for f in facts if isinstance(f, ReferenceFact)}
         for district, ref in (await self.references(session, districts)).items():
@@ -108,9 +174,9 @@ class ProjectionStore:
         return state
 
     async def load_district(self, session: AsyncSession, district: str,
-                            settings: DistrictSettings) -> ProjectionState:
+                            settings: DistrictSettings) -> LiveSlice:
         """Every record of a district (for a recalculation), with its reference and the watched sections."""
-        state = ProjectionState(complete=False, whole_districts={district})
+        state = LiveSlice(whole_districts={district})
         state.configs[district] = DistrictConfig(settings)
         state.references[district] = (await self.references(session, [district]))[district]
         state.loaded.add(("reference", district))
@@ -118,7 +184,7 @@ class ProjectionStore:
         await self._load_watches(session, state, district, tuple(settings.grouping_competencies))
         return state
 
-    async def _load_evidence(self, session: AsyncSession, state: ProjectionState,
+    async def _load_evidence(self, session: AsyncSession, state: LiveSlice,
                              facts: Sequence[EvidenceFact]) -> None:
         t = evidence_index
         keys = sorted({(f.district_id, f.evidence_id) for f in facts})
@@ -128,7 +194,7 @@ class ProjectionStore:
                 state.evidence[(row.district_id, row.evidence_id)] = codec.evidence_from_row(row)
         state.loaded.update(("evidence", *k) for k in keys)
 
-    async def _load_needed_records(self, session: AsyncSession, state: ProjectionState,
+    async def _load_needed_records(self, session: AsyncSession, state: LiveSlice,
                                    facts: Sequence[EvidenceFact]) -> None:
         keys: set[tuple[str, str, str]] = set()
         for f in facts:
@@ -147,7 +213,7 @@ class ProjectionStore:
             record = codec.record_from_row(row)
             state.records[record.key] = record
 
-    async def _load_watches(self, session: AsyncSession, state: ProjectionState, district: str,
+    async def _load_watches(self, session: AsyncSession, state: LiveSlice, district: str,
                             sections: tuple[str, ...]) -> None:
         t = section_watches
         for chunk in _chunks(list(sections)):
@@ -158,7 +224,7 @@ class ProjectionStore:
 
     # --- writing back -------------------------------------------------------------------------
 
-    async def save(self, session: AsyncSession, state: ProjectionState) -> None:
+    async def save(self, session: AsyncSession, state: LiveSlice) -> None:
         """Replace every row the fold touched (delete + insert works the same on SQLite and PostgreSQL)."""
         await _replace(session, mastery_records, ("district_id", "student_id", "competency_id"),
                        state.dirty_records, [codec.record_row(state.records[k])

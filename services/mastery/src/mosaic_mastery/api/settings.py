@@ -7,12 +7,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from mosaic_mastery.adapters.recalculation import change_settings
 from mosaic_mastery.api.deps import GROUPING_ROLES, SETTINGS_ROLES, Store, district_data
 from mosaic_mastery.api.schemas import GroupingChanged, SettingsChanged
 from mosaic_mastery.domain.config import DistrictSettings
+from mosaic_mastery.service.change_settings import change_settings
+from mosaic_mastery.service.choose_grouping import UnknownCompetencies, UnknownSection, choose_grouping
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["settings"])
@@ -41,9 +43,8 @@ async def read_settings(district_id: str, principal: DistrictPrincipal, session:
 async def write_settings(district_id: str, body: DistrictSettings, principal: DistrictPrincipal, session: Session,
                          store: Store, ctx: Context) -> dict[str, Any]:
     _require(principal, SETTINGS_ROLES, "changing mastery settings")
-    async with session.begin():
-        change = await change_settings(session, store, district_id, body)
-    ctx.relay.wake()  # publish the recalculation now rather than at the next poll
+    change = await change_settings(session, store, district_id, body)
+    publisher_of(ctx).committed()  # publish the recalculation now rather than at the next poll
     return {"version": change.version, "recalculated": change.recalculated, "level_changes": change.level_changes,
             "regroups": change.regroups}
 
@@ -53,18 +54,9 @@ async def write_settings(district_id: str, body: DistrictSettings, principal: Di
 async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies, principal: DistrictPrincipal,
                        session: Session, store: Store) -> dict[str, Any]:
     _require(principal, GROUPING_ROLES, "choosing what a section groups by")
-    async with session.begin():
-        reference, config = await district_data(session, store, district_id)
-        if section_id not in reference.sections:
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                detail=f"section {section_id!r} is not on district {district_id!r}'s roster")
-        unknown = [c for c in body.competency_ids if c not in reference.competencies]
-        if unknown:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                detail=f"competency_ids {unknown} are not in the district's published frameworks")
-        grouping = {**config.settings.grouping_competencies, section_id: tuple(dict.fromkeys(body.competency_ids))}
-        if not body.competency_ids:
-            grouping.pop(section_id)
-        new = config.settings.model_copy(update={"grouping_competencies": grouping})
-        change = await change_settings(session, store, district_id, new)
-    return {"section_id": section_id, "competency_ids": list(grouping.get(section_id, ())), "version": change.version}
+    chosen = await choose_grouping(session, store, district_id, section_id, body.competency_ids)
+    if isinstance(chosen, UnknownSection):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=chosen.detail)
+    if isinstance(chosen, UnknownCompetencies):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=chosen.detail)
+    return {"section_id": section_id, "competency_ids": list(chosen.competency_ids), "version": chosen.version}

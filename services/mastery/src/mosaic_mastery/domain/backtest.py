@@ -52,7 +52,12 @@ def group_rows(students: np.ndarray, competencies: np.ndarray) -> dict[tuple[obj
     order = np.lexsort((np.arange(len(students)), students, competencies))
     s, c = students[order], competencies[order]
     starts = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]) | (c[1:] != c[:-1])])
-    return {(c[i].item(), s[i].item()): rows for i, rows in zip(starts, np.split(order, starts[1:]), strict=True)}
+    return {(_plain(c[i]), _plain(s[i])): rows for i, rows in zip(starts, np.split(order, starts[1:]), strict=True)}
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as its Python value; pandas string columns give plain `str` already."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True, slots=True)

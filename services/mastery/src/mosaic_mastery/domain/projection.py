@@ -1,8 +1,9 @@
 """The mastery projection as a fold: `apply(state, fact) -> emissions`, shared by the live consumer and the rebuild.
 
 The state holds records (student × competency), the evidence index (for corrections and retractions),
-each district's reference data and the section watches. The live consumer folds into a slice loaded for
-the fact (`needed_competencies` says which records); the rebuild folds into the whole state in memory.
+each district's reference data and the section watches, as plain data. The live consumer folds into a
+slice the store loaded for the batch (`needed_competencies` says which records) and writes back what the
+fold said it changed; the rebuild folds into the whole state in memory.
 """
 
 from __future__ import annotations
@@ -57,28 +58,20 @@ class LevelChanged:
 Emission = LevelChanged | RegroupDue
 
 
-class NotLoaded(LookupError):
-    """The live slice was asked for something it did not load: a bug in `needed_competencies`."""
-
-
 @dataclass
 class ProjectionState:
-    """The projection's data. `complete` means absent keys are truly absent (rebuild, tests); a live slice
-    knows only what it loaded and refuses the rest."""
+    """The projection's data, plain: records, the evidence index, each district's reference data, the section
+    watches and the districts' configs. The fold reads through `record`, `evidence_ref` and `reference`, and
+    says what it changes through `record_or_new`, `drop_record`, `changed_evidence`, `watch` and
+    `changed_reference`: a store that loads a slice (adapters/store.py) tracks those; the rebuild does not.
+    `deferred` (a replay) only gathers each record's observations; `settle` computes them once at the end."""
 
-    complete: bool = True
-    deferred: bool = False  # rebuild: only gather observations per record; `settle` computes them once at the end
+    deferred: bool = False
     records: dict[RecordKey, MasteryRecord] = field(default_factory=dict)
     evidence: dict[tuple[str, str], EvidenceRef] = field(default_factory=dict)
     references: dict[str, DistrictReference] = field(default_factory=dict)
     watches: dict[tuple[str, str], SectionWatch] = field(default_factory=dict)
     configs: dict[str, DistrictConfig] = field(default_factory=dict)
-    loaded: set[tuple] = field(default_factory=set)
-    whole_districts: set[str] = field(default_factory=set)  # districts whose every record is loaded
-    dirty_records: set[RecordKey] = field(default_factory=set)
-    dirty_evidence: set[tuple[str, str]] = field(default_factory=set)
-    dirty_watches: set[tuple[str, str]] = field(default_factory=set)
-    dirty_references: set[str] = field(default_factory=set)
 
     def config(self, district_id: str) -> DistrictConfig:
         config = self.configs.get(district_id)
@@ -89,49 +82,40 @@ class ProjectionState:
     def reference(self, district_id: str) -> DistrictReference:
         ref = self.references.get(district_id)
         if ref is None:
-            self._check(("reference", district_id))
             ref = self.references[district_id] = DistrictReference()
         return ref
 
+    def changed_reference(self, district_id: str) -> None:
+        """The fold changed this district's reference data."""
+
     def record(self, key: RecordKey) -> MasteryRecord | None:
-        found = self.records.get(key)
-        if found is None and not self.complete:
-            self._check(("record", *key))
-        return found
+        return self.records.get(key)
 
     def record_or_new(self, key: RecordKey) -> MasteryRecord:
-        found = self.record(key)
+        """The record the fold is about to change, created if absent."""
+        found = self.records.get(key)
         if found is None:
             found = self.records[key] = MasteryRecord(*key)
-        self.dirty_records.add(key)
         return found
 
     def drop_record(self, key: RecordKey) -> None:
         self.records.pop(key, None)
-        self.dirty_records.add(key)
 
     def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
-        found = self.evidence.get(key)
-        if found is None:
-            self._check(("evidence", *key))
-        return found
+        return self.evidence.get(key)
+
+    def changed_evidence(self, key: tuple[str, str], ref: EvidenceRef) -> EvidenceRef:
+        """The entry the fold is about to change (or adds)."""
+        self.evidence[key] = ref
+        return ref
 
     def watch(self, district_id: str, section_id: str) -> SectionWatch:
+        """The section's watch the fold is about to change, created if absent."""
         key = (district_id, section_id)
         found = self.watches.get(key)
         if found is None:
-            self._check(("watch", *key))
             found = self.watches[key] = SectionWatch(district_id, section_id)
-        self.dirty_watches.add(key)
         return found
-
-    def holds_district(self, district_id: str) -> bool:
-        return self.complete or district_id in self.whole_districts
-
-    def _check(self, what: tuple) -> None:
-        if self.complete or what in self.loaded or (what[0] == "record" and what[1] in self.whole_districts):
-            return
-        raise NotLoaded(f"the live slice did not load {what}; needed_competencies must include it")
 
 
 def needed_competencies(ref: DistrictReference, competency_ids: Iterable[str]) -> set[str]:
@@ -156,11 +140,10 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
     data = fact.data
     if hasattr(data, "framework_id"):
         apply_framework(ref, data)  # type: ignore[arg-type]
-        if state.holds_district(fact.district_id):  # roll-ups follow the tree
-            refresh_rollups(state, fact.district_id)
+        refresh_rollups(state, fact.district_id)  # roll-ups follow the tree (a slice holds the whole district)
     else:
         apply_roster(ref, data)  # type: ignore[arg-type]
-    state.dirty_references.add(fact.district_id)
+    state.changed_reference(fact.district_id)
     return []
 
 
@@ -171,10 +154,10 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
     if fact.action == "recorded":
         if known is not None:
             return []  # this evidence id is already folded: a re-send
-        known = state.evidence[key] = EvidenceRef(fact.student_id, fact.kind or "", (), fact.section_id)
+        known = EvidenceRef(fact.student_id, fact.kind or "", (), fact.section_id)
     elif known is None or known.retracted or known.student_id != fact.student_id:
         return []  # nothing of this student's to correct or retract (refused upstream; never folded)
-    state.dirty_evidence.add(key)
+    state.changed_evidence(key, known)
     if state.deferred:
         if fact.action == "recorded":
             _gather_recorded(state, fact, known)
@@ -195,13 +178,12 @@ def _gather_recorded(state: ProjectionState, fact: EvidenceFact, known: Evidence
     """`_change_observations` for new evidence in a deferred replay (the rebuild's hot path), without the
     generality corrections need; `test_a_deferred_replay_settled_at_the_end_equals_the_live_fold` holds it to it."""
     competencies = tuple(dict.fromkeys(fact.competency_ids))
-    records, dirty = state.records, state.dirty_records
+    records = state.records
     for competency in competencies:
         key = (fact.district_id, fact.student_id, competency)
         record = records.get(key)
         if record is None:
             record = records[key] = MasteryRecord(*key)
-        dirty.add(key)
         gather(record, Observation(fact.evidence_id, fact.observed_on, record.take_sequence(), fact.score,
                                    known.kind))
     known.competency_ids = competencies
@@ -343,12 +325,12 @@ def recalculate(state: ProjectionState, district_id: str, config: DistrictConfig
         if key[0] == district_id:
             by_student.setdefault(key[1], {})[key[2]] = record.level
             if record.observations:
-                replay_record(record, config)
-                state.dirty_records.add(key)
+                replay_record(state.record_or_new(key), config)
     changes: list[LevelChanged] = []
     leaves = [c for c in ref.competencies if not ref.children(c)]
     for student, before in sorted(by_student.items()):
         _settle_rollups(state, district_id, student, [*leaves, *before], config)
-        state.dirty_records.update(k for k in state.records if k[0] == district_id and k[1] == student)
+        for key in [k for k in state.records if k[0] == district_id and k[1] == student]:
+            state.record_or_new(key)  # a roll-up may have moved without a level change
         changes += _level_changes(state, district_id, student, before, cause_ids, True)
     return [*changes, *_watch(state, changes, now)]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from mosaic_events import Envelope, derived_event_id
+from mosaic_events import Envelope, derived_event_id, new_envelope
 from mosaic_events.catalog import FamilyNotified, NotificationFailed
 from mosaic_notify.domain.news import News
 
@@ -44,7 +44,6 @@ def _by_student(news: list[News]) -> list[tuple[str, list[News]]]:
 
 def _envelope(data: FamilyNotified | NotificationFailed, cause: News, district_id: str, event_id: uuid.UUID,
               now: datetime) -> Envelope:
-    return Envelope(id=event_id, type=data.event_type, version=data.version, occurred_at=now, recorded_at=now,
-                    district_id=district_id, subject=data.student_id,
-                    correlation_id=uuid.UUID(cause.correlation_id), causation_id=uuid.UUID(cause.cause_event_id),
-                    producer=PRODUCER, data=data)
+    return new_envelope(data, district_id=district_id, producer=PRODUCER, subject=data.student_id, occurred_at=now,
+                        correlation_id=uuid.UUID(cause.correlation_id), event_id=event_id,
+                        causation_id=uuid.UUID(cause.cause_event_id))

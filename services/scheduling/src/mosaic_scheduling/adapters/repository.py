@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -228,7 +228,3 @@ async def remove(db: AsyncSession, table: Any, key: dict[str, Any]) -> int:
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)] or [[]]
-
-
-def as_date(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
@@ -92,7 +93,7 @@ async def put_session(district_id: str, session_id: str, body: SessionIn, princi
         await _validate(session, district_id, school_id)
         outcome = await rebuild_now(session, ctx, district_id, body.block_id, f"session {session_id} changed",
                                  regroup)
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"id": session_id, **body.model_dump(mode="json"), "schedule": outcome}
 
 
@@ -109,7 +110,7 @@ async def delete_session(district_id: str, session_id: str, principal: DistrictP
             raise not_found(f"no session {session_id!r} in district {district_id!r}")
         await repo.remove(session, t.sessions, {"district_id": district_id, "id": session_id})
         outcome = await rebuild_now(session, ctx, district_id, row.block_id, f"session {session_id} removed", regroup)
-    ctx.relay.wake()
+    publisher_of(ctx).committed()
     return {"removed": session_id, "schedule": outcome}
 
 

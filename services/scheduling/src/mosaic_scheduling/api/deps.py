@@ -1,20 +1,18 @@
-"""Shared route dependencies: who may do what, the solver settings, and committing with the outbox."""
+"""Shared route dependencies: who may do what, the solver settings, and a rebuild as part of an answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mosaic_events import Envelope
-from mosaic_runtime import outbox
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.auth import Principal
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
-from mosaic_scheduling.regrouping import Emit
+from mosaic_scheduling.service.outcomes import RebuiltConcurrently
+from mosaic_scheduling.service.rebuild_block import Rebuilt, rebuild_on_request
 
 ADMIN_ROLES = ("administrator", "siteAdministrator", "districtAdministrator")
 STAFF_ROLES = (*ADMIN_ROLES, "teacher", "aide")
@@ -32,14 +30,6 @@ def solver_of(ctx: ServiceContext) -> SolverSettings:
                           workers=settings.solver_workers)  # type: ignore[attr-defined]
 
 
-def outbox_emit(session: AsyncSession, sent: list[Envelope]) -> Emit:
-    async def emit(envelope: Envelope) -> None:
-        await outbox.emit(session, envelope)
-        sent.append(envelope)
-
-    return emit
-
-
 def refused(problems: list[Problem]) -> HTTPException:
     return HTTPException(422,
                          detail={"message": "the definition was refused; fix every problem listed",
@@ -52,17 +42,17 @@ def not_found(what: str) -> HTTPException:
 
 async def rebuild_now(session: AsyncSession, ctx: ServiceContext, district_id: str, block_id: str, trigger: str,
                       regroup: bool = True, draft_only: bool = False) -> dict[str, Any] | None:
-    """Rebuild a block in the caller's transaction; published events go to the outbox."""
-    from mosaic_scheduling.regrouping import rebuild_block
-
+    """Rebuild a block in the caller's transaction (published events go to the outbox), as an answer's part."""
     if not regroup:
         return None
-    sent: list[Envelope] = []
     try:
-        outcome = await rebuild_block(session, district_id, block_id, trigger=trigger, cause=None,
-                                      solver=solver_of(ctx), emit=outbox_emit(session, sent), draft_only=draft_only)
-    except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"block {block_id!r} was being rebuilt at the same "
-                                                             "time; nothing was changed, try again") from None
-    return {"version": outcome.version, "status": outcome.status, "causes": list(outcome.causes),
-            "events": len(sent)}
+        outcome, events = await rebuild_on_request(session, district_id, block_id, trigger, solver_of(ctx),
+                                                   draft_only=draft_only)
+    except RebuiltConcurrently as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return schedule_answer(outcome, events)
+
+
+def schedule_answer(outcome: Rebuilt, events: int) -> dict[str, Any]:
+    """A rebuild as part of an answer: the version it made, its status, why, and the events it queued."""
+    return {"version": outcome.version, "status": outcome.status, "causes": list(outcome.causes), "events": events}

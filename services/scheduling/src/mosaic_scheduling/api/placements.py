@@ -3,20 +3,17 @@ plans and students' requests. A placement or its cancellation rebuilds the block
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import select
 
-from mosaic_events import new_event_id
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, rebuild_now, require
+from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, schedule_answer, solver_of
 from mosaic_scheduling.api.schemas import (
     PlacementChanged,
     PlacementIn,
@@ -27,8 +24,10 @@ from mosaic_scheduling.api.schemas import (
     SupportPlanEnded,
     SupportPlanIn,
 )
-from mosaic_scheduling.domain.model import Placement, Priority
-from mosaic_scheduling.domain.placements import PlacementRefused, cancel, place
+from mosaic_scheduling.domain.model import Priority
+from mosaic_scheduling.service.outcomes import Conflict, Invalid, NotFound
+from mosaic_scheduling.service.place_student import cancel_placement as cancel_placement_of
+from mosaic_scheduling.service.place_student import place_student, school_of
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
 
@@ -43,28 +42,18 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
     roles = ADMIN_ROLES if priority == Priority.ADMIN_REQUIRED else STAFF_ROLES
     if priority > Priority.STUDENT_CHOICE or principal.user_id != body.student_id:
         require(principal, roles, f"a {body.priority} placement")
-    async with session.begin():
-        school = await _school(session, district_id, block_id)
-        target = next((s for s in school.sessions_of(block_id) if s.id == body.session_id), None)
-        if target is None:
-            raise HTTPException(422,
-                                detail=f"session_id {body.session_id!r} does not run in block {block_id!r}")
-        plan = (await session.execute(select(t.support_plans).where(
-            t.support_plans.c.district_id == district_id, t.support_plans.c.student_id == body.student_id))).first()
-        if plan is not None and priority.binding and target.kind != plan.required_kind:
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                detail=f"student {body.student_id}'s support plan requires a {plan.required_kind} "
-                                       f"session; {target.title} is {target.kind}")
-        new = Placement(str(new_event_id()), block_id, body.student_id, body.session_id, priority,
-                        principal.user_id, datetime.now(UTC), "active", body.note)
-        try:
-            change = place(await repo.load_placements(session, district_id, block_id), new)
-        except PlacementRefused as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-        await repo.save_placements(session, district_id, change.placements)
-        schedule = await rebuild_now(session, ctx, district_id, block_id, f"placement by {principal.user_id}")
-    ctx.relay.wake()
-    return {"id": new.id, "message": change.message, "schedule": schedule}
+    try:
+        placed = await place_student(session, district_id, block_id, body.student_id, body.session_id, priority,
+                                     principal.user_id, body.note, solver_of(ctx))
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except Invalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    publisher_of(ctx).committed()
+    return {"id": placed.placement_id, "message": placed.message,
+            "schedule": schedule_answer(placed.rebuilt, placed.events)}
 
 
 @router.delete("/blocks/{block_id}/placements/{placement_id}",
@@ -73,19 +62,16 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
 async def cancel_placement(district_id: str, block_id: str, placement_id: str, principal: DistrictPrincipal,
                            session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "cancelling a placement")
-    async with session.begin():
-        school = await _school(session, district_id, block_id)
-        existing = await repo.load_placements(session, district_id, block_id)
-        if not any(p.id == placement_id for p in existing):
-            raise not_found(f"no placement {placement_id!r} in block {block_id!r}")
-        published = await repo.latest_schedule(session, district_id, block_id)
-        seated = Counter(a.session_id for a in (published.assignments if published else []))
-        seats = {s.id: _seats(school, s) for s in school.sessions_of(block_id)}
-        change = cancel(existing, placement_id, lambda sid: seats.get(sid, 0) - seated.get(sid, 0))
-        await repo.save_placements(session, district_id, change.placements)
-        schedule = await rebuild_now(session, ctx, district_id, block_id, f"placement cancelled by {principal.user_id}")
-    ctx.relay.wake()
-    return {"id": placement_id, "message": change.message, "schedule": schedule}
+    try:
+        cancelled = await cancel_placement_of(session, district_id, block_id, placement_id, principal.user_id,
+                                              solver_of(ctx))
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    publisher_of(ctx).committed()
+    return {"id": placement_id, "message": cancelled.message,
+            "schedule": schedule_answer(cancelled.rebuilt, cancelled.events)}
 
 
 @router.get("/blocks/{block_id}/placements",
@@ -131,7 +117,10 @@ async def put_request(district_id: str, block_id: str, student_id: str, body: Re
     if principal.user_id != student_id:
         require(principal, STAFF_ROLES, "requesting sessions for another student")
     async with session.begin():
-        school = await _school(session, district_id, block_id)
+        try:
+            school = await school_of(session, district_id, block_id)
+        except NotFound as exc:
+            raise not_found(str(exc)) from None
         offered = {s.id for s in school.sessions_of(block_id)}
         unknown = [s for s in body.session_ids if s not in offered]
         if unknown:
@@ -142,16 +131,3 @@ async def put_request(district_id: str, block_id: str, student_id: str, body: Re
                           {"session_ids": body.session_ids})
     return {"block_id": block_id, "student_id": student_id, "session_ids": body.session_ids,
             "note": "honoured at the next regroup where no hard limit prevents it"}
-
-
-async def _school(session: Any, district_id: str, block_id: str) -> Any:
-    school_id = await repo.school_of_block(session, district_id, block_id)
-    if school_id is None:
-        raise not_found(f"no block {block_id!r} in district {district_id!r}")
-    return await repo.load_school(session, district_id, school_id)
-
-
-def _seats(school: Any, s: Any) -> int:
-    room = school.room(s.room_id)
-    seats = room.capacity if room else 0
-    return min(seats, s.capacity) if s.capacity else seats

@@ -4,20 +4,21 @@ published schedule by session, room or teacher, a student's week, and take atten
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from mosaic_events import Envelope, new_envelope
-from mosaic_events.catalog import AttendanceMark, AttendanceTaken
+from mosaic_events.catalog import AttendanceMark
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, outbox_emit, rebuild_now, require
+from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, schedule_answer, solver_of
 from mosaic_scheduling.api.schemas import (
     AttendanceIn,
     AttendanceTakenView,
@@ -30,7 +31,10 @@ from mosaic_scheduling.api.schemas import (
     StudentWeek,
     Version,
 )
-from mosaic_scheduling.regrouping import PRODUCER, NotFound, publish_version
+from mosaic_scheduling.service import publish_schedule, rebuild_block
+from mosaic_scheduling.service.outcomes import NotADraft, NotAMeetingDay, NotFound, RebuiltConcurrently
+from mosaic_scheduling.service.rebuild_block import Rebuilt
+from mosaic_scheduling.service.take_attendance import take_attendance as record_attendance
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
 
@@ -42,10 +46,10 @@ router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
 async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "regrouping a block")
-    async with session.begin():
-        outcome = await _rebuild(session, ctx, district_id, block_id, f"{body.reason} ({principal.user_id})")
-    ctx.relay.wake()
-    return outcome
+    outcome, events = await _answering(rebuild_block.rebuild_now(
+        session, district_id, block_id, f"{body.reason} ({principal.user_id})", solver_of(ctx)))
+    publisher_of(ctx).committed()
+    return {"block_id": block_id, **schedule_answer(outcome, events)}
 
 
 @router.post("/blocks/{block_id}/drafts",
@@ -54,10 +58,9 @@ async def regroup_block(district_id: str, block_id: str, body: RegroupIn, princi
 async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "previewing a schedule")
-    async with session.begin():
-        outcome = await _rebuild(session, ctx, district_id, block_id, f"preview by {principal.user_id}", draft=True)
-        stored = await repo.schedule_version(session, district_id, block_id, outcome["version"])
-    return _schedule_body(stored)
+    outcome, _ = await _answering(rebuild_block.rebuild_now(
+        session, district_id, block_id, f"preview by {principal.user_id}", solver_of(ctx), draft_only=True))
+    return _schedule_body(await repo.schedule_version(session, district_id, block_id, outcome.version))
 
 
 @router.get("/blocks/{block_id}/schedules/{version}",
@@ -77,17 +80,14 @@ async def read_version(district_id: str, block_id: str, version: Version, princi
 async def publish_draft(district_id: str, block_id: str, version: Version, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, ADMIN_ROLES, "approving a schedule")
-    sent: list[Envelope] = []
-    async with session.begin():
-        try:
-            await publish_version(session, district_id, block_id, version, cause=None,
-                                  emit=outbox_emit(session, sent))
-        except NotFound as exc:
-            raise not_found(str(exc)) from None
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    ctx.relay.wake()
-    return {"block_id": block_id, "version": version, "status": "published", "events": len(sent)}
+    try:
+        events = await publish_schedule.publish_draft(session, district_id, block_id, version)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except NotADraft as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    publisher_of(ctx).committed()
+    return {"block_id": block_id, "version": version, "status": "published", "events": events}
 
 
 @router.post("/blocks/{block_id}/schedules/{version}/discard",
@@ -96,13 +96,10 @@ async def publish_draft(district_id: str, block_id: str, version: Version, princ
 async def discard_draft(district_id: str, block_id: str, version: Version, principal: DistrictPrincipal,
                         session: Session) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "discarding a draft")
-    s = t.schedules
-    async with session.begin():
-        result = await session.execute(update(s).where(s.c.district_id == district_id, s.c.block_id == block_id,
-                                                       s.c.version == version, s.c.status == "draft")
-                                       .values(status="discarded"))
-    if not result.rowcount:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"version {version} of {block_id!r} is not a draft")
+    try:
+        await publish_schedule.discard_draft(session, district_id, block_id, version)
+    except NotADraft as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     return {"block_id": block_id, "version": version, "status": "discarded"}
 
 
@@ -177,37 +174,23 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance",
              response_model=AttendanceTakenView, responses=errors(404),
-             status_code=201,
-             summary="Take attendance for one session; published as AttendanceTaken for the SIS")
+             status_code=202,
+             summary="Take attendance for one session; stored now, published as AttendanceTaken for the SIS "
+                     "by the outbox")
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
     require(principal, STAFF_ROLES, "taking attendance")
-    sent: list[Envelope] = []
-    async with session.begin():
-        school_id = await repo.school_of_block(session, district_id, block_id)
-        if school_id is None:
-            raise not_found(f"no block {block_id!r} in district {district_id!r}")
-        school = await repo.load_school(session, district_id, school_id)
-        if not any(s.id == session_id for s in school.sessions_of(block_id)):
-            raise not_found(f"no session {session_id!r} in block {block_id!r}")
-        if not school.block(block_id).occurs_on(body.block_date):
-            raise HTTPException(422,
-                                detail=f"block_date {body.block_date} is not a day block {block_id!r} meets")
-        now = datetime.now(UTC)
-        for mark in body.marks:
-            await repo.upsert(session, t.attendance, {"district_id": district_id, "block_id": block_id,
-                                                      "session_id": session_id, "block_date": body.block_date,
-                                                      "student_id": mark.student_id},
-                              {"status": mark.status, "taken_by": principal.user_id, "taken_at": now})
-        taken = AttendanceTaken(block_id=block_id, session_id=session_id, school_id=school_id,
-                                taken_by=principal.user_id, block_date=body.block_date,
-                                marks=tuple(AttendanceMark(student_id=m.student_id, status=m.status)
-                                            for m in body.marks))
-        await outbox_emit(session, sent)(new_envelope(taken, district_id=district_id, producer=PRODUCER,
-                                                      school_id=school_id))
-    ctx.relay.wake()
+    marks = [AttendanceMark(student_id=m.student_id, status=m.status) for m in body.marks]
+    try:
+        event_id = await record_attendance(session, district_id, block_id, session_id, body.block_date, marks,
+                                           principal.user_id)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except NotAMeetingDay as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    publisher_of(ctx).committed()
     return {"block_id": block_id, "session_id": session_id, "block_date": body.block_date,
-            "marks": len(body.marks), "event_id": str(sent[0].id)}
+            "marks": len(body.marks), "event_id": str(event_id)}
 
 
 @router.get("/blocks/{block_id}/sessions/{session_id}/attendance",
@@ -223,14 +206,13 @@ async def read_attendance(district_id: str, block_id: str, session_id: str, prin
             "marks": [{"student_id": r.student_id, "status": r.status, "taken_by": r.taken_by} for r in rows]}
 
 
-async def _rebuild(session: Any, ctx: Any, district_id: str, block_id: str, trigger: str,
-                   draft: bool = False) -> dict[str, Any]:
+async def _answering(rebuild: Awaitable[tuple[Rebuilt, int]]) -> tuple[Rebuilt, int]:
     try:
-        outcome = await rebuild_now(session, ctx, district_id, block_id, trigger, draft_only=draft)
+        return await rebuild
     except NotFound as exc:
         raise not_found(str(exc)) from None
-    assert outcome is not None
-    return {"block_id": block_id, **outcome}
+    except RebuiltConcurrently as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
 
 
 def _schedule_body(stored: Any) -> dict[str, Any]:

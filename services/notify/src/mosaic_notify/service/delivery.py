@@ -27,7 +27,6 @@ from opentelemetry import trace
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mosaic_events import Envelope
 from mosaic_events.tracing import trace_context
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
@@ -47,20 +46,12 @@ from mosaic_notify.domain.preferences import Channel, quiet_until
 from mosaic_notify.domain.retry import backoff_delay
 from mosaic_notify.domain.signing import unsubscribe_token
 from mosaic_notify.settings import NotifySettings
-from mosaic_runtime import outbox
-from mosaic_runtime.outbox import outbox_table
+from mosaic_runtime.publishing import to_outbox
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.notify.delivery")
 N = t.notifications
 Clock = Callable[[], datetime]
-
-
-async def emit_once(session: AsyncSession, envelope: Envelope) -> None:
-    """Emit through the outbox unless an event with this (derived) id is already there."""
-    table = outbox_table()
-    if await session.scalar(select(table.c.seq).where(table.c.event_id == str(envelope.id))) is None:
-        await outbox.emit(session, envelope)
 
 
 class Skip(Exception):
@@ -214,8 +205,7 @@ class DeliveryWorker:
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return
             await store.log_attempt(session, row, "delivered", detail, now)
-            for envelope in family_notified(row, news, language, now):
-                await emit_once(session, envelope)
+            await to_outbox(session, family_notified(row, news, language, now))
         self.after_commit()
 
     async def _failed(self, row: Any, news: list[News], reason: str, *, retry: bool) -> None:
@@ -228,8 +218,7 @@ class DeliveryWorker:
             await session.execute(update(N).where(N.c.notification_id == row.notification_id, N.c.status == "sending")
                                   .values(lease_until=None, last_error=reason[:2000], **values))
             await store.log_attempt(session, row, "retry" if retry else "failed", reason, now)
-            for envelope in notification_failed(row, news, reason, retry, now):
-                await emit_once(session, envelope)
+            await to_outbox(session, notification_failed(row, news, reason, retry, now))
         self.after_commit()
         log.warning("notification %s attempt %s failed (%s): %s", row.notification_id, row.attempts,
                     "will retry" if retry else "final", reason)
@@ -248,8 +237,7 @@ class DeliveryWorker:
             await session.execute(update(N).where(N.c.notification_id == row.notification_id, N.c.status == "sending")
                                   .values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason))
             await store.log_attempt(session, row, "in_doubt", reason, now)
-            for envelope in notification_failed(row, news, reason, False, now):
-                await emit_once(session, envelope)
+            await to_outbox(session, notification_failed(row, news, reason, False, now))
         self.after_commit()
 
     # --- what to send -----------------------------------------------------------------------

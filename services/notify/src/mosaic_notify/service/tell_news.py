@@ -1,17 +1,20 @@
-"""Recording a piece of news and the notifications it calls for, in the consumer's transaction."""
+"""Tell a piece of news: record it and plan the notifications it calls for, in the consumer's transaction."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events import Envelope
+from mosaic_events.catalog import MasteryChanged
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.ids import notification_id
-from mosaic_notify.domain.news import News
+from mosaic_notify.domain.news import News, news_from_assignment, news_from_mastery
 from mosaic_notify.domain.planning import plan_deliveries
 from mosaic_notify.domain.rules import DistrictRules
 from mosaic_notify.settings import NotifySettings
@@ -37,6 +40,23 @@ async def tell(session: AsyncSession, news: News, now: datetime, settings: Notif
     for guardian in await store.guardians_of(session, news.district_id, news.student_id):
         planned += await plan_for(session, news, guardian, rules, now, settings)
     return planned
+
+
+async def tell_mastery_change(session: AsyncSession, change: MasteryChanged, envelope: Envelope, now: datetime,
+                              settings: NotifySettings) -> int:
+    """A level change worth telling, in the framework's own words for the competency where we have them."""
+    news = news_from_mastery(envelope)
+    if news is None:
+        return 0
+    framework_name = await store.competency_name(session, envelope.district_id, change.competency_id)
+    if framework_name:
+        news = replace(news, competency_name=framework_name)
+    return await tell(session, news, now, settings)
+
+
+async def tell_group_change(session: AsyncSession, envelope: Envelope, now: datetime, settings: NotifySettings) -> int:
+    """A move to another flex group is news each time it happens."""
+    return await tell(session, news_from_assignment(envelope), now, settings)
 
 
 async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_id: str, now: datetime,

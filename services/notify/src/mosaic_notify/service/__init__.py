@@ -1,0 +1,1 @@
+"""The notify service's use cases, one module each: get, decide, commit; results, never HTTP status codes."""

@@ -1,0 +1,1 @@
+"""Mosaic portal: server-rendered pages for students, families and teachers."""
