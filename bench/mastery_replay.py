@@ -4,7 +4,7 @@
     uv run python bench/mastery_replay.py --events 20000     # smaller
 
 The broker is KAFKA_BOOTSTRAP_SERVERS (or --bootstrap). One run:
-1. generates a district (mosaic_mastery.synthetic: a framework with progressions, a roster, evidence with ~2%
+1. generates a district (mosaic_dev.synthetic_events: a framework with progressions, a roster, evidence with ~2%
    corrections and ~1% retractions) and produces it to fresh topics (12 evidence partitions, 3 reference);
 2. raw: a bare aiokafka consumer (no group, every partition assigned, getmany with large max_records) reads
    both topics to their end and does nothing else — the ceiling;
@@ -31,8 +31,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import encode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import partitions_of, rebuild
 from mosaic_mastery.adapters.store import ProjectionStore

@@ -13,12 +13,12 @@ import random
 import statistics
 import time
 
+from mosaic_dev.synthetic_block import SyntheticBlock, after_a_week_of_evidence, synthetic_block
 from mosaic_scheduling.domain.cpsat import solve_with_cpsat
 from mosaic_scheduling.domain.greedy import greedy_solution, objective
 from mosaic_scheduling.domain.problem import build_problem
 from mosaic_scheduling.domain.regroup import RegroupResult, SolverSettings, regroup
 from mosaic_scheduling.domain.relaxation import flow_relaxation
-from mosaic_scheduling.synthetic import SyntheticBlock, after_a_week_of_evidence, synthetic_block
 
 
 def run(block: SyntheticBlock, settings: SolverSettings) -> tuple[RegroupResult, float]:

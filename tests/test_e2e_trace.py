@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mosaic_dev.district_generator import District, generate_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
@@ -30,7 +31,6 @@ from mosaic_dev.stack import (
     wait_until_ready,
 )
 from mosaic_dev.tracesink import ReceivedSpan, TraceSink
-from mosaic_evidence.generator import District, generate_district
 
 BLOCK = "e2e-flex"
 
@@ -102,7 +102,7 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     client = DistrictClient(urls, district.district_id, admin, patience=600)
     client.import_framework(district.case_package())
     roster_dir = Path(mail.folder).parent / "roster"
-    from mosaic_evidence.generator.writers import write_oneroster
+    from mosaic_dev.district_generator.writers import write_oneroster
 
     write_oneroster(roster_dir, district.roster)
     client.import_roster(roster_dir)

@@ -24,10 +24,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import create_engine, text
 
+from mosaic_dev.devservers import MailCatcher
 from mosaic_events import encode, new_envelope
 from mosaic_events.catalog import MasteryChanged, Person, RosterChanged
 from mosaic_events.topics import Topic
-from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.ids import notification_id
 from mosaic_notify.domain.news import news_id_for
 from mosaic_runtime.topics_admin import ensure_topics

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from mosaic_dev.district_generator import District, generate_district, write_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.scenario import DistrictClient, FlexBlockPlan, StackUrls, skill_group_sessions
-from mosaic_evidence.generator import District, generate_district, write_district
 
 DEMO_SEED = 2026
 EVIDENCE_BATCH = 200

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import decode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import build_app

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mosaic_mastery import synthetic
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings, MethodSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import LevelChanged, ProjectionState, apply, recalculate, settle

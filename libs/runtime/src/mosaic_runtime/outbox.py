@@ -14,11 +14,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope, encode
@@ -121,19 +122,19 @@ class OutboxRelay:
         OUTBOX_BACKLOG.set(backlog or 0)
         return len(rows)
 
-    async def _publish(self, row: object) -> asyncio.Future[object]:
-        headers = {k: v for k, v in row.headers}  # type: ignore[attr-defined]
+    async def _publish(self, row: Row[Any]) -> asyncio.Future[object]:
+        headers = {k: v for k, v in row.headers}
         event_type = headers.get("type", "?")
         with tracer.start_as_current_span(
             f"outbox publish {event_type}",
             context=trace_context(headers),
             kind=trace.SpanKind.PRODUCER,
             attributes={"mosaic.event_type": event_type, "mosaic.event_id": row.event_id},
-        ):  # type: ignore[attr-defined]
+        ):
             future = await self._broker.publish(
                 row.value,
                 row.topic,
-                key=row.key,  # type: ignore[attr-defined]
+                key=row.key,
                 headers=headers,
                 no_confirm=True,
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -23,7 +24,7 @@ class Score:
     predictions: int
 
 
-def split_students(student_ids: Sequence[str] | np.ndarray, test_fraction: float = 0.2, seed: int = 0) -> set:
+def split_students(student_ids: Sequence[str] | np.ndarray, test_fraction: float = 0.2, seed: int = 0) -> set[Any]:
     """A seeded random set of held-out students, so train and test never share a student."""
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction = {test_fraction} must be strictly between 0 and 1")
@@ -65,7 +66,7 @@ class BktHoldout:
     """BKT fitted on training students and scored on held-out students' next results."""
 
     score: Score
-    params: dict
+    params: dict[Hashable, BktParams]
     predictions: np.ndarray  # P(correct) per input row; NaN for training students' rows
     fit_seconds: float  # process CPU seconds, robust to other load on the machine
     fit_wall_seconds: float
@@ -78,13 +79,13 @@ def bkt_holdout(
     *,
     test_fraction: float = 0.2,
     seed: int = 0,
-    **fit_options,
+    **fit_options: Any,
 ) -> BktHoldout:
     """Split by student, fit BKT per competency on the rest, predict each held-out result from those before it."""
     results = np.asarray(results, dtype=float)
     held_out = split_students(students, test_fraction, seed)
-    train: dict[object, list[np.ndarray]] = {}
-    test: list[tuple[object, np.ndarray]] = []
+    train: dict[Hashable, list[np.ndarray]] = {}
+    test: list[tuple[Hashable, np.ndarray]] = []
     for (competency, student), rows in group_rows(students, competencies).items():
         if student in held_out:
             test.append((competency, rows))
@@ -143,7 +144,7 @@ def backtest_methods(
 
 def _prediction(state: MethodState, config: MethodConfig) -> float | None:
     if config.name == "bkt":
-        return predict_correct(state.p_known, config.bkt)
+        return None if state.p_known is None else predict_correct(state.p_known, config.bkt)
     return estimate_from_state(state, config)
 
 
@@ -155,7 +156,7 @@ def _score_against_mastery(actual: list[float], predicted: list[float], threshol
 
 
 def fit_bkt_on_histories(
-    histories: Mapping[tuple[str, str], Sequence[Observation]], config: MethodConfig, **fit_options
+    histories: Mapping[tuple[str, str], Sequence[Observation]], config: MethodConfig, **fit_options: Any
 ) -> dict[str, BktParams]:
     """BKT params per competency from normalized scores (fractional = partial credit), zero-weight evidence left out."""
     sequences: dict[str, list[list[float]]] = {}

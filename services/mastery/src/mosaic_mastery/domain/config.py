@@ -88,7 +88,7 @@ class DistrictSettings(_Strict):
                 raise ValueError(f"bkt_params[{competency!r}]: {exc}") from None
         return self
 
-    def calculation_fingerprint(self) -> tuple:
+    def calculation_fingerprint(self) -> tuple[object, ...]:
         """What the estimates and levels depend on; when it changes, the district is recalculated."""
         return (self.method, tuple(sorted(self.competency_methods.items())), self.scale,
                 tuple(sorted(self.kind_weights.items())),

@@ -95,7 +95,7 @@ def decay_factor(earlier: date, later: date, config: MethodConfig) -> float:
     """How much an older result's weight shrinks when a newer one arrives: per result, or per elapsed day."""
     if config.decay_half_life_days is None:
         return 1.0 - config.weight_latest
-    return 0.5 ** ((later - earlier).days / config.decay_half_life_days)
+    return float(0.5 ** ((later - earlier).days / config.decay_half_life_days))
 
 
 def decaying_average(observations: Iterable[Observation], config: MethodConfig) -> float | None:
@@ -182,7 +182,8 @@ def fold(state: MethodState, observation: Observation, config: MethodConfig) -> 
             f"{state.last_key}; recompute with replay(...) instead"
         )
     w = effective_weight(observation, config)
-    factor = 1.0 if state.count == 0 else decay_factor(state.last_key[0], observation.observed_on, config)
+    last = state.last_key
+    factor = 1.0 if state.count == 0 or last is None else decay_factor(last[0], observation.observed_on, config)
     if w <= 0.0:  # ignored, but elapsed time still decays (per-day factors compose); per-result decay does not
         if config.decay_half_life_days is None:
             factor = 1.0
@@ -222,13 +223,12 @@ def estimate_from_state(state: MethodState, config: MethodConfig) -> float | Non
     return _FROM_STATE[config.name](state, config)
 
 
-def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float:
-    if state.count == 1:
-        return state.latest_score
-    older_mean = (state.weighted_score_sum - state.latest_weight * state.latest_score) / (
-        state.weight_sum - state.latest_weight
-    )
-    return state.latest_score * config.weight_latest + older_mean * (1.0 - config.weight_latest)
+def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float | None:
+    latest = state.latest_score
+    if latest is None or state.count == 1:
+        return latest
+    older_mean = (state.weighted_score_sum - state.latest_weight * latest) / (state.weight_sum - state.latest_weight)
+    return latest * config.weight_latest + older_mean * (1.0 - config.weight_latest)
 
 
 _FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {

@@ -89,7 +89,7 @@ def jagged_profile(student_id: str, records: Mapping[str, MasteryRecord], config
     return [profile_entry(records.get(c), c, config, ref) for c in ordered]
 
 
-def _framework_order(ref: DistrictReference, competency_id: str) -> tuple:
+def _framework_order(ref: DistrictReference, competency_id: str) -> tuple[bool, int, str]:
     node = ref.competencies.get(competency_id)
     return (node is None, node.sequence if node and node.sequence is not None else 1 << 30, competency_id)
 

@@ -15,6 +15,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from mosaic_notify.domain.digest import Digest
 from mosaic_notify.domain.news import News
@@ -59,7 +60,7 @@ class MessageRenderer:
     def language_for(self, requested: str) -> str:
         return requested if requested in self.languages else FALLBACK_LANGUAGE
 
-    def words(self, language: str) -> dict:
+    def words(self, language: str) -> dict[str, Any]:
         return _words(self.root, language)
 
     def render_news(self, news: News, audience: Audience) -> Message:
@@ -97,7 +98,7 @@ class MessageRenderer:
         parts = {name: "".join(template.blocks[name](rendered)).strip() for name in PARTS}
         return {**parts, "student": context["student"]}
 
-    def _layout(self, audience: Audience, language: str, groups: list, *, digest: bool,
+    def _layout(self, audience: Audience, language: str, groups: list[dict[str, Any]], *, digest: bool,
                 day: datetime) -> tuple[str, str]:
         values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day,
                   "students": self._names([g["student"] for g in groups], language),
@@ -107,7 +108,7 @@ class MessageRenderer:
         return text, html
 
     def _student(self, student_id: str, audience: Audience, language: str) -> str:
-        return audience.student_names.get(student_id) or self.words(language)["your_child"]
+        return audience.student_names.get(student_id) or str(self.words(language)["your_child"])
 
     def _names(self, names: list[str], language: str) -> str:
         unique = list(dict.fromkeys(names))
@@ -116,10 +117,10 @@ class MessageRenderer:
         return f"{', '.join(unique[:-1])} {self.words(language)['and']} {unique[-1]}"
 
 
-def competency_label(name: str | None, words: dict) -> str:
+def competency_label(name: str | None, words: dict[str, Any]) -> str:
     """The framework's words for a competency, read as part of a sentence; never a bare code."""
     if not name or not name.strip():
-        return words["a_skill"]
+        return str(words["a_skill"])
     label = " ".join(name.split()).rstrip(".")
     if len(label) > 80:
         label = label[:80].rsplit(" ", 1)[0] + "…"
@@ -127,15 +128,16 @@ def competency_label(name: str | None, words: dict) -> str:
     return f"{opening}{label}{closing}"
 
 
-def level_words(level: str | None, words: dict) -> str:
+def level_words(level: str | None, words: dict[str, Any]) -> str:
     if not level:
         return ""
-    return words["levels"].get(level.strip().lower(), level)
+    return str(words["levels"].get(level.strip().lower(), level))
 
 
 @cache
-def _words(root: Path, language: str) -> dict:
-    return json.loads((root / language / "words.json").read_text(encoding="utf-8"))
+def _words(root: Path, language: str) -> dict[str, Any]:
+    words: dict[str, Any] = json.loads((root / language / "words.json").read_text(encoding="utf-8"))
+    return words
 
 
 @cache
@@ -156,20 +158,20 @@ def _formatted(kind: str, value: datetime | float, tz: str, language: str) -> st
 
 
 @pass_context
-def _date(context, value: datetime) -> str:
+def _date(context: Context, value: datetime) -> str:
     return _formatted("date", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _time(context, value: datetime) -> str:
+def _time(context: Context, value: datetime) -> str:
     return _formatted("time", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _weekday(context, value: datetime) -> str:
+def _weekday(context: Context, value: datetime) -> str:
     return _formatted("weekday", value, context["tz"], context["locale"])
 
 
 @pass_context
-def _number(context, value: float) -> str:
+def _number(context: Context, value: float) -> str:
     return _formatted("number", value, context["tz"], context["locale"])

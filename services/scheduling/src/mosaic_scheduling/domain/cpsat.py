@@ -64,10 +64,11 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
 
 
 Kind = tuple[tuple[int, ...], tuple[int, ...], list[int]]  # allowed, costs, student indices
+Counts = dict[tuple[int, int], cp_model.IntVar]  # (kind, session) -> how many of the kind sit in it
 
 
 def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: int | None) -> list[Kind]:
-    by_terms: dict[tuple, list[int]] = defaultdict(list)
+    by_terms: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
     for i, s in enumerate(problem.students):
         allowed, costs = s.allowed, s.costs
         if candidates is not None and len(allowed) > candidates:
@@ -81,8 +82,8 @@ def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: in
 
 
 def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind],
-                             counts: dict) -> list:
-    into: dict[int, list] = defaultdict(list)
+                             counts: Counts) -> list[cp_model.IntVar]:
+    into: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     for (_k, j), var in counts.items():
         into[j].append(var)
     deviations = []
@@ -98,8 +99,8 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
     return deviations
 
 
-def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: dict,
-              deviations: list, hint: Solution) -> None:
+def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: Counts,
+              deviations: list[cp_model.IntVar], hint: Solution) -> None:
     """Hint every variable at once (the per-variable API is slow for tens of thousands)."""
     sizes = [0] * len(problem.sessions)
     for j in hint:
@@ -119,7 +120,7 @@ def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind
     model.proto.solution_hint.values.extend(values)
 
 
-def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
+def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict[tuple[int, int], int]) -> Solution:
     """Seat each kind's students; among equals, those already in a session keep it."""
     solution = [-1] * len(problem.students)
     for k, (allowed, _, members) in enumerate(kinds):

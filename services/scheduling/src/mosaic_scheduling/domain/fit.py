@@ -105,7 +105,7 @@ class FitTable:
 
     def __init__(self, block_competencies: tuple[str, ...]):
         self.block_competencies = block_competencies
-        self._known: dict[tuple, Fit] = {}
+        self._known: dict[tuple[object, ...], Fit] = {}
 
     def fit(self, student: Participant, session: Session, teacher: Teacher | None, need: Need | None) -> Fit:
         levels = student.levels

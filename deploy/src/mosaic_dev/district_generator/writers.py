@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
+from mosaic_dev.district_generator.framework import Framework, case_package
+from mosaic_dev.district_generator.learning import EVIDENCE_COLUMNS, EvidenceRow
+from mosaic_dev.district_generator.roster import Roster
 from mosaic_evidence.bulk.envelope import EnvelopeEncoder
-from mosaic_evidence.generator.framework import Framework, case_package
-from mosaic_evidence.generator.learning import EVIDENCE_COLUMNS, EvidenceRow
-from mosaic_evidence.generator.roster import Roster
 
 LAST_MODIFIED = "2026-08-01T00:00:00.000Z"
 GENERATOR_PRODUCER = "mosaic-evidence/generator"

@@ -1,7 +1,7 @@
 """Real receivers for development and tests: an SMTP server that keeps what it accepts (with a message
 search by Message-ID, like a provider's), and an HTTP server that keeps the webhooks it gets.
 
-`mosaic-notify devservers` runs both, so a developer can watch what families would receive.
+`mosaic-dev devservers` runs both for notify, so a developer can watch what families would receive.
 """
 
 from __future__ import annotations

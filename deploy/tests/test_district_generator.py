@@ -11,13 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from mosaic_dev.district_generator import EVIDENCE_COLUMNS, generate_district, write_district
 from mosaic_events import decode, encode
 from mosaic_evidence.bulk.reference_files import reference_view_from_files
 from mosaic_evidence.bulk.rows import RowChecker
 from mosaic_evidence.domain.framework import parse_case_json
 from mosaic_evidence.domain.oneroster import read_bundle
 from mosaic_evidence.domain.roster import plan_roster
-from mosaic_evidence.generator import EVIDENCE_COLUMNS, generate_district, write_district
 
 
 @pytest.fixture(scope="module")
@@ -155,9 +155,9 @@ def test_evidence_replays_identically_and_stops_at_max_rows() -> None:
 def test_the_generate_command_writes_a_district(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from mosaic_evidence.cli import app
+    from mosaic_dev.cli import app
 
-    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--seed", "9", "--schools", "1",
+    result = CliRunner().invoke(app, ["generate-district", "--out", str(tmp_path), "--seed", "9", "--schools", "1",
                                       "--students-per-school", "25", "--weeks", "2", "--rows", "100", "--envelopes"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.json", "envelopes.jsonl", "evidence.csv", "oneroster"]

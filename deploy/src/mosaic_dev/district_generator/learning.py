@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mosaic_evidence.generator.framework import Framework
-from mosaic_evidence.generator.ids import stable_id
-from mosaic_evidence.generator.roster import StudentPlacement
+from mosaic_dev.district_generator.framework import Framework
+from mosaic_dev.district_generator.ids import stable_id
+from mosaic_dev.district_generator.roster import StudentPlacement
 
 KINDS = ("assessment_score", "rubric_rating", "observation", "self_assessment")
 ASSESSMENT, RUBRIC, OBSERVATION, SELF = range(4)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from mosaic_evidence.generator.framework import Framework, FrameworkItem, build_framework, case_package
-from mosaic_evidence.generator.learning import EVIDENCE_COLUMNS, EvidenceRow, iter_evidence, make_curriculum
-from mosaic_evidence.generator.roster import Roster, build_roster
-from mosaic_evidence.generator.writers import write_case, write_envelopes, write_evidence_csv, write_oneroster
+from mosaic_dev.district_generator.framework import Framework, FrameworkItem, build_framework, case_package
+from mosaic_dev.district_generator.learning import EVIDENCE_COLUMNS, EvidenceRow, iter_evidence, make_curriculum
+from mosaic_dev.district_generator.roster import Roster, build_roster
+from mosaic_dev.district_generator.writers import write_case, write_envelopes, write_evidence_csv, write_oneroster
 
 DEFAULT_START = date(2026, 8, 17)
 

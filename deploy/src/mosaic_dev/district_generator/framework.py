@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from mosaic_evidence.generator.ids import stable_id
-from mosaic_evidence.generator.standards import (
+from mosaic_dev.district_generator.ids import stable_id
+from mosaic_dev.district_generator.standards import (
     DISPOSITIONS,
     LEARNING_TARGETS,
     MATH_CLUSTERS,

@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from mosaic_evidence.generator.ids import stable_id
-from mosaic_evidence.generator.people import GUARDIAN_RELATIONS, home_language, person_name, username
+from mosaic_dev.district_generator.ids import stable_id
+from mosaic_dev.district_generator.people import GUARDIAN_RELATIONS, home_language, person_name, username
 
 DISTRICT_NAMES = ("Maplewood", "Riverbend", "Cedar Falls", "Northgate", "Lakeshore", "Pinecrest", "Harbor View")
 SCHOOL_NAMES = ("Jefferson", "Roosevelt", "Sojourner Truth", "César Chávez", "Lincoln", "Ellen Ochoa",
