@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mosaic_dev.district_generator import District, generate_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
@@ -38,7 +39,6 @@ from mosaic_dev.stack import (
     stop_service,
     wait_until_ready,
 )
-from mosaic_evidence.generator import District, generate_district
 
 FUZZ_SEED = 13
 EXAMPLES = int(os.environ.get("MOSAIC_FUZZ_EXAMPLES", "20"))
