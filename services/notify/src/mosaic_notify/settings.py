@@ -21,6 +21,7 @@ class NotifySettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_start_tls: bool | None = None  # None: use STARTTLS when the server offers it
+    smtp_connections: int = Field(default=4, ge=1, le=64, description="SMTP connections kept open and reused")
     smtp_lookup_url: str | None = None  # provider's message search: GET ?message_id=... → {"found": bool}
     message_id_domain: str = "mosaic.local"
 
@@ -34,6 +35,12 @@ class NotifySettings(ServiceSettings):
     default_timezone: str = "America/New_York"
     default_quiet_hours: str = Field(default="21:00-07:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
                                      description="quiet hours until a guardian chooses; empty for none")
+    default_repeat_window_hours: float = Field(default=7 * 24.0, ge=0, description=(
+        "for districts whose rules set none: the same news about the same competency reaches a guardian once "
+        "in this many hours"))
+    default_daily_instant_cap: int = Field(default=3, ge=0, description=(
+        "for districts whose rules set none: instant messages per guardian, channel and local day before news "
+        "waits for the digest (urgent kinds excepted)"))
     max_news_age_hours: float = 72.0  # older news is recorded, not told (a replay must not re-tell the past)
 
     delivery_enabled: bool = True

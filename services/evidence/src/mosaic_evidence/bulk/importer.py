@@ -183,6 +183,20 @@ class _ImportRun:
         self.last_saved = time.monotonic()
 
     async def execute(self) -> None:
+        """The parsers start first, so reading and checking overlap the producer's connecting."""
+        options, checkpoint = self.options, self.checkpoint
+        parsers = start_parsers(ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16],
+                                         options.district_id, PRODUCER_NAME, self.recorded_at, options.view,
+                                         options.today, options.parsers))
+        try:
+            await self._execute(parsers)
+        finally:
+            for process, _ in parsers:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+
+    async def _execute(self, parsers: list[Parser]) -> None:
         partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic)
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
@@ -191,7 +205,7 @@ class _ImportRun:
             self.rejects = csv.writer(rejects)
             self.rejects_stream = rejects
             try:
-                await self._send_rows()
+                await self._send_chunks(parsers)
                 await self.sender.send_open()
                 await self._settle(wait_all=True)
                 self.checkpoint.done = True
@@ -200,19 +214,6 @@ class _ImportRun:
                 await self._save_on_the_way_out(producer)
                 raise
         await producer.stop()
-
-    async def _send_rows(self) -> None:
-        options, checkpoint = self.options, self.checkpoint
-        job = ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16], options.district_id,
-                       PRODUCER_NAME, self.recorded_at, options.view, options.today, options.parsers)
-        parsers = start_parsers(job)
-        try:
-            await self._send_chunks(parsers)
-        finally:
-            for process, _ in parsers:
-                if process.is_alive():
-                    process.kill()
-                process.join()
 
     async def _send_chunks(self, parsers: list[Parser]) -> None:
         total = self.options.path.stat().st_size

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
 from mosaic_events.catalog import MasteryChanged
-from mosaic_notify.adapters import store
+from mosaic_notify.adapters import pace, store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.ids import notification_id
@@ -74,7 +74,8 @@ async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_i
 async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime,
                    settings: NotifySettings) -> int:
     prefs = await store.load_preferences(session, guardian, settings)
-    plans = plan_deliveries(news, guardian, prefs, rules, now)
+    plans = await pace.paced(session, news, guardian, prefs, rules, now,
+                             plan_deliveries(news, guardian, prefs, rules, now), settings)
     for plan in plans:
         if plan.digest:
             await store.insert_ignore(session, t.digest_items, {

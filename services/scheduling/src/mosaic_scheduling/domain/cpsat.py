@@ -28,10 +28,11 @@ class SolverOutcome:
 
 def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution | None = None,
                      workers: int = 2, seed: int = 7, candidates: int | None = None,
-                     lower_bound: int | None = None) -> SolverOutcome:
+                     lower_bound: int | None = None, relative_gap: float = 0.0) -> SolverOutcome:
     """Solve; with `candidates`, each student may only go to that many of their cheapest sessions
     (plus where the hint puts them), which keeps very large blocks within the time limit. A proven
-    `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search."""
+    `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search; so does a
+    schedule proven within `relative_gap` of the solver's bound."""
     kinds = student_kinds(problem, hint, candidates)
     model = cp_model.CpModel()
     counts = {(k, j): model.new_int_var(0, len(members), "")
@@ -50,6 +51,7 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    solver.parameters.relative_gap_limit = relative_gap
     # A transportation-like model gains little from heavy presolve; on big blocks it took most of the time.
     solver.parameters.symmetry_level = 0
     solver.parameters.cp_model_probing_level = 0

@@ -155,7 +155,7 @@ def _terms(problem: RegroupProblem, student: Participant, placement: Placement |
     binding = placement if placement is not None and placement.priority.binding else None
     allowed, why = _allowed(problem, student, binding, members)
     need = overall_need(student, problem.competencies)
-    fits = tuple(problem.fit_table.fit(student, problem.sessions[j], problem.teachers[j], need) for j in allowed)
+    fits = problem.fit_table.fits(student, problem.sessions, problem.teachers, need, allowed)
     preference = tuple(_preference_cost(student, placement, problem.sessions[j]) for j in allowed)
     fit_key = _fit_key(student, problem, allowed, fits, preference)
     last = student.previous
