@@ -56,11 +56,18 @@ def chassis_statuses(route: APIRoute) -> list[int]:
         statuses += [401, 403]
     if set(route.param_convertors) - {"district_id"}:
         statuses.append(404)  # a path that names a thing: it may not exist, or not for this caller
+    if _takes_idempotency_key(route.dependant):
+        statuses.append(409)  # the key reused with another body
     if route.body_field is not None:
         statuses += [400, 413, 415, 422]
     elif _has_parameters(route.dependant):
         statuses.append(422)
     return statuses
+
+
+def _takes_idempotency_key(dependant: Dependant) -> bool:
+    own = any((p.alias or p.name).lower() == "idempotency-key" for p in dependant.header_params)
+    return own or any(_takes_idempotency_key(d) for d in dependant.dependencies)
 
 
 def _has_parameters(dependant: Dependant) -> bool:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mosaic_runtime.settings import ServiceSettings, service_config
+from mosaic_runtime.settings import ServiceSettings, service_config, weak_secret
 
 
 class NotifySettings(ServiceSettings):
@@ -61,6 +61,13 @@ class NotifySettings(ServiceSettings):
             raise ValueError(f"MOSAIC_NOTIFY_LEASE_SECONDS ({self.lease_seconds}) must exceed twice "
                              f"MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds})")
         return self
+
+    def secret_problems(self) -> list[str]:
+        problems = super().secret_problems() + weak_secret("webhook_secret", self.webhook_secret)
+        problems += weak_secret("unsubscribe_secret", self.unsubscribe_secret)
+        if self.inbound_webhook_secret is not None:
+            problems += weak_secret("inbound_webhook_secret", self.inbound_webhook_secret)
+        return problems
 
     @property
     def inbound_secret(self) -> str:

@@ -7,10 +7,12 @@ from datetime import UTC
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.types import TypeDecorator
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
 runtime_tables(metadata)
+audit_tables(metadata)
 
 
 class UTCDateTime(TypeDecorator):

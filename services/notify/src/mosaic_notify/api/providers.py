@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
 from mosaic_runtime.responses import errors
 
@@ -30,10 +31,10 @@ class SmsReplyHandled(BaseModel):
     guardians: int = Field(description="guardians with this number whose SMS preference changed")
 
 
-@router.post("/sms/inbound", response_model=SmsReplyHandled,
+@router.post("/sms/inbound",
+             response_model=SmsReplyHandled, responses=errors(401, 413, 415, 422),
              summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
-             responses=errors(413, 415, 422) | {401: {**errors(401)[401],
-                                                      "description": "a missing or wrong signature"}})
+             dependencies=[Depends(public("the provider signs the request with the inbound secret"))])
 async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     body = await request.body()
     if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):
