@@ -298,8 +298,8 @@ def allow(rule: Rule, *, principal_from: PrincipalSource = district_principal) -
         return decision
 
     # The principal's source is a closure variable, which string annotations cannot name: spell the signature out.
-    check.__signature__ = inspect.Signature(
-        [  # type: ignore[attr-defined]
+    check.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
             inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
             inspect.Parameter(
                 "principal",

@@ -7,7 +7,7 @@ plan's words stay in the database; the event carries ids, statuses and dates onl
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,7 +79,12 @@ def unknown_student(student_id: str, view: ReferenceView) -> list[Problem]:
 
 
 def plan_event(
-    student_id: str, change: PlanChange, changed_by: str, *, goal: dict | None = None, note_id: str | None = None
+    student_id: str,
+    change: PlanChange,
+    changed_by: str,
+    *,
+    goal: dict[str, Any] | None = None,
+    note_id: str | None = None,
 ) -> LearnerPlanChanged:
     """The event of a change: ids, status, dates and competencies, never the words."""
     return LearnerPlanChanged(
