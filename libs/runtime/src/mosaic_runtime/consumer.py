@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -31,8 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mosaic_events import Envelope, EventData, EventError, all_event_classes, decode
 from mosaic_events.topics import Topic
 from mosaic_events.tracing import trace_context
+from mosaic_events.upcasting import UPCASTERS, upcast
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
-from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from mosaic_runtime.metrics import (
+    CONSUMER_LAG,
+    EVENT_AGE_SECONDS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    HANDLER_SECONDS,
+)
 from mosaic_runtime.publishing import to_outbox
 from mosaic_runtime.settings import ServiceSettings
 
@@ -41,6 +50,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.consumer")
+
+
+# Every reason a record is dead-lettered for (EventError.reason values, plus a handler's rejection).
+DEAD_LETTER_REASONS = ("invalid", "malformed", "unknown-type", "unsupported-version", "rejected", "unhandled")
 
 
 class RejectEvent(Exception):
@@ -119,7 +132,8 @@ class HandlerMap:
         if strangers:
             raise UnmappedEventTypes(f"{', '.join(strangers)} are not in the event catalog (mosaic_events)")
         undecided = [f"{cls.event_type} v{cls.version} ({cls.topic().name})" for cls in catalog
-                     if cls.topic() in self.topics() and cls not in decided]
+                     if cls.topic() in self.topics() and cls not in decided
+                     and (cls.event_type, cls.version) not in UPCASTERS]  # read as their newest version
         if undecided:
             raise UnmappedEventTypes(
                 f"the handler map decides nothing about {', '.join(sorted(undecided))}: handle each, "
@@ -170,10 +184,12 @@ class BatchApplier:
         dedupe_ids: bool = True,
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        topics: Sequence[str] = (),
     ) -> None:
         handlers.check()
         self.group = group
         self.max_record_bytes = max_record_bytes
+        self.topics = tuple(topics)
         self.dead_letter = dead_letter
         self.handlers = handlers
         self.deps = deps
@@ -237,6 +253,8 @@ class BatchApplier:
             uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
             await handler(uow, envelope.data, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
+        age = (datetime.now(UTC) - envelope.recorded_at).total_seconds()
+        EVENT_AGE_SECONDS.labels(self.group, envelope.type).observe(max(0.0, age))
 
     def _decode(
         self, records: Iterable[ConsumerRecord], dead: list[DeadLetter]
@@ -248,7 +266,7 @@ class BatchApplier:
                 dead.append(DeadLetter(record, "rejected", too_big, self.group))
                 continue
             try:
-                decoded.append((record, decode(record.value)))
+                decoded.append((record, upcast(decode(record.value))))  # handlers see the current version
             except EventError as exc:
                 dead.append(DeadLetter(record, exc.reason, str(exc), self.group))
         return decoded
@@ -301,7 +319,7 @@ class BatchApplier:
 
 
 async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> None:
-    """Publish unreadable records to `<topic>.dlq`, keeping key, value and headers, adding the reason."""
+    """Publish unreadable records to `<topic>.dlq`, keeping key, value and headers, adding the reason and the group."""
     for letter in letters:
         r = letter.record
         headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (r.headers or ())}
@@ -314,7 +332,7 @@ async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> Non
             }
         )
         await broker.publish(r.value or b"", f"{r.topic}.dlq", key=r.key, headers=headers)
-        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason).inc()
+        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason, letter.group).inc()
         log.warning("sent %s/%s/%s to the DLQ: %s", r.topic, r.partition, r.offset, letter.error)
 
 
@@ -339,8 +357,13 @@ def subscribe(
     async def dead_letter(letters: Sequence[DeadLetter]) -> None:
         await send_to_dlq(broker, letters)
 
+    for topic in topic_list:  # exported at 0 from the start, so the first dead letter shows as an increase
+        for reason in DEAD_LETTER_REASONS:
+            EVENTS_DEAD_LETTERED.labels(topic, reason, group)
+
     applier = BatchApplier(group, handlers, ctx.sessions, deps=deps, dedupe_ids=dedupe_ids, dead_letter=dead_letter,
-                           max_record_bytes=ctx.settings.consumer_max_record_bytes)
+                           max_record_bytes=ctx.settings.consumer_max_record_bytes, topics=topic_list)
+    _APPLIERS.setdefault(broker, []).append(applier)
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be
     # evicted from the group for missing a few heartbeats. Tests that kill consumers lower it.
@@ -365,6 +388,14 @@ def subscribe(
         _record_lag(message, group, records)
 
     return applier
+
+
+_APPLIERS: weakref.WeakKeyDictionary[KafkaBroker, list[BatchApplier]] = weakref.WeakKeyDictionary()
+
+
+def appliers_of(broker: KafkaBroker) -> list[BatchApplier]:
+    """The consumers `subscribe` registered on a broker: a replay applies records through the same wiring."""
+    return list(_APPLIERS.get(broker, ()))
 
 
 def _record_lag(message: Any, group: str, records: Sequence[ConsumerRecord]) -> None:

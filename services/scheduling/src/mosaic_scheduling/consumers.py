@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 
 
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
-    await repo.upsert(uow.session, t.mastery_levels,
-                      {"district_id": envelope.district_id, "student_id": change.student_id,
-                       "competency_id": change.competency_id},
+    key = {"district_id": envelope.district_id, "student_id": change.student_id,
+           "competency_id": change.competency_id}
+    if change.new_rank is None:  # v2: no level left (its evidence retracted), as if never assessed
+        await repo.remove(uow.session, t.mastery_levels, key)
+        return
+    await repo.upsert(uow.session, t.mastery_levels, key,
                       {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
 
 

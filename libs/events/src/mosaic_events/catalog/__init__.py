@@ -7,7 +7,7 @@ from mosaic_events.catalog.evidence import (
     EvidenceRecorded,
     EvidenceRetracted,
 )
-from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
+from mosaic_events.catalog.mastery import MasteryChanged, MasteryChangedV1, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
 from mosaic_events.catalog.plans import GoalStatus, LearnerPlanChanged, PlanChange
 from mosaic_events.catalog.reference import (
@@ -26,6 +26,7 @@ from mosaic_events.catalog.schedule import (
     AttendanceMark,
     AttendanceTaken,
     GroupAssignmentChanged,
+    GroupAssignmentChangedV1,
     ScheduledSession,
     SchedulePublished,
 )
@@ -46,8 +47,10 @@ __all__ = [
     "FrameworkPublished",
     "GoalStatus",
     "GroupAssignmentChanged",
+    "GroupAssignmentChangedV1",
     "LearnerPlanChanged",
     "MasteryChanged",
+    "MasteryChangedV1",
     "NotificationFailed",
     "Person",
     "PlanChange",

@@ -55,8 +55,9 @@ async def tell_mastery_change(session: AsyncSession, change: MasteryChanged, env
 
 
 async def tell_group_change(session: AsyncSession, envelope: Envelope, now: datetime, settings: NotifySettings) -> int:
-    """A move to another flex group is news each time it happens."""
-    return await tell(session, news_from_assignment(envelope), now, settings)
+    """A move to another flex group is news each time it happens (leaving the block is not news yet)."""
+    news = news_from_assignment(envelope)
+    return 0 if news is None else await tell(session, news, now, settings)
 
 
 async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_id: str, now: datetime,
