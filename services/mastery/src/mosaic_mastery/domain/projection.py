@@ -148,7 +148,7 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
         apply_framework(ref, data)  # type: ignore[arg-type]
         refresh_rollups(state, fact.district_id)  # roll-ups follow the tree (a slice holds the whole district)
     else:
-        apply_roster(ref, data)  # type: ignore[arg-type]
+        apply_roster(ref, data)
     state.changed_reference(fact.district_id)
     return []
 
@@ -156,10 +156,11 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
 def erase_person(state: ProjectionState, district_id: str, person_id: str) -> None:
     """A district erased the person: drop their records and evidence index; the reference remembers the id."""
     apply_erasure(state.reference(district_id), person_id)
-    for key in [k for k in state.records if k[0] == district_id and k[1] == person_id]:
-        state.drop_record(key)
-    for key in [k for k, ref in state.evidence.items() if k[0] == district_id and ref.student_id == person_id]:
-        state.drop_evidence(key)
+    for record_key in [k for k in state.records if k[0] == district_id and k[1] == person_id]:
+        state.drop_record(record_key)
+    for evidence_key in [k for k, ref in state.evidence.items()
+                         if k[0] == district_id and ref.student_id == person_id]:
+        state.drop_evidence(evidence_key)
 
 
 def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]:
