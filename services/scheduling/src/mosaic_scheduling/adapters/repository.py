@@ -228,3 +228,14 @@ async def remove(db: AsyncSession, table: Any, key: dict[str, Any]) -> int:
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)] or [[]]
+
+
+async def block_of_session(db: AsyncSession, district_id: str, session_id: str) -> str | None:
+    return await db.scalar(select(t.sessions.c.block_id).where(t.sessions.c.district_id == district_id,
+                                                               t.sessions.c.id == session_id))
+
+
+async def school_of_item(db: AsyncSession, table: Any, district_id: str, item_id: str) -> str | None:
+    """The school a block, room or teacher belongs to, or None when the district has no such item."""
+    return await db.scalar(select(table.c.school_id).where(table.c.district_id == district_id,
+                                                           table.c.id == item_id))
