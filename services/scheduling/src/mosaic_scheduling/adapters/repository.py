@@ -239,3 +239,30 @@ async def school_of_item(db: AsyncSession, table: Any, district_id: str, item_id
     """The school a block, room or teacher belongs to, or None when the district has no such item."""
     return await db.scalar(select(table.c.school_id).where(table.c.district_id == district_id,
                                                            table.c.id == item_id))
+
+
+async def published_assignments_of(db: AsyncSession, district_id: str, student_id: str) -> list[Any]:
+    """A student's assignment rows in published schedule versions."""
+    s, a = t.schedules, t.schedule_assignments
+    query = (select(a).join(s, (s.c.district_id == a.c.district_id) & (s.c.block_id == a.c.block_id)
+                            & (s.c.version == a.c.version))
+             .where(a.c.district_id == district_id, s.c.status == "published", a.c.student_id == student_id))
+    return list((await db.execute(query)).all())
+
+
+async def attendance_of(db: AsyncSession, district_id: str, block_id: str, session_id: str,
+                        block_date: Any) -> list[Any]:
+    at = t.attendance
+    return list((await db.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,
+                                                   at.c.session_id == session_id, at.c.block_date == block_date)
+                                  .order_by(at.c.student_id))).all())
+
+
+async def sessions_led_by(db: AsyncSession, district_id: str, teacher_id: str) -> list[Any]:
+    return list((await db.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
+                                                           t.sessions.c.teacher_id == teacher_id))).all())
+
+
+async def school_timezone(db: AsyncSession, district_id: str, school_id: str) -> str | None:
+    return await db.scalar(select(t.schools.c.timezone).where(t.schools.c.district_id == district_id,
+                                                              t.schools.c.id == school_id))
