@@ -1,5 +1,6 @@
 """The event catalog. Importing this package registers every type."""
 
+from mosaic_events.catalog.analytics import GroupAssigned, LearningObserved, LevelChanged
 from mosaic_events.catalog.common import Score
 from mosaic_events.catalog.evidence import (
     EvidenceCorrected,
@@ -43,7 +44,10 @@ __all__ = [
     "FamilyNotified",
     "FrameworkDiff",
     "FrameworkPublished",
+    "GroupAssigned",
     "GroupAssignmentChanged",
+    "LearningObserved",
+    "LevelChanged",
     "MasteryChanged",
     "NotificationFailed",
     "Person",

@@ -1,0 +1,80 @@
+"""Pseudonymized analytics: topic mosaic.analytics.v1, keyed by learner pseudonym (ADR analytics).
+
+People appear only as keyed pseudonyms (HMAC-SHA256 with the district's secret of `key_version`);
+no names, contacts, comments or ids that join back to the named topics.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from mosaic_events.catalog.evidence import EvidenceKind
+from mosaic_events.registry import EventData, register
+
+PSEUDONYM = Field(pattern=r"^[0-9a-f]{32}$", description="HMAC-SHA256 of the person id, first 128 bits, hex")
+KEY_VERSION = Field(ge=1, description="the district secret's version the pseudonyms were made with; "
+                                      "pseudonyms of different versions never match")
+
+
+@register
+class LearningObserved(EventData):
+    """A piece of evidence about a learner: what, when, how it scored; no comment, artifact or source ref."""
+
+    event_type = "LearningObserved"
+    key_field = "learner"
+
+    learner: str = PSEUDONYM
+    key_version: int = KEY_VERSION
+    competency_ids: tuple[str, ...] = Field(min_length=1)
+    kind: EvidenceKind
+    observed_on: date
+    score: float = Field(ge=0.0, le=1.0, description="the score as a fraction of its scale")
+    section: str | None = Field(default=None, description="the section's pseudonym")
+    observer: str = Field(pattern=r"^[0-9a-f]{32}$", description="the recording person's pseudonym")
+    source: str | None = Field(default=None, description="portal, xapi, caliper, import or a provider")
+
+
+@register
+class LevelChanged(EventData):
+    """A learner's mastery level on a competency changed."""
+
+    event_type = "LevelChanged"
+    key_field = "learner"
+
+    learner: str = PSEUDONYM
+    key_version: int = KEY_VERSION
+    competency_id: str
+    competency_code: str | None = None
+    old_level: str | None
+    new_level: str
+    old_rank: int | None = None
+    new_rank: int
+    mastered: bool
+    estimate: float = Field(ge=0.0, le=1.0)
+    method: str
+    evidence_count: int = Field(ge=0)
+    recalculation: bool = False
+    sections: tuple[str, ...] = Field(default=(), description="the sections' pseudonyms")
+
+
+@register
+class GroupAssigned(EventData):
+    """A learner's session in a flex block changed."""
+
+    event_type = "GroupAssigned"
+    key_field = "learner"
+
+    learner: str = PSEUDONYM
+    key_version: int = KEY_VERSION
+    block_id: str
+    school_id: str
+    old_session_id: str | None
+    new_session_id: str
+    session_kind: str
+    teacher: str | None = Field(default=None, description="the session teacher's pseudonym")
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    schedule_version: int
