@@ -15,10 +15,8 @@ async def read_to_end(
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
+        await consumer.topics()  # load the cluster's metadata: partitions_for_topic reads it
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer.client.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
             raise LookupError(f"topic {topic!r} does not exist on {bootstrap}")
         consumer.assign(partitions)
