@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from mosaic_dev.district_generator import District, generate_district
 from mosaic_dev.district_generator.writers import write_oneroster
@@ -39,19 +40,27 @@ def _read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes, l
     """Every record of the topic up to its current end: (key, value, headers)."""
 
     async def read() -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            (description,) = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+        assert partitions, f"{topic} has no partitions on {bootstrap}"
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
         await consumer.start()
         try:
-            await consumer.topics()  # load the cluster's metadata: partitions_for_topic reads it
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            assert partitions, f"{topic} has no partitions on {bootstrap}"
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             out = []
-            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    out += [(r.key, r.value or b"", list(r.headers)) for r in records]
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            while remaining:
+                for tp, records in (await consumer.getmany(*remaining, timeout_ms=500)).items():
+                    out += [(r.key, r.value or b"", list(r.headers)) for r in records if r.offset < ends[tp]]
+                    if await consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
             return out
         finally:
             await consumer.stop()

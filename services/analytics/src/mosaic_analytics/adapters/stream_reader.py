@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+async def topic_partitions(bootstrap: str, topic: str, **client_options: Any) -> list[TopicPartition]:
+    """The topic's partitions, asked of the broker (a fresh client's cached metadata knows no topics yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if description["error_code"] != 0 or not description["partitions"]:
+        raise LookupError(f"topic {topic!r} does not exist on {bootstrap} (error code {description['error_code']})")
+    return [TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"],
+                                                                  key=lambda p: p["partition"])]
 
 
 async def read_to_end(
-    bootstrap: str, topic: str, on_total: Callable[[int], None] | None = None
+    bootstrap: str, topic: str, on_total: Callable[[int], None] | None = None, **client_options: Any
 ) -> AsyncIterator[tuple[int, int, bytes]]:
-    """Yield (partition, offset, value) of every record up to the high watermarks seen at the start."""
+    """Yield (partition, offset, value) of every record up to the end offsets seen at the start.
+
+    `client_options`: SASL/TLS keyword arguments (`mosaic_runtime.kafka_security.aiokafka_security`)."""
+    partitions = await topic_partitions(bootstrap, topic, **client_options)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **client_options)
     await consumer.start()
     try:
-        await consumer.topics()  # load the cluster's metadata: partitions_for_topic reads it
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            raise LookupError(f"topic {topic!r} does not exist on {bootstrap}")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         starts = await consumer.beginning_offsets(partitions)
