@@ -39,6 +39,15 @@ def aiokafka_security(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
+AIOKAFKA_SECURITY_KEYS = ("security_protocol", "ssl_context", "sasl_mechanism", "sasl_plain_username",
+                          "sasl_plain_password")
+
+
+def security_of(client_config: dict[str, Any]) -> dict[str, Any]:
+    """The SASL/TLS part of an aiokafka client config (e.g. a producer's), for the other clients of one tool."""
+    return {k: v for k, v in client_config.items() if k in AIOKAFKA_SECURITY_KEYS}
+
+
 def kafka_python_security(settings: ServiceSettings) -> dict[str, Any]:
     """Keyword arguments for kafka-python's KafkaAdminClient (topic administration)."""
     protocol = settings.kafka_security_protocol
