@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import QUICK_START_JVM_OPTIONS, LocalKafka, free_port
 from mosaic_dev.stack import ServiceSpec, service_env, start_service, stop_service, wait_until_ready
+from mosaic_events.topics import DAY_MS, Topic
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.kafka_security import aiokafka_security, kafka_python_security
 from mosaic_runtime.producer import producer_config
@@ -50,8 +51,8 @@ def _scram(bootstrap: str, password: str = PASSWORD) -> ServiceSettings:
 
 async def _produce_and_read(settings: ServiceSettings, value: bytes) -> list[bytes]:
     producer = AIOKafkaProducer(**producer_config(settings, request_timeout_ms=8000))
-    await producer.start()
     try:
+        await producer.start()
         await producer.send_and_wait(TOPIC, value, key=b"k")
     finally:
         await producer.stop()
@@ -84,7 +85,9 @@ def test_clients_connect_with_scram_credentials_and_are_refused_without(scram_ka
     sasl = scram_kafka.sasl_bootstrap
     with admin_client(sasl, timeout_ms=10_000, security=kafka_python_security(_scram(sasl))) as admin:
         assert isinstance(admin.list_topics(), list)
-    ensure_topics(sasl, topics=(), security=kafka_python_security(_scram(sasl)))
+    check_topic = Topic(TOPIC, "student", 1, DAY_MS, "only for this test")
+    assert ensure_topics(sasl, topics=(check_topic,), security=kafka_python_security(_scram(sasl))) == [
+        TOPIC, f"{TOPIC}.dlq"]
 
     assert asyncio.run(_produce_and_read(_scram(sasl), b"with credentials")) == [b"with credentials"]
     assert asyncio.run(_broker_pings(_scram(sasl)))
