@@ -47,7 +47,8 @@ def stack(local_kafka, tmp_path: Path) -> Iterator[tuple[StackUrls, DevIdentityP
     mail = MailSink(tmp_path / "mail", smtp_port=free_port(), web_port=free_port()).start()
     specs = [ServiceSpec(s.name, free_port()) for s in SERVICES]
     quick = {"MOSAIC_MASTERY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.1",
-             "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1"}
+             "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1",
+             "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "100"}  # the traced email must go at once, not in a digest
     running: list[RunningService] = []
     try:
         for spec in specs:

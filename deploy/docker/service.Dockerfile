@@ -25,6 +25,8 @@ COPY services/mastery/pyproject.toml services/mastery/
 COPY services/scheduling/pyproject.toml services/scheduling/
 COPY services/notify/pyproject.toml services/notify/
 COPY services/analytics/pyproject.toml services/analytics/
+# ${scope} is one or two words on purpose (--all-packages | --package mosaic-<svc>): left unquoted.
+# hadolint ignore=SC2086
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<evidence|mastery|scheduling|notify|analytics|dev>"; exit 1; } \
     && if [ "${SERVICE}" = dev ]; then scope="--all-packages"; else scope="--package mosaic-${SERVICE}"; fi \
@@ -32,6 +34,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY libs libs
 COPY services services
 COPY deploy/src deploy/src
+# hadolint ignore=SC2086
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "${SERVICE}" = dev ]; then scope="--all-packages"; else scope="--package mosaic-${SERVICE}"; fi \
     && uv sync --frozen --no-dev --no-editable ${scope}

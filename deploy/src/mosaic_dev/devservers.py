@@ -6,6 +6,7 @@ search by Message-ID, like a provider's), and an HTTP server that keeps the webh
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -58,6 +59,12 @@ class _Handler:
     def __init__(self, mailbox: Mailbox, refused: set[str]) -> None:
         self.mailbox = mailbox
         self.refused = refused
+        self.delay_s = 0.0  # a slow server, to catch a sender mid-batch
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]  # aiosmtpd reads commands one by one
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -67,6 +74,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.mailbox.add(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
@@ -80,8 +89,8 @@ class MailCatcher:
             folder.mkdir(parents=True, exist_ok=True)
         self.mailbox = Mailbox(folder=folder)
         self.refused: set[str] = set()  # addresses answered with 550, to exercise permanent failures
-        self.controller = Controller(_Handler(self.mailbox, self.refused), hostname="127.0.0.1",
-                                     port=port or _free_port())
+        self.handler = _Handler(self.mailbox, self.refused)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port or _free_port())
         self.lookup = HttpReceiver(lookup_port, lookup=self.mailbox)
 
     @property

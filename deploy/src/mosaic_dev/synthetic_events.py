@@ -54,14 +54,18 @@ def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framew
 
 def roster(district_id: str, school_id: str, sections: dict[str, list[str]], *,
            rng: random.Random | None = None, at: datetime = T0, mode: str = "full", part: int = 1,
-           parts: int = 1) -> Envelope:
-    """One roster part: sections (id -> student ids) with a teacher each."""
+           parts: int = 1, teacher: str = "teacher-1") -> Envelope:
+    """One roster part: sections (id -> student ids), `teacher` teaching each."""
     rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}/{part}")
     students = sorted({s for members in sections.values() for s in members})
     people = [Person(id=s, role="student", given_name="Student", family_name=s, school_ids=(school_id,))
               for s in students]
+    people.append(Person(id=teacher, role="teacher", given_name="Teacher", family_name=teacher,
+                         school_ids=(school_id,)))
     enrollments = [Enrollment(section_id=sec, user_id=s, role="student")
                    for sec, members in sorted(sections.items()) for s in members]
+    enrollments += [Enrollment(section_id=sec, user_id=teacher, role="teacher", primary=True)
+                    for sec in sorted(sections)]
     data = RosterChanged(import_id=f"import-{school_id}", school_id=school_id, mode=mode, part=part, parts=parts,
                          sections=tuple(Section(id=sec, school_id=school_id, title=sec) for sec in sorted(sections)),
                          people=tuple(people), enrollments=tuple(enrollments))

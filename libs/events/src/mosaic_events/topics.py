@@ -44,11 +44,15 @@ SCHEDULE = Topic("mosaic.schedule.v1", "flex block", 6, 365 * DAY_MS,
 NOTIFY = Topic("mosaic.notify.v1", "student", 6, 365 * DAY_MS,
                "Outcomes of family notifications.", ("FamilyNotified", "NotificationFailed"))
 
+PLANS = Topic("mosaic.plans.v1", "student", 12, 365 * DAY_MS,
+              "Changes of a student's learner plan (ids and statuses only; the words stay in the evidence service).",
+              ("LearnerPlanChanged",))
+
 ANALYTICS = Topic("mosaic.analytics.v1", "learner pseudonym", 6, 365 * DAY_MS,
                   "Pseudonymized evidence, mastery changes and group assignments for analysts: no names, "
                   "contacts, comments or real ids; kept a year.", ("LearningObserved", "LevelChanged", "GroupAssigned"))
 
-TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, MASTERY, REGROUP, SCHEDULE, NOTIFY, ANALYTICS)
+TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, MASTERY, REGROUP, SCHEDULE, NOTIFY, PLANS, ANALYTICS)
 DLQ_RETENTION_MS = 30 * DAY_MS
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mosaic_events import Envelope, encode
 from mosaic_events.tracing import kafka_headers, trace_context
 from mosaic_runtime.db import OUTBOX
-from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
+from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE_SECONDS
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
@@ -48,6 +48,13 @@ def outbox_table() -> Table:
     from mosaic_runtime.db import RUNTIME_METADATA, runtime_tables
 
     return runtime_tables(RUNTIME_METADATA)[OUTBOX]
+
+
+def _record_backlog(backlog: int, oldest: datetime | None) -> None:
+    OUTBOX_BACKLOG.set(backlog)
+    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    OUTBOX_OLDEST_AGE_SECONDS.set(0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
 
 
 class OutboxRelay:
@@ -110,16 +117,16 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
-                OUTBOX_BACKLOG.set(0)
+                _record_backlog(0, None)
                 await session.rollback()
                 return 0
             futures = [await self._publish(row) for row in rows]
             await asyncio.gather(*futures)
             await session.execute(update(table).where(table.c.seq.in_([r.seq for r in rows])).values(sent=True))
-            # counted after the update above, so the rows just sent are already excluded
-            backlog = await session.scalar(select(func.count()).select_from(table).where(table.c.sent.is_(False)))
+            backlog, oldest = (await session.execute(
+                select(func.count(), func.min(table.c.created_at)).where(table.c.sent.is_(False)))).one()
             await session.commit()
-        OUTBOX_BACKLOG.set(backlog or 0)
+        _record_backlog(backlog or 0, oldest)  # counted after marking this batch sent: what is left
         return len(rows)
 
     async def _publish(self, row: Row[Any]) -> asyncio.Future[object]:

@@ -8,8 +8,9 @@ from mosaic_events.catalog.evidence import (
     EvidenceRecorded,
     EvidenceRetracted,
 )
-from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
+from mosaic_events.catalog.mastery import MasteryChanged, MasteryChangedV1, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
+from mosaic_events.catalog.plans import GoalStatus, LearnerPlanChanged, PlanChange
 from mosaic_events.catalog.reference import (
     Competency,
     CompetencyLink,
@@ -26,6 +27,7 @@ from mosaic_events.catalog.schedule import (
     AttendanceMark,
     AttendanceTaken,
     GroupAssignmentChanged,
+    GroupAssignmentChangedV1,
     ScheduledSession,
     SchedulePublished,
 )
@@ -44,13 +46,18 @@ __all__ = [
     "FamilyNotified",
     "FrameworkDiff",
     "FrameworkPublished",
+    "GoalStatus",
     "GroupAssigned",
     "GroupAssignmentChanged",
+    "GroupAssignmentChangedV1",
+    "LearnerPlanChanged",
     "LearningObserved",
     "LevelChanged",
     "MasteryChanged",
+    "MasteryChangedV1",
     "NotificationFailed",
     "Person",
+    "PlanChange",
     "RegroupNeeded",
     "RosterChanged",
     "RosterRemovals",

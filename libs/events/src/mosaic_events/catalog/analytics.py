@@ -1,4 +1,4 @@
-"""Pseudonymized analytics: topic mosaic.analytics.v1, keyed by learner pseudonym (ADR analytics).
+"""Pseudonymized analytics: topic mosaic.analytics.v1, keyed by learner pseudonym (ADR 0013).
 
 People appear only as keyed pseudonyms (HMAC-SHA256 with the district's secret of `key_version`);
 no names, contacts, comments or ids that join back to the named topics.
@@ -48,11 +48,11 @@ class LevelChanged(EventData):
     competency_id: str
     competency_code: str | None = None
     old_level: str | None
-    new_level: str
+    new_level: str | None = Field(description="absent when no evidence is left to estimate from")
     old_rank: int | None = None
-    new_rank: int
+    new_rank: int | None = Field(description="absent with new_level")
     mastered: bool
-    estimate: float = Field(ge=0.0, le=1.0)
+    estimate: float | None = Field(ge=0.0, le=1.0, description="absent with new_level")
     method: str
     evidence_count: int = Field(ge=0)
     recalculation: bool = False
@@ -71,10 +71,10 @@ class GroupAssigned(EventData):
     block_id: str
     school_id: str
     old_session_id: str | None
-    new_session_id: str
-    session_kind: str
+    new_session_id: str | None = Field(description="absent when the learner left the block")
+    session_kind: str | None
     teacher: str | None = Field(default=None, description="the session teacher's pseudonym")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
     reason: str
     schedule_version: int

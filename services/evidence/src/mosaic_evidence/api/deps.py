@@ -13,10 +13,6 @@ from mosaic_evidence.service.results import Done, Refused
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.auth import Principal
 
-IMPORT_ROLES = ("administrator", "districtAdministrator", "integration", "system")
-# Roster views carry contact details: staff and portals only, not students or families.
-ROSTER_READ_ROLES = (*IMPORT_ROLES, "siteAdministrator", "principal", "counselor", "teacher", "aide", "portal")
-
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255,
     description="makes a retry safe: the same key and body return the first answer; another body is a 409")]

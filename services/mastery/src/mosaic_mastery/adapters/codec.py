@@ -94,6 +94,7 @@ def reference_body(ref: DistrictReference) -> str:
         "enrollments": [[sec, user, role] for (sec, user), role in ref.enrollments.items()],
         "students": ref.students,
         "guardians": ref.guardians,
+        "schools": ref.schools,
     }).decode()
 
 
@@ -106,6 +107,7 @@ def reference_from_body(body: str) -> DistrictReference:
         enrollments={(sec, user): role for sec, user, role in raw["enrollments"]},
         students=dict(raw["students"]),
         guardians={g: tuple(s) for g, s in raw.get("guardians", {}).items()},
+        schools={p: tuple(s) for p, s in raw.get("schools", {}).items()},
     )
 
 

@@ -40,6 +40,7 @@ from mosaic_mastery.domain.facts import EvidenceFact, from_record
 from mosaic_mastery.domain.observations import Observation
 from mosaic_mastery.domain.projection import EvidenceRef, ProjectionState, apply, settle
 from mosaic_mastery.domain.records import MasteryRecord
+from mosaic_runtime.consumer import oversize_reason
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, runtime_tables
 
 Progress = Callable[[int], None]
@@ -102,6 +103,8 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
                     if record.offset >= end:
                         break
                     read += 1
+                    if oversize_reason(record) is not None:
+                        continue  # the live consumer dead-lettered it: the rebuild skips it too
                     folded += fold_record(state, record.value)
                 read_by_topic[tp.topic] += read
                 folded_by_topic[tp.topic] += folded

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .bkt import BktParams, fit_bkt_many, predict_correct, predict_many
-from .methods import METHODS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
+from .methods import METHODS, STUDENT_OWN_KINDS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
 from .observations import Observation, chronological
 
 
@@ -117,6 +117,8 @@ def backtest_methods(
     The label for AUC is "the next result is at or above mastery"; RMSE is against the next normalized score.
     BKT predicts P(correct); the other methods predict their current estimate. A method without an estimate
     yet (n_mastery before n results at mastery) is scored only where it has one; see Score.predictions.
+    A student's own entries (goals, self-assessments) are never targets, and a target is scored only once a
+    demonstration came before it: counting the student's own entries or not is compared on the same targets.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -130,15 +132,17 @@ def backtest_methods(
             bkt = bkt_params.get(competency, base.bkt)
             by_method = configs[competency] = {m: replace(base, name=m, bkt=bkt) for m in methods}
         folding = by_method[methods[0]]
-        state = MethodState()
+        state, demonstrated = MethodState(), False
         for observation in chronological(history):
-            if state.count:
+            own = observation.kind in STUDENT_OWN_KINDS
+            if demonstrated and not own and state.count:
                 for method, config in by_method.items():
                     value = _prediction(state, config)
                     if value is not None:
                         predicted[method].append(value)
                         actual[method].append(observation.score)
             state = fold(state, observation, folding)
+            demonstrated = demonstrated or not own
     return {m: _score_against_mastery(actual[m], predicted[m], base.mastery_threshold) for m in methods if actual[m]}
 
 

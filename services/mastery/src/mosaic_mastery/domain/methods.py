@@ -16,6 +16,9 @@ from .bkt import BktParams, bkt_update
 from .observations import Observation, chronological
 
 EMPTY_WEIGHTS: Mapping[str, float] = MappingProxyType({})
+# A goal is an intention and a self-assessment a student's own view, not a demonstration: neither counts
+# toward mastery unless the district turns it on (DistrictSettings.count_goals / count_self_assessments).
+STUDENT_OWN_KINDS: frozenset[str] = frozenset({"goal", "self_assessment"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class MethodConfig:
     mastery_threshold: float = 0.75  # n_mastery: what counts as "at or above mastery"
     kind_weights: Mapping[str, float] = field(default_factory=lambda: EMPTY_WEIGHTS)  # missing kind: 1.0
     bkt: BktParams = field(default_factory=BktParams)
+    uncounted_kinds: frozenset[str] = STUDENT_OWN_KINDS  # left out of the fold entirely, whatever their weight
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
@@ -45,16 +49,24 @@ class MethodConfig:
         if bad:
             raise ValueError(f"MethodConfig.kind_weights must be >= 0; negative for {bad}")
         object.__setattr__(self, "kind_weights", MappingProxyType(dict(self.kind_weights)))
+        object.__setattr__(self, "uncounted_kinds", frozenset(self.uncounted_kinds))
+
+
+def counts(observation: Observation, config: MethodConfig) -> bool:
+    """False for kinds the district does not count (goals, self-assessments by default): as if never recorded."""
+    return observation.kind not in config.uncounted_kinds
 
 
 def effective_weight(observation: Observation, config: MethodConfig) -> float:
     """The evidence's own weight times its kind's weight; 0 means the method ignores it."""
+    if not counts(observation, config):
+        return 0.0
     return observation.weight * config.kind_weights.get(observation.kind, 1.0)
 
 
 def _weighted(observations: Iterable[Observation], config: MethodConfig) -> list[tuple[Observation, float]]:
     """Chronological (observation, weight) pairs, dropping zero-weight evidence."""
-    pairs = ((o, effective_weight(o, config)) for o in chronological(observations))
+    pairs = ((o, effective_weight(o, config)) for o in chronological(observations) if counts(o, config))
     return [(o, w) for o, w in pairs if w > 0.0]
 
 
@@ -176,6 +188,8 @@ def appends_in_order(state: MethodState, observation: Observation) -> bool:
 
 def fold(state: MethodState, observation: Observation, config: MethodConfig) -> MethodState:
     """The state after one more observation, O(1). It must come after those already folded."""
+    if not counts(observation, config):
+        return state  # not even its date: the state is exactly the one without it
     if not appends_in_order(state, observation):
         raise ValueError(
             f"Observation {observation.evidence_id} at {observation.order_key} is older than the last folded "

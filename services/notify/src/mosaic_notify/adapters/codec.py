@@ -78,16 +78,25 @@ class RulesDocument(BaseModel):
     urgent_kinds: list[NewsKind] = Field(default_factory=list,
                                          description="pass quiet hours and digests; use sparingly")
     portal_webhook_url: HttpUrl | None = None
+    repeat_window_hours: float | None = Field(default=None, ge=0, le=366 * 24, description=(
+        "the same kind of news about the same competency reaches a guardian at most once in this many hours; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_REPEAT_WINDOW_HOURS, a week)"))
+    daily_instant_cap: int | None = Field(default=None, ge=0, le=1000, description=(
+        "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP, 3)"))
 
     def to_domain(self) -> DistrictRules:
         return DistrictRules(frozenset(self.instant_kinds), frozenset(self.urgent_kinds),
-                             str(self.portal_webhook_url) if self.portal_webhook_url else None)
+                             str(self.portal_webhook_url) if self.portal_webhook_url else None,
+                             self.repeat_window_hours, self.daily_instant_cap)
 
     @classmethod
     def from_domain(cls, rules: DistrictRules) -> RulesDocument:
         return cls.model_validate({"instant_kinds": sorted(rules.instant_kinds),
                                    "urgent_kinds": sorted(rules.urgent_kinds),
-                                   "portal_webhook_url": rules.portal_webhook_url})
+                                   "portal_webhook_url": rules.portal_webhook_url,
+                                   "repeat_window_hours": rules.repeat_window_hours,
+                                   "daily_instant_cap": rules.daily_instant_cap})
 
 
 def news_to_json(item: News) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
@@ -22,7 +23,8 @@ class InboundSms(BaseModel):
     text: str = Field(description="what they replied, e.g. STOP")
 
 
-@router.post("/sms/inbound", summary="An SMS reply: STOP opts the number out of SMS, START opts it back in")
+@router.post("/sms/inbound", summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
+             dependencies=[Depends(public("the provider signs the request with the inbound secret"))])
 async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     body = await request.body()
     if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
 from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import read_unsubscribe_token
+from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
 
-router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
+router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"],
+                   dependencies=[Depends(public("the link carries a token signed with the unsubscribe secret"))])
 
 PAGES = {
     "en": ("Unsubscribe", "Stop these messages from Mosaic?", "Unsubscribe",
