@@ -44,12 +44,22 @@ def export(
 
     from mosaic_analytics.adapters.stream_reader import read_to_end
     from mosaic_analytics.service.export import export_stream
+    from mosaic_runtime.kafka_security import aiokafka_security
+    from mosaic_runtime.settings import ServiceSettings, service_config
+
+    class ReaderSettings(ServiceSettings):
+        """SASL/TLS for the reader: MOSAIC_ANALYTICS_KAFKA_SASL_* and KAFKA_SECURITY_PROTOCOL, as the service."""
+
+        model_config = service_config("ANALYTICS")
+
+    security = aiokafka_security(ReaderSettings(service_name="analytics-export", kafka_bootstrap_servers=bootstrap,
+                                                database_url="sqlite+aiosqlite:///:memory:"))
 
     console = Console(stderr=True)
     with Progress(TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, disable=not progress) as bar:
         task = bar.add_task(topic, total=None)
-        records = read_to_end(bootstrap, topic, on_total=lambda n: bar.update(task, total=n))
+        records = read_to_end(bootstrap, topic, on_total=lambda n: bar.update(task, total=n), **security)
         result = asyncio.run(export_stream(records, out_dir, advance=lambda n: bar.advance(task, n)))
     for table, count in result.rows.items():
         console.print(f"{out_dir / (table + '.parquet')}: {count} rows")
