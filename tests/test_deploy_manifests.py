@@ -28,7 +28,7 @@ from mosaic_runtime.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "deploy/k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
-SERVICES = ("evidence", "mastery", "scheduling", "notify")
+SERVICES = ("evidence", "mastery", "scheduling", "notify", "analytics")
 KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 CRD_GROUPS = ("keda.sh/", "kafka.strimzi.io/")
 Resource = dict[str, Any]
@@ -197,7 +197,8 @@ def test_kafka_topics_match_the_registry(overlay: str) -> None:
 # but the dead-letter topics of what it reads.
 OWN_TOPICS = {"evidence": {"mosaic.evidence.v1", "mosaic.reference.v1"},
               "mastery": {"mosaic.mastery.v1", "mosaic.regroup.v1"},
-              "scheduling": {"mosaic.schedule.v1"}, "notify": {"mosaic.notify.v1"}}
+              "scheduling": {"mosaic.schedule.v1"}, "notify": {"mosaic.notify.v1"},
+              "analytics": {"mosaic.analytics.v1"}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

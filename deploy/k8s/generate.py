@@ -78,6 +78,8 @@ SERVICES = (
             _consumed("scheduling"), "250m", "384Mi", "768Mi"),
     Service("notify", "family notifications and their delivery",
             _consumed("notify"), "200m", "256Mi", "512Mi"),
+    Service("analytics", "the pseudonymized stream mosaic.analytics.v1 for analysts",
+            _consumed("analytics"), "100m", "192Mi", "384Mi"),
 )
 
 

@@ -29,9 +29,5 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
     )
 
 
-def __getattr__(name: str) -> FastAPI:
-    """What the image runs: `uvicorn mosaic_analytics.main:app`; built on first use, so importing this module
-    for its helpers does not demand the pseudonym keys."""
-    if name == "app":
-        return build_app()
-    raise AttributeError(name)
+# What the image runs: `uvicorn mosaic_analytics.main:app` (settings from MOSAIC_ANALYTICS_*).
+app = build_app()
