@@ -192,18 +192,25 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     guardian = next(u for u in district.roster.users if u.role in ("guardian", "parent") and ana.student_id
                     in u.agent_ids)
     comments = []
+    evidence_ids = []
     for index, placement in enumerate(classmates):
         student = users[placement.student_id]
         comments.append(f"{student.given_name} {student.family_name} needs help; call {guardian.phone} "
                         f"or write {guardian.email}")
-        client.record_evidence([_evidence(placement.student_id, competency.id, teacher.id, placement.math_section_id,
-                                          1 + index % 2, comments[-1])])
+        written = client.record_evidence([_evidence(placement.student_id, competency.id, teacher.id,
+                                                    placement.math_section_id, 1 + index % 2, comments[-1])])
+        evidence_ids.append(written["recorded"][0]["evidence_id"])
+    # The last one is withdrawn, with a reason naming the student: the stream keeps only that it was.
+    last = users[classmates[-1].student_id]
+    comments.append(f"{last.given_name} {last.family_name} handed in a sibling's work")
+    client.call("POST", "evidence", f"/evidence/{evidence_ids[-1]}/retraction", json={"reason": comments[-1]})
 
     def by_type() -> Counter[str]:
         return Counter(e["type"] for e in _envelopes(stack.bootstrap))
 
     _wait(lambda: (c := by_type())["LearningObserved"] >= len(classmates) and c["LevelChanged"] >= len(classmates)
-          and c["GroupAssigned"] >= 1, "evidence, mastery changes and group assignments in the analytics stream")
+          and c["GroupAssigned"] >= 1 and c["LearningRetracted"] == 1,
+          "evidence, a retraction, mastery changes and group assignments in the analytics stream")
 
     # Rotation: the district's key gets a version 2; what analytics publishes from now on carries it.
     stack.stop("analytics")
@@ -237,6 +244,10 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     assert by_version_of_ana == {1, 2}
     v1_learners = {learner for version, learner in learners if version == 1}
     assert v1_learners <= {_pseudonym(KEY_1, d, p.student_id) for p in classmates}
+    [retracted] = [e["data"] for e in envelopes if e["type"] == "LearningRetracted"]
+    withdrawn = _pseudonym(KEY_1, d, f"evidence\x1f{evidence_ids[-1]}")
+    assert retracted["evidence"] == withdrawn and retracted["learner"] == _pseudonym(KEY_1, d, last.id)
+    assert [e["data"]["evidence"] for e in envelopes if e["type"] == "LearningObserved"].count(withdrawn) == 1
     assert all(e["subject"] is None and e["causation_id"] is None and e["producer"] == "analytics"
                for e in envelopes)
 
@@ -249,10 +260,11 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
         done = subprocess.run([sys.executable, "-m", "mosaic_analytics.cli", "export", str(out),
                                "--bootstrap", stack.bootstrap], capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr
-        counts = {name: pq.read_table(out / f"{name}.parquet").num_rows
-                  for name in ("learning_observed", "level_changed", "group_assigned")}
-        assert counts == {"learning_observed": distinct["LearningObserved"],
-                          "level_changed": distinct["LevelChanged"], "group_assigned": distinct["GroupAssigned"]}
+        tables = {"learning_observed": "LearningObserved", "learning_corrected": "LearningCorrected",
+                  "learning_retracted": "LearningRetracted", "level_changed": "LevelChanged",
+                  "group_assigned": "GroupAssigned"}
+        counts = {name: pq.read_table(out / f"{name}.parquet").num_rows for name in tables}
+        assert counts == {name: distinct[event_type] for name, event_type in tables.items()}
     table = pq.read_table(out / "learning_observed.parquet").to_pylist()
     assert {row["learner"] for row in table} >= {ana_v1, ana_v2}
     print(f"analytics records: {len(records)} ({dict(distinct)}); strings scanned: {scanned}; exported: {counts}")

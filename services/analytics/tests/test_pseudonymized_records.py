@@ -16,7 +16,14 @@ from mosaic_analytics.domain.pseudonyms import Pseudonymizer
 from mosaic_analytics.service.publish_record import analytics_record
 from mosaic_analytics.settings import AnalyticsSettings
 from mosaic_events import encode, new_envelope
-from mosaic_events.catalog import EvidenceRecorded, LearningObserved, MasteryChanged, Score
+from mosaic_events.catalog import (
+    EvidenceRecorded,
+    EvidenceRetracted,
+    LearningObserved,
+    LearningRetracted,
+    MasteryChanged,
+    Score,
+)
 from mosaic_runtime.settings import InsecureSettings
 
 ids = st.text(min_size=1, max_size=40)
@@ -107,4 +114,20 @@ def test_a_mastery_change_keeps_levels_and_drops_the_statement_and_evidence_ids(
     raw = encode(analytics_record(cause, settings.current_key)).decode()
     assert "Proficient" in raw and "M.1" in raw
     for gone in ("stu-ana", "ev-1", "sec-9", "Adds fractions"):
+        assert gone not in raw
+
+
+def test_a_retraction_names_the_same_evidence_pseudonym_and_drops_its_reason() -> None:
+    settings = AnalyticsSettings(database_url="sqlite+aiosqlite://", pseudonym_keys=KEYS)
+    observed = analytics_record(_evidence("fine"), settings.current_key)  # type: ignore[arg-type]
+    retraction = EvidenceRetracted(evidence_id="ev-1", student_id="stu-ana", competency_ids=("c-1",),
+                                   reason="Ana Lopez copied it", retracted_by="tea-bo")
+    cause = new_envelope(retraction, district_id="d-1", producer="evidence", subject="stu-ana")
+    record = analytics_record(cause, settings.current_key)
+    assert isinstance(record.data, LearningRetracted)
+    assert record.data.evidence == observed.data.evidence  # type: ignore[attr-defined]
+    assert record.data.learner == observed.data.learner  # type: ignore[attr-defined]
+    assert record.data.evidence != record.data.learner
+    raw = encode(record).decode()
+    for gone in ("Ana", "copied", "tea-bo", "ev-1", "stu-ana"):
         assert gone not in raw

@@ -1,5 +1,6 @@
-"""What happens when an event arrives: evidence, mastery changes and group assignments each become one
-pseudonymized record in the outbox (the relay publishes it to mosaic.analytics.v1)."""
+"""What happens when an event arrives: evidence (and its corrections and retractions), mastery changes and
+group assignments each become one pseudonymized record in the outbox (the relay publishes it to
+mosaic.analytics.v1)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,13 @@ async def on_source_event(uow: UnitOfWork, _data: Any, envelope: Envelope) -> No
 HANDLERS = HandlerMap(
     {
         EvidenceRecorded: on_source_event,
+        EvidenceCorrected: on_source_event,
+        EvidenceRetracted: on_source_event,
         MasteryChanged: on_source_event,
         GroupAssignmentChanged: on_source_event,
     },
-    # corrections and retractions reach analysts through the LevelChanged they cause; whole schedules and
-    # attendance are not part of the stream's contract (yet)
-    ignored=(EvidenceCorrected, EvidenceRetracted, SchedulePublished, AttendanceTaken),
+    # whole schedules and attendance are not part of the stream's contract (yet)
+    ignored=(SchedulePublished, AttendanceTaken),
 )
 
 

@@ -1,6 +1,12 @@
 """The event catalog. Importing this package registers every type."""
 
-from mosaic_events.catalog.analytics import GroupAssigned, LearningObserved, LevelChanged
+from mosaic_events.catalog.analytics import (
+    GroupAssigned,
+    LearningCorrected,
+    LearningObserved,
+    LearningRetracted,
+    LevelChanged,
+)
 from mosaic_events.catalog.common import Score
 from mosaic_events.catalog.evidence import (
     EvidenceCorrected,
@@ -51,7 +57,9 @@ __all__ = [
     "GroupAssignmentChanged",
     "GroupAssignmentChangedV1",
     "LearnerPlanChanged",
+    "LearningCorrected",
     "LearningObserved",
+    "LearningRetracted",
     "LevelChanged",
     "MasteryChanged",
     "MasteryChangedV1",

@@ -27,6 +27,8 @@ class LearningObserved(EventData):
 
     learner: str = PSEUDONYM
     key_version: int = KEY_VERSION
+    evidence: str = Field(pattern=r"^[0-9a-f]{32}$",
+                          description="the evidence's pseudonym: a later correction or retraction names the same")
     competency_ids: tuple[str, ...] = Field(min_length=1)
     kind: EvidenceKind
     observed_on: date
@@ -34,6 +36,34 @@ class LearningObserved(EventData):
     section: str | None = Field(default=None, description="the section's pseudonym")
     observer: str = Field(pattern=r"^[0-9a-f]{32}$", description="the recording person's pseudonym")
     source: str | None = Field(default=None, description="portal, xapi, caliper, import or a provider")
+
+
+@register
+class LearningCorrected(EventData):
+    """A piece of evidence was corrected: its new date, competencies and score replace the observed ones."""
+
+    event_type = "LearningCorrected"
+    key_field = "learner"
+
+    learner: str = PSEUDONYM
+    key_version: int = KEY_VERSION
+    evidence: str = Field(pattern=r"^[0-9a-f]{32}$", description="the corrected evidence's pseudonym")
+    competency_ids: tuple[str, ...] = Field(min_length=1)
+    observed_on: date
+    score: float = Field(ge=0.0, le=1.0, description="the score as a fraction of its scale")
+
+
+@register
+class LearningRetracted(EventData):
+    """A piece of evidence was withdrawn: it no longer counts (the reason, free text, stays out)."""
+
+    event_type = "LearningRetracted"
+    key_field = "learner"
+
+    learner: str = PSEUDONYM
+    key_version: int = KEY_VERSION
+    evidence: str = Field(pattern=r"^[0-9a-f]{32}$", description="the retracted evidence's pseudonym")
+    competency_ids: tuple[str, ...] = Field(min_length=1)
 
 
 @register

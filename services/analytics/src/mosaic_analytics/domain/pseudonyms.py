@@ -20,5 +20,9 @@ class Pseudonymizer:
         message = f"{self.district_id}\x1f{person_id}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
+    def of_evidence(self, evidence_id: str) -> str:
+        """The evidence's pseudonym: its own namespace, so it never equals a person's."""
+        return self.of(f"evidence\x1f{evidence_id}")
+
     def maybe(self, person_id: str | None) -> str | None:
         return None if person_id is None else self.of(person_id)

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 from mosaic_analytics.domain.pseudonyms import Pseudonymizer
 from mosaic_events.catalog import (
+    EvidenceCorrected,
     EvidenceRecorded,
+    EvidenceRetracted,
     GroupAssigned,
     GroupAssignmentChanged,
+    LearningCorrected,
     LearningObserved,
+    LearningRetracted,
     LevelChanged,
     MasteryChanged,
 )
 
 
 def learning_observed(evidence: EvidenceRecorded, p: Pseudonymizer) -> LearningObserved:
-    """Evidence without its comment, reflection, artifact, source ref, verifier or evidence id."""
+    """Evidence without its comment, reflection, artifact, source ref or verifier; its id pseudonymized."""
     return LearningObserved(
-        learner=p.of(evidence.student_id), key_version=p.key_version, competency_ids=evidence.competency_ids,
-        kind=evidence.kind, observed_on=evidence.observed_on, score=round(evidence.score.normalized, 6),
-        section=p.maybe(evidence.section_id), observer=p.of(evidence.recorded_by), source=evidence.source)
+        learner=p.of(evidence.student_id), key_version=p.key_version, evidence=p.of_evidence(evidence.evidence_id),
+        competency_ids=evidence.competency_ids, kind=evidence.kind, observed_on=evidence.observed_on,
+        score=round(evidence.score.normalized, 6), section=p.maybe(evidence.section_id),
+        observer=p.of(evidence.recorded_by), source=evidence.source)
+
+
+def learning_corrected(correction: EvidenceCorrected, p: Pseudonymizer) -> LearningCorrected:
+    """A correction without its comment, reason or corrector."""
+    return LearningCorrected(
+        learner=p.of(correction.student_id), key_version=p.key_version, evidence=p.of_evidence(correction.evidence_id),
+        competency_ids=correction.competency_ids, observed_on=correction.observed_on,
+        score=round(correction.score.normalized, 6))
+
+
+def learning_retracted(retraction: EvidenceRetracted, p: Pseudonymizer) -> LearningRetracted:
+    """A retraction without its reason or who retracted."""
+    return LearningRetracted(
+        learner=p.of(retraction.student_id), key_version=p.key_version, evidence=p.of_evidence(retraction.evidence_id),
+        competency_ids=retraction.competency_ids)
 
 
 def level_changed(change: MasteryChanged, p: Pseudonymizer) -> LevelChanged:

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mosaic_events import Envelope
-from mosaic_events.catalog import GroupAssigned, LearningObserved, LevelChanged
+from mosaic_events.catalog import GroupAssigned, LearningCorrected, LearningObserved, LearningRetracted, LevelChanged
 from mosaic_events.errors import EventError
 from mosaic_events.serde import decode
 
-TABLES = {LearningObserved.event_type: "learning_observed", LevelChanged.event_type: "level_changed",
+TABLES = {LearningObserved.event_type: "learning_observed", LearningCorrected.event_type: "learning_corrected",
+          LearningRetracted.event_type: "learning_retracted", LevelChanged.event_type: "level_changed",
           GroupAssigned.event_type: "group_assigned"}
 
 

@@ -8,9 +8,21 @@ from collections.abc import Callable
 from typing import Any
 
 from mosaic_analytics.domain.pseudonyms import Pseudonymizer
-from mosaic_analytics.domain.records import group_assigned, learning_observed, level_changed
+from mosaic_analytics.domain.records import (
+    group_assigned,
+    learning_corrected,
+    learning_observed,
+    learning_retracted,
+    level_changed,
+)
 from mosaic_events import Envelope
-from mosaic_events.catalog import EvidenceRecorded, GroupAssignmentChanged, MasteryChanged
+from mosaic_events.catalog import (
+    EvidenceCorrected,
+    EvidenceRecorded,
+    EvidenceRetracted,
+    GroupAssignmentChanged,
+    MasteryChanged,
+)
 from mosaic_events.envelope import new_envelope
 from mosaic_events.ids import derived_event_id
 from mosaic_events.registry import EventData
@@ -19,6 +31,8 @@ PRODUCER = "analytics"
 CurrentKey = Callable[[str], tuple[int, bytes]]
 RECORDS: dict[type[EventData], Callable[[Any, Pseudonymizer], EventData]] = {
     EvidenceRecorded: learning_observed,
+    EvidenceCorrected: learning_corrected,
+    EvidenceRetracted: learning_retracted,
     MasteryChanged: level_changed,
     GroupAssignmentChanged: group_assigned,
 }
