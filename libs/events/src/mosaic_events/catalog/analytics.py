@@ -91,7 +91,7 @@ class LevelChanged(EventData):
 
 @register
 class GroupAssigned(EventData):
-    """A learner's session in a flex block changed."""
+    """A learner's session in a flex block changed (without the scheduler's reason: free text that names teachers)."""
 
     event_type = "GroupAssigned"
     key_field = "learner"
@@ -106,5 +106,4 @@ class GroupAssigned(EventData):
     teacher: str | None = Field(default=None, description="the session teacher's pseudonym")
     starts_at: datetime | None
     ends_at: datetime | None
-    reason: str
     schedule_version: int

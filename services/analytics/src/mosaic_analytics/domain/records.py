@@ -52,9 +52,10 @@ def level_changed(change: MasteryChanged, p: Pseudonymizer) -> LevelChanged:
 
 
 def group_assigned(change: GroupAssignmentChanged, p: Pseudonymizer) -> GroupAssigned:
-    """An assignment without the session's title (it may name a teacher) and with the teacher pseudonymized."""
+    """An assignment without the session's title or the scheduler's reason (free text that names teachers),
+    the teacher pseudonymized."""
     return GroupAssigned(
         learner=p.of(change.student_id), key_version=p.key_version, block_id=change.block_id,
         school_id=change.school_id, old_session_id=change.old_session_id, new_session_id=change.new_session_id,
         session_kind=change.session_kind, teacher=p.maybe(change.teacher_id), starts_at=change.starts_at,
-        ends_at=change.ends_at, reason=change.reason, schedule_version=change.schedule_version)
+        ends_at=change.ends_at, schedule_version=change.schedule_version)
