@@ -79,6 +79,7 @@ FIXED = {
     "kind": "rooms",
     "token": "x",
     "feed_id": "f-none",
+    "goal_id": "goal-none",
 }
 
 EVERYONE = frozenset(CALLERS) - {"no role"}
@@ -95,6 +96,10 @@ EXPECTED: dict[Rule, tuple[frozenset[str], frozenset[str]]] = {
     Rule.STUDENT_DATA: (EVERYONE, ADMINS),
     Rule.STUDENT_REQUEST: (EVERYONE - {"guardian"}, ADMINS),
     Rule.STUDENT_PLAN: (ADMINS | {"school admin"}, ADMINS),
+    Rule.LEARNER_PLAN: (ADMINS | {"teacher", "student", "guardian"}, ADMINS),
+    Rule.PLAN_WRITING: (frozenset({"student"}), frozenset()),
+    Rule.PLAN_COMMENT: (frozenset({"teacher", "guardian"}), frozenset()),
+    Rule.PLAN_REVIEW: (frozenset({"teacher"}), frozenset()),
     Rule.SECTION_DATA: (ADMINS | {"school admin", "teacher"}, ADMINS),
     Rule.SCHOOL_DATA: (ADMINS | {"school admin", "teacher"}, ADMINS),
     Rule.SCHOOL_OFFER: (EVERYONE, ADMINS),

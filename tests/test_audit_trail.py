@@ -77,6 +77,20 @@ async def test_reads_of_a_students_data_are_recorded_and_readable_by_district_ad
         assert (await client.get(f"{BASE}/audit", headers=outsider)).status_code == 403
 
 
+async def test_learner_plan_reads_and_write_attempts_are_recorded_like_other_student_data(app_of):
+    _app, client = await app_of("evidence")
+    plan = f"{BASE}/students/p/plan"
+    read = await client.get(plan, headers=headers(("guardian",), "g"))
+    write = await client.put(plan, headers=headers(("guardian",), "g"), json={"interests": ["chess"]})
+    assert (read.status_code, write.status_code) == (200, 404)  # a guardian reads the plan but does not write it
+
+    found = await settled(client, 2)
+    assert [(e["method"], e["rule"], e["student_id"], e["outcome"]) for e in reversed(found)] == [
+        ("GET", "LEARNER_PLAN", "p", 200),
+        ("PUT", "PLAN_WRITING", "p", 404),
+    ]
+
+
 async def test_entries_past_the_districts_retention_are_purged(app_of):
     app, client = await app_of("mastery")
     assert (await client.put(f"{BASE}/audit/retention", json={"days": 30}, headers=ADMIN)).json() == {"days": 30}

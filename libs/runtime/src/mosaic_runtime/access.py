@@ -43,6 +43,10 @@ class Rule(StrEnum):
     STUDENT_DATA = "a student's data"
     STUDENT_REQUEST = "a student's session requests"
     STUDENT_PLAN = "a student's support plan"
+    LEARNER_PLAN = "a student's learner plan (goals, interests, comments, reviews)"
+    PLAN_WRITING = "writing a learner plan (interests, goals, reflections)"
+    PLAN_COMMENT = "commenting on a learner plan"
+    PLAN_REVIEW = "a conference review on a learner plan"
     SECTION_DATA = "a section and its students"
     SCHOOL_DATA = "a school's mastery summaries"
     SCHOOL_OFFER = "a school's flex-time offer (blocks, sessions, rooms, who leads them)"
@@ -83,6 +87,10 @@ POLICY: dict[Rule, dict[Group, Scope]] = {
     Rule.STUDENT_DATA:     {D: ANY, SA: SCHOOLS, T: SECTIONS, ST: SELF, G: CHILDREN, SV: ANY},
     Rule.STUDENT_REQUEST:  {D: ANY, SA: SCHOOLS, T: SECTIONS, ST: SELF, SV: ANY},
     Rule.STUDENT_PLAN:     {D: ANY, SA: SCHOOLS, SV: ANY},
+    Rule.LEARNER_PLAN:     {D: ANY, T: SECTIONS, ST: SELF, G: CHILDREN, SV: ANY},
+    Rule.PLAN_WRITING:     {ST: SELF},
+    Rule.PLAN_COMMENT:     {T: SECTIONS, G: CHILDREN},
+    Rule.PLAN_REVIEW:      {T: SECTIONS},
     Rule.SECTION_DATA:     {D: ANY, SA: SCHOOLS, T: SECTIONS, SV: ANY},
     Rule.SCHOOL_DATA:      {D: ANY, SA: SCHOOLS, T: SCHOOLS, SV: ANY},
     Rule.SCHOOL_OFFER:     {D: ANY, SA: SCHOOLS, T: SCHOOLS, ST: SCHOOLS, G: SCHOOLS, SV: ANY},
@@ -290,8 +298,8 @@ def allow(rule: Rule, *, principal_from: PrincipalSource = district_principal) -
         return decision
 
     # The principal's source is a closure variable, which string annotations cannot name: spell the signature out.
-    check.__signature__ = inspect.Signature(
-        [  # type: ignore[attr-defined]
+    check.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
             inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
             inspect.Parameter(
                 "principal",

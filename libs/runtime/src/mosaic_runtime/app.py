@@ -16,17 +16,21 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mosaic_runtime.auth import TokenVerifier
+from mosaic_runtime.auth_first import authenticate_before_parsing
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.limits import install as install_limits
 from mosaic_runtime.logging import setup_logging
 from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS, READY
 from mosaic_runtime.outbox import OutboxRelay
+from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
+from mosaic_runtime.unstorable import unstorable_value
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ def create_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _document_and_guard(app)  # again: services add routes after create_service (the audit routes)
         ctx = await _start(settings, migrations, setup_consumers, on_startup, app)
         app.state.ctx = ctx
         try:
@@ -77,11 +82,20 @@ def create_service(
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)
+    _document_and_guard(app)
+    app.add_exception_handler(DBAPIError, unstorable_value)
     if setup_telemetry(settings.service_name, settings.service_version):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
+
+
+def _document_and_guard(app: FastAPI) -> None:
+    """Document the chassis' error answers on every route and check tokens before bodies (both idempotent)."""
+    document_errors(app.routes)
+    authenticate_before_parsing(app.routes)
+    app.openapi_schema = None
 
 
 async def _start(
@@ -150,7 +164,8 @@ def probes_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="The broker and the database are reachable")
+    @router.get("/readyz", summary="The broker and the database are reachable",
+                responses={503: {"description": "the broker or the database is unreachable; `checks` says which"}})
     async def readyz(request: Request) -> JSONResponse:
         checks = await _readiness_checks(request.app.state.ctx)
         ready = all(ok for ok in checks.values())

@@ -34,6 +34,10 @@ AUDITED_RULES = frozenset(
         Rule.STUDENT_DATA,
         Rule.STUDENT_REQUEST,
         Rule.STUDENT_PLAN,
+        Rule.LEARNER_PLAN,
+        Rule.PLAN_WRITING,
+        Rule.PLAN_COMMENT,
+        Rule.PLAN_REVIEW,
         Rule.SECTION_DATA,
         Rule.BLOCK_DATA,
         Rule.BLOCK_WORK,
@@ -164,7 +168,7 @@ class AuditTrail:
             await self._write(pending)
 
     def _drain(self) -> list[AuditEntry]:
-        taken = []
+        taken: list[AuditEntry] = []
         while not self.queue.empty() and len(taken) < 100_000:
             taken.append(self.queue.get_nowait())
         return taken
@@ -251,7 +255,8 @@ async def purge_expired(
     """Delete entries older than their district's retention (the default where a district set none)."""
     now = now or datetime.now(UTC)
     async with sessions() as session, session.begin():
-        chosen = dict((await session.execute(select(audit_retention.c.district_id, audit_retention.c.days))).all())
+        rows = (await session.execute(select(audit_retention.c.district_id, audit_retention.c.days))).all()
+        chosen: dict[str, int] = {row.district_id: row.days for row in rows}
         removed = 0
         for district, days in chosen.items():
             result = await session.execute(
@@ -259,11 +264,11 @@ async def purge_expired(
                     audit_log.c.district_id == district, audit_log.c.at < now - timedelta(days=days)
                 )
             )
-            removed += result.rowcount or 0
+            removed += getattr(result, "rowcount", 0) or 0  # a DML result (CursorResult) counts its rows
         others = delete(audit_log).where(audit_log.c.at < now - timedelta(days=default_days))
         if chosen:
             others = others.where(audit_log.c.district_id.not_in(list(chosen)))
-        removed += (await session.execute(others)).rowcount or 0
+        removed += getattr(await session.execute(others), "rowcount", 0) or 0
     return removed
 
 

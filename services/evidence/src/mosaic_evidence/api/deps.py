@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException
+from fastapi import Header, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from mosaic_evidence.domain.recording import Recorder
@@ -12,6 +12,10 @@ from mosaic_evidence.service.acknowledged_write import Decide, request_hash, run
 from mosaic_evidence.service.results import Done, Refused
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.auth import Principal
+
+# A page starts at most this far in: far beyond any district's rows, well inside a 64-bit database integer.
+MAX_OFFSET = 10_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255,

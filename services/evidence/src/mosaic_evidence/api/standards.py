@@ -30,7 +30,9 @@ OUTCOMES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
 
 
-@router.put("/standards-mapping", summary="Set the district's activity → competency and actor → student mapping",
+@router.put("/standards-mapping",
+            response_model=StandardsMapping,
+            summary="Set the district's activity → competency and actor → student mapping",
             dependencies=[Depends(allow(Rule.IMPORT))])
 async def put_mapping(district_id: str, mapping: StandardsMapping, session: Session):
     bad = mapping.kinds_are_valid()
@@ -41,7 +43,9 @@ async def put_mapping(district_id: str, mapping: StandardsMapping, session: Sess
     return mapping
 
 
-@router.get("/standards-mapping", summary="The district's xAPI / Caliper mapping",
+@router.get("/standards-mapping",
+            response_model=StandardsMapping,
+            summary="The district's xAPI / Caliper mapping",
             dependencies=[Depends(allow(Rule.IMPORT))])
 async def get_mapping(district_id: str, session: Session):
     return await evidence_store.load_mapping(session, district_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from mosaic_mastery.adapters.queries import records_of
 from mosaic_mastery.api.deps import Store, district_data, not_found
+from mosaic_mastery.api.schemas import ClassSummary, Heatmap, SchoolSummary
 from mosaic_mastery.domain.readouts import summaries
 from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
@@ -15,7 +16,9 @@ from mosaic_runtime.app import Session
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["sections and schools"])
 
 
-@router.get("/sections/{section_id}/heatmap", summary="Students × competencies: level and estimate per cell",
+@router.get("/sections/{section_id}/heatmap",
+            response_model=Heatmap,
+            summary="Students × competencies: level and estimate per cell",
             dependencies=[Depends(allow(Rule.SECTION_DATA))])
 async def heatmap(district_id: str, section_id: str, session: Session,
                   store: Store) -> dict[str, Any]:
@@ -43,7 +46,9 @@ async def heatmap(district_id: str, section_id: str, session: Session,
             "levels": [lv.name for lv in config.scale.levels], "students": rows}
 
 
-@router.get("/sections/{section_id}/summary", summary="How a class stands on each competency",
+@router.get("/sections/{section_id}/summary",
+            response_model=ClassSummary,
+            summary="How a class stands on each competency",
             dependencies=[Depends(allow(Rule.SECTION_DATA))])
 async def class_summary(district_id: str, section_id: str, session: Session,
                         store: Store) -> dict[str, Any]:
@@ -56,7 +61,9 @@ async def class_summary(district_id: str, section_id: str, session: Session,
             "competencies": summaries(students, records, config, reference)}
 
 
-@router.get("/schools/{school_id}/summary", summary="How a school stands on each competency",
+@router.get("/schools/{school_id}/summary",
+            response_model=SchoolSummary,
+            summary="How a school stands on each competency",
             dependencies=[Depends(allow(Rule.SCHOOL_DATA))])
 async def school_summary(district_id: str, school_id: str, session: Session,
                          store: Store) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
 from mosaic_mastery.api.deps import Store, district_data
+from mosaic_mastery.api.schemas import GroupingChanged, SettingsChanged
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.service.change_settings import change_settings
 from mosaic_mastery.service.choose_grouping import UnknownCompetencies, UnknownSection, choose_grouping
@@ -30,7 +31,9 @@ async def read_settings(district_id: str, session: Session,
     return config.settings
 
 
-@router.put("/settings", summary="Change the settings; a new method or scale recalculates the district and emits "
+@router.put("/settings",
+            response_model=SettingsChanged,
+            summary="Change the settings; a new method or scale recalculates the district and emits "
                                  "the level changes as recalculations",
             dependencies=[Depends(allow(Rule.DISTRICT_SETUP))])
 async def write_settings(district_id: str, body: DistrictSettings, session: Session,
@@ -42,6 +45,7 @@ async def write_settings(district_id: str, body: DistrictSettings, session: Sess
 
 
 @router.put("/sections/{section_id}/grouping-competencies",
+            response_model=GroupingChanged,
             summary="Which competencies a section's flexible groups follow (regrouping watches these)",
             dependencies=[Depends(allow(Rule.SECTION_DATA))])
 async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from mosaic_mastery.adapters.queries import student_records
 from mosaic_mastery.api.deps import Store, district_data, not_found
+from mosaic_mastery.api.schemas import NextTargets, Profile
 from mosaic_mastery.domain.progressions import next_targets
 from mosaic_mastery.domain.readouts import jagged_profile
 from mosaic_runtime.access import Rule, allow
@@ -17,7 +18,9 @@ router = APIRouter(prefix="/v1/districts/{district_id}/students/{student_id}", t
                    dependencies=[Depends(allow(Rule.STUDENT_DATA))])
 
 
-@router.get("/profile", summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
+@router.get("/profile",
+            response_model=Profile,
+            summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
 async def profile(district_id: str, student_id: str, session: Session,
                   store: Store) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)
@@ -31,7 +34,9 @@ async def profile(district_id: str, student_id: str, session: Session,
             "mastery_level": config.scale.mastery_level_name, "mastered": mastered, "competencies": entries}
 
 
-@router.get("/next-targets", summary="The best next learning targets: prerequisites met, not yet mastered")
+@router.get("/next-targets",
+            response_model=NextTargets,
+            summary="The best next learning targets: prerequisites met, not yet mastered")
 async def targets(district_id: str, student_id: str, session: Session, store: Store,
                   limit: Annotated[int, Query(ge=1, le=50)] = 5) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -71,7 +73,8 @@ class NotificationView(BaseModel):
 @router.get("/guardians/{guardian_id}/notifications", response_model=list[NotificationView],
             summary="The delivery log: each message to this guardian and every attempt", dependencies=FAMILY)
 async def list_notifications(district_id: str, guardian_id: str,
-                             session: Session, limit: int = 100) -> list[NotificationView]:
+                             session: Session,
+                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[NotificationView]:
     n, log = t.notifications, t.delivery_log
     rows = (await session.execute(select(n).where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)
                                   .order_by(n.c.created_at.desc()).limit(min(limit, 500)))).all()

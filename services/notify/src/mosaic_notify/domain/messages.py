@@ -124,7 +124,8 @@ class MessageRenderer:
         except Exception:
             self.env.handle_exception()  # re-raises with the template's file and line
             raise
-        return Parts(*parts, student=context["student"])
+        subject, happened, matters, at_home = parts
+        return Parts(subject, happened, matters, at_home, student=context["student"])
 
     def _layout(self, audience: Audience, language: str, groups: list[Group], *, digest: bool,
                 day: datetime, count: int) -> tuple[str, str]:

@@ -12,10 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import not_found, rebuild_now, referents_exist, refused
-from mosaic_scheduling.api.schemas import BlockIn, RoomIn, SchoolIn, SessionIn, TeacherIn
+from mosaic_scheduling.api.schemas import (
+    BlockIn,
+    Defined,
+    Removed,
+    RoomIn,
+    SchoolDefinition,
+    SchoolIn,
+    SessionDefined,
+    SessionIn,
+    SessionRemoved,
+    TeacherIn,
+)
 from mosaic_scheduling.domain.validation import validate_school
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["definitions"])
@@ -24,7 +36,9 @@ SETUP_OF_KNOWN_SCHOOL = [*SETUP, Depends(referents_exist)]
 Regroup = Annotated[bool, Query(description="rebuild the block's schedule now (false when setting up in bulk)")]
 
 
-@router.put("/schools/{school_id}", summary="A school's publishing mode (auto or approval) and time zone",
+@router.put("/schools/{school_id}",
+            response_model=Defined,
+            summary="A school's publishing mode (auto or approval) and time zone",
             dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_school(district_id: str, school_id: str, body: SchoolIn,
                      session: Session) -> dict[str, Any]:
@@ -33,7 +47,9 @@ async def put_school(district_id: str, school_id: str, body: SchoolIn,
     return {"id": school_id, **body.model_dump()}
 
 
-@router.put("/blocks/{block_id}", summary="Define or change a flex block (refused if it overlaps another)",
+@router.put("/blocks/{block_id}",
+            response_model=Defined,
+            summary="Define or change a flex block (refused if it overlaps another)",
             dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_block(district_id: str, block_id: str, body: BlockIn,
                     session: Session) -> dict[str, Any]:
@@ -42,14 +58,18 @@ async def put_block(district_id: str, block_id: str, body: BlockIn,
     return await _define(session, district_id, t.blocks, block_id, body.school_id, values, "a block")
 
 
-@router.put("/rooms/{room_id}", summary="Define or change a room and its capacity", dependencies=SETUP_OF_KNOWN_SCHOOL)
+@router.put("/rooms/{room_id}",
+            response_model=Defined,
+            summary="Define or change a room and its capacity", dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_room(district_id: str, room_id: str, body: RoomIn,
                    session: Session) -> dict[str, Any]:
     return await _define(session, district_id, t.rooms, room_id, body.school_id, body.model_dump(),
                          "a room")
 
 
-@router.put("/teachers/{teacher_id}", summary="Define a teacher's expertise and flex-time availability",
+@router.put("/teachers/{teacher_id}",
+            response_model=Defined,
+            summary="Define a teacher's expertise and flex-time availability",
             dependencies=SETUP_OF_KNOWN_SCHOOL)
 async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn,
                       session: Session) -> dict[str, Any]:
@@ -60,7 +80,9 @@ async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn,
                          "a teacher")
 
 
-@router.put("/sessions/{session_id}", summary="Define or change a session; its block is rebuilt", dependencies=SETUP)
+@router.put("/sessions/{session_id}",
+            response_model=SessionDefined, responses=errors(409),
+            summary="Define or change a session; its block is rebuilt", dependencies=SETUP)
 async def put_session(district_id: str, session_id: str, body: SessionIn,
                       session: Session, ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
     async with session.begin():
@@ -78,7 +100,9 @@ async def put_session(district_id: str, session_id: str, body: SessionIn,
     return {"id": session_id, **body.model_dump(mode="json"), "schedule": outcome}
 
 
-@router.delete("/sessions/{session_id}", summary="Remove a session; its block is rebuilt", dependencies=SETUP)
+@router.delete("/sessions/{session_id}",
+               response_model=SessionRemoved, responses=errors(409),
+               summary="Remove a session; its block is rebuilt", dependencies=SETUP)
 async def delete_session(district_id: str, session_id: str, session: Session,
                          ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
     async with session.begin():
@@ -92,7 +116,9 @@ async def delete_session(district_id: str, session_id: str, session: Session,
     return {"removed": session_id, "schedule": outcome}
 
 
-@router.delete("/{kind}/{item_id}", summary="Remove a block, room or teacher (refused if sessions still use it)",
+@router.delete("/{kind}/{item_id}",
+               response_model=Removed,
+               summary="Remove a block, room or teacher (refused if sessions still use it)",
                dependencies=SETUP)
 async def delete_definition(district_id: str, kind: str, item_id: str,
                             session: Session) -> dict[str, str]:
@@ -110,7 +136,9 @@ async def delete_definition(district_id: str, kind: str, item_id: str,
     return {"removed": item_id}
 
 
-@router.get("/schools/{school_id}/definition", summary="Everything defined for a school's flex time",
+@router.get("/schools/{school_id}/definition",
+            response_model=SchoolDefinition,
+            summary="Everything defined for a school's flex time",
             dependencies=[Depends(allow(Rule.SCHOOL_OFFER))])
 async def get_definition(district_id: str, school_id: str,
                          session: Session) -> dict[str, Any]:

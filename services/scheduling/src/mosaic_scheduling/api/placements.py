@@ -11,10 +11,20 @@ from mosaic_runtime.access import Decision, Rule, allow, insist
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
-from mosaic_scheduling.api.schemas import PlacementIn, RequestIn, SupportPlanIn
+from mosaic_scheduling.api.schemas import (
+    PlacementChanged,
+    PlacementIn,
+    PlacementView,
+    RequestIn,
+    RequestRecorded,
+    SupportPlan,
+    SupportPlanEnded,
+    SupportPlanIn,
+)
 from mosaic_scheduling.domain.model import Priority
 from mosaic_scheduling.service.outcomes import Conflict, Invalid, NotFound
 from mosaic_scheduling.service.place_student import cancel_placement as cancel_placement_of
@@ -24,7 +34,9 @@ router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
 PLACING = allow(Rule.PLACEMENT)
 
 
-@router.post("/blocks/{block_id}/placements", status_code=201,
+@router.post("/blocks/{block_id}/placements",
+             response_model=PlacementChanged, responses=errors(409),
+             status_code=201,
              summary="Place a student in a session with a priority class; a higher class bumps a lower one",
              dependencies=[Depends(PLACING), Depends(referents_exist)])
 async def create_placement(district_id: str, block_id: str, body: PlacementIn, principal: DistrictPrincipal,
@@ -49,6 +61,7 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
 
 
 @router.delete("/blocks/{block_id}/placements/{placement_id}",
+               response_model=PlacementChanged, responses=errors(409),
                summary="Cancel a placement; the student returns to the one it bumped if that session has room",
                dependencies=[Depends(allow(Rule.BLOCK_WORK))])
 async def cancel_placement(district_id: str, block_id: str, placement_id: str, principal: DistrictPrincipal,
@@ -65,7 +78,9 @@ async def cancel_placement(district_id: str, block_id: str, placement_id: str, p
             "schedule": schedule_answer(cancelled.rebuilt, cancelled.events)}
 
 
-@router.get("/blocks/{block_id}/placements", summary="A block's placements, active, bumped and cancelled",
+@router.get("/blocks/{block_id}/placements",
+            response_model=list[PlacementView],
+            summary="A block's placements, active, bumped and cancelled",
             dependencies=[Depends(allow(Rule.BLOCK_DATA))])
 async def list_placements(district_id: str, block_id: str,
                           session: Session) -> list[dict[str, Any]]:
@@ -74,7 +89,9 @@ async def list_placements(district_id: str, block_id: str,
              "state": p.state, "note": p.note} for p in await repo.load_placements(session, district_id, block_id)]
 
 
-@router.put("/students/{student_id}/support-plan", summary="A student's support plan: the session kind required",
+@router.put("/students/{student_id}/support-plan",
+            response_model=SupportPlan,
+            summary="A student's support plan: the session kind required",
             dependencies=[Depends(allow(Rule.STUDENT_PLAN)), Depends(referents_exist)])
 async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn,
                            session: Session) -> dict[str, Any]:
@@ -84,7 +101,9 @@ async def put_support_plan(district_id: str, student_id: str, body: SupportPlanI
     return {"student_id": student_id, **body.model_dump()}
 
 
-@router.delete("/students/{student_id}/support-plan", summary="End a student's support plan",
+@router.delete("/students/{student_id}/support-plan",
+               response_model=SupportPlanEnded,
+               summary="End a student's support plan",
                dependencies=[Depends(allow(Rule.STUDENT_PLAN))])
 async def delete_support_plan(district_id: str, student_id: str,
                               session: Session) -> dict[str, Any]:
@@ -95,7 +114,9 @@ async def delete_support_plan(district_id: str, student_id: str,
     return {"student_id": student_id, "removed": True}
 
 
-@router.put("/blocks/{block_id}/requests/{student_id}", summary="A student's requested sessions, best first",
+@router.put("/blocks/{block_id}/requests/{student_id}",
+            response_model=RequestRecorded,
+            summary="A student's requested sessions, best first",
             dependencies=[Depends(allow(Rule.STUDENT_REQUEST)), Depends(referents_exist)])
 async def put_request(district_id: str, block_id: str, student_id: str, body: RequestIn,
                       session: Session) -> dict[str, Any]:

@@ -16,10 +16,22 @@ from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
-from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
+from mosaic_scheduling.api.schemas import (
+    AttendanceIn,
+    AttendanceTakenView,
+    AttendanceView,
+    BlockRebuilt,
+    PublishedSchedule,
+    RegroupIn,
+    ScheduleDecided,
+    ScheduleVersion,
+    StudentWeek,
+    Version,
+)
 from mosaic_scheduling.service import publish_schedule, rebuild_block
 from mosaic_scheduling.service.outcomes import NotADraft, NotAMeetingDay, NotFound, RebuiltConcurrently
 from mosaic_scheduling.service.rebuild_block import Rebuilt
@@ -30,7 +42,9 @@ WORK = [Depends(allow(Rule.BLOCK_WORK))]
 READ = [Depends(allow(Rule.BLOCK_DATA))]
 
 
-@router.post("/blocks/{block_id}/regroup", summary="Rebuild the block now (a teacher's request); published at once "
+@router.post("/blocks/{block_id}/regroup",
+             response_model=BlockRebuilt, responses=errors(409),
+             summary="Rebuild the block now (a teacher's request); published at once "
                                                     "or kept as a draft, as the school publishes", dependencies=WORK)
 async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
@@ -40,7 +54,9 @@ async def regroup_block(district_id: str, block_id: str, body: RegroupIn, princi
     return {"block_id": block_id, **schedule_answer(outcome, events)}
 
 
-@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published",
+@router.post("/blocks/{block_id}/drafts",
+             response_model=ScheduleVersion, responses=errors(409),
+             status_code=201, summary="Build a draft to preview; nothing is published",
              dependencies=WORK)
 async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         ctx: Context) -> dict[str, Any]:
@@ -49,9 +65,11 @@ async def preview_draft(district_id: str, block_id: str, principal: DistrictPrin
     return _schedule_body(await repo.schedule_version(session, district_id, block_id, outcome.version))
 
 
-@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)",
+@router.get("/blocks/{block_id}/schedules/{version}",
+            response_model=ScheduleVersion,
+            summary="One version of a block's schedule (a draft included)",
             dependencies=READ)
-async def read_version(district_id: str, block_id: str, version: int,
+async def read_version(district_id: str, block_id: str, version: Version,
                        session: Session) -> dict[str, Any]:
     stored = await repo.schedule_version(session, district_id, block_id, version)
     if stored is None:
@@ -59,9 +77,11 @@ async def read_version(district_id: str, block_id: str, version: int,
     return _schedule_body(stored)
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft",
+@router.post("/blocks/{block_id}/schedules/{version}/publish",
+             response_model=ScheduleDecided, responses=errors(409),
+             summary="Approve and publish a draft",
              dependencies=[Depends(allow(Rule.SCHOOL_SETUP))])
-async def publish_draft(district_id: str, block_id: str, version: int,
+async def publish_draft(district_id: str, block_id: str, version: Version,
                         session: Session, ctx: Context) -> dict[str, Any]:
     try:
         events = await publish_schedule.publish_draft(session, district_id, block_id, version)
@@ -73,8 +93,10 @@ async def publish_draft(district_id: str, block_id: str, version: int,
     return {"block_id": block_id, "version": version, "status": "published", "events": events}
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft", dependencies=WORK)
-async def discard_draft(district_id: str, block_id: str, version: int,
+@router.post("/blocks/{block_id}/schedules/{version}/discard",
+             response_model=ScheduleDecided, responses=errors(409),
+             summary="Discard a draft", dependencies=WORK)
+async def discard_draft(district_id: str, block_id: str, version: Version,
                         session: Session) -> dict[str, Any]:
     try:
         await publish_schedule.discard_draft(session, district_id, block_id, version)
@@ -83,7 +105,9 @@ async def discard_draft(district_id: str, block_id: str, version: int,
     return {"block_id": block_id, "version": version, "status": "discarded"}
 
 
-@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher",
+@router.get("/blocks/{block_id}/schedule",
+            response_model=PublishedSchedule,
+            summary="The published schedule, grouped by session, room or teacher",
             dependencies=READ)
 async def read_schedule(district_id: str, block_id: str, session: Session,
                         by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
@@ -107,7 +131,9 @@ async def read_schedule(district_id: str, block_id: str, session: Session,
             "notes": stored.notes}
 
 
-@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week",
+@router.get("/students/{student_id}/week",
+            response_model=StudentWeek,
+            summary="Where a student goes in flex time during one week",
             dependencies=[Depends(allow(Rule.STUDENT_DATA))])
 async def student_week(district_id: str, student_id: str, session: Session,
                        on: Annotated[date | None, Query(description="any day of the week; default today")] = None
@@ -150,7 +176,9 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
     return places
 
 
-@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=202,
+@router.post("/blocks/{block_id}/sessions/{session_id}/attendance",
+             response_model=AttendanceTakenView,
+             status_code=202,
              summary="Take attendance for one session; stored now, published as AttendanceTaken for the SIS "
                      "by the outbox", dependencies=[*WORK, Depends(referents_exist)])
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
@@ -168,7 +196,9 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
             "marks": len(body.marks), "event_id": str(event_id)}
 
 
-@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session",
+@router.get("/blocks/{block_id}/sessions/{session_id}/attendance",
+            response_model=AttendanceView,
+            summary="Attendance taken for a session",
             dependencies=READ)
 async def read_attendance(district_id: str, block_id: str, session_id: str,
                           session: Session, block_date: date) -> dict[str, Any]:

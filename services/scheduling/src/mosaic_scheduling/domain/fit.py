@@ -121,7 +121,8 @@ class FitTable:
              need: Need | None, indices: tuple[int, ...]) -> tuple[Fit, ...]:
         """`fit` for each session index at once: the student's levels are looked up once per distinct set
         of competencies the sessions work on, not once per session."""
-        levels, known, ranks_by = student.levels, self._known, {}
+        levels, known = student.levels, self._known
+        ranks_by: dict[tuple[str, ...], tuple[int, ...]] = {}
         need_key = None if need is None else (need.competency_id, need.level.rank)
         found = []
         for j in indices:

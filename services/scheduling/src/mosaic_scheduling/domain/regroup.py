@@ -93,7 +93,7 @@ def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution,
         return [], "optimal", "nothing to place", 0.0
     relaxation = flow_relaxation(problem)
     bound = None if relaxation is None else float(relaxation.bound)
-    if relaxation is not None:
+    if relaxation is not None and bound is not None:
         cost = objective(problem, relaxation.solution)
         if _within(cost, bound, settings.gap_limit):
             return relaxation.solution, "optimal" if cost <= bound else "feasible", "flow relaxation", bound
