@@ -103,8 +103,17 @@ def _personal_values(district: District) -> set[str]:
     """What the seeded roster says about people: names, usernames, e-mails, phones, and their real ids."""
     values: set[str] = set()
     for user in district.roster.users:
-        values |= {user.given_name, user.family_name, f"{user.given_name} {user.family_name}", user.username,
-                   user.email, user.phone, user.sms, user.id, user.identifier}
+        values |= {
+            user.given_name,
+            user.family_name,
+            f"{user.given_name} {user.family_name}",
+            user.username,
+            user.email,
+            user.phone,
+            user.sms,
+            user.id,
+            user.identifier,
+        }
     return {v for v in values if v and v.strip()}
 
 
@@ -118,29 +127,38 @@ class Stack:
         self.bootstrap, self.tmp = bootstrap, tmp_path
         self.idp = DevIdentityProvider(tmp_path)
         self.running: dict[str, RunningService] = {}
-        self.specs = {name: ServiceSpec(name, free_port()) for name in ("evidence", "mastery", "scheduling",
-                                                                         "analytics")}
+        self.specs = {
+            name: ServiceSpec(name, free_port()) for name in ("evidence", "mastery", "scheduling", "analytics")
+        }
         self.run_id = secrets.token_hex(3)
 
     def start(self, name: str, extra: dict[str, str] | None = None) -> None:
         spec = self.specs[name]
-        env = service_env(spec, data_dir=self.tmp, bootstrap=self.bootstrap, jwks_file=self.idp.jwks_file,
-                          extra={f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.1",
-                                 f"{spec.prefix}CONSUMER_GROUP": f"analytics-test-{name}-{self.run_id}",
-                                 **(extra or {})})
+        env = service_env(
+            spec,
+            data_dir=self.tmp,
+            bootstrap=self.bootstrap,
+            jwks_file=self.idp.jwks_file,
+            extra={
+                f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.1",
+                f"{spec.prefix}CONSUMER_GROUP": f"analytics-test-{name}-{self.run_id}",
+                **(extra or {}),
+            },
+        )
         self.running[name] = start_service(spec, env, self.tmp / "logs")
 
     def stop(self, name: str) -> None:
         stop_service(self.running.pop(name))
 
     def urls(self) -> StackUrls:
-        return StackUrls(**{n: s.url for n, s in self.specs.items() if n != "analytics"},
-                         notify="http://127.0.0.1:9")
+        return StackUrls(**{n: s.url for n, s in self.specs.items() if n != "analytics"}, notify="http://127.0.0.1:9")
 
 
 def _keys(*versions: str) -> dict[str, str]:
-    return {"MOSAIC_ANALYTICS_PSEUDONYM_KEYS": json.dumps({"*": {str(i + 1): k for i, k in enumerate(versions)}}),
-            "MOSAIC_ENVIRONMENT": "production"}
+    return {
+        "MOSAIC_ANALYTICS_PSEUDONYM_KEYS": json.dumps({"*": {str(i + 1): k for i, k in enumerate(versions)}}),
+        "MOSAIC_ENVIRONMENT": "production",
+    }
 
 
 @pytest.fixture
@@ -158,11 +176,19 @@ def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
             stack.stop(name)
 
 
-def _evidence(student_id: str, competency_id: str, teacher_id: str, section_id: str, value: int,
-              comment: str) -> dict[str, Any]:
-    return {"student_id": student_id, "competency_ids": [competency_id], "kind": "rubric_rating",
-            "observed_on": time.strftime("%Y-%m-%d"), "recorded_by": teacher_id, "section_id": section_id,
-            "score": {"value": value, "minimum": 1, "maximum": 4}, "comment": comment}
+def _evidence(
+    student_id: str, competency_id: str, teacher_id: str, section_id: str, value: int, comment: str
+) -> dict[str, Any]:
+    return {
+        "student_id": student_id,
+        "competency_ids": [competency_id],
+        "kind": "rubric_rating",
+        "observed_on": time.strftime("%Y-%m-%d"),
+        "recorded_by": teacher_id,
+        "section_id": section_id,
+        "score": {"value": value, "minimum": 1, "maximum": 4},
+        "comment": comment,
+    }
 
 
 @pytest.mark.integration
@@ -179,43 +205,79 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     competency = next(i for i in district.framework.items if i.assessable and not i.is_disposition)
     classmates = [p for p in district.roster.placements if p.math_section_id == ana.math_section_id]
     teacher = next(u for u in district.roster.users if u.id == ana.math_teacher_id)
-    client.eventually(lambda: client.change_mastery_settings(method={"name": "latest"}, regroup_threshold=0.01,
-                                                            regroup_debounce_minutes=0), "mastery settings")
+    client.eventually(
+        lambda: client.change_mastery_settings(
+            method={"name": "latest"}, regroup_threshold=0.01, regroup_debounce_minutes=0
+        ),
+        "mastery settings",
+    )
     client.follow_competencies(ana.math_section_id, [competency.id])
-    sessions = skill_group_sessions([(competency.id, competency.code)], len(classmates),
-                                    [(teacher.id, f"{teacher.given_name} {teacher.family_name}")])
-    client.eventually(lambda: client.define_flex_block(
-        FlexBlockPlan(BLOCK, ana.school_id, "Thursday WIN", (ana.math_section_id,), sessions)), "the flex block")
+    sessions = skill_group_sessions(
+        [(competency.id, competency.code)],
+        len(classmates),
+        [(teacher.id, f"{teacher.given_name} {teacher.family_name}")],
+    )
+    client.eventually(
+        lambda: client.define_flex_block(
+            FlexBlockPlan(BLOCK, ana.school_id, "Thursday WIN", (ana.math_section_id,), sessions)
+        ),
+        "the flex block",
+    )
 
     # Comments name the student and carry a guardian's contacts: the stream must drop them.
     users = {u.id: u for u in district.roster.users}
-    guardian = next(u for u in district.roster.users if u.role in ("guardian", "parent") and ana.student_id
-                    in u.agent_ids)
+    guardian = next(
+        u for u in district.roster.users if u.role in ("guardian", "parent") and ana.student_id in u.agent_ids
+    )
     comments = []
     for index, placement in enumerate(classmates):
         student = users[placement.student_id]
-        comments.append(f"{student.given_name} {student.family_name} needs help; call {guardian.phone} "
-                        f"or write {guardian.email}")
-        client.record_evidence([_evidence(placement.student_id, competency.id, teacher.id, placement.math_section_id,
-                                          1 + index % 2, comments[-1])])
+        comments.append(
+            f"{student.given_name} {student.family_name} needs help; call {guardian.phone} or write {guardian.email}"
+        )
+        client.record_evidence(
+            [
+                _evidence(
+                    placement.student_id,
+                    competency.id,
+                    teacher.id,
+                    placement.math_section_id,
+                    1 + index % 2,
+                    comments[-1],
+                )
+            ]
+        )
 
     def by_type() -> Counter[str]:
         return Counter(e["type"] for e in _envelopes(stack.bootstrap))
 
-    _wait(lambda: (c := by_type())["LearningObserved"] >= len(classmates) and c["LevelChanged"] >= len(classmates)
-          and c["GroupAssigned"] >= 1, "evidence, mastery changes and group assignments in the analytics stream")
+    _wait(
+        lambda: (
+            (c := by_type())["LearningObserved"] >= len(classmates)
+            and c["LevelChanged"] >= len(classmates)
+            and c["GroupAssigned"] >= 1
+        ),
+        "evidence, mastery changes and group assignments in the analytics stream",
+    )
 
     # Rotation: the district's key gets a version 2; what analytics publishes from now on carries it.
     stack.stop("analytics")
     stack.start("analytics", _keys(KEY_1, KEY_2))
     wait_until_ready(stack.running["analytics"], timeout=240)
-    written = client.record_evidence([_evidence(ana.student_id, competency.id, teacher.id, ana.math_section_id, 4,
-                                                "Ana!")])
+    written = client.record_evidence(
+        [_evidence(ana.student_id, competency.id, teacher.id, ana.math_section_id, 4, "Ana!")]
+    )
     withdrawn_id = written["recorded"][0]["evidence_id"]
-    _wait(lambda: any(e["data"]["key_version"] == 2 for e in _envelopes(stack.bootstrap)
-                      if e["type"] == "LearningObserved"), "a record under key version 2")
-    _wait(lambda: any(e["data"]["key_version"] == 2 for e in _envelopes(stack.bootstrap)
-                      if e["type"] == "LevelChanged"), "Ana's level change under key version 2")
+    _wait(
+        lambda: any(
+            e["data"]["key_version"] == 2 for e in _envelopes(stack.bootstrap) if e["type"] == "LearningObserved"
+        ),
+        "a record under key version 2",
+    )
+    _wait(
+        lambda: any(e["data"]["key_version"] == 2 for e in _envelopes(stack.bootstrap) if e["type"] == "LevelChanged"),
+        "Ana's level change under key version 2",
+    )
     # That evidence is withdrawn, with a reason naming her: the stream keeps only that it was withdrawn.
     ana_user = users[ana.student_id]
     comments.append(f"{ana_user.given_name} {ana_user.family_name} handed in a sibling's work")
@@ -230,8 +292,11 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     personal = _personal_values(district) | set(comments)
     scanned = 0
     for key, value, headers in records:
-        for text in [*(_strings(json.loads(value))), (key or b"").decode(), *(h.decode(errors="replace")
-                                                                            for _n, h in headers)]:
+        for text in [
+            *(_strings(json.loads(value))),
+            (key or b"").decode(),
+            *(h.decode(errors="replace") for _n, h in headers),
+        ]:
             scanned += 1
             assert not _hits(text, personal), f"personal data {_hits(text, personal)} in analytics record {value!r}"
     assert records and scanned > len(records)
@@ -248,8 +313,7 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     withdrawn = _pseudonym(KEY_2, d, f"evidence\x1f{withdrawn_id}")
     assert retracted["evidence"] == withdrawn and retracted["learner"] == ana_v2 and retracted["key_version"] == 2
     assert [e["data"]["evidence"] for e in envelopes if e["type"] == "LearningObserved"].count(withdrawn) == 1
-    assert all(e["subject"] is None and e["causation_id"] is None and e["producer"] == "analytics"
-               for e in envelopes)
+    assert all(e["subject"] is None and e["causation_id"] is None and e["producer"] == "analytics" for e in envelopes)
 
     # The export reads the stream into Parquet, and again to the same files: row counts match the topic.
     import pyarrow.parquet as pq
@@ -257,12 +321,20 @@ def test_the_analytics_stream_is_pseudonymized_rotates_keys_and_exports_to_parqu
     distinct = Counter(t for t, _id in {(e["type"], e["id"]) for e in envelopes})
     out = stack.tmp / "export"
     for _run in range(2):
-        done = subprocess.run([sys.executable, "-m", "mosaic_analytics.cli", "export", str(out),
-                               "--bootstrap", stack.bootstrap], capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "-m", "mosaic_analytics.cli", "export", str(out), "--bootstrap", stack.bootstrap],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stderr
-        tables = {"learning_observed": "LearningObserved", "learning_corrected": "LearningCorrected",
-                  "learning_retracted": "LearningRetracted", "level_changed": "LevelChanged",
-                  "group_assigned": "GroupAssigned"}
+        tables = {
+            "learning_observed": "LearningObserved",
+            "learning_corrected": "LearningCorrected",
+            "learning_retracted": "LearningRetracted",
+            "level_changed": "LevelChanged",
+            "group_assigned": "GroupAssigned",
+        }
         counts = {name: pq.read_table(out / f"{name}.parquet").num_rows for name in tables}
         assert counts == {name: distinct[event_type] for name, event_type in tables.items()}
     table = pq.read_table(out / "learning_observed.parquet").to_pylist()

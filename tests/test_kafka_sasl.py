@@ -40,13 +40,15 @@ def scram_kafka() -> Iterator[LocalKafka]:
 
 
 def _settings(bootstrap: str, **security: str) -> ServiceSettings:
-    return ServiceSettings(database_url="sqlite+aiosqlite://", kafka_bootstrap_servers=bootstrap,
-                           service_name="analytics", **security)  # type: ignore[arg-type]
+    return ServiceSettings(
+        database_url="sqlite+aiosqlite://", kafka_bootstrap_servers=bootstrap, service_name="analytics", **security
+    )  # type: ignore[arg-type]
 
 
 def _scram(bootstrap: str, password: str = PASSWORD) -> ServiceSettings:
-    return _settings(bootstrap, kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username=USER,
-                     kafka_sasl_password=password)
+    return _settings(
+        bootstrap, kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username=USER, kafka_sasl_password=password
+    )
 
 
 async def _produce_and_read(settings: ServiceSettings, value: bytes) -> list[bytes]:
@@ -56,8 +58,12 @@ async def _produce_and_read(settings: ServiceSettings, value: bytes) -> list[byt
         await producer.send_and_wait(TOPIC, value, key=b"k")
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, **aiokafka_security(settings))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
+    )
     await consumer.start()
     try:
         partition = TopicPartition(TOPIC, 0)
@@ -87,7 +93,9 @@ def test_clients_connect_with_scram_credentials_and_are_refused_without(scram_ka
         assert isinstance(admin.list_topics(), list)
     check_topic = Topic(TOPIC, "student", 1, DAY_MS, "only for this test")
     assert ensure_topics(sasl, topics=(check_topic,), security=kafka_python_security(_scram(sasl))) == [
-        TOPIC, f"{TOPIC}.dlq"]
+        TOPIC,
+        f"{TOPIC}.dlq",
+    ]
 
     assert asyncio.run(_produce_and_read(_scram(sasl), b"with credentials")) == [b"with credentials"]
     assert asyncio.run(_broker_pings(_scram(sasl)))
@@ -100,15 +108,20 @@ def test_clients_connect_with_scram_credentials_and_are_refused_without(scram_ka
 
 
 @pytest.mark.integration
-def test_a_service_process_becomes_ready_only_with_its_kafka_credentials(scram_kafka: LocalKafka,
-                                                                         tmp_path: Path) -> None:
+def test_a_service_process_becomes_ready_only_with_its_kafka_credentials(
+    scram_kafka: LocalKafka, tmp_path: Path
+) -> None:
     idp = DevIdentityProvider(tmp_path)
     spec = ServiceSpec("analytics", free_port())
-    keys = {"MOSAIC_ANALYTICS_PSEUDONYM_KEYS": json.dumps({"*": {"1": "sasl-test-pseudonym-key"}}),
-            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "MOSAIC_ANALYTICS_KAFKA_SASL_USERNAME": USER,
-            "MOSAIC_ANALYTICS_KAFKA_SASL_PASSWORD": PASSWORD}
-    env = service_env(spec, data_dir=tmp_path, bootstrap=scram_kafka.sasl_bootstrap, jwks_file=idp.jwks_file,
-                      extra=keys)
+    keys = {
+        "MOSAIC_ANALYTICS_PSEUDONYM_KEYS": json.dumps({"*": {"1": "sasl-test-pseudonym-key"}}),
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "MOSAIC_ANALYTICS_KAFKA_SASL_USERNAME": USER,
+        "MOSAIC_ANALYTICS_KAFKA_SASL_PASSWORD": PASSWORD,
+    }
+    env = service_env(
+        spec, data_dir=tmp_path, bootstrap=scram_kafka.sasl_bootstrap, jwks_file=idp.jwks_file, extra=keys
+    )
     service = start_service(spec, env, tmp_path / "logs")
     try:
         wait_until_ready(service, timeout=240)
@@ -119,8 +132,9 @@ def test_a_service_process_becomes_ready_only_with_its_kafka_credentials(scram_k
 
     missing = {**keys}
     del missing["MOSAIC_ANALYTICS_KAFKA_SASL_PASSWORD"]
-    env = service_env(spec, data_dir=tmp_path, bootstrap=scram_kafka.sasl_bootstrap, jwks_file=idp.jwks_file,
-                      extra=missing)
+    env = service_env(
+        spec, data_dir=tmp_path, bootstrap=scram_kafka.sasl_bootstrap, jwks_file=idp.jwks_file, extra=missing
+    )
     env.pop("MOSAIC_ANALYTICS_KAFKA_SASL_PASSWORD", None)
     refused = start_service(spec, env, tmp_path / "logs-refused")
     try:

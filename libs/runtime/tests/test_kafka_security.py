@@ -24,8 +24,11 @@ def test_plaintext_adds_no_options() -> None:
 
 
 def test_scram_over_tls_reaches_every_client() -> None:
-    settings = _settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="mosaic-evidence-kafka",
-                         kafka_sasl_password="s3cret-password")
+    settings = _settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="mosaic-evidence-kafka",
+        kafka_sasl_password="s3cret-password",
+    )
     options = aiokafka_security(settings)
     assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_username"] == "mosaic-evidence-kafka"
@@ -34,7 +37,8 @@ def test_scram_over_tls_reaches_every_client() -> None:
     from_producer = security_of(producer_config(settings))
     assert from_producer.keys() == options.keys()
     assert {k: v for k, v in from_producer.items() if k != "ssl_context"} == {
-        k: v for k, v in options.items() if k != "ssl_context"}
+        k: v for k, v in options.items() if k != "ssl_context"
+    }
     assert kafka_python_security(settings)["sasl_plain_password"] == "s3cret-password"
     security = faststream_security(settings)
     assert isinstance(security, SASLScram512) and security.use_ssl
@@ -47,6 +51,7 @@ def test_sasl_without_credentials_is_refused_naming_the_variables() -> None:
 
 
 def test_the_password_never_shows_in_the_settings_repr() -> None:
-    settings = _settings(kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u",
-                         kafka_sasl_password="s3cret-password")
+    settings = _settings(
+        kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u", kafka_sasl_password="s3cret-password"
+    )
     assert "s3cret-password" not in repr(settings)

@@ -53,15 +53,20 @@ def test_outside_development_there_is_no_default_key() -> None:
     with pytest.raises(InsecureSettings, match="MOSAIC_ANALYTICS_PSEUDONYM_KEYS"):
         AnalyticsSettings(environment="production", database_url="sqlite+aiosqlite://", oidc_jwks_json="{}")
     with pytest.raises(InsecureSettings, match="fewer than 16 characters"):
-        AnalyticsSettings(environment="production", database_url="sqlite+aiosqlite://", oidc_jwks_json="{}",
-                          pseudonym_keys={"*": {1: "short"}})
+        AnalyticsSettings(
+            environment="production",
+            database_url="sqlite+aiosqlite://",
+            oidc_jwks_json="{}",
+            pseudonym_keys={"*": {1: "short"}},
+        )
     dev = AnalyticsSettings(environment="development", database_url="sqlite+aiosqlite://")
     assert dev.current_key("any")[0] == 1
 
 
 def test_the_current_key_is_the_districts_highest_version_else_the_default() -> None:
-    settings = AnalyticsSettings(database_url="sqlite+aiosqlite://", pseudonym_keys={
-        **KEYS, "d-own": {3: "the-district-brings-its-own-key"}})
+    settings = AnalyticsSettings(
+        database_url="sqlite+aiosqlite://", pseudonym_keys={**KEYS, "d-own": {3: "the-district-brings-its-own-key"}}
+    )
     assert settings.current_key("d-any") == (2, b"second-secret-after-rotation")
     assert settings.current_key("d-own") == (3, b"the-district-brings-its-own-key")
     with pytest.raises(ValidationError, match="no key versions"):
@@ -70,12 +75,29 @@ def test_the_current_key_is_the_districts_highest_version_else_the_default() -> 
 
 def _evidence(comment: str) -> object:
     data = EvidenceRecorded(
-        evidence_id="ev-1", student_id="stu-ana", competency_ids=("c-1",), kind="observation",
-        observed_on=date(2026, 11, 2), recorded_by="tea-bo", score=Score(value=3, minimum=1, maximum=4),
-        section_id="sec-9", comment=comment, reflection="Ana said she liked it", artifact_url="https://x/ana.pdf",
-        source="portal", source_ref="stmt-77", verified_by="coach-cy")
-    return new_envelope(data, district_id="d-1", producer="evidence", subject="stu-ana", school_id="sch-1",
-                        occurred_at=datetime(2026, 11, 2, 9, tzinfo=UTC))
+        evidence_id="ev-1",
+        student_id="stu-ana",
+        competency_ids=("c-1",),
+        kind="observation",
+        observed_on=date(2026, 11, 2),
+        recorded_by="tea-bo",
+        score=Score(value=3, minimum=1, maximum=4),
+        section_id="sec-9",
+        comment=comment,
+        reflection="Ana said she liked it",
+        artifact_url="https://x/ana.pdf",
+        source="portal",
+        source_ref="stmt-77",
+        verified_by="coach-cy",
+    )
+    return new_envelope(
+        data,
+        district_id="d-1",
+        producer="evidence",
+        subject="stu-ana",
+        school_id="sch-1",
+        occurred_at=datetime(2026, 11, 2, 9, tzinfo=UTC),
+    )
 
 
 def test_evidence_becomes_a_record_without_comment_ids_or_links_to_its_cause() -> None:
@@ -83,8 +105,20 @@ def test_evidence_becomes_a_record_without_comment_ids_or_links_to_its_cause() -
     settings = AnalyticsSettings(database_url="sqlite+aiosqlite://", pseudonym_keys=KEYS)
     record = analytics_record(cause, settings.current_key)  # type: ignore[arg-type]
     raw = encode(record).decode()
-    for secret_or_link in ("Ana", "ana@", "555-0101", "stu-ana", "tea-bo", "sec-9", "ev-1", "stmt-77", "coach-cy",
-                           "ana.pdf", str(cause.id), str(cause.correlation_id)):  # type: ignore[attr-defined]
+    for secret_or_link in (
+        "Ana",
+        "ana@",
+        "555-0101",
+        "stu-ana",
+        "tea-bo",
+        "sec-9",
+        "ev-1",
+        "stmt-77",
+        "coach-cy",
+        "ana.pdf",
+        str(cause.id),
+        str(cause.correlation_id),
+    ):  # type: ignore[attr-defined]
         assert secret_or_link not in raw, secret_or_link
     assert record.subject is None and record.causation_id is None
     assert isinstance(record.data, LearningObserved)
@@ -106,9 +140,21 @@ def test_the_record_id_repeats_for_the_same_cause_and_changes_with_the_key_versi
 
 def test_a_mastery_change_keeps_levels_and_drops_the_statement_and_evidence_ids() -> None:
     change = MasteryChanged(
-        student_id="stu-ana", competency_id="c-1", competency_code="M.1", competency_name="Adds fractions",
-        old_level="Developing", new_level="Proficient", old_rank=1, new_rank=2, mastered=True, estimate=0.8,
-        method="latest", evidence_count=3, cause_evidence_ids=("ev-1", "ev-2"), section_ids=("sec-9",))
+        student_id="stu-ana",
+        competency_id="c-1",
+        competency_code="M.1",
+        competency_name="Adds fractions",
+        old_level="Developing",
+        new_level="Proficient",
+        old_rank=1,
+        new_rank=2,
+        mastered=True,
+        estimate=0.8,
+        method="latest",
+        evidence_count=3,
+        cause_evidence_ids=("ev-1", "ev-2"),
+        section_ids=("sec-9",),
+    )
     cause = new_envelope(change, district_id="d-1", producer="mastery", subject="stu-ana")
     settings = AnalyticsSettings(database_url="sqlite+aiosqlite://", pseudonym_keys=KEYS)
     raw = encode(analytics_record(cause, settings.current_key)).decode()
@@ -120,8 +166,13 @@ def test_a_mastery_change_keeps_levels_and_drops_the_statement_and_evidence_ids(
 def test_a_retraction_names_the_same_evidence_pseudonym_and_drops_its_reason() -> None:
     settings = AnalyticsSettings(database_url="sqlite+aiosqlite://", pseudonym_keys=KEYS)
     observed = analytics_record(_evidence("fine"), settings.current_key)  # type: ignore[arg-type]
-    retraction = EvidenceRetracted(evidence_id="ev-1", student_id="stu-ana", competency_ids=("c-1",),
-                                   reason="Ana Lopez copied it", retracted_by="tea-bo")
+    retraction = EvidenceRetracted(
+        evidence_id="ev-1",
+        student_id="stu-ana",
+        competency_ids=("c-1",),
+        reason="Ana Lopez copied it",
+        retracted_by="tea-bo",
+    )
     cause = new_envelope(retraction, district_id="d-1", producer="evidence", subject="stu-ana")
     record = analytics_record(cause, settings.current_key)
     assert isinstance(record.data, LearningRetracted)

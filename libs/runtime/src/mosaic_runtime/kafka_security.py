@@ -18,8 +18,9 @@ def ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
         return None
     context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
     if settings.kafka_ssl_certfile:
-        context.load_cert_chain(str(settings.kafka_ssl_certfile),
-                                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None)
+        context.load_cert_chain(
+            str(settings.kafka_ssl_certfile), str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None
+        )
     return context
 
 
@@ -34,13 +35,21 @@ def aiokafka_security(settings: ServiceSettings) -> dict[str, Any]:
         return {}
     options: dict[str, Any] = {"security_protocol": protocol, "ssl_context": ssl_context(settings)}
     if protocol.startswith("SASL"):
-        options |= {"sasl_mechanism": settings.kafka_sasl_mechanism,
-                    "sasl_plain_username": settings.kafka_sasl_username, "sasl_plain_password": _password(settings)}
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": _password(settings),
+        }
     return options
 
 
-AIOKAFKA_SECURITY_KEYS = ("security_protocol", "ssl_context", "sasl_mechanism", "sasl_plain_username",
-                          "sasl_plain_password")
+AIOKAFKA_SECURITY_KEYS = (
+    "security_protocol",
+    "ssl_context",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "sasl_plain_password",
+)
 
 
 def security_of(client_config: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +66,11 @@ def kafka_python_security(settings: ServiceSettings) -> dict[str, Any]:
     if protocol.endswith("SSL"):
         options["ssl_context"] = ssl_context(settings)
     if protocol.startswith("SASL"):
-        options |= {"sasl_mechanism": settings.kafka_sasl_mechanism,
-                    "sasl_plain_username": settings.kafka_sasl_username, "sasl_plain_password": _password(settings)}
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": _password(settings),
+        }
     return options
 
 
@@ -73,6 +85,8 @@ def faststream_security(settings: ServiceSettings) -> BaseSecurity | None:
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     kind = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}[
-        settings.kafka_sasl_mechanism]
-    return kind(settings.kafka_sasl_username or "", _password(settings), ssl_context=context,
-                use_ssl=protocol == "SASL_SSL")
+        settings.kafka_sasl_mechanism
+    ]
+    return kind(
+        settings.kafka_sasl_username or "", _password(settings), ssl_context=context, use_ssl=protocol == "SASL_SSL"
+    )

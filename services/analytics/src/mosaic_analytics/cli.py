@@ -52,12 +52,23 @@ def export(
 
         model_config = service_config("ANALYTICS")
 
-    security = aiokafka_security(ReaderSettings(service_name="analytics-export", kafka_bootstrap_servers=bootstrap,
-                                                database_url="sqlite+aiosqlite:///:memory:"))
+    security = aiokafka_security(
+        ReaderSettings(
+            service_name="analytics-export",
+            kafka_bootstrap_servers=bootstrap,
+            database_url="sqlite+aiosqlite:///:memory:",
+        )
+    )
 
     console = Console(stderr=True)
-    with Progress(TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, disable=not progress) as bar:
+    with Progress(
+        TextColumn("reading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+    ) as bar:
         task = bar.add_task(topic, total=None)
         records = read_to_end(bootstrap, topic, on_total=lambda n: bar.update(task, total=n), **security)
         result = asyncio.run(export_stream(records, out_dir, advance=lambda n: bar.advance(task, n)))

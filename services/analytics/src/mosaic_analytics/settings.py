@@ -19,8 +19,9 @@ class AnalyticsSettings(ServiceSettings):
     pseudonym_keys: PseudonymKeys = Field(
         default_factory=dict,
         description='district id (or "*" for every other district) → key version → secret, as JSON, e.g. '
-                    '{"*": {"1": "..."}, "d-42": {"1": "...", "2": "..."}}; the highest version is current. '
-                    "Unset only in development (a public dev key)")
+        '{"*": {"1": "..."}, "d-42": {"1": "...", "2": "..."}}; the highest version is current. '
+        "Unset only in development (a public dev key)",
+    )
 
     @field_validator("pseudonym_keys")
     @classmethod
@@ -33,8 +34,11 @@ class AnalyticsSettings(ServiceSettings):
     def secret_problems(self) -> list[str]:
         problems = super().secret_problems()
         if not self.pseudonym_keys:
-            return [*problems, 'pseudonym_keys is not set (MOSAIC_ANALYTICS_PSEUDONYM_KEYS, e.g. {"*": {"1": '
-                               '"<32+ random characters>"}}); outside development there is no default']
+            return [
+                *problems,
+                'pseudonym_keys is not set (MOSAIC_ANALYTICS_PSEUDONYM_KEYS, e.g. {"*": {"1": '
+                '"<32+ random characters>"}}); outside development there is no default',
+            ]
         for district, versions in self.pseudonym_keys.items():
             for version, secret in versions.items():
                 problems += weak_secret(f"pseudonym_keys[{district}][{version}]", secret.get_secret_value())

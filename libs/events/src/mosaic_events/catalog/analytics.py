@@ -14,8 +14,11 @@ from mosaic_events.catalog.evidence import EvidenceKind
 from mosaic_events.registry import EventData, register
 
 PSEUDONYM = Field(pattern=r"^[0-9a-f]{32}$", description="HMAC-SHA256 of the person id, first 128 bits, hex")
-KEY_VERSION = Field(ge=1, description="the district secret's version the pseudonyms were made with; "
-                                      "pseudonyms of different versions never match")
+KEY_VERSION = Field(
+    ge=1,
+    description="the district secret's version the pseudonyms were made with; "
+    "pseudonyms of different versions never match",
+)
 
 
 @register
@@ -27,8 +30,10 @@ class LearningObserved(EventData):
 
     learner: str = PSEUDONYM
     key_version: int = KEY_VERSION
-    evidence: str = Field(pattern=r"^[0-9a-f]{32}$",
-                          description="the evidence's pseudonym: a later correction or retraction names the same")
+    evidence: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="the evidence's pseudonym: a later correction or retraction names the same",
+    )
     competency_ids: tuple[str, ...] = Field(min_length=1)
     kind: EvidenceKind
     observed_on: date

@@ -19,8 +19,9 @@ async def topic_partitions(bootstrap: str, topic: str, **client_options: Any) ->
         await admin.close()
     if description["error_code"] != 0 or not description["partitions"]:
         raise LookupError(f"topic {topic!r} does not exist on {bootstrap} (error code {description['error_code']})")
-    return [TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"],
-                                                                  key=lambda p: p["partition"])]
+    return [
+        TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"], key=lambda p: p["partition"])
+    ]
 
 
 async def read_to_end(
@@ -30,8 +31,13 @@ async def read_to_end(
 
     `client_options`: SASL/TLS keyword arguments (`mosaic_runtime.kafka_security.aiokafka_security`)."""
     partitions = await topic_partitions(bootstrap, topic, **client_options)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest", **client_options)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        **client_options,
+    )
     await consumer.start()
     try:
         consumer.assign(partitions)

@@ -19,9 +19,13 @@ from mosaic_events.catalog import GroupAssigned, LearningCorrected, LearningObse
 from mosaic_events.errors import EventError
 from mosaic_events.serde import decode
 
-TABLES = {LearningObserved.event_type: "learning_observed", LearningCorrected.event_type: "learning_corrected",
-          LearningRetracted.event_type: "learning_retracted", LevelChanged.event_type: "level_changed",
-          GroupAssigned.event_type: "group_assigned"}
+TABLES = {
+    LearningObserved.event_type: "learning_observed",
+    LearningCorrected.event_type: "learning_corrected",
+    LearningRetracted.event_type: "learning_retracted",
+    LevelChanged.event_type: "level_changed",
+    GroupAssigned.event_type: "group_assigned",
+}
 
 
 @dataclass
@@ -37,9 +41,13 @@ class Export:
 
 def row_of(envelope: Envelope) -> dict[str, Any]:
     """One flat row: the envelope's who-and-when (no subject: analytics records have none) and the data."""
-    row: dict[str, Any] = {"event_id": str(envelope.id), "district_id": envelope.district_id,
-                           "school_id": envelope.school_id, "occurred_at": envelope.occurred_at,
-                           "recorded_at": envelope.recorded_at}
+    row: dict[str, Any] = {
+        "event_id": str(envelope.id),
+        "district_id": envelope.district_id,
+        "school_id": envelope.school_id,
+        "occurred_at": envelope.occurred_at,
+        "recorded_at": envelope.recorded_at,
+    }
     for name, value in envelope.data.model_dump().items():
         row[name] = list(value) if isinstance(value, tuple) else value
     return row
@@ -82,8 +90,12 @@ async def export_stream(
         pq.write_table(pa.Table.from_pylist(table_rows) if table_rows else empty, temporary)
         os.replace(temporary, path)
         result.files.append(path)
-    manifest = {"rows": result.rows, "records_read": result.records_read, "duplicates": result.duplicates,
-                "unreadable": result.unreadable}
+    manifest = {
+        "rows": result.rows,
+        "records_read": result.records_read,
+        "duplicates": result.duplicates,
+        "unreadable": result.unreadable,
+    }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
     return result
 

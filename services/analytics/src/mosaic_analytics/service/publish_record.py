@@ -52,5 +52,11 @@ def analytics_envelope(cause: Envelope, record: EventData, p: Pseudonymizer) -> 
     no causation id, and its own correlation id: those are the named topics' ids."""
     blind = hmac.new(p.secret, str(cause.id).encode(), hashlib.sha256).hexdigest()
     event_id = derived_event_id(cause.id, record.event_type, blind, f"k{p.key_version}")
-    return new_envelope(record, district_id=cause.district_id, producer=PRODUCER, school_id=cause.school_id,
-                        occurred_at=cause.occurred_at, event_id=event_id)
+    return new_envelope(
+        record,
+        district_id=cause.district_id,
+        producer=PRODUCER,
+        school_id=cause.school_id,
+        occurred_at=cause.occurred_at,
+        event_id=event_id,
+    )
