@@ -22,8 +22,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mosaic_events.roles import Group
 from mosaic_runtime.access import Decision, Rule, allow
-from mosaic_runtime.roles import Group
 
 log = logging.getLogger(__name__)
 
