@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_notify.adapters import store
@@ -13,6 +13,7 @@ from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.ids import digest_notification_id
 
 D = t.digest_items
+GATHER_LOCK = 3  # the advisory lock's first key; mastery uses 1 and 2 in its own database
 
 
 async def gather_due_digests(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
@@ -21,6 +22,10 @@ async def gather_due_digests(sessions: async_sessionmaker[AsyncSession], now: da
     The digest's id is derived from the items it gathers, so a crash before the commit gathers the same again.
     """
     async with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas gather one at a time: two reading different sets of due items would derive two digest
+            # ids over overlapping items, and a guardian would read the same news twice.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:kind, 0)"), {"kind": GATHER_LOCK})
         rows = (await session.execute(select(D).where(D.c.digest_notification_id.is_(None), D.c.due_at <= now))).all()
         groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         for row in rows:
