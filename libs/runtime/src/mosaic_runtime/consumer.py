@@ -352,7 +352,12 @@ def _record_lag(message: Any, group: str, records: Sequence[ConsumerRecord]) -> 
     consumer = getattr(message, "consumer", None)
     if consumer is None or not hasattr(consumer, "highwater"):
         return
+    assigned = consumer.assignment()
     for topic, partition in {(r.topic, r.partition) for r in records}:
+        if TopicPartition(topic, partition) not in assigned:
+            # Revoked while the batch was applied (a rebalance): asking its highwater would raise after the
+            # commit, FastStream would nack (seek) a partition it no longer has, and its consume loop would die.
+            continue
         last = max(r.offset for r in records if r.topic == topic and r.partition == partition)
         highwater = consumer.highwater(TopicPartition(topic, partition))
         if highwater is not None:
