@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
 from mosaic_dev.postgres import temporary_database
@@ -38,7 +38,7 @@ from mosaic_mastery import main as mastery_main
 from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.emissions import caused_by_event
-from mosaic_mastery.adapters.rebuild import write_state
+from mosaic_mastery.adapters.rebuild import partitions_of, write_state
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
@@ -104,15 +104,28 @@ def uvicorn(module: str) -> list[str]:
 
 def guardians(district: str) -> Envelope:
     """One guardian per student, told by e-mail."""
-    people = tuple(Person(id=f"{district}-g{i:06d}", role="guardian", given_name="Parent", family_name=str(i),
-                          email=f"g{i}@{district}.example.org", related_ids=(f"{district}-st{i:06d}",))
-                   for i in range(STUDENTS))
-    return new_envelope(RosterChanged(import_id="guardians", school_id=f"{district}-school-1", people=people),
-                        district_id=district, producer="evidence", school_id=f"{district}-school-1")
+    people = tuple(
+        Person(
+            id=f"{district}-g{i:06d}",
+            role="guardian",
+            given_name="Parent",
+            family_name=str(i),
+            email=f"g{i}@{district}.example.org",
+            related_ids=(f"{district}-st{i:06d}",),
+        )
+        for i in range(STUDENTS)
+    )
+    return new_envelope(
+        RosterChanged(import_id="guardians", school_id=f"{district}-school-1", people=people),
+        district_id=district,
+        producer="evidence",
+        school_id=f"{district}-school-1",
+    )
 
 
-def single_process(reference: list[Envelope], evidence: list[Envelope], settings: DistrictSettings,
-                   district: str) -> tuple[ProjectionState, Counter[str], set[str]]:
+def single_process(
+    reference: list[Envelope], evidence: list[Envelope], settings: DistrictSettings, district: str
+) -> tuple[ProjectionState, Counter[str], set[str]]:
     """The fold of one process: the state, RegroupNeeded per section, and the news ids families are told."""
     state = ProjectionState(configs={district: DistrictConfig(settings)})
     regroups: Counter[str] = Counter()
@@ -131,8 +144,9 @@ def single_process(reference: list[Envelope], evidence: list[Envelope], settings
     return state, regroups, news
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT,
-                     progress: dict[str, int] | None = None) -> None:
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT, progress: dict[str, int] | None = None
+) -> None:
     try:
         async with asyncio.timeout(timeout):
             while not await check():
@@ -145,10 +159,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[bytes]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
+        partitions = await partitions_of(bootstrap, (topic,))
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -171,19 +182,28 @@ def databases(server: str) -> Iterator[dict[str, str]]:
 
 
 async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_the_emails_exact(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     uid = uuid.uuid4().hex[:8]
     district, group = f"rc-{uid}", f"rc-{uid}"
     names = {kind: f"test.replica-chaos.{uid}.{kind}" for kind in KINDS}
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [  # and each one's .dlq
-        *TOPICS, *(Topic(name, "test", 6, 24 * 3600 * 1000, "replica chaos") for name in names.values())])
+    await asyncio.to_thread(
+        ensure_topics,
+        kafka_bootstrap,
+        [  # and each one's .dlq
+            *TOPICS,
+            *(Topic(name, "test", 6, 24 * 3600 * 1000, "replica chaos") for name in names.values()),
+        ],
+    )
     reference, stream = synthetic.district(district, students=STUDENTS, events=EVIDENCE, section_size=SECTION_SIZE)
     reference.append(guardians(district))
     evidence = [e.model_copy(update={"occurred_at": synthetic.T0}) for e in stream]
     sections = [f"{district}-sec{j:04d}" for j in range(STUDENTS // SECTION_SIZE)]
-    settings = DistrictSettings(regroup_threshold=1 / SECTION_SIZE, regroup_debounce_minutes=0,
-                                grouping_competencies={s: ("math-6.S0.T0", "math-6.S0.T1", "math-6.S1.T0", "math-6.S0")
-                                                       for s in sections})
+    settings = DistrictSettings(
+        regroup_threshold=1 / SECTION_SIZE,
+        regroup_debounce_minutes=0,
+        grouping_competencies={s: ("math-6.S0.T0", "math-6.S0.T1", "math-6.S1.T0", "math-6.S0") for s in sections},
+    )
     expected_state, expected_regroups, expected_news = single_process(reference, evidence, settings, district)
 
     mail = MailCatcher().start()
@@ -201,29 +221,67 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
 
         def env(service: str, **extra: str) -> dict[str, str]:
             prefix = f"MOSAIC_{service.upper()}_"
-            return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, f"{prefix}DATABASE_URL": urls[service],
-                    f"{prefix}TOPIC_OVERRIDES": overrides, f"{prefix}CONSUMER_GROUP": f"{group}-{service}",
-                    f"{prefix}CONSUMER_SESSION_TIMEOUT_MS": "6000", f"{prefix}MIGRATE_AT_START": "false",
-                    f"{prefix}OIDC_JWKS_JSON": jwks, f"{prefix}LOG_LEVEL": "WARNING",
-                    f"{prefix}OUTBOX_POLL_SECONDS": "0.1", **{prefix + k: v for k, v in extra.items()}}
+            return {
+                **os.environ,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                f"{prefix}DATABASE_URL": urls[service],
+                f"{prefix}TOPIC_OVERRIDES": overrides,
+                f"{prefix}CONSUMER_GROUP": f"{group}-{service}",
+                f"{prefix}CONSUMER_SESSION_TIMEOUT_MS": "6000",
+                f"{prefix}MIGRATE_AT_START": "false",
+                f"{prefix}OIDC_JWKS_JSON": jwks,
+                f"{prefix}LOG_LEVEL": "WARNING",
+                f"{prefix}OUTBOX_POLL_SECONDS": "0.1",
+                **{prefix + k: v for k, v in extra.items()},
+            }
 
-        notify_env = env("notify", HTTP_PORT="0", SMTP_PORT=str(mail.port), SMTP_LOOKUP_URL=mail.lookup_url,
-                         DEFAULT_QUIET_HOURS="", LEASE_SECONDS="3", SEND_TIMEOUT_SECONDS="1",
-                         DELIVERY_POLL_SECONDS="0.2", MAX_NEWS_AGE_HOURS="1000000")
-        replicas = [Replica(f"mastery-{i}", uvicorn("mosaic_mastery.main"), env("mastery", CONSUMER_MAX_RECORDS="50"),
-                            tmp_path / f"mastery-{i}.log") for i in range(REPLICAS["mastery"])]
-        replicas += [Replica(f"scheduling-{i}", uvicorn("mosaic_scheduling.main"),
-                             env("scheduling", SOLVER_TIME_LIMIT_SECONDS="2"), tmp_path / f"scheduling-{i}.log")
-                     for i in range(REPLICAS["scheduling"])]
-        replicas += [Replica(f"notify-{i}", [sys.executable, "-m", "mosaic_notify.cli", "serve"],
-                             {**notify_env, "MOSAIC_NOTIFY_HTTP_PORT": str(free_port())}, tmp_path / f"notify-{i}.log")
-                     for i in range(REPLICAS["notify"])]
+        notify_env = env(
+            "notify",
+            HTTP_PORT="0",
+            SMTP_PORT=str(mail.port),
+            SMTP_LOOKUP_URL=mail.lookup_url,
+            DEFAULT_QUIET_HOURS="",
+            LEASE_SECONDS="3",
+            SEND_TIMEOUT_SECONDS="1",
+            DELIVERY_POLL_SECONDS="0.2",
+            MAX_NEWS_AGE_HOURS="1000000",
+        )
+        replicas = [
+            Replica(
+                f"mastery-{i}",
+                uvicorn("mosaic_mastery.main"),
+                env("mastery", CONSUMER_MAX_RECORDS="50"),
+                tmp_path / f"mastery-{i}.log",
+            )
+            for i in range(REPLICAS["mastery"])
+        ]
+        replicas += [
+            Replica(
+                f"scheduling-{i}",
+                uvicorn("mosaic_scheduling.main"),
+                env("scheduling", SOLVER_TIME_LIMIT_SECONDS="2"),
+                tmp_path / f"scheduling-{i}.log",
+            )
+            for i in range(REPLICAS["scheduling"])
+        ]
+        replicas += [
+            Replica(
+                f"notify-{i}",
+                [sys.executable, "-m", "mosaic_notify.cli", "serve"],
+                {**notify_env, "MOSAIC_NOTIFY_HTTP_PORT": str(free_port())},
+                tmp_path / f"notify-{i}.log",
+            )
+            for i in range(REPLICAS["notify"])
+        ]
         positions = chassis_tables(RUNTIME_METADATA)[POSITIONS]
 
         async def consumed(topic: str) -> int:
             async with mastery_sessions() as session:
-                return await session.scalar(select(func.coalesce(func.sum(positions.c.next_offset), 0)).where(
-                    positions.c.consumer_group == f"{group}-mastery", positions.c.topic == topic))
+                return await session.scalar(
+                    select(func.coalesce(func.sum(positions.c.next_offset), 0)).where(
+                        positions.c.consumer_group == f"{group}-mastery", positions.c.topic == topic
+                    )
+                )
 
         progress: dict[str, int] = {}
 
@@ -233,32 +291,39 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
             progress["evidence consumed"] = await consumed(names["evidence"])
             async with mastery_sessions() as session:
                 progress["mastery outbox unsent"] = await session.scalar(
-                    select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False)))
+                    select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False))
+                )
             async with notify_sessions() as session:
                 progress["news told"] = await session.scalar(select(func.count()).select_from(notify_tables.news))
-                progress["notifications open"] = await session.scalar(select(func.count()).select_from(n).where(
-                    n.c.status.in_(("pending", "sending"))))
-            return (progress["evidence consumed"] >= len(evidence) and progress["mastery outbox unsent"] == 0
-                    and progress["news told"] >= len(expected_news) and progress["notifications open"] == 0)
+                progress["notifications open"] = await session.scalar(
+                    select(func.count()).select_from(n).where(n.c.status.in_(("pending", "sending")))
+                )
+            return (
+                progress["evidence consumed"] >= len(evidence)
+                and progress["mastery outbox unsent"] == 0
+                and progress["news told"] >= len(expected_news)
+                and progress["notifications open"] == 0
+            )
 
         rng = random.Random(uid)
         kills: Counter[str] = Counter()
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True,
-                                    linger_ms=5)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
         await producer.start()
         try:
             for replica in replicas:
                 replica.start()
             for envelope in reference:
-                await producer.send_and_wait(names["reference"], encode(envelope), key=envelope.kafka_key,
-                                             headers=kafka_headers(envelope))
+                await producer.send_and_wait(
+                    names["reference"], encode(envelope), key=envelope.kafka_key, headers=kafka_headers(envelope)
+                )
             await wait_until(lambda: _at_least(consumed(names["reference"]), len(reference)), "the roster")
 
             async def stream_in() -> None:
                 for start in range(0, len(evidence), 30):
-                    for envelope in evidence[start:start + 30]:
-                        await producer.send(names["evidence"], encode(envelope), key=envelope.kafka_key,
-                                            headers=kafka_headers(envelope))
+                    for envelope in evidence[start : start + 30]:
+                        await producer.send(
+                            names["evidence"], encode(envelope), key=envelope.kafka_key, headers=kafka_headers(envelope)
+                        )
                     await producer.flush()
                     await asyncio.sleep(0.3)
 
@@ -272,8 +337,12 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
                 if sum(kills.values()) >= 8:
                     break
             await streaming
-            await wait_until(settled, "every evidence folded, every regroup published and every e-mail sent "
-                             f"(of {len(evidence)} evidence and {len(expected_news)} news)", progress=progress)
+            await wait_until(
+                settled,
+                "every evidence folded, every regroup published and every e-mail sent "
+                f"(of {len(evidence)} evidence and {len(expected_news)} news)",
+                progress=progress,
+            )
         finally:
             for replica in replicas:
                 replica.stop()
@@ -284,8 +353,9 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
             live = await projection_checksum(session)
         n = notify_tables.notifications
         async with notify_sessions() as session:
-            planned = set(await session.scalars(select(n.c.notification_id).where(n.c.channel == "email",
-                                                                                  n.c.digest.is_(False))))
+            planned = set(
+                await session.scalars(select(n.c.notification_id).where(n.c.channel == "email", n.c.digest.is_(False)))
+            )
             statuses = Counter(await session.scalars(select(n.c.status)))
             told = set(await session.scalars(select(notify_tables.news.c.news_id)))
         await engine.dispose()
@@ -299,14 +369,21 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
                 expected_checksum = await projection_checksum(session)
             await single_engine.dispose()
 
-    regroups = Counter(e.data.section_id for e in {e.id: e for e in map(decode, await read_topic(
-        kafka_bootstrap, REGROUP.name))}.values() if e.type == "RegroupNeeded" and e.district_id == district)
+    regroups = Counter(
+        e.data.section_id
+        for e in {e.id: e for e in map(decode, await read_topic(kafka_bootstrap, REGROUP.name))}.values()
+        if e.type == "RegroupNeeded" and e.district_id == district
+    )
     received = Counter(m["X-Mosaic-Notification-Id"] for m in mail.mailbox.snapshot())
-    dead = {name: sum(_of_district(value, district) for value in await read_topic(kafka_bootstrap, f"{name}.dlq"))
-            for name in [*names.values(), *(t.name for t in TOPICS)]}
-    print(f"\nreplica chaos: kills {dict(kills)}; checksum {live}; RegroupNeeded {dict(regroups)}; "
-          f"{len(expected_news)} news, {len(planned)} e-mails planned, {sum(received.values())} received; "
-          f"notification statuses {dict(statuses)}")
+    dead = {
+        name: sum(_of_district(value, district) for value in await read_topic(kafka_bootstrap, f"{name}.dlq"))
+        for name in [*names.values(), *(t.name for t in TOPICS)]
+    }
+    print(
+        f"\nreplica chaos: kills {dict(kills)}; checksum {live}; RegroupNeeded {dict(regroups)}; "
+        f"{len(expected_news)} news, {len(planned)} e-mails planned, {sum(received.values())} received; "
+        f"notification statuses {dict(statuses)}"
+    )
 
     assert sum(kills.values()) >= 3
     assert live == expected_checksum
