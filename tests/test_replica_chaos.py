@@ -116,7 +116,7 @@ def guardians(district: str) -> Envelope:
         for i in range(STUDENTS)
     )
     return new_envelope(
-        RosterChanged(import_id="guardians", school_id=f"{district}-school-1", people=people),
+        RosterChanged(import_id="guardians", school_id=f"{district}-school-1", mode="delta", people=people),
         district_id=district,
         producer="evidence",
         school_id=f"{district}-school-1",
