@@ -389,7 +389,7 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
     assert live == expected_checksum
     assert sum(expected_regroups.values()) > 10
     assert regroups == expected_regroups
-    assert told >= expected_news and len(planned) >= len(expected_news) > 20
+    assert told >= expected_news and len(planned) > 20  # some news wait for a digest (the default preferences)
     assert not {k: v for k, v in received.items() if v > 1}, "an e-mail arrived more than once"
     assert set(received) == planned, "an e-mail was planned and never sent, or sent and never planned"
     assert statuses["delivered"] >= len(planned) and not statuses.keys() & {"failed", "in_doubt"}, statuses
