@@ -34,12 +34,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from mosaic_dev.district_generator import generate_district, write_district
 from mosaic_events.topics import FOREVER, Topic
 from mosaic_evidence.bulk.envelope import EnvelopeEncoder
 from mosaic_evidence.bulk.importer import HEADERS
 from mosaic_evidence.bulk.producer import import_producer_config
 from mosaic_evidence.bulk.rows import RowChecker
-from mosaic_evidence.generator import generate_district, write_district
 from mosaic_runtime.topics_admin import ensure_topics
 
 PARTITIONS = 12

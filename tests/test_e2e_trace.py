@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mosaic_dev.district_generator import District, generate_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
@@ -30,7 +31,6 @@ from mosaic_dev.stack import (
     wait_until_ready,
 )
 from mosaic_dev.tracesink import ReceivedSpan, TraceSink
-from mosaic_evidence.generator import District, generate_district
 
 BLOCK = "e2e-flex"
 
@@ -47,7 +47,8 @@ def stack(local_kafka, tmp_path: Path) -> Iterator[tuple[StackUrls, DevIdentityP
     mail = MailSink(tmp_path / "mail", smtp_port=free_port(), web_port=free_port()).start()
     specs = [ServiceSpec(s.name, free_port()) for s in SERVICES]
     quick = {"MOSAIC_MASTERY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.1",
-             "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1"}
+             "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1",
+             "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "100"}  # the traced email must go at once, not in a digest
     running: list[RunningService] = []
     try:
         for spec in specs:
@@ -102,7 +103,7 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     client = DistrictClient(urls, district.district_id, admin, patience=600)
     client.import_framework(district.case_package())
     roster_dir = Path(mail.folder).parent / "roster"
-    from mosaic_evidence.generator.writers import write_oneroster
+    from mosaic_dev.district_generator.writers import write_oneroster
 
     write_oneroster(roster_dir, district.roster)
     client.import_roster(roster_dir)

@@ -1,4 +1,5 @@
-"""Services never import each other: they share only mosaic_events and mosaic_runtime."""
+"""Services never import each other (they share only mosaic_events and mosaic_runtime), and no domain/ package
+imports a framework: the rules of the business stay plain Python, testable without a database, broker or server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# What a domain/ package never imports: storage, HTTP, messaging, and the chassis that wraps them.
+FRAMEWORKS = frozenset({"sqlalchemy", "alembic", "fastapi", "starlette", "httpx", "faststream", "aiokafka", "kafka",
+                        "mosaic_runtime"})
 
 
 @dataclass(frozen=True)
@@ -75,4 +79,45 @@ def test_the_check_catches_a_service_importing_another(tmp_path: Path) -> None:
     assert [str(v) for v in violations] == [
         "evidence/src/mosaic_evidence/api.py:1: mosaic_evidence imports mosaic_mastery.domain.model",
         "mastery/src/mosaic_mastery/domain/model.py:5: mosaic_mastery imports mosaic_evidence.domain",
+    ]
+
+
+def framework_imports_in_domains(services: Path) -> list[Violation]:
+    """Every import of a framework (FRAMEWORKS) from a file under a service's domain/ package."""
+    violations = []
+    for name, src in service_packages(services).items():
+        for file in sorted((src / "domain").rglob("*.py")):
+            for line, module in imported_modules(ast.parse(file.read_text(), filename=str(file))):
+                if module.split(".")[0] in FRAMEWORKS:
+                    violations.append(Violation(file.relative_to(services), line, f"{name}.domain", module))
+    return violations
+
+
+def test_no_domain_imports_a_framework() -> None:
+    packages = service_packages(ROOT / "services")
+    backends = ("evidence", "mastery", "scheduling", "notify")  # the portal is a front: it has no domain/
+    assert all((packages[f"mosaic_{svc}"] / "domain").is_dir() for svc in backends)
+    violations = framework_imports_in_domains(ROOT / "services")
+    assert not violations, "domain/ is pure; move this to adapters/ or service/:\n" + "\n".join(map(str, violations))
+
+
+def test_the_check_catches_a_framework_in_a_domain(tmp_path: Path) -> None:
+    pkg = tmp_path / "notify" / "src" / "mosaic_notify"
+    (pkg / "domain").mkdir(parents=True)
+    (pkg / "adapters").mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "adapters/store.py").write_text("import sqlalchemy\n")  # adapters may
+    (pkg / "domain/digest.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from pydantic import BaseModel\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "def send():\n"
+        "    import aiokafka  # hidden inside a function\n"
+    )
+
+    violations = framework_imports_in_domains(tmp_path)
+
+    assert [str(v) for v in violations] == [
+        "notify/src/mosaic_notify/domain/digest.py:3: mosaic_notify.domain imports sqlalchemy.ext.asyncio",
+        "notify/src/mosaic_notify/domain/digest.py:5: mosaic_notify.domain imports aiokafka",
     ]

@@ -24,10 +24,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import create_engine, text
 
+from mosaic_dev.devservers import MailCatcher
 from mosaic_events import encode, new_envelope
 from mosaic_events.catalog import MasteryChanged, Person, RosterChanged
 from mosaic_events.topics import Topic
-from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.ids import notification_id
 from mosaic_notify.domain.news import news_id_for
 from mosaic_runtime.topics_admin import ensure_topics
@@ -103,6 +103,7 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
            "MOSAIC_NOTIFY_TOPIC_OVERRIDES": json.dumps({f"mosaic.{name}.v1": topic for name, topic in topics.items()}),
            "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
            "MOSAIC_NOTIFY_SMTP_LOOKUP_URL": mail.lookup_url, "MOSAIC_NOTIFY_DEFAULT_QUIET_HOURS": "",
+           "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "1000",  # every change here is news to tell at once
            "MOSAIC_NOTIFY_LEASE_SECONDS": "3", "MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS": "1",
            "MOSAIC_NOTIFY_DELIVERY_POLL_SECONDS": "0.1", "MOSAIC_NOTIFY_LOG_LEVEL": "WARNING"}
     notify = NotifyProcess(env, tmp_path / "notify.log")

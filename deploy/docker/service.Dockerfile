@@ -24,6 +24,8 @@ COPY services/evidence/pyproject.toml services/evidence/
 COPY services/mastery/pyproject.toml services/mastery/
 COPY services/scheduling/pyproject.toml services/scheduling/
 COPY services/notify/pyproject.toml services/notify/
+# ${scope} is one or two words on purpose (--all-packages | --package mosaic-<svc>): left unquoted.
+# hadolint ignore=SC2086
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<evidence|mastery|scheduling|notify|dev>"; exit 1; } \
     && if [ "${SERVICE}" = dev ]; then scope="--all-packages"; else scope="--package mosaic-${SERVICE}"; fi \
@@ -31,6 +33,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY libs libs
 COPY services services
 COPY deploy/src deploy/src
+# hadolint ignore=SC2086
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "${SERVICE}" = dev ]; then scope="--all-packages"; else scope="--package mosaic-${SERVICE}"; fi \
     && uv sync --frozen --no-dev --no-editable ${scope}

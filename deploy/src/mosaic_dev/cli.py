@@ -1,14 +1,15 @@
-"""`mosaic-dev`: run a local Kafka broker, or bring up the local stack."""
+"""`mosaic-dev`: run a local Kafka broker or the local stack, generate demo data, try the engines."""
 
 from __future__ import annotations
 
 import signal
 import threading
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Mosaic developer tools: a local Kafka broker and the local stack.", no_args_is_help=True)
+app = typer.Typer(help="Mosaic developer tools: local Kafka, the local stack, demo data.", no_args_is_help=True)
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_KAFKA_PORT = 9092
@@ -196,6 +197,76 @@ def topics(
 
     ensure_topics(bootstrap)
     typer.echo("topics ready")
+
+
+@app.command("generate-district")
+def generate_district_command(
+    out: Annotated[Path, typer.Option(help="folder to write case.json, oneroster/ and evidence.csv into")],
+    seed: Annotated[int, typer.Option(help="same seed, same files, byte for byte")] = 7,
+    schools: Annotated[int, typer.Option(min=1)] = 3,
+    students_per_school: Annotated[int, typer.Option(min=1)] = 300,
+    weeks: Annotated[int, typer.Option(min=1, help="weeks of evidence from the first day of school")] = 12,
+    evidence_per_week: Annotated[float, typer.Option(min=0.1, help="average pieces of evidence per student")] = 5.0,
+    rows: Annotated[int | None, typer.Option(min=1, help="stop evidence.csv after this many rows")] = None,
+    start: Annotated[str | None, typer.Option(help="first day of school (ISO date) [2026-08-17]")] = None,
+    envelopes: Annotated[bool, typer.Option(help="also write envelopes.jsonl (EvidenceRecorded)")] = False,
+) -> None:
+    """Write a realistic synthetic district: a CASE framework, a OneRoster bundle and months of evidence."""
+    import time
+    from datetime import date
+
+    from mosaic_dev.district_generator import DEFAULT_START, generate_district, write_district
+
+    started = time.monotonic()
+    district = generate_district(seed, schools=schools, students_per_school=students_per_school, weeks=weeks,
+                                 evidence_per_week=evidence_per_week,
+                                 start=date.fromisoformat(start) if start else DEFAULT_START,
+                                 max_rows=rows)
+    counts = write_district(district, out, envelopes=envelopes)
+    typer.echo(f"district {district.district_id} ({district.roster.district.name}) written to {out} "
+               f"in {time.monotonic() - started:.1f}s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()),
+               err=True)
+
+
+@app.command()
+def devservers(smtp_port: int = 2525, lookup_port: int = 2580, webhook_port: int = 2590) -> None:
+    """Run a local SMTP server (with its message search) and a webhook receiver for notify, and print what arrives."""
+    import time
+
+    from mosaic_dev.devservers import HttpReceiver, MailCatcher
+
+    mail = MailCatcher(smtp_port, lookup_port).start()
+    hooks = HttpReceiver(webhook_port).start()
+    typer.echo(f"SMTP 127.0.0.1:{mail.port}, search {mail.lookup_url}, webhooks {hooks.url}")
+    seen_mail = seen_hooks = 0
+    try:
+        while True:
+            time.sleep(1)
+            for message in mail.mailbox.snapshot()[seen_mail:]:
+                typer.echo(f"mail to {message['To']}: {message['Subject']}")
+            for hook in hooks.received[seen_hooks:]:
+                typer.echo(f"webhook {hook.path}: {hook.body[:200]!r}")
+            seen_mail, seen_hooks = len(mail.mailbox.snapshot()), len(hooks.received)
+    finally:
+        mail.stop()
+        hooks.stop()
+
+
+@app.command("regroup-demo")
+def regroup_demo(students: Annotated[int, typer.Option(min=1)] = 300,
+                 sessions: Annotated[int, typer.Option(min=1)] = 15,
+                 time_limit: Annotated[float, typer.Option(help="CP-SAT seconds")] = 10.0) -> None:
+    """Regroup a synthetic flex block with scheduling's engine and print a few explained assignments."""
+    from mosaic_dev.synthetic_block import synthetic_block
+    from mosaic_scheduling.domain.regroup import SolverSettings, regroup
+
+    block = synthetic_block(seed=1, students=students, sessions=sessions)
+    result = regroup(block.school, block.block_id, block.students, block.placements,
+                     SolverSettings(time_limit_seconds=time_limit))
+    typer.echo(f"{result.status} by {result.method}: cost {result.cost}, bound {result.bound}, "
+               f"{result.solve_seconds:.2f}s")
+    for decision in result.decisions[:10]:
+        typer.echo(f"{decision.student_id} → {decision.session_id}: {decision.reason} {' '.join(decision.notes)}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from mosaic_notify.devservers import MailCatcher
+from mosaic_dev.devservers import MailCatcher
 
 
 class MailSink:

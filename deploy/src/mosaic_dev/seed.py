@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from mosaic_dev.district_generator import District, generate_district, write_district
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.scenario import DistrictClient, FlexBlockPlan, StackUrls, skill_group_sessions
-from mosaic_evidence.generator import District, generate_district, write_district
 
 DEMO_SEED = 2026
 EVIDENCE_BATCH = 200
@@ -22,9 +22,9 @@ def demo_district(students: int = 48, weeks: int = 4) -> District:
 
 
 def seed_demo_district(idp: DevIdentityProvider, data_dir: Path, urls: StackUrls | None = None,
-                       echo=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Load the demo district into a running stack; returns what was loaded."""
-    district = demo_district()
+                       echo=print, district: District | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Load the demo district (or a smaller one, for tests) into a running stack; returns what was loaded."""
+    district = district or demo_district()
     out = data_dir / "demo"
     write_district(district, out)
     token = idp.token(district_id=district.district_id, user_id="demo-admin", roles=("districtAdministrator",))

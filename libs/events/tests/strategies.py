@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from mosaic_events import Envelope, EventData, all_event_classes
-from mosaic_events.catalog import Score
+from mosaic_events.catalog import GroupAssignmentChanged, MasteryChanged, Score
 
 MAX_ITEMS = 3
 FIRST_DAY = datetime(1990, 1, 1)
@@ -41,7 +41,35 @@ def scores(draw: st.DrawFn) -> Score:
     return Score(value=value, minimum=minimum, maximum=maximum)
 
 
-HAND_WRITTEN: dict[type, st.SearchStrategy[Any]] = {Score: scores()}
+@st.composite
+def mastery_changes(draw: st.DrawFn) -> MasteryChanged:
+    """Version 2: the new level and its rank are present together, or both absent (and not mastered)."""
+    fields = {name: draw(field_strategy(info)) for name, info in MasteryChanged.model_fields.items()}
+    if fields["new_level"] is None or fields["new_rank"] is None:
+        fields.update(new_level=None, new_rank=None, mastered=False)
+    return MasteryChanged(**fields)
+
+
+@st.composite
+def group_assignment_changes(draw: st.DrawFn) -> GroupAssignmentChanged:
+    """Version 2: a new session with its details, or none (the student left the block) and no details."""
+    fields = {name: draw(field_strategy(info)) for name, info in GroupAssignmentChanged.model_fields.items()}
+    if fields["new_session_id"] is None:
+        fields.update(session_title=None, session_kind=None, starts_at=None, ends_at=None, room_id=None,
+                      teacher_id=None)
+    else:
+        fields.update(session_title=fields["session_title"] or draw(identifiers),
+                      session_kind=fields["session_kind"] or draw(identifiers),
+                      starts_at=fields["starts_at"] or draw(aware_datetimes),
+                      ends_at=fields["ends_at"] or draw(aware_datetimes))
+    return GroupAssignmentChanged(**fields)
+
+
+HAND_WRITTEN: dict[type, st.SearchStrategy[Any]] = {
+    Score: scores(),
+    MasteryChanged: mastery_changes(),
+    GroupAssignmentChanged: group_assignment_changes(),
+}
 
 
 def model_strategy(model: type[BaseModel]) -> st.SearchStrategy[BaseModel]:

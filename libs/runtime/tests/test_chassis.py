@@ -40,6 +40,7 @@ async def test_each_event_is_applied_once_and_its_consequence_emitted_once(kafka
     records = [(e.kafka_key, encode(e), kafka_headers(e)) for e in events]
     records.append(records[0])  # an upstream re-send of the same envelope
     records.append((b"s-0", b'{"type": "EvidenceRecorded", "version": 1}', []))  # unreadable
+    records.append((b"s-1", b" " * (300 * 1024), [("type", b"EvidenceRecorded")]))  # over the size limit
     await produce(kafka_bootstrap, topic, records)
 
     app = sample_service(kafka_bootstrap, database_url, topic, group)
@@ -58,11 +59,14 @@ async def test_each_event_is_applied_once_and_its_consequence_emitted_once(kafka
         assert await applied_rows(app2) == first_run
     assert set(first_run.values()) == {1}
 
-    dead = await read_all(kafka_bootstrap, f"{topic}.dlq", 1)
-    assert len(dead) == 1
-    headers = dict(dead[0].headers)
-    assert headers["x-mosaic-reason"] == b"malformed"
-    assert b"field 'id'" in headers["x-mosaic-error"]
+    dead = await read_all(kafka_bootstrap, f"{topic}.dlq", 2)
+    assert len(dead) == 2
+    headers = {dict(d.headers)["x-mosaic-reason"]: dict(d.headers) for d in dead}
+    assert set(headers) == {b"malformed", b"rejected"}
+    assert b"field 'id'" in headers[b"malformed"]["x-mosaic-error"]
+    assert headers[b"rejected"]["x-mosaic-error"] == (
+        b"the record is 307200 bytes; a EvidenceRecorded may be at most 262144 bytes")
+    assert {h["x-mosaic-consumer-group"] for h in headers.values()} == {group.encode()}  # who wrote each
 
     ids = {str(e.id) for e in events}
     emitted = [decode(r.value) for r in await read_all(kafka_bootstrap, "mosaic.mastery.v1", 10_000, timeout=5)]

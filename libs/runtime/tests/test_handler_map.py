@@ -59,4 +59,4 @@ async def test_handled_events_arrive_typed_ignored_ones_are_skipped_and_the_rest
 
     assert seen == [("EvidenceRecorded", recorded.id)]
     assert [(d.record.offset, d.reason) for d in dead] == [(2, "unhandled"), (3, "unhandled")]
-    assert "MasteryChanged v1 has no handler here" in dead[1].error
+    assert "MasteryChanged v2 has no handler here" in dead[1].error  # the current version (ADR 0012)

@@ -281,7 +281,7 @@ async def test_a_batch_is_all_or_nothing_and_corrections_and_retractions_are_new
     assert kinds["total"] == 1
     outsider = await service.client.get(service.path(f"students/{roster.student}/evidence"),
                                         headers=service.headers(roster.other_teacher))
-    assert outsider.status_code == 403
+    assert outsider.status_code == 404  # the answer an unknown student gets: no existence oracle
 
 
 async def test_xapi_and_caliper_become_evidence_through_the_districts_mapping(service: Service):

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import decode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import build_app
@@ -83,8 +83,8 @@ async def test_students_read_only_themselves_and_no_one_reads_another_district(a
     other = await client.get(f"/v1/districts/{D}/students/ben/profile", headers=token("ana", ("student",)))
     elsewhere = await client.get(f"/v1/districts/{D}/students/ana/profile", headers=token(district="d-other"))
     heatmap = await client.get(f"/v1/districts/{D}/sections/{SECTION}/heatmap", headers=token("ana", ("student",)))
-    assert (own.status_code, other.status_code, elsewhere.status_code, heatmap.status_code) == (200, 403, 403, 403)
-    assert "may not read student 'ben'" in other.json()["detail"]
+    assert (own.status_code, other.status_code, elsewhere.status_code, heatmap.status_code) == (200, 404, 403, 403)
+    assert "no student 'ben'" in other.json()["detail"]  # the answer an unknown student gets: no existence oracle
 
 
 async def test_a_new_method_recalculates_and_emits_marked_changes(api):
@@ -115,3 +115,26 @@ async def test_grouping_competencies_must_exist_in_the_framework(api):
     assert right.status_code == 200 and right.json()["competency_ids"] == [T0, T1]
     heatmap = (await client.get(f"/v1/districts/{D}/sections/{SECTION}/heatmap", headers=token())).json()
     assert heatmap["grouping_competencies"] == [T0, T1] and len(heatmap["students"]) == 2
+
+
+async def test_a_students_self_rating_counts_only_once_the_district_turns_self_assessments_on(api):
+    client, app = api
+    rating = synthetic.evidence(D, "ben", (T0,), 4, evidence_id="self-1", observed_on=date(2026, 9, 20),
+                                kind="self_assessment")
+    later = BatchApplier("api-test-later", HANDLERS, app.state.ctx.sessions, deps=ProjectionStore())  # own offsets
+    await later.apply(as_records([rating]))
+    url = f"/v1/districts/{D}/students/ben/profile"
+
+    def t0(profile: dict) -> dict:
+        return next(c for c in profile["competencies"] if c["competency_id"] == T0)
+
+    before = t0((await client.get(url, headers=token())).json())
+    assert before["evidence_count"] == 2 and before["estimate"] == pytest.approx(0.25)
+    assert "1 goals or self-assessments are kept but not counted" in before["explanation"]
+    settings = (await client.get(f"/v1/districts/{D}/settings", headers=token())).json()
+    assert settings["count_goals"] is False and settings["count_self_assessments"] is False
+    admin = token("admin-1", ("districtAdministrator",))
+    answer = await client.put(f"/v1/districts/{D}/settings", json={"count_self_assessments": True}, headers=admin)
+    assert answer.status_code == 200 and answer.json()["recalculated"] is True
+    after = t0((await client.get(url, headers=token())).json())
+    assert after["estimate"] > before["estimate"] and "kept but not counted" not in after["explanation"]

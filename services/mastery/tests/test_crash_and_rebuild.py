@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import topics
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.emissions import caused_by_event
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import encode
-from mosaic_mastery import synthetic
 from mosaic_mastery.domain.facts import from_envelope, from_record
 
 

@@ -11,8 +11,8 @@ import random
 import pytest
 from sqlalchemy import select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import decode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.rebuild import write_state
 from mosaic_mastery.adapters.store import LiveSlice, NotLoaded, ProjectionStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from mosaic_mastery import synthetic
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
 from mosaic_mastery.domain.projection import ProjectionState, apply

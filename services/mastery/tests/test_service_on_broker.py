@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_events import derived_event_id, topics
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.main import MIGRATIONS, build_app

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from mosaic_dev.devservers import HttpReceiver, MailCatcher
 from mosaic_events import Envelope, encode, new_envelope
 from mosaic_events.catalog import Competency, FrameworkPublished, Person, RosterChanged
 from mosaic_events.topics import Topic
 from mosaic_notify.adapters import store
-from mosaic_notify.devservers import HttpReceiver, MailCatcher
 from mosaic_notify.main import build_app
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.auth import SigningKey, generate_signing_key, mint_token

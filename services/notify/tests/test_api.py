@@ -49,7 +49,11 @@ async def test_bad_requests_say_what_is_wrong(api: httpx.AsyncClient):
     assert (await api.get(PREFS)).status_code == 401
     assert (await api.get(PREFS, headers=auth(district="d2"))).status_code == 403
     other = await api.get(PREFS, headers=auth(user="g2", roles=("parent",)))
-    assert other.status_code == 403 and "own preferences" in other.json()["detail"]
+    assert other.status_code == 404 and "no guardian 'g1'" in other.json()["detail"]  # as if g1 did not exist
+    for intruder in (auth(user="s1", roles=("student",)), auth(user="x", roles=())):  # a child, a roleless token
+        assert (await api.get(PREFS, headers=intruder)).status_code == 404
+        assert (await api.put(PREFS, headers=intruder, json={"language": "en"})).status_code == 404
+        assert (await api.get(PREFS.replace("preferences", "notifications"), headers=intruder)).status_code == 404
     assert (await api.get(PREFS, headers=auth(user="g1", roles=("parent",)))).status_code == 200
     unknown = await api.get("/v1/districts/d1/guardians/nobody/preferences", headers=auth())
     assert unknown.status_code == 404

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
+from mosaic_dev.devservers import MailCatcher
 from mosaic_events.ids import new_event_id
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
-from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.messages import MessageRenderer
 from mosaic_notify.domain.news import News, NewsKind

@@ -171,6 +171,9 @@ def test_unsubscribe_tokens_round_trip_and_refuse_tampering():
     assert read_unsubscribe_token("k", token) == ("d1", "g1", "email")
     assert read_unsubscribe_token("other-key", token) is None
     assert read_unsubscribe_token("k", token[:-1] + ("0" if token[-1] != "0" else "1")) is None
+    payload = token.partition(".")[0]
+    assert read_unsubscribe_token("k", f"{payload}.æ\U000f2888") is None  # not ASCII: refused, not a 500
+    assert not verify_signature("s3cret", "t=1700000000,v1=æ", b"{}", now=1_700_000_000)
 
 
 def test_retries_back_off_exponentially_up_to_a_cap():

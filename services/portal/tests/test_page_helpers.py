@@ -32,3 +32,19 @@ def test_spanish_fills_in_values_and_english_is_the_fallback() -> None:
     assert en("{n} pieces of evidence", n=3) == "3 pieces of evidence"
     assert es("a text nobody translated") == "a text nobody translated"
     assert all(value.count("{") == key.count("{") for key, value in SPANISH.items())
+
+
+def test_a_goals_progress_is_the_students_mastery_on_its_competencies() -> None:
+    from mosaic_portal.pages.plan import with_progress
+
+    profile = {"scale": [{"name": lv} for lv in LEVELS], "competencies": [
+        {"competency_id": "c1", "code": "6.RP.1", "level": "Proficient", "mastered": True},
+        {"competency_id": "c2", "code": "6.RP.2", "level": "Developing", "mastered": False}]}
+    plan = {"goals": [{"goal_id": "g1", "competency_ids": ["c1", "c2", "c3"]}],
+            "notes": [{"note_id": "n1", "goal_id": "g1"}, {"note_id": "n2", "goal_id": None}]}
+    shown = with_progress(plan, profile)
+    goal = shown["goals"][0]
+    assert goal["mastered"] == 1 and goal["share"] == 33
+    assert [c["code"] for c in goal["competencies"]] == ["6.RP.1", "6.RP.2", "c3"]
+    assert goal["competencies"][2]["style"]["pattern"] == "none"  # no evidence yet: no level, said in words
+    assert [n["note_id"] for n in goal["notes"]] == ["n1"] and [n["note_id"] for n in shown["plan_notes"]] == ["n2"]

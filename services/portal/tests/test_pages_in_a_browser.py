@@ -104,6 +104,11 @@ def test_a_teacher_records_evidence_and_sees_the_heatmap_change(browser: Browser
     page.locator("table.heatmap tbody tr").first.locator("th a").click()
     page.wait_for_selector("h1")
     assert student_name in page.locator("h1").inner_text()
+    assert page.locator("h2#plan-h").is_visible()
+    review = page.locator("form[action$='/plan/reviews']")
+    review.locator("textarea[name=text]").fill("Conference: on track; next, ratio tables")
+    review.get_by_role("button", name="Add review").click()
+    assert "Conference: on track; next, ratio tables" in page.locator("#plan").inner_text()
     accessible(page, "teacher-student")
 
     page.goto(f"{stack.portal}/teacher")
@@ -168,3 +173,48 @@ def test_a_guardian_reads_the_spanish_page_and_changes_a_preference(browser: Bro
                       headers={"Authorization": f"Bearer {token}"}).json()
     assert prefs["channels"]["email"]["frequency"] == "weekly"
     assert "new_group" not in prefs["kinds"]
+
+
+def test_a_student_sets_a_goal_on_a_competency_and_sees_its_progress(browser: Browser, stack: Stack) -> None:
+    student = stack.first("student")
+    page = sign_in(browser, stack, student, PHONE)
+    assessed_code = page.locator("ul.profile li .row-head strong").first.inner_text()
+    options = page.locator("#goal-competency option").all()
+    chosen = next(o for o in options if o.inner_text().split(" — ")[0].strip() == assessed_code)
+    page.fill("#goal-what", "Explain ratios to my little brother")
+    page.fill("#goal-why", "He asks me for help with recipes")
+    page.fill("#goal-steps", "Practise with recipes\nAsk my teacher for one harder problem")
+    page.fill("#goal-date", "2026-12-18")
+    page.select_option("#goal-competency", chosen.get_attribute("value"))
+    page.get_by_role("button", name="Set this goal").click()
+    plan = page.locator("#plan")
+    assert "Your plan was saved." in plan.locator("p.ok").inner_text()
+    goal = plan.locator(".card", has_text="Explain ratios to my little brother").first
+    assert "Progress:" in goal.locator("p.progress").inner_text()
+    assert assessed_code in goal.inner_text()
+    assert goal.locator("span.level").first.inner_text() not in ("", "no evidence"), "its level comes from mastery"
+
+    page.get_by_label("What I learned, what I will try next").first.fill("Recipes made it click")
+    page.get_by_role("button", name="Save my reflection").first.click()
+    assert "Recipes made it click" in page.locator("#plan").inner_text()
+    accessible(page, "student-plan", full_page=False)
+
+
+def test_a_guardian_comments_on_a_childs_plan(browser: Browser, stack: Stack) -> None:
+    guardian = stack.first("guardian")
+    page = sign_in(browser, stack, guardian, PHONE)
+    page.goto(f"{stack.portal}/family?lang=en")
+    form = page.locator("form[action$='/plan/comments']").first
+    child_id = form.get_attribute("action").split("/")[3]
+    form.locator("textarea[name=text]").fill("We will practise fractions while cooking on Sunday")
+    form.get_by_role("button", name="Send comment").click()
+    assert "Your comment was saved." in page.locator("main").inner_text()
+    assert "We will practise fractions while cooking on Sunday" in page.locator("main").inner_text()
+    accessible(page, "family-plan")
+
+    token = DevIdentityProvider(stack.data_dir).token(district_id=stack.district_id, user_id=guardian.id,
+                                                       roles=("parent",))
+    plan = httpx.get(f"{stack.urls.evidence}/v1/districts/{stack.district_id}/students/{child_id}/plan",
+                     headers={"Authorization": f"Bearer {token}"}).json()
+    comment = plan["notes"][0]
+    assert comment["author_id"] == guardian.id and comment["author_relationship"] == "guardian"

@@ -39,6 +39,7 @@ async def service(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, o
                                   solver_time_limit_seconds=5)
     app = build_app(settings)
     async with app.router.lifespan_context(app):
+        await feed_roster(app.state.ctx)  # scheduling writes name only schools and students the roster has
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client, app.state.ctx
@@ -72,14 +73,24 @@ async def define_school(client: httpx.AsyncClient, publish_mode: str = "auto") -
         assert response.status_code == 200, response.text
 
 
+async def feed_roster(ctx) -> None:
+    """Through the real consumer handler, as if RosterChanged had arrived."""
+    async with ctx.sessions() as session, session.begin():
+        roster = new_envelope(roster_changed(), district_id=DISTRICT, producer="test", school_id=SCHOOL)
+        await keep_roster(UnitOfWork(session), roster.data, roster)
+
+
+def roster_changed() -> RosterChanged:
+    return RosterChanged(import_id="i1", school_id=SCHOOL,
+                         sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
+                         people=tuple(Person(id=s, role="student", given_name=s, family_name="X") for s in STUDENTS),
+                         enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student")
+                                           for s in STUDENTS))
+
+
 async def feed_roster_and_levels(ctx, ranks: list[int]) -> None:
     """Through the real consumer handlers, as if RosterChanged and MasteryChanged had arrived."""
-    roster = RosterChanged(import_id="i1", school_id=SCHOOL,
-                           sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
-                           people=tuple(Person(id=s, role="student", given_name=s, family_name="X")
-                                        for s in STUDENTS),
-                           enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student")
-                                             for s in STUDENTS))
+    roster = roster_changed()
     async with ctx.sessions() as session, session.begin():
         uow = UnitOfWork(session)
         await keep_roster(uow, roster, new_envelope(roster, district_id=DISTRICT, producer="test", school_id=SCHOOL))
@@ -118,7 +129,8 @@ async def test_a_teacher_request_publishes_the_block_and_one_change_per_student(
     assert {e.id for e in events[1:]} == {e.id for e in events[1:]} and all(
         e.causation_id == events[0].id for e in events[1:])
 
-    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth(("teacher",)))
+    again = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={},
+                              headers=auth(("teacher",), user="t1"))
     assert again.json()["events"] == 1  # the block again, and nobody moved
     by_room = (await client.get(f"/v1/districts/{DISTRICT}/blocks/win/schedule?by=room", headers=auth())).json()
     assert {g["room"]: g["size"] for g in by_room["groups"]} == {"r1": 4, "r2": 4}
@@ -186,10 +198,10 @@ async def test_with_approval_a_rebuild_waits_as_a_draft_until_published(service)
     draft = (await client.post(f"/v1/districts/{DISTRICT}/blocks/win/regroup", json={}, headers=auth())).json()
     assert (draft["status"], draft["events"]) == ("draft", 0)
     preview = (await client.get(f"/v1/districts/{DISTRICT}/blocks/win/schedules/{draft['version']}",
-                                headers=auth(("teacher",)))).json()
+                                headers=auth(("teacher",), user="t1"))).json()
     assert len(preview["assignments"]) == 8 and await outbox(ctx) == []
     teacher = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/schedules/1/publish",
-                                headers=auth(("teacher",)))
+                                headers=auth(("teacher",), user="t1"))
     assert teacher.status_code == 403
     published = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/schedules/1/publish", headers=auth())
     assert published.json()["events"] == 9
@@ -209,7 +221,7 @@ async def test_attendance_is_published_for_the_sis(service) -> None:
     assert (event.type, event.data.taken_by, [m.status for m in event.data.marks]) == (
         "AttendanceTaken", "t1", ["present", "tardy"])
     wrong_day = await client.post(f"/v1/districts/{DISTRICT}/blocks/win/sessions/low/attendance",
-                                  json={**marks, "block_date": "2026-09-09"}, headers=auth(("teacher",)))
+                                  json={**marks, "block_date": "2026-09-09"}, headers=auth(("teacher",), user="t1"))
     assert wrong_day.status_code == 422 and "not a day block 'win' meets" in wrong_day.text
 
 
@@ -221,7 +233,12 @@ async def test_a_students_week_and_calendar_feeds(service) -> None:
     week = (await client.get(f"/v1/districts/{DISTRICT}/students/st0/week?on=2026-09-08", headers=auth())).json()
     assert [(e["date"], e["session_id"], e["starts_at"]) for e in week["sessions"]] == [
         ("2026-09-10", "low", "10:00")]
-    feed = await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics?access_token={token()}")
+    bearer_in_url = await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics?access_token={token()}")
+    assert bearer_in_url.status_code == 401  # a bearer token never travels in a URL
+    made = await client.post(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds",
+                             headers=auth(("student",), user="st0"))
+    assert made.status_code == 201 and token() not in made.text
+    feed = await client.get(made.json()["url"])  # what a calendar app does: no header, the URL is all it has
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     text = feed.text
     assert "SUMMARY:WIN: Ratios" in text and "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=TH" in text
@@ -229,6 +246,15 @@ async def test_a_students_week_and_calendar_feeds(service) -> None:
     teacher = await client.get(f"/v1/districts/{DISTRICT}/teachers/t2/calendar.ics", headers=auth())
     assert "SUMMARY:WIN: Ratios+" in teacher.text and "4 students" in teacher.text
     assert (await client.get(f"/v1/districts/{DISTRICT}/students/st0/calendar.ics")).status_code == 401
+    other = await client.post(f"/v1/districts/{DISTRICT}/students/st1/calendar-feeds",
+                              headers=auth(("student",), user="st0"))
+    assert other.status_code == 404  # a student makes feeds of their own calendar only
+    revoked = await client.delete(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds/{made.json()['feed_id']}",
+                                  headers=auth(("student",), user="st0"))
+    assert revoked.status_code == 200 and (await client.get(made.json()["url"])).status_code == 404
+    teacher_feed = await client.post(f"/v1/districts/{DISTRICT}/teachers/t2/calendar-feeds",
+                                     headers=auth(("teacher",), user="t2"))
+    assert "Ratios+" in (await client.get(teacher_feed.json()["url"])).text
 
 
 async def test_an_infeasible_block_is_reported_with_its_cause_and_nothing_is_published(service) -> None:
@@ -253,3 +279,49 @@ async def test_the_openapi_document_describes_every_route(service) -> None:
                  "/v1/districts/{district_id}/students/{student_id}/calendar.ics",
                  "/v1/districts/{district_id}/blocks/{block_id}/sessions/{session_id}/attendance"):
         assert path in paths
+
+
+async def test_a_feed_token_never_reaches_the_request_span(service) -> None:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    client, _ = service
+    app = client._transport.app  # type: ignore[attr-defined]
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
+    app.middleware_stack = app.build_middleware_stack()
+    await define_school(client)
+    url = (await client.post(f"/v1/districts/{DISTRICT}/students/st0/calendar-feeds", headers=auth())).json()["url"]
+    assert (await client.get(url)).status_code == 200
+    secret = url.removeprefix("/v1/calendar-feeds/").removesuffix(".ics")
+    spans = exporter.get_finished_spans()
+    assert any(s.attributes.get("http.route") == "/v1/calendar-feeds/{token}.ics" for s in spans)
+    leaked = [(s.name, k) for s in spans for k, v in (s.attributes or {}).items() if secret in str(v)]
+    assert leaked == [] and not any(secret in s.name for s in spans)
+
+
+async def test_writes_name_only_schools_and_students_the_district_has(service) -> None:
+    client, _ = service
+    await define_school(client)
+    base = f"/v1/districts/{DISTRICT}"
+    ghost_school = await client.put(f"{base}/schools/atlantis", json={}, headers=auth())
+    assert ghost_school.status_code == 404 and "no school 'atlantis'" in ghost_school.text
+    room = await client.put(f"{base}/rooms/r9", json={"school_id": "atlantis", "name": "R", "capacity": 3},
+                            headers=auth())
+    assert room.status_code == 422 and "school_id" in room.text
+    plan = await client.put(f"{base}/students/ghost/support-plan", json={"required_kind": "intervention"},
+                            headers=auth())
+    assert plan.status_code == 404 and "no student 'ghost'" in plan.text
+    placed = await client.post(f"{base}/blocks/win/placements", json={"student_id": "ghost", "session_id": "low"},
+                               headers=auth())
+    assert placed.status_code == 422 and "student_id" in placed.text
+    marks = {"block_date": "2026-09-10", "marks": [{"student_id": "st0", "status": "present"},
+                                                   {"student_id": "ghost", "status": "absent"}]}
+    taken = await client.post(f"{base}/blocks/win/sessions/low/attendance", json=marks, headers=auth())
+    assert taken.status_code == 422 and "marks[1].student_id" in taken.text
+    asked = await client.put(f"{base}/blocks/win/requests/ghost", json={"session_ids": ["low"]}, headers=auth())
+    assert asked.status_code == 404

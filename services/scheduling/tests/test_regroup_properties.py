@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
+from mosaic_scheduling.domain.cpsat import solve_with_cpsat
+from mosaic_scheduling.domain.feasibility import infeasibility_causes
+from mosaic_scheduling.domain.greedy import objective
 from mosaic_scheduling.domain.model import (
     SESSION_KINDS,
     AvailabilityWindow,
@@ -26,7 +29,9 @@ from mosaic_scheduling.domain.model import (
     SupportPlan,
     Teacher,
 )
+from mosaic_scheduling.domain.problem import build_problem
 from mosaic_scheduling.domain.regroup import RegroupResult, SolverSettings, regroup
+from mosaic_scheduling.domain.relaxation import flow_relaxation
 
 BLOCK = FlexBlock("b", "s", "WIN", "TH", time(10), 45, date(2026, 9, 3))
 COMPETENCIES = ("c1", "c2", "c3")
@@ -179,3 +184,30 @@ def test_rerunning_with_unchanged_data_moves_nobody(case, greedy: bool) -> None:
                          PreviousAssignment(published[p.id].session_id, published[p.id].fit_key)) for p in students]
     second = regroup(school, BLOCK.id, again, pins, FAST)
     assert [d for d in second.decisions if d.moved] == []
+
+
+@PROPERTY
+@given(schools())
+def test_every_schedule_is_proven_within_the_gap_limit(case) -> None:
+    school, students, pins = case
+    result = regroup(school, BLOCK.id, students, pins, FAST)
+    if result.status == "infeasible" or not students:
+        return
+    assert result.bound is not None and result.cost is not None
+    assert result.cost - result.bound <= FAST.gap_limit * result.cost
+
+
+@PROPERTY
+@given(schools())
+def test_cpsat_finds_nothing_cheaper_than_the_flow(case) -> None:
+    """The flow is exact, not just a bound: CP-SAT solving to optimality lands on the flow's cost."""
+    school, students, pins = case
+    problem = build_problem(school, BLOCK.id, students, pins)
+    if not students or infeasibility_causes(problem):
+        return
+    relaxation = flow_relaxation(problem)
+    assert relaxation is not None
+    assert objective(problem, relaxation.solution) == relaxation.bound
+    outcome = solve_with_cpsat(problem, 10.0, workers=1)
+    assert outcome.status == "OPTIMAL"
+    assert objective(problem, outcome.solution) == relaxation.bound

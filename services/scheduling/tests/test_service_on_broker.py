@@ -27,9 +27,11 @@ from mosaic_events.catalog import (
 )
 from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.auth import generate_signing_key, mint_token
+from mosaic_runtime.consumer import UnitOfWork
 from mosaic_runtime.db import make_engine, make_session_factory
 from mosaic_runtime.outbox import outbox_table
 from mosaic_scheduling.adapters import tables as t
+from mosaic_scheduling.consumers import keep_roster
 from mosaic_scheduling.main import build_app
 from mosaic_scheduling.settings import SchedulingSettings
 
@@ -128,6 +130,10 @@ async def published_and_sent(sessions) -> bool:
 
 
 async def define_school(app, district: str) -> None:
+    # Writes name only schools and students the roster has: apply the roster as its consumer would.
+    async with app.state.ctx.sessions() as session, session.begin():
+        roster = facts(district)[0][0]
+        await keep_roster(UnitOfWork(session), roster.data, roster)
     admin = mint_token(KEY, district_id=district, user_id="a", roles=("administrator",))
     headers = {"Authorization": f"Bearer {admin}"}
     base = f"/v1/districts/{district}"

@@ -33,7 +33,9 @@ CONTRACT_HEADERS = {
 }
 DLQ_HEADERS = {
     "x-mosaic-error": "why the consumer could not read the message, naming the field",
-    "x-mosaic-reason": "short tag: malformed, unknown-type, unsupported-version, ...",
+    "x-mosaic-reason": "short tag: malformed, unknown-type, unsupported-version, rejected",
+    "x-mosaic-source": "topic/partition/offset of the original record",
+    "x-mosaic-consumer-group": "the consumer group that could not read it (each group dead-letters on its own)",
 }
 
 READER_TYPE_NAMES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "NoneType": "null",

@@ -44,7 +44,11 @@ SCHEDULE = Topic("mosaic.schedule.v1", "flex block", 6, 365 * DAY_MS,
 NOTIFY = Topic("mosaic.notify.v1", "student", 6, 365 * DAY_MS,
                "Outcomes of family notifications.", ("FamilyNotified", "NotificationFailed"))
 
-TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, MASTERY, REGROUP, SCHEDULE, NOTIFY)
+PLANS = Topic("mosaic.plans.v1", "student", 12, 365 * DAY_MS,
+              "Changes of a student's learner plan (ids and statuses only; the words stay in the evidence service).",
+              ("LearnerPlanChanged",))
+
+TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, MASTERY, REGROUP, SCHEDULE, NOTIFY, PLANS)
 DLQ_RETENTION_MS = 30 * DAY_MS
 
 

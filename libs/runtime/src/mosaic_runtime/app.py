@@ -16,17 +16,21 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mosaic_runtime.auth import TokenVerifier
+from mosaic_runtime.auth_first import authenticate_before_parsing
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 from mosaic_runtime.kafka import make_broker
 from mosaic_runtime.limits import install as install_limits
 from mosaic_runtime.logging import setup_logging
-from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS, READY
 from mosaic_runtime.outbox import OutboxRelay
+from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
 from mosaic_runtime.telemetry import setup_telemetry
+from mosaic_runtime.unstorable import unstorable_value
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ def create_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _document_and_guard(app)  # again: services add routes after create_service (the audit routes)
         ctx = await _start(settings, migrations, setup_consumers, on_startup, app)
         app.state.ctx = ctx
         try:
@@ -77,11 +82,20 @@ def create_service(
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)
+    _document_and_guard(app)
+    app.add_exception_handler(DBAPIError, unstorable_value)
     if setup_telemetry(settings.service_name, settings.service_version):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
+
+
+def _document_and_guard(app: FastAPI) -> None:
+    """Document the chassis' error answers on every route and check tokens before bodies (both idempotent)."""
+    document_errors(app.routes)
+    authenticate_before_parsing(app.routes)
+    app.openapi_schema = None
 
 
 async def _start(
@@ -111,11 +125,14 @@ async def _start(
         ctx.relay.start()
     for hook in on_startup:
         await _call(hook, ctx)
+    await _refresh_readiness(ctx)
     log.info("%s started", settings.service_name)
     return ctx
 
 
 async def _stop(ctx: ServiceContext) -> None:
+    if (readiness := ctx.state.get("readiness_task")) is not None:
+        readiness.cancel()
     for task in ctx.tasks:
         task.cancel()
     await asyncio.gather(*ctx.tasks, return_exceptions=True)
@@ -147,11 +164,12 @@ def probes_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="The broker and the database are reachable")
+    @router.get("/readyz", summary="The broker and the database are reachable",
+                responses={503: {"description": "the broker or the database is unreachable; `checks` says which"}})
     async def readyz(request: Request) -> JSONResponse:
-        ctx: ServiceContext = request.app.state.ctx
-        checks = {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}
+        checks = await _readiness_checks(request.app.state.ctx)
         ready = all(ok for ok in checks.values())
+        _record_readiness(request.app.state.ctx, ready)
         body = {
             "status": "ready" if ready else "unready",
             "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
@@ -159,10 +177,35 @@ def probes_router() -> APIRouter:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        _refresh_readiness_soon(request.app.state.ctx)  # in the background: a scrape never waits on the broker
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+READINESS_MAX_AGE_SECONDS = 5.0
+
+
+def _record_readiness(ctx: ServiceContext, ready: bool) -> None:
+    """mosaic_ready: what /readyz last said, so readiness flapping shows between probes as a series."""
+    READY.set(1 if ready else 0)
+    ctx.state["readiness_checked_at"] = time.monotonic()
+
+
+async def _refresh_readiness(ctx: ServiceContext) -> None:
+    _record_readiness(ctx, all((await _readiness_checks(ctx)).values()))
+
+
+def _refresh_readiness_soon(ctx: ServiceContext) -> None:
+    stale = time.monotonic() - ctx.state.get("readiness_checked_at", 0.0) >= READINESS_MAX_AGE_SECONDS
+    running = ctx.state.get("readiness_task")
+    if stale and (running is None or running.done()):
+        ctx.state["readiness_task"] = asyncio.create_task(_refresh_readiness(ctx), name="readiness")
+
+
+async def _readiness_checks(ctx: ServiceContext) -> dict[str, bool]:
+    return {"database": await _database_ok(ctx), "broker": await _broker_ok(ctx)}
 
 
 async def _database_ok(ctx: ServiceContext) -> bool:

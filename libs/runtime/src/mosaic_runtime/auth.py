@@ -2,7 +2,8 @@
 
 Claims give the district (`district_id`), the user's OneRoster `sourcedId` (`sourced_id`,
 else `sub`) and `roles`. No token, a bad signature or an expired token is a 401 with the
-reason; another district's data or a missing role is a 403.
+reason; another district's data is a 403. What a caller may see inside their district is the
+access policy's business (`mosaic_runtime.access`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ ALGORITHMS = ["RS256", "ES256"]
 DISTRICT_CLAIM = "district_id"
 SOURCED_ID_CLAIM = "sourced_id"
 ROLES_CLAIM = "roles"
-STAFF_ROLES = frozenset({"administrator", "districtAdministrator", "siteAdministrator"})
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,13 @@ class Principal:
     user_id: str
     roles: frozenset[str]
 
-    def has_any(self, *roles: str) -> bool:
-        return bool(self.roles & set(roles))
 
-    @property
-    def is_admin(self) -> bool:
-        return bool(self.roles & STAFF_ROLES)
+class TokenRejected(Exception):
+    """A bearer token that does not verify; the message says why, for the 401."""
+
+
+# What each kind of key may sign with: a token's `alg` must match its key, whatever its header claims.
+KEY_ALGORITHMS = {"RSA": ("RS256",), "EC": ("ES256",)}
 
 
 class TokenVerifier:
@@ -55,43 +56,70 @@ class TokenVerifier:
             jwks_text = settings.oidc_jwks_file.read_text()
         self._jwks = jwt.PyJWKSet.from_dict(json.loads(jwks_text)) if jwks_text else None
 
-    def _key_for(self, token: str) -> Any:
-        kid = jwt.get_unverified_header(token).get("kid")
+    def _key_for(self, header: dict[str, Any], token: str) -> jwt.PyJWK:
+        kid = header.get("kid")
         if self._jwks is not None:
             for key in self._jwks.keys:
                 if kid is None or key.key_id == kid:
-                    return key.key
-            raise jwt.InvalidTokenError(f"no key with kid {kid!r} in the configured JWKS")
+                    return key
+            raise TokenRejected(f"the identity provider has no key with kid {kid!r}")
         if self._jwks_client is not None:
-            return self._jwks_client.get_signing_key_from_jwt(token).key
-        raise jwt.InvalidTokenError("the service has no identity-provider keys configured (set *_OIDC_JWKS_URL)")
+            return self._jwks_client.get_signing_key_from_jwt(token)
+        raise TokenRejected("the service has no identity-provider keys configured (set MOSAIC_OIDC_JWKS_URL)")
 
     def verify(self, token: str) -> Principal:
-        claims = jwt.decode(
-            token,
-            self._key_for(token),
-            algorithms=ALGORITHMS,
-            audience=self.audience,
-            issuer=self.issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
-        district = claims.get(DISTRICT_CLAIM)
-        if not district:
-            raise jwt.InvalidTokenError(f"token has no {DISTRICT_CLAIM!r} claim")
-        roles = claims.get(ROLES_CLAIM) or []
-        if isinstance(roles, str):
-            roles = roles.split()
-        return Principal(str(district), str(claims.get(SOURCED_ID_CLAIM) or claims["sub"]), frozenset(roles))
+        """The caller a token names, or TokenRejected with the reason; nothing else escapes."""
+        try:
+            return self._verify(token)
+        except TokenRejected:
+            raise
+        except jwt.ExpiredSignatureError:
+            raise TokenRejected("the token has expired; get a new one from your identity provider") from None
+        except jwt.InvalidSignatureError:
+            raise TokenRejected("the token's signature does not verify against the identity provider's keys") from None
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"the token is not valid: {exc}") from None
+        except Exception as exc:  # a malformed token must never become a 500
+            raise TokenRejected(f"the token cannot be read ({type(exc).__name__})") from None
+
+    def _verify(self, token: str) -> Principal:
+        header = jwt.get_unverified_header(token)
+        key = self._key_for(header, token)
+        allowed = KEY_ALGORITHMS.get(str(key.key_type), ())
+        if header.get("alg") not in allowed:
+            raise TokenRejected(f"the token is signed with {header.get('alg')!r}, but its key "
+                                f"{key.key_id!r} signs with {', '.join(allowed) or 'nothing we accept'}")
+        claims = jwt.decode(token, key.key, algorithms=list(allowed), audience=self.audience, issuer=self.issuer,
+                            options={"require": ["exp", "iss", "aud", "sub"]})
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """District, user and roles from verified claims; a claim of the wrong shape is a TokenRejected."""
+    district = claims.get(DISTRICT_CLAIM)
+    if not isinstance(district, str) or not district:
+        raise TokenRejected(f"the token has no {DISTRICT_CLAIM!r} claim (a string naming your district)")
+    user = claims.get(SOURCED_ID_CLAIM) or claims.get("sub")
+    if not isinstance(user, str) or not user:
+        raise TokenRejected(f"the token's {SOURCED_ID_CLAIM!r} or 'sub' claim must be a non-empty string")
+    roles = claims.get(ROLES_CLAIM) or []
+    if isinstance(roles, str):
+        roles = roles.split()
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise TokenRejected(f"the token's {ROLES_CLAIM!r} claim must be a list of role names")
+    return Principal(district, user, frozenset(roles))
 
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _unauthorized(reason: str) -> HTTPException:
+def unauthorized(reason: str) -> HTTPException:
+    """A 401 saying why; the header carries the reason in printable ASCII (RFC 6750)."""
+    described = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in reason)
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail=reason,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{described}"'},
     )
 
 
@@ -99,16 +127,12 @@ async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
-        raise _unauthorized("no bearer token: send 'Authorization: Bearer <token>' from your identity provider")
+        raise unauthorized("no bearer token: send 'Authorization: Bearer <token>' from your identity provider")
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
         return verifier.verify(credentials.credentials)
-    except jwt.ExpiredSignatureError:
-        raise _unauthorized("the token has expired; get a new one from your identity provider") from None
-    except jwt.InvalidSignatureError:
-        raise _unauthorized("the token's signature does not verify against the identity provider's keys") from None
-    except jwt.PyJWTError as exc:
-        raise _unauthorized(f"the token is not valid: {exc}") from None
+    except TokenRejected as exc:
+        raise unauthorized(str(exc)) from None
 
 
 async def district_principal(
@@ -123,20 +147,6 @@ async def district_principal(
             detail=f"your token is for district {principal.district_id!r}, not {district_id!r}",
         )
     return principal
-
-
-def require_roles(*roles: str) -> Any:
-    """A dependency that admits a district principal holding one of `roles`."""
-
-    async def check(principal: Annotated[Principal, Depends(district_principal)]) -> Principal:
-        if not principal.has_any(*roles):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"this needs one of the roles {sorted(roles)}; you have {sorted(principal.roles)}",
-            )
-        return principal
-
-    return Depends(check)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -32,8 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mosaic_events import Envelope, EventData, EventError, all_event_classes, decode
 from mosaic_events.topics import Topic
 from mosaic_events.tracing import trace_context
+from mosaic_events.upcasting import UPCASTERS, upcast
 from mosaic_runtime.db import POSITIONS, PROCESSED, RUNTIME_METADATA, runtime_tables
-from mosaic_runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from mosaic_runtime.metrics import (
+    CONSUMER_LAG,
+    EVENT_AGE_SECONDS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    HANDLER_SECONDS,
+)
 from mosaic_runtime.publishing import to_outbox
 from mosaic_runtime.settings import ServiceSettings
 
@@ -44,8 +53,31 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.consumer")
 
 
+# Every reason a record is dead-lettered for (EventError.reason values, plus a handler's rejection).
+DEAD_LETTER_REASONS = ("invalid", "malformed", "unknown-type", "unsupported-version", "rejected", "unhandled")
+
+
 class RejectEvent(Exception):
     """Raised by a handler, before it changes anything, for an event it cannot apply; it goes to the DLQ."""
+
+
+# A record larger than this is refused before it is parsed; the types that carry a school's roster or a
+# whole framework may be larger (the producer splits rosters into parts under 900 KB).
+MAX_RECORD_BYTES = 256 * 1024
+LARGE_TYPES = {"RosterChanged": 1024 * 1024, "FrameworkPublished": 4 * 1024 * 1024}
+
+
+def oversize_reason(record: ConsumerRecord, max_record_bytes: int = MAX_RECORD_BYTES) -> str | None:
+    """Why a record is too large to read, or None; the limit depends on its `type` header.
+
+    Replays call this too, so a rebuild skips exactly what the live consumer dead-lettered.
+    """
+    size = len(record.value or b"")
+    kind = next((v.decode(errors="replace") for k, v in (record.headers or ()) if k == "type"), "")
+    limit = max(max_record_bytes, LARGE_TYPES.get(kind, 0))
+    if size <= limit:
+        return None
+    return f"the record is {size} bytes; a {kind or 'record'} may be at most {limit} bytes"
 
 
 @dataclass
@@ -101,7 +133,8 @@ class HandlerMap:
         if strangers:
             raise UnmappedEventTypes(f"{', '.join(strangers)} are not in the event catalog (mosaic_events)")
         undecided = [f"{cls.event_type} v{cls.version} ({cls.topic().name})" for cls in catalog
-                     if cls.topic() in self.topics() and cls not in decided]
+                     if cls.topic() in self.topics() and cls not in decided
+                     and (cls.event_type, cls.version) not in UPCASTERS]  # read as their newest version
         if undecided:
             raise UnmappedEventTypes(
                 f"the handler map decides nothing about {', '.join(sorted(undecided))}: handle each, "
@@ -135,6 +168,8 @@ class DeadLetter:
     record: ConsumerRecord
     reason: str
     error: str
+    group: str = ""
+
 
 
 class BatchApplier:
@@ -149,9 +184,13 @@ class BatchApplier:
         deps: Any = None,
         dedupe_ids: bool = True,
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+        topics: Sequence[str] = (),
     ) -> None:
         handlers.check()
         self.group = group
+        self.max_record_bytes = max_record_bytes
+        self.topics = tuple(topics)
         self.dead_letter = dead_letter
         self.handlers = handlers
         self.deps = deps
@@ -185,7 +224,7 @@ class BatchApplier:
                 try:
                     await self._handle(handler, uow, record, envelope)
                 except RejectEvent as exc:
-                    dead.append(DeadLetter(record, "rejected", str(exc)))
+                    dead.append(DeadLetter(record, "rejected", str(exc), self.group))
                     continue
                 applied_ids.append(str(envelope.id))
             if self.handlers.before_commit is not None:
@@ -215,17 +254,26 @@ class BatchApplier:
             uow.trace_contexts[str(envelope.id)] = otel_context.get_current()
             await handler(uow, envelope.data, envelope)
         EVENTS_CONSUMED.labels(envelope.type, self.group).inc()
+        age = (datetime.now(UTC) - envelope.recorded_at).total_seconds()
+        EVENT_AGE_SECONDS.labels(self.group, envelope.type).observe(max(0.0, age))
 
     def _decode(
         self, records: Iterable[ConsumerRecord], dead: list[DeadLetter]
     ) -> list[tuple[ConsumerRecord, Envelope]]:
         decoded = []
         for record in records:
+            too_big = self._oversize(record)
+            if too_big:
+                dead.append(DeadLetter(record, "rejected", too_big, self.group))
+                continue
             try:
-                decoded.append((record, decode(record.value)))
+                decoded.append((record, upcast(decode(record.value))))  # handlers see the current version
             except EventError as exc:
-                dead.append(DeadLetter(record, exc.reason, str(exc)))
+                dead.append(DeadLetter(record, exc.reason, str(exc), self.group))
         return decoded
+
+    def _oversize(self, record: ConsumerRecord) -> str | None:
+        return oversize_reason(record, self.max_record_bytes)
 
     async def _load_positions(
         self, session: AsyncSession, partitions: set[tuple[str, int]]
@@ -284,7 +332,7 @@ class BatchApplier:
 
 
 async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> None:
-    """Publish unreadable records to `<topic>.dlq`, keeping key, value and headers, adding the reason."""
+    """Publish unreadable records to `<topic>.dlq`, keeping key, value and headers, adding the reason and the group."""
     for letter in letters:
         r = letter.record
         headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in (r.headers or ())}
@@ -293,10 +341,11 @@ async def send_to_dlq(broker: KafkaBroker, letters: Sequence[DeadLetter]) -> Non
                 "x-mosaic-reason": letter.reason,
                 "x-mosaic-error": letter.error[:2000],
                 "x-mosaic-source": f"{r.topic}/{r.partition}/{r.offset}",
+                "x-mosaic-consumer-group": letter.group,
             }
         )
         await broker.publish(r.value or b"", f"{r.topic}.dlq", key=r.key, headers=headers)
-        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason).inc()
+        EVENTS_DEAD_LETTERED.labels(r.topic, letter.reason, letter.group).inc()
         log.warning("sent %s/%s/%s to the DLQ: %s", r.topic, r.partition, r.offset, letter.error)
 
 
@@ -321,7 +370,13 @@ def subscribe(
     async def dead_letter(letters: Sequence[DeadLetter]) -> None:
         await send_to_dlq(broker, letters)
 
-    applier = BatchApplier(group, handlers, ctx.sessions, deps=deps, dedupe_ids=dedupe_ids, dead_letter=dead_letter)
+    for topic in topic_list:  # exported at 0 from the start, so the first dead letter shows as an increase
+        for reason in DEAD_LETTER_REASONS:
+            EVENTS_DEAD_LETTERED.labels(topic, reason, group)
+
+    applier = BatchApplier(group, handlers, ctx.sessions, deps=deps, dedupe_ids=dedupe_ids, dead_letter=dead_letter,
+                           max_record_bytes=ctx.settings.consumer_max_record_bytes, topics=topic_list)
+    _APPLIERS.setdefault(broker, []).append(applier)
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be
     # evicted from the group for missing a few heartbeats. Tests that kill consumers lower it.
@@ -346,6 +401,14 @@ def subscribe(
         _record_lag(message, group, records)
 
     return applier
+
+
+_APPLIERS: weakref.WeakKeyDictionary[KafkaBroker, list[BatchApplier]] = weakref.WeakKeyDictionary()
+
+
+def appliers_of(broker: KafkaBroker) -> list[BatchApplier]:
+    """The consumers `subscribe` registered on a broker: a replay applies records through the same wiring."""
+    return list(_APPLIERS.get(broker, ()))
 
 
 def _record_lag(message: Any, group: str, records: Sequence[ConsumerRecord]) -> None:

@@ -76,13 +76,13 @@ def make_engine(database_url: str, **kwargs: object) -> AsyncEngine:
         database_url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     if database_url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
-    engine = create_async_engine(database_url, **kwargs)  # type: ignore[arg-type]
+    engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -14,17 +14,18 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope, encode
 from mosaic_events.tracing import kafka_headers, trace_context
 from mosaic_runtime.db import OUTBOX
-from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
+from mosaic_runtime.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE_SECONDS
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
@@ -47,6 +48,13 @@ def outbox_table() -> Table:
     from mosaic_runtime.db import RUNTIME_METADATA, runtime_tables
 
     return runtime_tables(RUNTIME_METADATA)[OUTBOX]
+
+
+def _record_backlog(backlog: int, oldest: datetime | None) -> None:
+    OUTBOX_BACKLOG.set(backlog)
+    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    OUTBOX_OLDEST_AGE_SECONDS.set(0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
 
 
 class OutboxRelay:
@@ -109,31 +117,31 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
-                OUTBOX_BACKLOG.set(0)
+                _record_backlog(0, None)
                 await session.rollback()
                 return 0
             futures = [await self._publish(row) for row in rows]
             await asyncio.gather(*futures)
             await session.execute(update(table).where(table.c.seq.in_([r.seq for r in rows])).values(sent=True))
-            # counted after the update above, so the rows just sent are already excluded
-            backlog = await session.scalar(select(func.count()).select_from(table).where(table.c.sent.is_(False)))
+            backlog, oldest = (await session.execute(
+                select(func.count(), func.min(table.c.created_at)).where(table.c.sent.is_(False)))).one()
             await session.commit()
-        OUTBOX_BACKLOG.set(backlog or 0)
+        _record_backlog(backlog or 0, oldest)  # counted after marking this batch sent: what is left
         return len(rows)
 
-    async def _publish(self, row: object) -> asyncio.Future[object]:
-        headers = {k: v for k, v in row.headers}  # type: ignore[attr-defined]
+    async def _publish(self, row: Row[Any]) -> asyncio.Future[object]:
+        headers = {k: v for k, v in row.headers}
         event_type = headers.get("type", "?")
         with tracer.start_as_current_span(
             f"outbox publish {event_type}",
             context=trace_context(headers),
             kind=trace.SpanKind.PRODUCER,
             attributes={"mosaic.event_type": event_type, "mosaic.event_id": row.event_id},
-        ):  # type: ignore[attr-defined]
+        ):
             future = await self._broker.publish(
                 row.value,
                 row.topic,
-                key=row.key,  # type: ignore[attr-defined]
+                key=row.key,
                 headers=headers,
                 no_confirm=True,
             )

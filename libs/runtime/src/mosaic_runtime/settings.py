@@ -18,7 +18,15 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("MOSAIC_DATA_DIR", "data"))
 
 
-DISTRICT_WIDE = ("oidc_issuer", "oidc_audience", "oidc_jwks_url", "oidc_jwks_file")
+DISTRICT_WIDE = ("oidc_issuer", "oidc_audience", "oidc_jwks_url", "oidc_jwks_file", "environment")
+DEVELOPMENT = "development"
+DEV_SECRET_PREFIX = "dev-only-"
+MIN_SECRET_LENGTH = 16
+
+
+class InsecureSettings(RuntimeError):
+    """Outside development, a service refuses to start with a default or missing secret."""
+
 
 
 class ServiceSettings(BaseSettings):
@@ -27,6 +35,8 @@ class ServiceSettings(BaseSettings):
     model_config = service_config("SERVICE")
 
     service_name: str = "mosaic"
+    environment: str = Field(default=DEVELOPMENT, description="anything but 'development' refuses default or "
+                                                              "missing secrets at start (MOSAIC_ENVIRONMENT)")
     service_version: str = "0.1.0"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -51,11 +61,17 @@ class ServiceSettings(BaseSettings):
     publish_timeout_seconds: float = Field(
         default=10.0, description="how long an acknowledged write waits for the broker before answering 503")
     consumer_max_records: int = 500
+    consumer_max_record_bytes: int = Field(
+        default=256 * 1024, description="a larger record is dead-lettered as rejected (rosters and frameworks: more)")
     topic_overrides: dict[str, str] = Field(
         default_factory=dict, description="catalog topic name → the name to read instead (isolated tests only)")
     consumer_session_timeout_ms: int = Field(
         default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
     shutdown_grace_seconds: float = 25.0
+    audit_enabled: bool = Field(default=True, description="record reads and writes of students' data (off: benchmarks)")
+    audit_retention_days: int = Field(
+        default=365, description="days audit entries are kept where a district chose none (PUT …/audit/retention)")
+    audit_purge_every_seconds: float = 3600.0
     max_request_bytes: int = Field(
         default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413")
     max_upload_bytes: int = Field(
@@ -72,3 +88,26 @@ class ServiceSettings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{data_dir / self.service_name}.db"
         if not self.consumer_group:
             self.consumer_group = f"mosaic-{self.service_name}"
+        if self.environment != DEVELOPMENT:
+            problems = self.secret_problems()
+            if problems:
+                raise InsecureSettings(f"{self.service_name} will not start in {self.environment!r}: "
+                                       + "; ".join(problems))
+
+    def secret_problems(self) -> list[str]:
+        """What is default or missing among the secrets; subclasses add theirs."""
+        if not (self.oidc_jwks_url or self.oidc_jwks_file or self.oidc_jwks_json):
+            return ["no identity-provider keys: set MOSAIC_OIDC_JWKS_URL (or _JWKS_FILE)"]
+        return []
+
+
+def weak_secret(name: str, value: str | None) -> list[str]:
+    """A secret that is missing, a published development default, or too short to resist guessing."""
+    env = f"MOSAIC_*_{name.upper()}"
+    if not value:
+        return [f"{name} is not set ({env})"]
+    if value.startswith(DEV_SECRET_PREFIX):
+        return [f"{name} is the public development default; set {env} from your vault"]
+    if len(value) < MIN_SECRET_LENGTH:
+        return [f"{name} has fewer than {MIN_SECRET_LENGTH} characters"]
+    return []

@@ -64,7 +64,7 @@ class WorkStartsATrace(Sampler):
         name,
         kind=None,
         attributes=None,
-        links=None,  # type: ignore[no-untyped-def]
+        links=None,
         trace_state=None,
     ) -> SamplingResult:
         parent = get_current_span(parent_context).get_span_context()

@@ -1,4 +1,4 @@
-"""`mosaic-evidence`: the evidence service's command line (generate a district, bulk-import evidence)."""
+"""`mosaic-evidence`: the evidence service's command line (migrate, bulk-import evidence)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-# Each command imports what it needs when it runs: `import-evidence` need not load numpy, nor `generate` Kafka.
+# Each command imports what it needs when it runs: `migrate` need not load Kafka.
 if TYPE_CHECKING:
     from mosaic_evidence.bulk.importer import ImportOptions, ImportProgress, ImportSummary
 
@@ -34,31 +34,6 @@ def migrate() -> None:
     asyncio.run(run_migrations(EvidenceSettings().database_url, MIGRATIONS))
 
 
-@app.command()
-def generate(
-    out: Annotated[Path, typer.Option(help="folder to write case.json, oneroster/ and evidence.csv into")],
-    seed: Annotated[int, typer.Option(help="same seed, same files, byte for byte")] = 7,
-    schools: Annotated[int, typer.Option(min=1)] = 3,
-    students_per_school: Annotated[int, typer.Option(min=1)] = 300,
-    weeks: Annotated[int, typer.Option(min=1, help="weeks of evidence from the first day of school")] = 12,
-    evidence_per_week: Annotated[float, typer.Option(min=0.1, help="average pieces of evidence per student")] = 5.0,
-    rows: Annotated[int | None, typer.Option(min=1, help="stop evidence.csv after this many rows")] = None,
-    start: Annotated[str | None, typer.Option(help="first day of school (ISO date) [2026-08-17]")] = None,
-    envelopes: Annotated[bool, typer.Option(help="also write envelopes.jsonl (EvidenceRecorded)")] = False,
-) -> None:
-    """Write a realistic synthetic district: a CASE framework, a OneRoster bundle and months of evidence."""
-    from mosaic_evidence.generator import DEFAULT_START, generate_district, write_district
-
-    started = time.monotonic()
-    district = generate_district(seed, schools=schools, students_per_school=students_per_school, weeks=weeks,
-                                 evidence_per_week=evidence_per_week,
-                                 start=date.fromisoformat(start) if start else DEFAULT_START,
-                                 max_rows=rows)
-    counts = write_district(district, out, envelopes=envelopes)
-    console.print(f"district {district.district_id} ({district.roster.district.name}) written to {out} "
-                  f"in {time.monotonic() - started:.1f}s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
-
-
 @app.command("import-evidence")
 def import_evidence_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row")],
@@ -72,7 +47,6 @@ def import_evidence_command(
     rejects: Annotated[Path | None, typer.Option(help="rejected rows and reasons [FILE.rejects.csv]")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     checkpoint_seconds: Annotated[float, typer.Option(help="how often to save the checkpoint")] = 1.0,
-    hang_after_rows: Annotated[int | None, typer.Option(hidden=True, help="test hook: stall after N rows")] = None,
 ) -> None:
     """Import historical evidence from CSV into the evidence topic; resumable, without duplicates."""
     from mosaic_evidence.bulk.checkpoint import CheckpointMismatch
@@ -91,8 +65,7 @@ def import_evidence_command(
         view = reference_view_from_files(district, framework, roster) if framework and roster else None
         options = ImportOptions(path=file, district_id=district, producer_config=import_producer_config(servers),
                                 topic=topic, checkpoint_path=checkpoint, rejects_path=rejects, resume=resume,
-                                view=view, today=date.today(), checkpoint_seconds=checkpoint_seconds,
-                                hang_after_rows=hang_after_rows)
+                                view=view, today=date.today(), checkpoint_seconds=checkpoint_seconds)
         summary = _run_with_progress(options, progress)
     except (ImportFailed, CheckpointMismatch, HeaderError, TopicMissing, ReferenceFilesError) as exc:
         console.print(f"[red]import stopped:[/red] {exc}")

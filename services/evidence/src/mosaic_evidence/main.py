@@ -7,11 +7,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from mosaic_evidence.adapters.relationships import RosterRelationships
 from mosaic_evidence.adapters.tables import metadata
-from mosaic_evidence.api import evidence, reference, standards
+from mosaic_evidence.api import evidence, plans, reference, standards
 from mosaic_evidence.consumers import setup_consumers
 from mosaic_evidence.service.results import IdempotencyConflict
 from mosaic_evidence.settings import EvidenceSettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import create_service
 from mosaic_runtime.publishing import BrokerUnavailable
 
@@ -24,8 +26,11 @@ DESCRIPTION = ("The write side of Mosaic: evidence of learning against the distr
 def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
-                         metadata=metadata, routers=[evidence.router, reference.router, standards.router],
-                         setup_consumers=setup_consumers)
+                         metadata=metadata, routers=[evidence.router, reference.router, standards.router,
+                                                           plans.router],
+                         setup_consumers=setup_consumers, on_startup=[audit.start])
+    audit.install(app)
+    app.state.relationships = RosterRelationships
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)  # type: ignore[arg-type]
     return app

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_mastery.adapters.relationships import ReferenceRelationships
+from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import metadata
 from mosaic_mastery.api import groups, settings, students
 from mosaic_mastery.consumers import setup_consumers
 from mosaic_mastery.settings import MasterySettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,7 +26,7 @@ DESCRIPTION = (
 
 def build_app(config: MasterySettings | None = None) -> FastAPI:
     config = config or MasterySettings()
-    return create_service(
+    app = create_service(
         config,
         title="Mosaic mastery",
         description=DESCRIPTION,
@@ -30,7 +34,15 @@ def build_app(config: MasterySettings | None = None) -> FastAPI:
         metadata=metadata,
         routers=[students.router, groups.router, settings.router],
         setup_consumers=setup_consumers,
+        on_startup=[audit.start],
     )
+    audit.install(app)
+
+    def relationships(session: AsyncSession, district_id: str) -> ReferenceRelationships:
+        return ReferenceRelationships(session, district_id, app.state.ctx.state.setdefault("store", ProjectionStore()))
+
+    app.state.relationships = relationships
+    return app
 
 
 app = build_app()

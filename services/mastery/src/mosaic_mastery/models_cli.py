@@ -18,7 +18,7 @@ from rich.table import Table
 
 from mosaic_mastery.domain.backtest import backtest_methods, fit_bkt_on_histories, split_students
 from mosaic_mastery.domain.bkt import BktParams
-from mosaic_mastery.domain.methods import METHODS, MethodConfig
+from mosaic_mastery.domain.methods import METHODS, STUDENT_OWN_KINDS, MethodConfig
 from mosaic_mastery.domain.observations import Observation, normalize_score
 
 app = typer.Typer(name="models", help="Fit and compare mastery models on an evidence log.", no_args_is_help=True)
@@ -118,11 +118,15 @@ def backtest_command(
     = None,
     test_fraction: Annotated[float, typer.Option(min=0.01, max=0.99, help="students held out for scoring")] = 0.2,
     seed: Annotated[int, typer.Option(help="seed of the student split and BKT restarts")] = 0,
+    count_self_assessments: Annotated[bool, typer.Option(help="count self-assessments (as a district may)")] = False,
+    count_goals: Annotated[bool, typer.Option(help="count goals (as a district may)")] = False,
 ) -> None:
     """How well each method predicts held-out students' next result from the results before it (AUC, RMSE)."""
     histories = read_histories(log)
+    counted = {kind for kind, on in (("self_assessment", count_self_assessments), ("goal", count_goals)) if on}
     base = MethodConfig(name="latest", weight_latest=weight_latest, decay_half_life_days=decay_half_life_days, n=n,
-                        mastery_threshold=mastery_threshold, kind_weights=parse_kind_weights(kind_weight))
+                        mastery_threshold=mastery_threshold, kind_weights=parse_kind_weights(kind_weight),
+                        uncounted_kinds=STUDENT_OWN_KINDS - counted)
     held_out = split_students([student for _, student in histories], test_fraction, seed)
     test = {key: h for key, h in histories.items() if key[1] in held_out}
     if bkt_params is None:

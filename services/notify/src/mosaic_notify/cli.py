@@ -29,29 +29,5 @@ def migrate() -> None:
     asyncio.run(run_migrations(NotifySettings().database_url, MIGRATIONS))
 
 
-@app.command()
-def devservers(smtp_port: int = 2525, lookup_port: int = 2580, webhook_port: int = 2590) -> None:
-    """Run a local SMTP server (with its message search) and a webhook receiver, and print what arrives."""
-    import time
-
-    from mosaic_notify.devservers import HttpReceiver, MailCatcher
-
-    mail = MailCatcher(smtp_port, lookup_port).start()
-    hooks = HttpReceiver(webhook_port).start()
-    typer.echo(f"SMTP 127.0.0.1:{mail.port}, search {mail.lookup_url}, webhooks {hooks.url}")
-    seen_mail = seen_hooks = 0
-    try:
-        while True:
-            time.sleep(1)
-            for message in mail.mailbox.snapshot()[seen_mail:]:
-                typer.echo(f"mail to {message['To']}: {message['Subject']}")
-            for hook in hooks.received[seen_hooks:]:
-                typer.echo(f"webhook {hook.path}: {hook.body[:200]!r}")
-            seen_mail, seen_hooks = len(mail.mailbox.snapshot()), len(hooks.received)
-    finally:
-        mail.stop()
-        hooks.stop()
-
-
 if __name__ == "__main__":
     app()

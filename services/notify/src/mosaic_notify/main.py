@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from mosaic_notify.adapters.channels import Sender
 from mosaic_notify.adapters.email import EmailSender
+from mosaic_notify.adapters.relationships import ContactRelationships
 from mosaic_notify.adapters.tables import metadata
 from mosaic_notify.adapters.webhooks import WebhookSender, portal_payload, push_payload, sms_payload
 from mosaic_notify.api import preferences, providers, unsubscribe
@@ -21,6 +22,7 @@ from mosaic_notify.consumers import setup_consumers
 from mosaic_notify.domain.messages import MessageRenderer
 from mosaic_notify.service.delivery import DeliveryWorker
 from mosaic_notify.settings import NotifySettings
+from mosaic_runtime import audit
 from mosaic_runtime.app import ServiceContext, create_service
 from mosaic_runtime.publishing import publisher_of
 
@@ -61,9 +63,11 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
         metadata=metadata,
         routers=[preferences.router, unsubscribe.router, providers.router],
         setup_consumers=lambda ctx: setup_consumers(ctx, clock),
-        on_startup=[start_delivery],
+        on_startup=[start_delivery, audit.start],
     )
     app.state.clock = clock
+    audit.install(app)
+    app.state.relationships = ContactRelationships
     return app
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mosaic_runtime.settings import ServiceSettings, service_config
+from mosaic_runtime.settings import ServiceSettings, service_config, weak_secret
 
 
 class NotifySettings(ServiceSettings):
@@ -21,6 +21,7 @@ class NotifySettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_start_tls: bool | None = None  # None: use STARTTLS when the server offers it
+    smtp_connections: int = Field(default=4, ge=1, le=64, description="SMTP connections kept open and reused")
     smtp_lookup_url: str | None = None  # provider's message search: GET ?message_id=... → {"found": bool}
     message_id_domain: str = "mosaic.local"
 
@@ -34,6 +35,12 @@ class NotifySettings(ServiceSettings):
     default_timezone: str = "America/New_York"
     default_quiet_hours: str = Field(default="21:00-07:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
                                      description="quiet hours until a guardian chooses; empty for none")
+    default_repeat_window_hours: float = Field(default=7 * 24.0, ge=0, description=(
+        "for districts whose rules set none: the same news about the same competency reaches a guardian once "
+        "in this many hours"))
+    default_daily_instant_cap: int = Field(default=3, ge=0, description=(
+        "for districts whose rules set none: instant messages per guardian, channel and local day before news "
+        "waits for the digest (urgent kinds excepted)"))
     max_news_age_hours: float = 72.0  # older news is recorded, not told (a replay must not re-tell the past)
 
     delivery_enabled: bool = True
@@ -54,6 +61,13 @@ class NotifySettings(ServiceSettings):
             raise ValueError(f"MOSAIC_NOTIFY_LEASE_SECONDS ({self.lease_seconds}) must exceed twice "
                              f"MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds})")
         return self
+
+    def secret_problems(self) -> list[str]:
+        problems = super().secret_problems() + weak_secret("webhook_secret", self.webhook_secret)
+        problems += weak_secret("unsubscribe_secret", self.unsubscribe_secret)
+        if self.inbound_webhook_secret is not None:
+            problems += weak_secret("inbound_webhook_secret", self.inbound_webhook_secret)
+        return problems
 
     @property
     def inbound_secret(self) -> str:

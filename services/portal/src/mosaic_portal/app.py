@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from mosaic_portal import auth, lti
 from mosaic_portal.auth import SignInNeeded
-from mosaic_portal.pages import family, student, teacher
+from mosaic_portal.pages import family, plan, student, teacher
 from mosaic_portal.pages.common import render
 from mosaic_portal.services import PortalCredential
 from mosaic_portal.settings import PortalSettings
@@ -40,7 +40,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=settings.https_only_cookies, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, lti, student, family, teacher):
+    for module in (auth, lti, student, family, teacher, plan):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

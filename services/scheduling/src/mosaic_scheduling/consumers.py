@@ -23,9 +23,12 @@ PENDING = "scheduling.regroups"
 
 
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
-    await repo.upsert(uow.session, t.mastery_levels,
-                      {"district_id": envelope.district_id, "student_id": change.student_id,
-                       "competency_id": change.competency_id},
+    key = {"district_id": envelope.district_id, "student_id": change.student_id,
+           "competency_id": change.competency_id}
+    if change.new_rank is None:  # v2: no level left (its evidence retracted), as if never assessed
+        await repo.remove(uow.session, t.mastery_levels, key)
+        return
+    await repo.upsert(uow.session, t.mastery_levels, key,
                       {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
 
 
@@ -37,7 +40,8 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
     for person in roster.people:
         await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
                           {"role": person.role, "given_name": person.given_name,
-                           "family_name": person.family_name})
+                           "family_name": person.family_name, "school_ids": list(person.school_ids),
+                           "related_ids": list(person.related_ids)})
     for enrollment in roster.enrollments:
         await repo.upsert(uow.session, t.roster_enrollments,
                           {"district_id": district, "section_id": enrollment.section_id,

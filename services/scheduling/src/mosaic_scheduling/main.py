@@ -6,7 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from mosaic_runtime import audit
 from mosaic_runtime.app import create_service
+from mosaic_scheduling.adapters.relationships import ScheduleRelationships
 from mosaic_scheduling.adapters.tables import metadata
 from mosaic_scheduling.api import calendars, definitions, placements, schedules
 from mosaic_scheduling.consumers import setup_consumers
@@ -23,15 +25,19 @@ DESCRIPTION = (
 
 def build_app(config: SchedulingSettings | None = None) -> FastAPI:
     config = config or SchedulingSettings()
-    return create_service(
+    app = create_service(
         config,
         title="Mosaic scheduling",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
         metadata=metadata,
         setup_consumers=setup_consumers,
-        routers=[definitions.router, placements.router, schedules.router, calendars.router],
+        routers=[definitions.router, placements.router, schedules.router, calendars.router, calendars.feed_router],
+        on_startup=[audit.start],
     )
+    audit.install(app)
+    app.state.relationships = ScheduleRelationships
+    return app
 
 
 app = build_app()

@@ -7,8 +7,9 @@ from mosaic_events.catalog.evidence import (
     EvidenceRecorded,
     EvidenceRetracted,
 )
-from mosaic_events.catalog.mastery import MasteryChanged, RegroupNeeded, StudentLevelChange
+from mosaic_events.catalog.mastery import MasteryChanged, MasteryChangedV1, RegroupNeeded, StudentLevelChange
 from mosaic_events.catalog.notify import FamilyNotified, NotificationFailed
+from mosaic_events.catalog.plans import GoalStatus, LearnerPlanChanged, PlanChange
 from mosaic_events.catalog.reference import (
     Competency,
     CompetencyLink,
@@ -25,6 +26,7 @@ from mosaic_events.catalog.schedule import (
     AttendanceMark,
     AttendanceTaken,
     GroupAssignmentChanged,
+    GroupAssignmentChangedV1,
     ScheduledSession,
     SchedulePublished,
 )
@@ -43,10 +45,15 @@ __all__ = [
     "FamilyNotified",
     "FrameworkDiff",
     "FrameworkPublished",
+    "GoalStatus",
     "GroupAssignmentChanged",
+    "GroupAssignmentChangedV1",
+    "LearnerPlanChanged",
     "MasteryChanged",
+    "MasteryChangedV1",
     "NotificationFailed",
     "Person",
+    "PlanChange",
     "RegroupNeeded",
     "RosterChanged",
     "RosterRemovals",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mosaic_events.registry import EventData, register
 
@@ -49,7 +49,7 @@ class SchedulePublished(EventData):
 
 
 @register
-class GroupAssignmentChanged(EventData):
+class GroupAssignmentChangedV1(EventData):
     """One student's session in a flex block changed."""
 
     event_type = "GroupAssignmentChanged"
@@ -68,6 +68,43 @@ class GroupAssignmentChanged(EventData):
     ends_at: datetime
     reason: str
     schedule_version: int
+
+
+@register
+class GroupAssignmentChanged(EventData):
+    """One student's session in a flex block changed. Version 2: a student may leave the block (no new
+    session, and none of the session's details)."""
+
+    event_type = "GroupAssignmentChanged"
+    version = 2
+    key_field = "block_id"
+
+    block_id: str
+    school_id: str
+    student_id: str
+    old_session_id: str | None
+    new_session_id: str | None = Field(description="absent when the student left the block")
+    session_title: str | None
+    session_kind: str | None
+    room_id: str | None = None
+    teacher_id: str | None = None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    reason: str
+    schedule_version: int
+
+    @property
+    def left_block(self) -> bool:
+        return self.new_session_id is None
+
+    @model_validator(mode="after")
+    def _a_session_has_its_details(self) -> GroupAssignmentChanged:
+        details = (self.session_title, self.session_kind, self.starts_at, self.ends_at)
+        if self.new_session_id is not None and any(d is None for d in details):
+            raise ValueError("a new session needs session_title, session_kind, starts_at and ends_at")
+        if self.new_session_id is None and any(d is not None for d in (*details, self.room_id, self.teacher_id)):
+            raise ValueError("a student who left the block has no session details")
+        return self
 
 
 class AttendanceMark(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
@@ -174,4 +175,45 @@ received_statements = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
+learner_plans = Table(
+    "learner_plans", metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("student_id", String(ID), primary_key=True),
+    Column("interests", JSON, nullable=False, doc="what the student names; personal data, never on a topic"),
+    Column("strengths", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+plan_goals = Table(
+    "plan_goals", metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("goal_id", String(ID), primary_key=True),
+    Column("student_id", String(ID), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("target_date", Date),
+    Column("competency_ids", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reflection", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_plan_goals_student", "district_id", "student_id"),
+)
+
+plan_notes = Table(
+    "plan_notes", metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("note_id", String(ID), primary_key=True),
+    Column("student_id", String(ID), nullable=False),
+    Column("goal_id", String(ID)),
+    Column("kind", String(16), nullable=False, doc="comment or review (at a conference)"),
+    Column("author_id", String(ID), nullable=False),
+    Column("author_relationship", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False),
+    Index("ix_plan_notes_student", "district_id", "student_id"),
+)
+
 runtime_tables(metadata)
+audit_tables(metadata)

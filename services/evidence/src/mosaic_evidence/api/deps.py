@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException
+from fastapi import Header, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from mosaic_evidence.domain.recording import Recorder
@@ -13,9 +13,9 @@ from mosaic_evidence.service.results import Done, Refused
 from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.auth import Principal
 
-IMPORT_ROLES = ("administrator", "districtAdministrator", "integration", "system")
-# Roster views carry contact details: staff and portals only, not students or families.
-ROSTER_READ_ROLES = (*IMPORT_ROLES, "siteAdministrator", "principal", "counselor", "teacher", "aide", "portal")
+# A page starts at most this far in: far beyond any district's rows, well inside a 64-bit database integer.
+MAX_OFFSET = 10_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255,

@@ -6,27 +6,38 @@ import io
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from starlette.datastructures import UploadFile
 
-from mosaic_evidence.api.deps import IMPORT_ROLES, ROSTER_READ_ROLES, IdempotencyKey, answer, found, write
+from mosaic_evidence.api.deps import IdempotencyKey, Offset, answer, found, write
+from mosaic_evidence.api.schemas import (
+    FrameworkImported,
+    FrameworkSummary,
+    FrameworkView,
+    PeoplePage,
+    PersonView,
+    RosterImported,
+    SectionView,
+)
 from mosaic_evidence.domain.framework import FrameworkError, parse_case_package
 from mosaic_evidence.service import import_framework as framework_import
 from mosaic_evidence.service import import_roster as roster_import
 from mosaic_evidence.service import read_reference
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
-from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["frameworks and rosters"])
-Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
-RosterReader = Annotated[Principal, require_roles(*ROSTER_READ_ROLES)]
 
 
-@router.post("/frameworks", status_code=201, summary="Import a CASE CFPackage (JSON); a re-import is a diff",
+@router.post("/frameworks", status_code=201,
+             response_model=FrameworkImported,
+             summary="Import a CASE CFPackage (JSON); a re-import is a diff",
+             dependencies=[Depends(allow(Rule.IMPORT))],
              responses={200: {"description": "a new version of a framework already imported: the diff"},
                         422: {"description": "the package cannot be read; every reason listed"},
                         503: {"description": "Kafka did not acknowledge FrameworkPublished; nothing changed"}})
-async def import_framework(district_id: str, principal: Importer, ctx: Context,
+async def import_framework(district_id: str, ctx: Context,
                            package: Annotated[dict[str, Any], Body(description="a CASE 1.0 CFPackage")],
                            idempotency_key: IdempotencyKey = None):
     try:
@@ -38,10 +49,13 @@ async def import_framework(district_id: str, principal: Importer, ctx: Context,
 
 
 @router.post("/rosters", status_code=201,
+             response_model=RosterImported,
              summary="Import a OneRoster 1.1/1.2 CSV bundle: a zip (application/zip) or multipart CSV files",
-             responses={422: {"description": "every bad row with file, line, field and reason; nothing applied"},
-                        503: {"description": "Kafka did not acknowledge RosterChanged; nothing applied"}})
-async def import_roster(district_id: str, request: Request, principal: Importer, ctx: Context,
+             dependencies=[Depends(allow(Rule.IMPORT))],
+             responses=errors(400, 413, 415) | {
+                 422: {"description": "every bad row with file, line, field and reason; nothing applied"},
+                 503: {"description": "Kafka did not acknowledge RosterChanged; nothing applied"}})
+async def import_roster(district_id: str, request: Request, ctx: Context,
                         idempotency_key: IdempotencyKey = None):
     files = await _roster_files(request, ctx.settings.max_upload_bytes)  # type: ignore[attr-defined]
     upload = b"".join(name.encode() + content for name, content in sorted(files.items()))
@@ -73,33 +87,49 @@ def _unzip(raw: bytes) -> dict[str, bytes]:
             from None
 
 
-@router.get("/frameworks", summary="The district's frameworks")
-async def list_frameworks(district_id: str, principal: DistrictPrincipal, session: Session):
+@router.get("/frameworks",
+            response_model=list[FrameworkSummary],
+            summary="The district's frameworks", dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def list_frameworks(district_id: str, session: Session):
     return found(await read_reference.frameworks(session, district_id))
 
 
-@router.get("/frameworks/{framework_id}", summary="A framework in force: its competencies in tree order and links")
-async def get_framework(district_id: str, framework_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/frameworks/{framework_id}",
+            response_model=FrameworkView,
+            summary="A framework in force: its competencies in tree order and links",
+            dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def get_framework(district_id: str, framework_id: str, session: Session,
                         kind: str | None = None):
     return found(await read_reference.framework(session, district_id, framework_id, kind))
 
 
-@router.get("/people", summary="The roster's people, by role and school")
-async def list_people(district_id: str, principal: RosterReader, session: Session, role: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
+@router.get("/people",
+            response_model=PeoplePage,
+            summary="The roster's people, by role and school", dependencies=[Depends(allow(Rule.DIRECTORY))])
+async def list_people(district_id: str, session: Session, role: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0):
     return found(await read_reference.people(session, district_id, role, limit, offset))
 
 
-@router.get("/sections", summary="The roster's sections, optionally of one school")
-async def list_sections(district_id: str, principal: RosterReader, session: Session, school_id: str | None = None):
+@router.get("/sections",
+            response_model=list[dict[str, Any]],
+            summary="The roster's sections, optionally of one school",
+            dependencies=[Depends(allow(Rule.SECTION_LIST))])
+async def list_sections(district_id: str, session: Session, school_id: str | None = None):
     return found(await read_reference.sections(session, district_id, school_id))
 
 
-@router.get("/sections/{section_id}", summary="A section with its teachers and students")
-async def get_section(district_id: str, section_id: str, principal: RosterReader, session: Session):
+@router.get("/sections/{section_id}",
+            response_model=SectionView,
+            summary="A section with its teachers and students",
+            dependencies=[Depends(allow(Rule.SECTION_DATA))])
+async def get_section(district_id: str, section_id: str, session: Session):
     return found(await read_reference.section(session, district_id, section_id))
 
 
-@router.get("/people/{person_id}", summary="A person with their sections")
-async def get_person(district_id: str, person_id: str, principal: RosterReader, session: Session):
+@router.get("/people/{person_id}",
+            response_model=PersonView,
+            summary="A person with their sections",
+            dependencies=[Depends(allow(Rule.STUDENT_DATA))])
+async def get_person(district_id: str, person_id: str, session: Session):
     return found(await read_reference.person(session, district_id, person_id))

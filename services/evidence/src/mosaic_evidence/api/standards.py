@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from mosaic_evidence.adapters import evidence_store
-from mosaic_evidence.api.deps import IMPORT_ROLES, IdempotencyKey, answer, recorder, respond, write
+from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder, respond, write
 from mosaic_evidence.domain.standards import StandardsMapping
 from mosaic_evidence.service import standards
 from mosaic_evidence.service.results import Decision
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, ServiceContext, Session
-from mosaic_runtime.auth import DistrictPrincipal, Principal, require_roles
+from mosaic_runtime.auth import DistrictPrincipal, Principal
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["xAPI and Caliper"])
-Importer = Annotated[Principal, require_roles(*IMPORT_ROLES)]
 OUTCOMES: dict[int | str, dict[str, Any]] = {
     200: {"description": "one outcome per statement/event: evidence, duplicate, refused (with problems), "
                          "unmapped_activity, unknown_actor, no_score, not_evidence, voided or invalid"},
@@ -30,8 +30,11 @@ OUTCOMES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Kafka did not acknowledge; nothing was recorded, retry"}}
 
 
-@router.put("/standards-mapping", summary="Set the district's activity → competency and actor → student mapping")
-async def put_mapping(district_id: str, mapping: StandardsMapping, principal: Importer, session: Session):
+@router.put("/standards-mapping",
+            response_model=StandardsMapping,
+            summary="Set the district's activity → competency and actor → student mapping",
+            dependencies=[Depends(allow(Rule.IMPORT))])
+async def put_mapping(district_id: str, mapping: StandardsMapping, session: Session):
     bad = mapping.kinds_are_valid()
     if bad:
         return answer(422, {"detail": f"activities with an unknown evidence kind: {', '.join(bad)}"})
@@ -40,12 +43,16 @@ async def put_mapping(district_id: str, mapping: StandardsMapping, principal: Im
     return mapping
 
 
-@router.get("/standards-mapping", summary="The district's xAPI / Caliper mapping")
-async def get_mapping(district_id: str, principal: DistrictPrincipal, session: Session):
+@router.get("/standards-mapping",
+            response_model=StandardsMapping,
+            summary="The district's xAPI / Caliper mapping",
+            dependencies=[Depends(allow(Rule.IMPORT))])
+async def get_mapping(district_id: str, session: Session):
     return await evidence_store.load_mapping(session, district_id)
 
 
-@router.post("/xapi/statements", responses=OUTCOMES, summary="xAPI statements (one or a list) → evidence")
+@router.post("/xapi/statements", responses=OUTCOMES, summary="xAPI statements (one or a list) → evidence",
+             dependencies=[Depends(allow(Rule.RECORD_EVIDENCE))])
 async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: Context,
                           body: Annotated[Any, Body(description="an xAPI statement or an array of statements")],
                           idempotency_key: IdempotencyKey = None):
@@ -53,7 +60,8 @@ async def post_statements(district_id: str, principal: DistrictPrincipal, ctx: C
 
 
 @router.post("/caliper/events", responses=OUTCOMES,
-             summary="Caliper events (an envelope, one event or a list) → evidence from GradeEvents")
+             summary="Caliper events (an envelope, one event or a list) → evidence from GradeEvents",
+             dependencies=[Depends(allow(Rule.RECORD_EVIDENCE))])
 async def post_caliper(district_id: str, principal: DistrictPrincipal, ctx: Context,
                        body: Annotated[Any, Body(description="a Caliper envelope or event")],
                        idempotency_key: IdempotencyKey = None):

@@ -79,7 +79,7 @@ class EnvelopeEncoder:
         return event_id, orjson.dumps(envelope)
 
     def encode_row(self, row, *, school_id: str | None, recorded_at: str) -> bytes:
-        """A generated EvidenceRow (see mosaic_evidence.generator) as envelope JSON."""
+        """A generated EvidenceRow (see mosaic_dev.district_generator) as envelope JSON."""
         observed = row.observed_on.isoformat() if isinstance(row.observed_on, date) else str(row.observed_on)
         item = ValidEvidence(row.evidence_id, row.student_id, (row.competency_id,), row.kind, observed,
                              row.recorded_by, float(row.score), float(row.scale_min), float(row.scale_max),

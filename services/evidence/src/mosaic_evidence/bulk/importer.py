@@ -62,7 +62,6 @@ class ImportOptions:
     # processes reading, checking and encoding rows while this one sends: one per spare core
     parsers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)))
     checkpoint_seconds: float = 1.0
-    hang_after_rows: int | None = None  # test hook: checkpoint this row, send the rest unrecorded, wait to be killed
 
     @property
     def checkpoint_file(self) -> Path:
@@ -182,9 +181,22 @@ class _ImportRun:
         self.resumed_from = checkpoint.last_row
         self.current_row = checkpoint.last_row
         self.last_saved = time.monotonic()
-        self.frozen = False  # set by the test hook: the checkpoint no longer moves
 
     async def execute(self) -> None:
+        """The parsers start first, so reading and checking overlap the producer's connecting."""
+        options, checkpoint = self.options, self.checkpoint
+        parsers = start_parsers(ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16],
+                                         options.district_id, PRODUCER_NAME, self.recorded_at, options.view,
+                                         options.today, options.parsers))
+        try:
+            await self._execute(parsers)
+        finally:
+            for process, _ in parsers:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+
+    async def _execute(self, parsers: list[Parser]) -> None:
         partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic)
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
@@ -193,30 +205,15 @@ class _ImportRun:
             self.rejects = csv.writer(rejects)
             self.rejects_stream = rejects
             try:
-                await self._send_rows()
+                await self._send_chunks(parsers)
                 await self.sender.send_open()
                 await self._settle(wait_all=True)
-                if self.frozen:
-                    await asyncio.sleep(3600)
                 self.checkpoint.done = True
                 self._save()
             except BaseException:
                 await self._save_on_the_way_out(producer)
                 raise
         await producer.stop()
-
-    async def _send_rows(self) -> None:
-        options, checkpoint = self.options, self.checkpoint
-        job = ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16], options.district_id,
-                       PRODUCER_NAME, self.recorded_at, options.view, options.today, options.parsers)
-        parsers = start_parsers(job)
-        try:
-            await self._send_chunks(parsers)
-        finally:
-            for process, _ in parsers:
-                if process.is_alive():
-                    process.kill()
-                process.join()
 
     async def _send_chunks(self, parsers: list[Parser]) -> None:
         total = self.options.path.stat().st_size
@@ -237,7 +234,7 @@ class _ImportRun:
 
     async def _take(self, chunk: Chunk) -> None:
         """Add a chunk's rows to batches, and keep its rejects for the rejects file."""
-        present, sender, hang_at = self.present, self.sender, self.options.hang_after_rows
+        present, sender = self.present, self.sender
         for row_number, tags, line in chunk.rejected:
             self.reasons.update(tags)
             self.unwritten_rejects.append((row_number, line))
@@ -248,8 +245,6 @@ class _ImportRun:
             full = sender.add(row_number, key, value)
             if full is not None:
                 await sender.send(full)
-            if row_number == hang_at:
-                await self._freeze_checkpoint(row_number)
         if len(chunk):
             self.current_row = max(chunk.rows[-1] if chunk.rows else 0,
                                    chunk.rejected[-1][0] if chunk.rejected else 0)
@@ -295,8 +290,6 @@ class _ImportRun:
         checkpoint.accepted = checkpoint.last_row - checkpoint.rejected
 
     def _save(self) -> None:
-        if self.frozen:
-            return
         self.rejects_stream.flush()
         self.checkpoint.rejects_bytes = self.rejects_stream.tell()
         self.checkpoint.save(self.options.checkpoint_file)
@@ -314,14 +307,6 @@ class _ImportRun:
         if self.on_progress is not None:
             self.on_progress(ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted,
                                             self.checkpoint.rejected))
-
-    async def _freeze_checkpoint(self, row_number: int) -> None:
-        """Test hook: like a process killed later, rows after this one reach the topic but not the checkpoint."""
-        self.current_row = row_number
-        await self.sender.send_open()
-        await self._settle(wait_all=True)
-        self._save()
-        self.frozen = True
 
 
 def _next_chunk(process, chunks):

@@ -40,10 +40,10 @@ def translate_event(index: int, event: Any, mapping: StandardsMapping, view: Ref
                    reason=f"{kind} {action} is not evidence of learning (only GradeEvent carries a score)")
 
 
-def _graded(index: int, event: dict, ref: str | None, mapping: StandardsMapping, view: ReferenceView,
+def _graded(index: int, event: dict[str, Any], ref: str | None, mapping: StandardsMapping, view: ReferenceView,
             received_on: date) -> Outcome:
-    attempt: dict = event["object"] if isinstance(event.get("object"), dict) else {}
-    score: dict = event["generated"] if isinstance(event.get("generated"), dict) else {}
+    attempt: dict[str, Any] = event["object"] if isinstance(event.get("object"), dict) else {}
+    score: dict[str, Any] = event["generated"] if isinstance(event.get("generated"), dict) else {}
     candidates = _assignable_chain(attempt.get("assignable"))
     activity_id = candidates[0] if candidates else None
     activity = next((mapping.activity(c) for c in candidates if mapping.activity(c)), None)

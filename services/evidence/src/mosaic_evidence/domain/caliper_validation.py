@@ -112,7 +112,7 @@ def validate_body(body: Any) -> list[InputProblem]:
     return problems + [p for i, e in enumerate(events) for p in validate_item(i, e)]
 
 
-def _envelope(body: dict) -> list[InputProblem]:
+def _envelope(body: dict[str, Any]) -> list[InputProblem]:
     problems = [
         InputProblem(None, name, "the envelope needs this field") for name in ENVELOPE_FIELDS if name not in body
     ]
@@ -162,7 +162,7 @@ def validate_item(index: int, item: Any) -> list[InputProblem]:
     return problems + _event(index, item, kind)
 
 
-def _context(index: int, item: dict) -> list[InputProblem]:
+def _context(index: int, item: dict[str, Any]) -> list[InputProblem]:
     context = item.get("@context")
     contexts = context if isinstance(context, list) else [context]
     if any(c in CONTEXTS for c in contexts):
@@ -174,7 +174,7 @@ def _context(index: int, item: dict) -> list[InputProblem]:
     ]
 
 
-def _event(index: int, event: dict, kind: str) -> list[InputProblem]:
+def _event(index: int, event: dict[str, Any], kind: str) -> list[InputProblem]:
     problems = []
     if not (isinstance(event.get("id"), str) and URN_UUID_RE.match(event["id"])):
         problems.append(

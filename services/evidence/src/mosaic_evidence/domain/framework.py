@@ -63,7 +63,7 @@ class Framework:
     version: str | None
     competencies: tuple[Competency, ...]
     links: tuple[CompetencyLink, ...]
-    association_counts: Counter = field(default_factory=Counter)
+    association_counts: Counter[str] = field(default_factory=Counter)
     rubrics: tuple[Rubric, ...] = ()
     creator: str | None = None
     adoption_status: str | None = None
@@ -75,7 +75,7 @@ class Framework:
     def children_of(self, parent_id: str | None) -> list[Competency]:
         return [c for c in self.competencies if c.parent_id == parent_id]
 
-    def kinds(self) -> Counter:
+    def kinds(self) -> Counter[str]:
         return Counter(c.kind for c in self.competencies)
 
 
@@ -152,8 +152,8 @@ def to_published(framework: Framework, diff: FrameworkDiff | None = None) -> Fra
     )
 
 
-def _read_items(raw_items: list, item_types: dict[str, str], problems: list[str]) -> dict[str, dict]:
-    items: dict[str, dict] = {}
+def _read_items(raw_items: list[Any], item_types: dict[str, str], problems: list[str]) -> dict[str, dict[str, Any]]:
+    items: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(raw_items):
         where = f"CFItems[{index}]"
         if not isinstance(raw, dict):
@@ -181,7 +181,7 @@ def _read_items(raw_items: list, item_types: dict[str, str], problems: list[str]
     return items
 
 
-def _read_associations(raw_links: list, problems: list[str]) -> list[dict]:
+def _read_associations(raw_links: list[Any], problems: list[str]) -> list[dict[str, Any]]:
     associations = []
     for index, raw in enumerate(raw_links):
         where = f"CFAssociations[{index}]"
@@ -201,7 +201,8 @@ def _read_associations(raw_links: list, problems: list[str]) -> list[dict]:
     return associations
 
 
-def _tree_edges(associations: list[dict], item_ids: set[str], document_id: str):
+def _tree_edges(associations: list[dict[str, Any]], item_ids: set[str], document_id: str
+                ) -> tuple[dict[str, str | None], dict[str, float | None], list[CompetencyLink]]:
     """Parents and sibling positions from isChildOf; every other association (and extra parents) as links."""
     parents: dict[str, str | None] = {}
     sequences: dict[str, float | None] = {}
@@ -218,14 +219,15 @@ def _tree_edges(associations: list[dict], item_ids: set[str], document_id: str):
     return parents, sequences, links
 
 
-def _preorder(items: dict[str, dict], parents: dict, sequences: dict) -> list[Competency]:
+def _preorder(items: dict[str, dict[str, Any]], parents: dict[str, str | None],
+              sequences: dict[str, float | None]) -> list[Competency]:
     """Depth-first order; siblings by sequence number, then natural coding-scheme order, then file order."""
     children: dict[str | None, list[str]] = defaultdict(list)
     for item_id in items:
         parent = parents.get(item_id)
         children[parent].append(item_id)
 
-    def sibling_key(item_id: str):
+    def sibling_key(item_id: str) -> tuple[bool, float, tuple[Any, ...], int]:
         seq = sequences.get(item_id)
         return (seq is None, seq or 0, _natural(items[item_id]["code"]), items[item_id]["file_order"])
 
@@ -250,7 +252,7 @@ def _preorder(items: dict[str, dict], parents: dict, sequences: dict) -> list[Co
     return ordered
 
 
-def _natural(code: str | None) -> tuple:
+def _natural(code: str | None) -> tuple[Any, ...]:
     if not code:
         return (1,)
     return (0, *((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in re.split(r"(\d+)", code) if p))
@@ -284,7 +286,7 @@ def _item_type_titles(definitions: Any) -> dict[str, str]:
     return titles
 
 
-def _item_type_of(raw: dict, item_types: dict[str, str]) -> str | None:
+def _item_type_of(raw: dict[str, Any], item_types: dict[str, str]) -> str | None:
     if _text(raw.get("CFItemType")):
         return _text(raw.get("CFItemType"))
     ref = raw.get("CFItemTypeURI")
@@ -293,7 +295,7 @@ def _item_type_of(raw: dict, item_types: dict[str, str]) -> str | None:
     return None
 
 
-def _list(package: dict, key: str, problems: list[str]) -> list:
+def _list(package: dict[str, Any], key: str, problems: list[str]) -> list[Any]:
     value = package.get(key)
     if value is None:
         return []
@@ -303,7 +305,7 @@ def _list(package: dict, key: str, problems: list[str]) -> list:
     return value
 
 
-def _identifier(raw: dict) -> str | None:
+def _identifier(raw: dict[str, Any]) -> str | None:
     identifier = _text(raw.get("identifier"))
     if identifier:
         return identifier

@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -29,8 +29,8 @@ STATUSES = frozenset({"", "active", "tobedeleted", "inactive"})
 SEXES = frozenset({"", "male", "female", "other", "unspecified"})
 BOOLEANS = {"true": True, "false": False, "": False}
 
-# Required columns per file; a tuple lists alternatives, any one of which will do (1.1 or 1.2 names).
-REQUIRED: dict[str, tuple] = {
+# Required columns per file.
+REQUIRED: dict[str, tuple[str, ...]] = {
     "orgs": ("sourcedId", "name", "type"),
     "academicSessions": ("sourcedId", "title", "type", "startDate", "endDate"),
     "courses": ("sourcedId", "title", "orgSourcedId"),
@@ -52,7 +52,7 @@ class RosterProblem:
     field: str
     reason: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
 
     def __str__(self) -> str:
@@ -143,7 +143,7 @@ def _read_manifest(content: bytes, bundle: RosterBundle, problems: list[RosterPr
             bundle.modes[name[5:]] = value
 
 
-def _read_csv(file: str, content: bytes, required: tuple, problems: list[RosterProblem]) -> list[Row]:
+def _read_csv(file: str, content: bytes, required: tuple[str, ...], problems: list[RosterProblem]) -> list[Row]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -218,7 +218,11 @@ def _check_common(row: Row, seen: dict[str, Row], problems: list[RosterProblem])
                                       f"{row.get('dateLastModified')!r} is not an ISO 8601 date-time"))
 
 
-def _check_org(row: Row, *, orgs, **_) -> list[tuple[str, str]]:
+Ids = Collection[str]  # the sourcedIds a row may refer to
+RolesByUser = dict[str, list[Row]]
+
+
+def _check_org(row: Row, *, orgs: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _enum(row, "type", ORG_TYPES)
     parent = row.get("parentSourcedId")
     if parent and parent not in orgs:
@@ -226,7 +230,7 @@ def _check_org(row: Row, *, orgs, **_) -> list[tuple[str, str]]:
     return problems + _nonempty(row, "name")
 
 
-def _check_session(row: Row, *, sessions, **_) -> list[tuple[str, str]]:
+def _check_session(row: Row, *, sessions: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _enum(row, "type", SESSION_TYPES) + _dates(row, "startDate", "endDate") + _nonempty(row, "title")
     start, end = _date(row.get("startDate")), _date(row.get("endDate"))
     if start and end and end < start:
@@ -237,14 +241,14 @@ def _check_session(row: Row, *, sessions, **_) -> list[tuple[str, str]]:
     return problems
 
 
-def _check_course(row: Row, *, orgs, **_) -> list[tuple[str, str]]:
+def _check_course(row: Row, *, orgs: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _nonempty(row, "title")
     if row.get("orgSourcedId") not in orgs:
         problems.append(("orgSourcedId", f"no org {row.get('orgSourcedId')!r} in orgs.csv"))
     return problems
 
 
-def _check_class(row: Row, *, orgs, sessions, courses, **_) -> list[tuple[str, str]]:
+def _check_class(row: Row, *, orgs: Ids, sessions: Ids, courses: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _nonempty(row, "title")
     if row.get("classType"):
         problems += _enum(row, "classType", CLASS_TYPES)
@@ -258,7 +262,7 @@ def _check_class(row: Row, *, orgs, sessions, courses, **_) -> list[tuple[str, s
     return problems
 
 
-def _check_user(row: Row, *, orgs, users, roles_by_user, **_) -> list[tuple[str, str]]:
+def _check_user(row: Row, *, orgs: Ids, users: Ids, roles_by_user: RolesByUser, **_: object) -> list[tuple[str, str]]:
     problems = _nonempty(row, "givenName") + _nonempty(row, "familyName")
     roles = user_roles(row, roles_by_user)
     if not roles:
@@ -277,7 +281,7 @@ def _check_user(row: Row, *, orgs, users, roles_by_user, **_) -> list[tuple[str,
     return problems
 
 
-def _check_enrollment(row: Row, *, orgs, classes, users, **_) -> list[tuple[str, str]]:
+def _check_enrollment(row: Row, *, orgs: Ids, classes: Ids, users: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _enum(row, "role", ENROLLMENT_ROLES) + _dates(row, "beginDate", "endDate")
     if row.get("classSourcedId") not in classes:
         problems.append(("classSourcedId", f"no class {row.get('classSourcedId')!r} in classes.csv"))
@@ -291,14 +295,14 @@ def _check_enrollment(row: Row, *, orgs, classes, users, **_) -> list[tuple[str,
     return problems
 
 
-def _check_demographics(row: Row, *, users, **_) -> list[tuple[str, str]]:
+def _check_demographics(row: Row, *, users: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _dates(row, "birthDate") + _enum(row, "sex", SEXES)
     if row.get("sourcedId") not in users:
         problems.append(("sourcedId", f"demographics for unknown user {row.get('sourcedId')}"))
     return problems
 
 
-def _check_role(row: Row, *, orgs, users, **_) -> list[tuple[str, str]]:
+def _check_role(row: Row, *, orgs: Ids, users: Ids, **_: object) -> list[tuple[str, str]]:
     problems = _enum(row, "role", USER_ROLES)
     if row.get("userSourcedId") not in users:
         problems.append(("userSourcedId", f"no user {row.get('userSourcedId')!r} in users.csv"))

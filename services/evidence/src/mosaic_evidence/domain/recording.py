@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mosaic_events.catalog import EvidenceKind, EvidenceRecorded, Score
 from mosaic_evidence.domain.reference import STAFF_SECTION_ROLES, ReferenceView
+from mosaic_runtime import roles
 
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
 
@@ -27,8 +28,8 @@ ProblemCode = Literal[
 ]
 
 # Roles that may record for any student of the district (or of their school, for site administrators).
-DISTRICT_WIDE_ROLES = frozenset({"administrator", "districtAdministrator", "integration", "system"})
-SCHOOL_WIDE_ROLES = frozenset({"siteAdministrator", "principal", "counselor"})
+DISTRICT_WIDE_ROLES = roles.DISTRICT_ADMIN_ROLES | roles.SERVICE_ROLES
+SCHOOL_WIDE_ROLES = roles.SCHOOL_ADMIN_ROLES
 # What a student may record about themselves.
 STUDENT_OWN_KINDS = frozenset({"self_assessment", "goal"})
 
@@ -203,16 +204,3 @@ def to_recorded(item: EvidenceItem, *, evidence_id: str, recorded_by: str, view:
         verified_by=item.verified_by,
     )
 
-
-def check_read_permission(reader: Recorder, student_id: str, view: ReferenceView) -> list[Problem]:
-    """Staff of the student's sections or school, the student, and their guardians may read their evidence."""
-    roles = effective_roles(reader, view)
-    if reader.user_id == student_id or roles & DISTRICT_WIDE_ROLES:
-        return []
-    if roles & SCHOOL_WIDE_ROLES and view.schools_of(reader.user_id) & view.schools_of(student_id):
-        return []
-    if view.sections_taught_by(reader.user_id) & view.sections_of_student(student_id):
-        return []
-    if student_id in view.related_of(reader.user_id):
-        return []
-    return [Problem("not_permitted", "student_id", f"{reader.user_id} may not read the evidence of {student_id}")]

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mosaic_events.catalog import Competency, Enrollment, Person
+from mosaic_runtime import roles
 
 STUDENT_ROLE = "student"
-GUARDIAN_ROLES = frozenset({"parent", "guardian", "relative"})
-STAFF_SECTION_ROLES = frozenset({"teacher", "aide", "proctor"})
+GUARDIAN_ROLES = roles.GUARDIAN_ROLES
+STAFF_SECTION_ROLES = roles.TEACHER_ROLES
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class Outcome:
     item: EvidenceItem | None = None
     voids: str | None = None  # the statement id a voiding statement retracts
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, object]:
         body = {"index": self.index, "status": self.status, "source_ref": self.source_ref,
                 "activity_id": self.activity_id, "reason": self.reason}
         return {k: v for k, v in body.items() if v not in (None, "")}

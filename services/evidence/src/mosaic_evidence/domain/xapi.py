@@ -8,8 +8,10 @@ import json
 from datetime import date
 from typing import Any
 
+from mosaic_evidence.domain.recording import ScoreInput
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.domain.standards import (
+    ActivityMapping,
     Outcome,
     StandardsMapping,
     evidence_item,
@@ -70,7 +72,7 @@ def translate_statement(index: int, statement: Any, mapping: StandardsMapping, v
         comment=_text((statement.get("result") or {}).get("response"))))
 
 
-def _score(raw: dict, activity):
+def _score(raw: dict[str, Any], activity: ActivityMapping) -> ScoreInput | None:
     if _num(raw.get("raw")) is not None:
         return score_on_scale(float(raw["raw"]), _num(raw.get("min")), _num(raw.get("max")), activity)
     if _num(raw.get("scaled")) is not None:
@@ -79,7 +81,7 @@ def _score(raw: dict, activity):
     return None
 
 
-def actor_keys(actor: dict) -> list[str]:
+def actor_keys(actor: dict[str, Any]) -> list[str]:
     """The actor's inverse functional identifiers, as mapping keys (an account also by its bare name)."""
     keys = []
     if actor.get("mbox"):
@@ -93,7 +95,7 @@ def actor_keys(actor: dict) -> list[str]:
     return keys
 
 
-def statement_id(statement: dict) -> str:
+def statement_id(statement: dict[str, Any]) -> str:
     """The statement's id; an id-less statement gets one from its content, so a resend is recognised."""
     if statement.get("id"):
         return str(statement["id"])

@@ -70,10 +70,10 @@ def _within(path: str, outer: str) -> bool:
     return path == outer or path.startswith(outer + ".") or path.startswith(outer + "[")
 
 
-def _agent_paths(statement: dict) -> list[tuple[str, Any]]:
+def _agent_paths(statement: dict[str, Any]) -> list[tuple[str, Any]]:
     """Where a statement holds an Agent or Group: actor, authority, an Agent object, a SubStatement's
     actor, context.instructor and context.team."""
-    found = [(name, statement[name]) for name in ("actor", "authority") if name in statement]
+    found: list[tuple[str, Any]] = [(name, statement[name]) for name in ("actor", "authority") if name in statement]
     target, context = statement.get("object"), statement.get("context")
     if isinstance(target, dict) and target.get("objectType") in ("Agent", "Group"):
         found.append(("object", target))
@@ -84,7 +84,7 @@ def _agent_paths(statement: dict) -> list[tuple[str, Any]]:
     return found
 
 
-def _own_checks(statement: dict) -> list[InputProblem]:
+def _own_checks(statement: dict[str, Any]) -> list[InputProblem]:
     problems: list[InputProblem] = []
     verb = statement.get("verb")
     if isinstance(verb, dict) and "id" not in verb:
@@ -170,7 +170,7 @@ def _agent_or_group(actor: Any, path: str, *, member: bool = False) -> list[Inpu
     return _ifi_values(actor, path)
 
 
-def _ifi_values(actor: dict, path: str) -> list[InputProblem]:
+def _ifi_values(actor: dict[str, Any], path: str) -> list[InputProblem]:
     mbox = actor.get("mbox")
     if "mbox" in actor and not (isinstance(mbox, str) and mbox.startswith("mailto:") and "@" in mbox):
         return [
@@ -210,7 +210,7 @@ def _timestamp(value: Any, path: str) -> list[InputProblem]:
     return []
 
 
-def _score(score: dict) -> list[InputProblem]:
+def _score(score: dict[str, Any]) -> list[InputProblem]:
     problems = [
         InputProblem(
             None,
@@ -246,7 +246,7 @@ def _score(score: dict) -> list[InputProblem]:
     return problems
 
 
-def _voiding(statement: dict) -> list[InputProblem]:
+def _voiding(statement: dict[str, Any]) -> list[InputProblem]:
     verb = statement.get("verb")
     if not (isinstance(verb, dict) and verb.get("id") == VOIDED):
         return []
@@ -284,7 +284,7 @@ def _colliding_ids(statements: list[Any]) -> list[InputProblem]:
     return problems
 
 
-def _ralph_problems(error: ValidationError, statement: dict) -> list[InputProblem]:
+def _ralph_problems(error: ValidationError, statement: dict[str, Any]) -> list[InputProblem]:
     """Ralph's errors, with the union branches the input did not choose left out and a hint for each."""
     errors = _chosen_branches([dict(e) for e in error.errors()], statement)
     problems: dict[str, InputProblem] = {}
@@ -298,7 +298,7 @@ def _ralph_problems(error: ValidationError, statement: dict) -> list[InputProble
     return list(problems.values())
 
 
-def _hint_for(error: dict) -> str:
+def _hint_for(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     if "IRI" in message:
         example = (
@@ -314,7 +314,7 @@ def _hint_for(error: dict) -> str:
     return message
 
 
-def _data_loc(loc: tuple, statement: Any) -> tuple:
+def _data_loc(loc: tuple[Any, ...], statement: Any) -> tuple[Any, ...]:
     """The error's location with pydantic's union branch names taken out: a path into the statement itself."""
     out, node = [], statement
     for part in loc:
@@ -335,7 +335,7 @@ def _holds(node: Any, part: Any) -> bool:
     )
 
 
-def _chosen_branches(errors: list[dict], statement: Any, depth: int = 0) -> list[dict]:
+def _chosen_branches(errors: list[dict[str, Any]], statement: Any, depth: int = 0) -> list[dict[str, Any]]:
     """Where the input fits no branch of a union, keep the branch it came closest to (fewest errors)."""
     plain, unions = [], {}  # type: ignore[var-annotated]
     for e in errors:
@@ -349,7 +349,7 @@ def _chosen_branches(errors: list[dict], statement: Any, depth: int = 0) -> list
     return plain
 
 
-def _first_branch(loc: tuple, statement: Any, start: int) -> int | None:
+def _first_branch(loc: tuple[Any, ...], statement: Any, start: int) -> int | None:
     node = statement
     for position, part in enumerate(loc):
         if _holds(node, part):
@@ -361,7 +361,7 @@ def _first_branch(loc: tuple, statement: Any, start: int) -> int | None:
     return None
 
 
-def comparable(statement: dict) -> dict:
+def comparable(statement: dict[str, Any]) -> dict[str, Any]:
     """The statement as xAPI compares it (Data §2.3.1): without what an LRS may set (authority, stored,
     version), the timestamp as an instant, the id in lower case."""
     content = {k: v for k, v in statement.items() if k not in ("authority", "stored", "version")}

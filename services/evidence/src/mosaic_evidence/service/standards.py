@@ -66,7 +66,7 @@ def unreadable(body: Any) -> Decision | None:
     return _malformed(problems, "xAPI or Caliper") if problems else None
 
 
-def _resent(index: int, event: dict, first: dict[str, int]) -> Outcome:
+def _resent(index: int, event: dict[str, Any], first: dict[str, int]) -> Outcome:
     return Outcome(index, "duplicate", str(event["id"]),
                    reason=f"the same event as number {first[str(event['id'])]} of this request")
 
@@ -144,8 +144,8 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
                     envelopes)
 
 
-async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict],
-                 caller: Recorder, source: str) -> list:
+async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict[str, Any]],
+                 caller: Recorder, source: str) -> list[Any]:
     envelopes = []
     for outcome in (o for o in outcomes if o.status == "voided" and o.voids):
         target = evidence_id_for(district_id, source, outcome.voids)  # type: ignore[arg-type]

@@ -17,6 +17,33 @@ from mosaic_mastery.domain.regroup import PendingChange, SectionWatch
 _STATE_FIELDS = tuple(f for f in MethodState.__slots__ if f != "last_key")  # type: ignore[attr-defined]
 
 
+RECORD_COLUMNS = ("district_id", "student_id", "competency_id", "estimate", "previous_estimate", "level", "trend",
+                  "method", "evidence_count", "last_evidence_on", "next_sequence", "observations", "method_state",
+                  "rolled_up_count", "rolled_up_last_on")
+EVIDENCE_COLUMNS = ("district_id", "evidence_id", "student_id", "kind", "competency_ids", "section_id", "retracted")
+
+
+def record_values(record: MasteryRecord) -> tuple:
+    """`record_row` as a tuple in RECORD_COLUMNS order (the rebuild's bulk write)."""
+    state = record.method_state
+    return (
+        record.district_id, record.student_id, record.competency_id, record.estimate, record.previous_estimate,
+        record.level, record.trend, record.method, record.evidence_count, record.last_evidence_on,
+        record.next_sequence,
+        orjson.dumps([[o.evidence_id, o.observed_on, o.sequence, o.score, o.kind, o.weight]
+                      for o in record.observations]).decode(),
+        orjson.dumps({**{f: getattr(state, f) for f in _STATE_FIELDS},
+                      "last_key": None if state.last_key is None else [state.last_key[0], state.last_key[1]]}).decode(),
+        record.rolled_up_count, record.rolled_up_last_on,
+    )
+
+
+def evidence_values(district_id: str, evidence_id: str, ref: EvidenceRef) -> tuple:
+    """`evidence_row` as a tuple in EVIDENCE_COLUMNS order, the JSON column already encoded."""
+    return (district_id, evidence_id, ref.student_id, ref.kind, orjson.dumps(ref.competency_ids).decode(),
+            ref.section_id, ref.retracted)
+
+
 def record_row(record: MasteryRecord) -> dict[str, Any]:
     state = record.method_state
     return {
@@ -67,6 +94,7 @@ def reference_body(ref: DistrictReference) -> str:
         "enrollments": [[sec, user, role] for (sec, user), role in ref.enrollments.items()],
         "students": ref.students,
         "guardians": ref.guardians,
+        "schools": ref.schools,
     }).decode()
 
 
@@ -79,6 +107,7 @@ def reference_from_body(body: str) -> DistrictReference:
         enrollments={(sec, user): role for sec, user, role in raw["enrollments"]},
         students=dict(raw["students"]),
         guardians={g: tuple(s) for g, s in raw.get("guardians", {}).items()},
+        schools={p: tuple(s) for p, s in raw.get("schools", {}).items()},
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
 runtime_tables(metadata)
+audit_tables(metadata)
 
 mastery_records = Table(
     "mastery_records", metadata,

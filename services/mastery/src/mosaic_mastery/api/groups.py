@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from mosaic_mastery.adapters.queries import records_of
-from mosaic_mastery.api.deps import Store, district_data, not_found, require_staff
+from mosaic_mastery.api.deps import Store, district_data, not_found
+from mosaic_mastery.api.schemas import ClassSummary, Heatmap, SchoolSummary
 from mosaic_mastery.domain.readouts import summaries
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
-from mosaic_runtime.auth import DistrictPrincipal
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["sections and schools"])
 
 
-@router.get("/sections/{section_id}/heatmap", summary="Students × competencies: level and estimate per cell")
-async def heatmap(district_id: str, section_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/sections/{section_id}/heatmap",
+            response_model=Heatmap,
+            summary="Students × competencies: level and estimate per cell",
+            dependencies=[Depends(allow(Rule.SECTION_DATA))])
+async def heatmap(district_id: str, section_id: str, session: Session,
                   store: Store) -> dict[str, Any]:
-    require_staff(principal)
     reference, config = await district_data(session, store, district_id)
     if section_id not in reference.sections:
         raise not_found(f"section {section_id!r} is not on district {district_id!r}'s roster")
@@ -43,10 +46,12 @@ async def heatmap(district_id: str, section_id: str, principal: DistrictPrincipa
             "levels": [lv.name for lv in config.scale.levels], "students": rows}
 
 
-@router.get("/sections/{section_id}/summary", summary="How a class stands on each competency")
-async def class_summary(district_id: str, section_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/sections/{section_id}/summary",
+            response_model=ClassSummary,
+            summary="How a class stands on each competency",
+            dependencies=[Depends(allow(Rule.SECTION_DATA))])
+async def class_summary(district_id: str, section_id: str, session: Session,
                         store: Store) -> dict[str, Any]:
-    require_staff(principal)
     reference, config = await district_data(session, store, district_id)
     if section_id not in reference.sections:
         raise not_found(f"section {section_id!r} is not on district {district_id!r}'s roster")
@@ -56,10 +61,12 @@ async def class_summary(district_id: str, section_id: str, principal: DistrictPr
             "competencies": summaries(students, records, config, reference)}
 
 
-@router.get("/schools/{school_id}/summary", summary="How a school stands on each competency")
-async def school_summary(district_id: str, school_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/schools/{school_id}/summary",
+            response_model=SchoolSummary,
+            summary="How a school stands on each competency",
+            dependencies=[Depends(allow(Rule.SCHOOL_DATA))])
+async def school_summary(district_id: str, school_id: str, session: Session,
                          store: Store) -> dict[str, Any]:
-    require_staff(principal)
     reference, config = await district_data(session, store, district_id)
     sections = [s for s in reference.sections.values() if s.school_id == school_id]
     if not sections:

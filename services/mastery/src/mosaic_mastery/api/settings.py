@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from mosaic_mastery.api.deps import GROUPING_ROLES, SETTINGS_ROLES, Store, district_data
+from mosaic_mastery.api.deps import Store, district_data
+from mosaic_mastery.api.schemas import GroupingChanged, SettingsChanged
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.service.change_settings import change_settings
 from mosaic_mastery.service.choose_grouping import UnknownCompetencies, UnknownSection, choose_grouping
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
-from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["settings"])
@@ -22,24 +23,21 @@ class GroupingCompetencies(BaseModel):
     competency_ids: tuple[str, ...] = Field(description="the competencies this section's flexible groups follow")
 
 
-def _require(principal: Any, roles: tuple[str, ...], what: str) -> None:
-    if not principal.has_any(*roles):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"{what} needs one of the roles {list(roles)}; you have {sorted(principal.roles)}")
-
-
-@router.get("/settings", summary="The district's mastery settings (defaults until changed)")
-async def read_settings(district_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/settings", summary="The district's mastery settings (defaults until changed)",
+            dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def read_settings(district_id: str, session: Session,
                         store: Store) -> DistrictSettings:
     _, config = await district_data(session, store, district_id)
     return config.settings
 
 
-@router.put("/settings", summary="Change the settings; a new method or scale recalculates the district and emits "
-                                 "the level changes as recalculations")
-async def write_settings(district_id: str, body: DistrictSettings, principal: DistrictPrincipal, session: Session,
+@router.put("/settings",
+            response_model=SettingsChanged,
+            summary="Change the settings; a new method or scale recalculates the district and emits "
+                                 "the level changes as recalculations",
+            dependencies=[Depends(allow(Rule.DISTRICT_SETUP))])
+async def write_settings(district_id: str, body: DistrictSettings, session: Session,
                          store: Store, ctx: Context) -> dict[str, Any]:
-    _require(principal, SETTINGS_ROLES, "changing mastery settings")
     change = await change_settings(session, store, district_id, body)
     publisher_of(ctx).committed()  # publish the recalculation now rather than at the next poll
     return {"version": change.version, "recalculated": change.recalculated, "level_changes": change.level_changes,
@@ -47,10 +45,11 @@ async def write_settings(district_id: str, body: DistrictSettings, principal: Di
 
 
 @router.put("/sections/{section_id}/grouping-competencies",
-            summary="Which competencies a section's flexible groups follow (regrouping watches these)")
-async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies, principal: DistrictPrincipal,
+            response_model=GroupingChanged,
+            summary="Which competencies a section's flexible groups follow (regrouping watches these)",
+            dependencies=[Depends(allow(Rule.SECTION_DATA))])
+async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies,
                        session: Session, store: Store) -> dict[str, Any]:
-    _require(principal, GROUPING_ROLES, "choosing what a section groups by")
     chosen = await choose_grouping(session, store, district_id, section_id, body.competency_ids)
     if isinstance(chosen, UnknownSection):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=chosen.detail)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from mosaic_mastery.adapters.queries import student_records
-from mosaic_mastery.api.deps import Store, district_data, may_read_student, not_found
+from mosaic_mastery.api.deps import Store, district_data, not_found
+from mosaic_mastery.api.schemas import NextTargets, Profile
 from mosaic_mastery.domain.progressions import next_targets
 from mosaic_mastery.domain.readouts import jagged_profile
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
-from mosaic_runtime.auth import DistrictPrincipal
 
-router = APIRouter(prefix="/v1/districts/{district_id}/students/{student_id}", tags=["students"])
+router = APIRouter(prefix="/v1/districts/{district_id}/students/{student_id}", tags=["students"],
+                   dependencies=[Depends(allow(Rule.STUDENT_DATA))])
 
 
-@router.get("/profile", summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
-async def profile(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/profile",
+            response_model=Profile,
+            summary="Every competency: level, estimate, trend, evidence, and how the level was computed")
+async def profile(district_id: str, student_id: str, session: Session,
                   store: Store) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)
-    may_read_student(principal, student_id, reference)
     records = await student_records(session, district_id, student_id)
     if not records and student_id not in reference.students:
         raise not_found(f"student {student_id!r} is neither on district {district_id!r}'s roster nor has evidence")
@@ -31,11 +34,12 @@ async def profile(district_id: str, student_id: str, principal: DistrictPrincipa
             "mastery_level": config.scale.mastery_level_name, "mastered": mastered, "competencies": entries}
 
 
-@router.get("/next-targets", summary="The best next learning targets: prerequisites met, not yet mastered")
-async def targets(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session, store: Store,
+@router.get("/next-targets",
+            response_model=NextTargets,
+            summary="The best next learning targets: prerequisites met, not yet mastered")
+async def targets(district_id: str, student_id: str, session: Session, store: Store,
                   limit: Annotated[int, Query(ge=1, le=50)] = 5) -> dict[str, Any]:
     reference, config = await district_data(session, store, district_id)
-    may_read_student(principal, student_id, reference)
     records = await student_records(session, district_id, student_id)
     if not records and student_id not in reference.students:
         raise not_found(f"student {student_id!r} is neither on district {district_id!r}'s roster nor has evidence")

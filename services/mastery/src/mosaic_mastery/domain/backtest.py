@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .bkt import BktParams, fit_bkt_many, predict_correct, predict_many
-from .methods import METHODS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
+from .methods import METHODS, STUDENT_OWN_KINDS, MethodConfig, MethodState, effective_weight, estimate_from_state, fold
 from .observations import Observation, chronological
 
 
@@ -23,7 +24,7 @@ class Score:
     predictions: int
 
 
-def split_students(student_ids: Sequence[str] | np.ndarray, test_fraction: float = 0.2, seed: int = 0) -> set:
+def split_students(student_ids: Sequence[str] | np.ndarray, test_fraction: float = 0.2, seed: int = 0) -> set[Any]:
     """A seeded random set of held-out students, so train and test never share a student."""
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction = {test_fraction} must be strictly between 0 and 1")
@@ -65,7 +66,7 @@ class BktHoldout:
     """BKT fitted on training students and scored on held-out students' next results."""
 
     score: Score
-    params: dict
+    params: dict[Hashable, BktParams]
     predictions: np.ndarray  # P(correct) per input row; NaN for training students' rows
     fit_seconds: float  # process CPU seconds, robust to other load on the machine
     fit_wall_seconds: float
@@ -78,13 +79,13 @@ def bkt_holdout(
     *,
     test_fraction: float = 0.2,
     seed: int = 0,
-    **fit_options,
+    **fit_options: Any,
 ) -> BktHoldout:
     """Split by student, fit BKT per competency on the rest, predict each held-out result from those before it."""
     results = np.asarray(results, dtype=float)
     held_out = split_students(students, test_fraction, seed)
-    train: dict[object, list[np.ndarray]] = {}
-    test: list[tuple[object, np.ndarray]] = []
+    train: dict[Hashable, list[np.ndarray]] = {}
+    test: list[tuple[Hashable, np.ndarray]] = []
     for (competency, student), rows in group_rows(students, competencies).items():
         if student in held_out:
             test.append((competency, rows))
@@ -116,6 +117,8 @@ def backtest_methods(
     The label for AUC is "the next result is at or above mastery"; RMSE is against the next normalized score.
     BKT predicts P(correct); the other methods predict their current estimate. A method without an estimate
     yet (n_mastery before n results at mastery) is scored only where it has one; see Score.predictions.
+    A student's own entries (goals, self-assessments) are never targets, and a target is scored only once a
+    demonstration came before it: counting the student's own entries or not is compared on the same targets.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -129,21 +132,23 @@ def backtest_methods(
             bkt = bkt_params.get(competency, base.bkt)
             by_method = configs[competency] = {m: replace(base, name=m, bkt=bkt) for m in methods}
         folding = by_method[methods[0]]
-        state = MethodState()
+        state, demonstrated = MethodState(), False
         for observation in chronological(history):
-            if state.count:
+            own = observation.kind in STUDENT_OWN_KINDS
+            if demonstrated and not own and state.count:
                 for method, config in by_method.items():
                     value = _prediction(state, config)
                     if value is not None:
                         predicted[method].append(value)
                         actual[method].append(observation.score)
             state = fold(state, observation, folding)
+            demonstrated = demonstrated or not own
     return {m: _score_against_mastery(actual[m], predicted[m], base.mastery_threshold) for m in methods if actual[m]}
 
 
 def _prediction(state: MethodState, config: MethodConfig) -> float | None:
     if config.name == "bkt":
-        return predict_correct(state.p_known, config.bkt)
+        return None if state.p_known is None else predict_correct(state.p_known, config.bkt)
     return estimate_from_state(state, config)
 
 
@@ -155,7 +160,7 @@ def _score_against_mastery(actual: list[float], predicted: list[float], threshol
 
 
 def fit_bkt_on_histories(
-    histories: Mapping[tuple[str, str], Sequence[Observation]], config: MethodConfig, **fit_options
+    histories: Mapping[tuple[str, str], Sequence[Observation]], config: MethodConfig, **fit_options: Any
 ) -> dict[str, BktParams]:
     """BKT params per competency from normalized scores (fractional = partial credit), zero-weight evidence left out."""
     sequences: dict[str, list[list[float]]] = {}

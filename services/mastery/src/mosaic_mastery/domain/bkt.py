@@ -9,8 +9,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 import numpy as np
+
+CompetencyKey = TypeVar("CompetencyKey", bound=Hashable)
+Results = Sequence[float] | np.ndarray  # one student's results on one competency, oldest first
 
 PARAM_NAMES = ("prior", "learn", "guess", "slip", "forget")
 
@@ -92,7 +96,7 @@ class FitBounds:
 class _Packed:
     """Responses of many sequences laid out time-major (longest sequence first), with each row's group."""
 
-    def __init__(self, sequences: Sequence[Sequence[float]], groups: np.ndarray) -> None:
+    def __init__(self, sequences: Sequence[Results], groups: np.ndarray) -> None:
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
         if (lengths == 0).any():
             raise ValueError("every sequence needs at least one response; drop empty ones before fitting")
@@ -124,7 +128,8 @@ class _Packed:
         return self.slices[t]
 
 
-def _forward(packed: _Packed, prior, learn, guess, slip, forget):
+def _forward(packed: _Packed, prior: np.ndarray, learn: np.ndarray, guess: np.ndarray, slip: np.ndarray,
+             forget: np.ndarray) -> tuple[np.ndarray, ...]:
     """Filtered P(known) before (pred) and after (post) each response, and each response's likelihood."""
     g, s = guess[packed.group], slip[packed.group]
     if_known = packed.obs * (1 - s) + (1 - packed.obs) * s
@@ -147,7 +152,8 @@ _TINY_PROB = 1e-12
 _TINY_BETA = 1e-200
 
 
-def _expected_counts(packed: _Packed, params: tuple[np.ndarray, ...], n_groups: int):
+def _expected_counts(packed: _Packed, params: tuple[np.ndarray, ...], n_groups: int
+                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """E-step: expected sufficient statistics per group, and each group's log-likelihood."""
     learn, forget = params[1], params[4]
     _, filtered, evidence, if_known, if_unknown = _forward(packed, *params)
@@ -209,7 +215,8 @@ def _maximize(counts: dict[str, np.ndarray], fit_forget: bool, bounds: FitBounds
     lo = bounds.floor
 
     def ratio(num: str, den: str, high: float) -> np.ndarray:
-        return np.clip(counts[num] / np.maximum(counts[den], 1e-12), lo, high)
+        clipped: np.ndarray = np.clip(counts[num] / np.maximum(counts[den], 1e-12), lo, high)
+        return clipped
 
     prior = ratio("prior", "starts", 1 - lo)
     learn = ratio("learned", "unknown_before_next", bounds.max_learn)
@@ -232,7 +239,7 @@ def _initial_params(n_groups: int, restarts: int, seed: int, bounds: FitBounds) 
 
 
 def fit_bkt_many(
-    sequences_by_competency: Mapping[Hashable, Sequence[Sequence[float]]],
+    sequences_by_competency: Mapping[CompetencyKey, Sequence[Results]],
     *,
     restarts: int = 3,
     seed: int = 0,
@@ -240,7 +247,7 @@ def fit_bkt_many(
     tol: float = 0.005,
     fit_forget: bool = False,
     bounds: FitBounds = FitBounds(),
-) -> dict[Hashable, BktParams]:
+) -> dict[CompetencyKey, BktParams]:
     """EM-fitted parameters per competency; restarts run side by side and the likeliest one wins.
 
     A competency (× restart) stops once an iteration gains at most `tol` log-likelihood (pyBKT's rule).
@@ -265,7 +272,9 @@ def fit_bkt_many(
     return {key: BktParams(*(float(p[chosen[i]]) for p in params)) for i, key in enumerate(keys)}
 
 
-def _run_em(sequences, groups, n_groups, restarts, seed, max_iter, tol, fit_forget, bounds, n_competencies):
+def _run_em(sequences: list[Results], groups: np.ndarray, n_groups: int, restarts: int, seed: int,
+            max_iter: int, tol: float, fit_forget: bool, bounds: FitBounds, n_competencies: int,
+            ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """EM until every group converges; converged groups leave the batch so the rest iterate on less data."""
     params = _initial_params(n_competencies, restarts, seed, bounds)
     responses = np.bincount(groups, weights=[len(s) for s in sequences], minlength=n_groups)
@@ -288,7 +297,7 @@ def _run_em(sequences, groups, n_groups, restarts, seed, max_iter, tol, fit_forg
     return params, last
 
 
-def fit_bkt(sequences: Sequence[Sequence[float]], **options) -> BktParams:
+def fit_bkt(sequences: Sequence[Sequence[float]], **options: Any) -> BktParams:
     """EM-fitted parameters of one competency from its students' result sequences (oldest first)."""
     fitted = fit_bkt_many({"competency": sequences}, **options)
     if not fitted:

@@ -13,7 +13,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mosaic_mastery.domain.bkt import BktParams
-from mosaic_mastery.domain.methods import METHODS, MethodConfig
+from mosaic_mastery.domain.methods import METHODS, STUDENT_OWN_KINDS, MethodConfig
 from mosaic_mastery.domain.rollup import ROLLUP_RULES
 from mosaic_mastery.domain.scale import DEFAULT_SCALE, Level, MasteryScale
 
@@ -65,6 +65,10 @@ class DistrictSettings(_Strict):
     kind_weights: dict[str, float] = Field(
         default_factory=lambda: {"out_of_school": 0.5, "self_assessment": 0.5},
         description="evidence kind -> weight; kinds not listed weigh 1.0")
+    count_goals: bool = Field(default=False, description="count a student's goals toward mastery (an intention, "
+                                                        "not a demonstration: off unless the district decides)")
+    count_self_assessments: bool = Field(default=False, description="count self-assessments toward mastery, "
+                                                                   "at their kind_weights weight")
     bkt_params: dict[str, dict[str, float]] = Field(default_factory=dict, description="fitted BKT per competency")
     rollup_rule: str = "mean_of_children"
     regroup_threshold: float = Field(default=0.25, gt=0.0, le=1.0,
@@ -88,10 +92,16 @@ class DistrictSettings(_Strict):
                 raise ValueError(f"bkt_params[{competency!r}]: {exc}") from None
         return self
 
-    def calculation_fingerprint(self) -> tuple:
+    def uncounted_kinds(self) -> frozenset[str]:
+        """The student's own kinds this district leaves out of mastery."""
+        counted = {"goal"} if self.count_goals else set()
+        counted |= {"self_assessment"} if self.count_self_assessments else set()
+        return STUDENT_OWN_KINDS - counted
+
+    def calculation_fingerprint(self) -> tuple[object, ...]:
         """What the estimates and levels depend on; when it changes, the district is recalculated."""
         return (self.method, tuple(sorted(self.competency_methods.items())), self.scale,
-                tuple(sorted(self.kind_weights.items())),
+                tuple(sorted(self.kind_weights.items())), tuple(sorted(self.uncounted_kinds())),
                 tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.bkt_params.items())), self.rollup_rule)
 
 
@@ -128,6 +138,7 @@ class DistrictConfig:
                 name=chosen.name, weight_latest=chosen.weight_latest, decay_half_life_days=chosen.decay_half_life_days,
                 n=chosen.n, mastery_threshold=self.scale.mastery_threshold, kind_weights=self.settings.kind_weights,
                 bkt=BktParams.from_dict(params) if params else BktParams(),
+                uncounted_kinds=self.settings.uncounted_kinds(),
             )
             self._methods[competency_id] = cached
         return cached

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -64,7 +64,7 @@ def from_envelope(envelope: Envelope) -> Fact | None:
     """The fact an envelope carries, or None for types the projection does not read."""
     data = envelope.data
     action = EVIDENCE_ACTIONS.get(envelope.type)
-    if action is not None:
+    if action is not None and isinstance(data, EvidenceRecorded | EvidenceCorrected | EvidenceRetracted):
         score = getattr(data, "score", None)
         return EvidenceFact(
             action=action, event_id=str(envelope.id), district_id=envelope.district_id,
@@ -102,7 +102,7 @@ _TEXT_FIELDS = {"recorded": ("evidence_id", "student_id", "recorded_by"),
                 "retracted": ("evidence_id", "student_id", "reason", "retracted_by")}
 
 
-def _evidence_fast(payload: dict) -> EvidenceFact | None:
+def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
     """Build the fact from canonical JSON (as our serializer writes it); anything unusual goes the slow way."""
     data = payload["data"]
     action = EVIDENCE_ACTIONS[payload["type"]]

@@ -16,6 +16,9 @@ from .bkt import BktParams, bkt_update
 from .observations import Observation, chronological
 
 EMPTY_WEIGHTS: Mapping[str, float] = MappingProxyType({})
+# A goal is an intention and a self-assessment a student's own view, not a demonstration: neither counts
+# toward mastery unless the district turns it on (DistrictSettings.count_goals / count_self_assessments).
+STUDENT_OWN_KINDS: frozenset[str] = frozenset({"goal", "self_assessment"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class MethodConfig:
     mastery_threshold: float = 0.75  # n_mastery: what counts as "at or above mastery"
     kind_weights: Mapping[str, float] = field(default_factory=lambda: EMPTY_WEIGHTS)  # missing kind: 1.0
     bkt: BktParams = field(default_factory=BktParams)
+    uncounted_kinds: frozenset[str] = STUDENT_OWN_KINDS  # left out of the fold entirely, whatever their weight
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
@@ -45,16 +49,24 @@ class MethodConfig:
         if bad:
             raise ValueError(f"MethodConfig.kind_weights must be >= 0; negative for {bad}")
         object.__setattr__(self, "kind_weights", MappingProxyType(dict(self.kind_weights)))
+        object.__setattr__(self, "uncounted_kinds", frozenset(self.uncounted_kinds))
+
+
+def counts(observation: Observation, config: MethodConfig) -> bool:
+    """False for kinds the district does not count (goals, self-assessments by default): as if never recorded."""
+    return observation.kind not in config.uncounted_kinds
 
 
 def effective_weight(observation: Observation, config: MethodConfig) -> float:
     """The evidence's own weight times its kind's weight; 0 means the method ignores it."""
+    if not counts(observation, config):
+        return 0.0
     return observation.weight * config.kind_weights.get(observation.kind, 1.0)
 
 
 def _weighted(observations: Iterable[Observation], config: MethodConfig) -> list[tuple[Observation, float]]:
     """Chronological (observation, weight) pairs, dropping zero-weight evidence."""
-    pairs = ((o, effective_weight(o, config)) for o in chronological(observations))
+    pairs = ((o, effective_weight(o, config)) for o in chronological(observations) if counts(o, config))
     return [(o, w) for o, w in pairs if w > 0.0]
 
 
@@ -95,7 +107,7 @@ def decay_factor(earlier: date, later: date, config: MethodConfig) -> float:
     """How much an older result's weight shrinks when a newer one arrives: per result, or per elapsed day."""
     if config.decay_half_life_days is None:
         return 1.0 - config.weight_latest
-    return 0.5 ** ((later - earlier).days / config.decay_half_life_days)
+    return float(0.5 ** ((later - earlier).days / config.decay_half_life_days))
 
 
 def decaying_average(observations: Iterable[Observation], config: MethodConfig) -> float | None:
@@ -176,13 +188,16 @@ def appends_in_order(state: MethodState, observation: Observation) -> bool:
 
 def fold(state: MethodState, observation: Observation, config: MethodConfig) -> MethodState:
     """The state after one more observation, O(1). It must come after those already folded."""
+    if not counts(observation, config):
+        return state  # not even its date: the state is exactly the one without it
     if not appends_in_order(state, observation):
         raise ValueError(
             f"Observation {observation.evidence_id} at {observation.order_key} is older than the last folded "
             f"{state.last_key}; recompute with replay(...) instead"
         )
     w = effective_weight(observation, config)
-    factor = 1.0 if state.count == 0 else decay_factor(state.last_key[0], observation.observed_on, config)
+    last = state.last_key
+    factor = 1.0 if state.count == 0 or last is None else decay_factor(last[0], observation.observed_on, config)
     if w <= 0.0:  # ignored, but elapsed time still decays (per-day factors compose); per-result decay does not
         if config.decay_half_life_days is None:
             factor = 1.0
@@ -222,13 +237,12 @@ def estimate_from_state(state: MethodState, config: MethodConfig) -> float | Non
     return _FROM_STATE[config.name](state, config)
 
 
-def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float:
-    if state.count == 1:
-        return state.latest_score
-    older_mean = (state.weighted_score_sum - state.latest_weight * state.latest_score) / (
-        state.weight_sum - state.latest_weight
-    )
-    return state.latest_score * config.weight_latest + older_mean * (1.0 - config.weight_latest)
+def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float | None:
+    latest = state.latest_score
+    if latest is None or state.count == 1:
+        return latest
+    older_mean = (state.weighted_score_sum - state.latest_weight * latest) / (state.weight_sum - state.latest_weight)
+    return latest * config.weight_latest + older_mean * (1.0 - config.weight_latest)
 
 
 _FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {

@@ -142,7 +142,7 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
         apply_framework(ref, data)  # type: ignore[arg-type]
         refresh_rollups(state, fact.district_id)  # roll-ups follow the tree (a slice holds the whole district)
     else:
-        apply_roster(ref, data)  # type: ignore[arg-type]
+        apply_roster(ref, data)
     state.changed_reference(fact.district_id)
     return []
 
@@ -184,9 +184,15 @@ def _gather_recorded(state: ProjectionState, fact: EvidenceFact, known: Evidence
         record = records.get(key)
         if record is None:
             record = records[key] = MasteryRecord(*key)
-        gather(record, Observation(fact.evidence_id, fact.observed_on, record.take_sequence(), fact.score,
-                                   known.kind))
+        gather(record, _observation(fact, record.take_sequence(), known.kind))
     known.competency_ids = competencies
+
+
+def _observation(fact: EvidenceFact, sequence: int, kind: str) -> Observation:
+    """What recorded or corrected evidence gives the methods; a retraction carries no date or score."""
+    if fact.observed_on is None or fact.score is None:
+        raise ValueError(f"evidence {fact.evidence_id} was {fact.action} without a date and a score")
+    return Observation(fact.evidence_id, fact.observed_on, sequence, fact.score, kind)
 
 
 def _level_of(record: MasteryRecord | None) -> str | None:
@@ -207,8 +213,7 @@ def _change_observations(state: ProjectionState, fact: EvidenceFact, known: Evid
         if competency in new:
             sequence = None if fresh else next(
                 (o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
-            observation = Observation(fact.evidence_id, fact.observed_on, sequence if sequence is not None
-                                      else record.take_sequence(), fact.score, known.kind)
+            observation = _observation(fact, sequence if sequence is not None else record.take_sequence(), known.kind)
             if not replaced:
                 if state.deferred:
                     gather(record, observation)

@@ -11,7 +11,7 @@ from statistics import fmean
 from typing import Any
 
 from mosaic_mastery.domain.config import DistrictConfig
-from mosaic_mastery.domain.methods import effective_weight
+from mosaic_mastery.domain.methods import counts, effective_weight
 from mosaic_mastery.domain.records import MasteryRecord
 from mosaic_mastery.domain.reference import DistrictReference
 
@@ -41,10 +41,14 @@ def explain(record: MasteryRecord, config: DistrictConfig, ref: DistrictReferenc
             keep=(f"{1 - method.weight_latest:.0%}" if method.decay_half_life_days is None
                   else f"half per {method.decay_half_life_days:g} days"),
             learn=method.bkt.learn, guess=method.bkt.guess, slip=method.bkt.slip, forget=method.bkt.forget)
-        weighted = sorted({o.kind for o in record.observations if effective_weight(o, method) != 1.0})
+        counted = [o for o in record.observations if counts(o, method)]
+        weighted = sorted({o.kind for o in counted if effective_weight(o, method) != 1.0})
         weights = (" Kinds weighted differently: " + ", ".join(
             f"{k} ×{method.kind_weights.get(k, 1.0):g}" for k in weighted) + ".") if weighted else ""
-        how = f"{len(record.observations)} results combined as {words}.{weights}"
+        left_out = len(record.observations) - len(counted)
+        uncounted = (f" {left_out} goals or self-assessments are kept but not counted (district setting)."
+                     if left_out else "")
+        how = f"{len(counted)} results combined as {words}.{weights}{uncounted}"
     if record.estimate is None or record.level is None:
         return f"{how} Not enough evidence for an estimate yet."
     level = scale.level(record.level)
@@ -89,7 +93,7 @@ def jagged_profile(student_id: str, records: Mapping[str, MasteryRecord], config
     return [profile_entry(records.get(c), c, config, ref) for c in ordered]
 
 
-def _framework_order(ref: DistrictReference, competency_id: str) -> tuple:
+def _framework_order(ref: DistrictReference, competency_id: str) -> tuple[bool, int, str]:
     node = ref.competencies.get(competency_id)
     return (node is None, node.sequence if node and node.sequence is not None else 1 << 30, competency_id)
 

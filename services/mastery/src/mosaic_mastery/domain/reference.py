@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mosaic_events.catalog import FrameworkPublished, RosterChanged
+from mosaic_runtime import roles
 
 # CASE associations that order learning: origin must come before destination.
 PREREQUISITE_ASSOCIATIONS = frozenset({"isPrerequisiteOf", "precedes"})
-GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
+GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class DistrictReference:
     enrollments: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, user) -> role
     students: dict[str, str] = field(default_factory=dict)  # id -> display name
     guardians: dict[str, tuple[str, ...]] = field(default_factory=dict)  # guardian id -> their students
+    schools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # person id -> their schools (access policy)
     _index: _Index | None = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
@@ -141,6 +143,7 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for s in roster.sections:
         ref.sections[s.id] = SectionInfo(s.id, s.school_id, s.title)
     for p in roster.people:
+        ref.schools[p.id] = tuple(p.school_ids) or (roster.school_id,)
         if p.role == "student":
             ref.students[p.id] = f"{p.given_name} {p.family_name}".strip()
         elif p.role in GUARDIAN_ROLES:
@@ -151,6 +154,7 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for person in removed.people:
         ref.students.pop(person, None)
         ref.guardians.pop(person, None)
+        ref.schools.pop(person, None)
     for section_id in removed.sections:
         ref.sections.pop(section_id, None)
     gone_people, gone_sections, gone_pairs = set(removed.people), set(removed.sections), set(removed.enrollments)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, time
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, WithJsonSchema, field_validator
 
 from mosaic_notify.domain.news import News, NewsKind
 from mosaic_notify.domain.preferences import Channel, ChannelPreference, Frequency, Preferences, QuietHours
@@ -22,11 +22,17 @@ class ChannelDocument(BaseModel):
     weekly_day: int = Field(default=4, ge=0, le=6, description="0 = Monday; the weekly digest's day")
 
 
+# A wall-clock time in the guardian's zone: no UTC offset, so not JSON Schema's "time" format (which needs one).
+LocalTime = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+                                            "examples": ["21:00"]})]
+MAX_URL_CHARS = 2000  # written out (normalized) it must still be a URL pydantic reads back (2083 at most)
+
+
 class QuietHoursDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(description="local time quiet hours begin, e.g. 21:00")
-    end: time = Field(description="local time they end, e.g. 07:00 (may be the next morning)")
+    start: LocalTime = Field(description="local time quiet hours begin, e.g. 21:00")
+    end: LocalTime = Field(description="local time they end, e.g. 07:00 (may be the next morning)")
 
 
 class PreferencesDocument(BaseModel):
@@ -78,16 +84,32 @@ class RulesDocument(BaseModel):
     urgent_kinds: list[NewsKind] = Field(default_factory=list,
                                          description="pass quiet hours and digests; use sparingly")
     portal_webhook_url: HttpUrl | None = None
+    repeat_window_hours: float | None = Field(default=None, ge=0, le=366 * 24, description=(
+        "the same kind of news about the same competency reaches a guardian at most once in this many hours; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_REPEAT_WINDOW_HOURS, a week)"))
+    daily_instant_cap: int | None = Field(default=None, ge=0, le=1000, description=(
+        "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest; "
+        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP, 3)"))
+
+    @field_validator("portal_webhook_url")
+    @classmethod
+    def _short_enough(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"the URL is longer than {MAX_URL_CHARS} characters once normalized; use a shorter one")
+        return value
 
     def to_domain(self) -> DistrictRules:
         return DistrictRules(frozenset(self.instant_kinds), frozenset(self.urgent_kinds),
-                             str(self.portal_webhook_url) if self.portal_webhook_url else None)
+                             str(self.portal_webhook_url) if self.portal_webhook_url else None,
+                             self.repeat_window_hours, self.daily_instant_cap)
 
     @classmethod
     def from_domain(cls, rules: DistrictRules) -> RulesDocument:
         return cls.model_validate({"instant_kinds": sorted(rules.instant_kinds),
                                    "urgent_kinds": sorted(rules.urgent_kinds),
-                                   "portal_webhook_url": rules.portal_webhook_url})
+                                   "portal_webhook_url": rules.portal_webhook_url,
+                                   "repeat_window_hours": rules.repeat_window_hours,
+                                   "daily_instant_cap": rules.daily_instant_cap})
 
 
 def news_to_json(item: News) -> dict[str, Any]:

@@ -7,10 +7,12 @@ from datetime import UTC
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.types import TypeDecorator
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
 runtime_tables(metadata)
+audit_tables(metadata)
 
 
 class UTCDateTime(TypeDecorator):
@@ -135,4 +137,22 @@ delivery_log = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("outcome", String(32), nullable=False),  # sending, delivered, retry, failed, cancelled, in_doubt, ...
     Column("detail", Text, nullable=False, default=""),
+)
+
+told_news = Table(
+    "notify_told_news", metadata,  # the last time each guardian was told one kind of news about one competency
+    Column("district_id", String(64), primary_key=True),
+    Column("guardian_id", String(128), primary_key=True),
+    Column("news_key", String(512), primary_key=True),
+    Column("told_at", UTCDateTime, nullable=False),
+    Column("news_id", String(36), nullable=False),
+)
+
+instant_counts = Table(
+    "notify_instant_counts", metadata,  # instant messages planned per guardian, channel and local day
+    Column("district_id", String(64), primary_key=True),
+    Column("guardian_id", String(128), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date in the guardian's time zone
+    Column("sent", Integer, nullable=False),
 )

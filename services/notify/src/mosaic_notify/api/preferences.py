@@ -4,49 +4,49 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.adapters.codec import PreferencesDocument, RulesDocument
-from mosaic_notify.api.deps import check_may_act_for, now_of, settings_of
+from mosaic_notify.api.deps import now_of, settings_of
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Session
-from mosaic_runtime.auth import STAFF_ROLES, DistrictPrincipal, Principal, require_roles
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["preferences"])
+FAMILY = [Depends(allow(Rule.GUARDIAN_DATA))]
 
 
 @router.get("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument,
-            summary="A guardian's notification preferences (defaults until someone sets them)")
-async def get_preferences(district_id: str, guardian_id: str, principal: DistrictPrincipal, session: Session,
+            summary="A guardian's notification preferences (defaults until someone sets them)", dependencies=FAMILY)
+async def get_preferences(district_id: str, guardian_id: str, session: Session,
                           request: Request) -> PreferencesDocument:
-    check_may_act_for(principal, guardian_id)
     guardian = await _known_guardian(session, district_id, guardian_id)
     prefs = await store.load_preferences(session, guardian, settings_of(request))
     return PreferencesDocument.from_domain(prefs)
 
 
 @router.put("/guardians/{guardian_id}/preferences", response_model=PreferencesDocument,
-            summary="Replace a guardian's preferences; applies to messages not yet sent")
+            summary="Replace a guardian's preferences; applies to messages not yet sent", dependencies=FAMILY)
 async def put_preferences(district_id: str, guardian_id: str, body: PreferencesDocument,
-                          principal: DistrictPrincipal, session: Session, request: Request) -> PreferencesDocument:
-    check_may_act_for(principal, guardian_id)
+                          session: Session, request: Request) -> PreferencesDocument:
     await _known_guardian(session, district_id, guardian_id)
     await store.save_preferences(session, district_id, guardian_id, body.to_domain(), now_of(request))
     await session.commit()
     return body
 
 
-@router.get("/rules", response_model=RulesDocument, summary="The district's rules: instant, digest-only, urgent")
-async def get_rules(district_id: str, _principal: DistrictPrincipal, session: Session) -> RulesDocument:
+@router.get("/rules", response_model=RulesDocument, summary="The district's rules: instant, digest-only, urgent",
+            dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
+async def get_rules(district_id: str, session: Session) -> RulesDocument:
     return RulesDocument.from_domain(await store.load_rules(session, district_id))
 
 
-@router.put("/rules", response_model=RulesDocument, summary="Replace the district's rules (administrators)")
-async def put_rules(district_id: str, body: RulesDocument, session: Session, request: Request,
-                    _principal: Annotated[Principal, require_roles(*STAFF_ROLES)]) -> RulesDocument:
+@router.put("/rules", response_model=RulesDocument, summary="Replace the district's rules (administrators)",
+            dependencies=[Depends(allow(Rule.DISTRICT_SETUP))])
+async def put_rules(district_id: str, body: RulesDocument, session: Session, request: Request) -> RulesDocument:
     await store.save_rules(session, district_id, body.to_domain(), now_of(request))
     await session.commit()
     return body
@@ -71,10 +71,10 @@ class NotificationView(BaseModel):
 
 
 @router.get("/guardians/{guardian_id}/notifications", response_model=list[NotificationView],
-            summary="The delivery log: each message to this guardian and every attempt")
-async def list_notifications(district_id: str, guardian_id: str, principal: DistrictPrincipal,
-                             session: Session, limit: int = 100) -> list[NotificationView]:
-    check_may_act_for(principal, guardian_id)
+            summary="The delivery log: each message to this guardian and every attempt", dependencies=FAMILY)
+async def list_notifications(district_id: str, guardian_id: str,
+                             session: Session,
+                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[NotificationView]:
     n, log = t.notifications, t.delivery_log
     rows = (await session.execute(select(n).where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)
                                   .order_by(n.c.created_at.desc()).limit(min(limit, 500)))).all()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
+from mosaic_runtime.responses import errors
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 
@@ -22,7 +26,15 @@ class InboundSms(BaseModel):
     text: str = Field(description="what they replied, e.g. STOP")
 
 
-@router.post("/sms/inbound", summary="An SMS reply: STOP opts the number out of SMS, START opts it back in")
+class SmsReplyHandled(BaseModel):
+    action: Literal["none", "opt_out", "opt_in"]
+    guardians: int = Field(description="guardians with this number whose SMS preference changed")
+
+
+@router.post("/sms/inbound",
+             response_model=SmsReplyHandled, responses=errors(401, 413, 415, 422),
+             summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
+             dependencies=[Depends(public("the provider signs the request with the inbound secret"))])
 async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     body = await request.body()
     if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
 from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import read_unsubscribe_token
+from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
+from mosaic_runtime.responses import errors
 
-router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
+router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"],
+                   dependencies=[Depends(public("the link carries a token signed with the unsubscribe secret"))])
 
 PAGES = {
     "en": ("Unsubscribe", "Stop these messages from Mosaic?", "Unsubscribe",
@@ -23,7 +26,8 @@ PAGES = {
 }
 
 
-@router.get("/{token}", response_class=HTMLResponse, summary="The page the email's link opens: one button")
+@router.get("/{token}", response_class=HTMLResponse, responses=errors(404),
+            summary="The page the email's link opens: one button")
 async def confirm_page(token: str, request: Request, session: Session) -> HTMLResponse:
     # A GET changes nothing: mail scanners open links; the button (or a mail client's one-click POST) does it.
     district_id, guardian_id, _channel = _read(token, request)
@@ -32,7 +36,8 @@ async def confirm_page(token: str, request: Request, session: Session) -> HTMLRe
                         f'<form method="post"><button type="submit">{button}</button></form>')
 
 
-@router.post("/{token}", response_class=HTMLResponse, summary="Unsubscribe (RFC 8058 one-click, or the button)")
+@router.post("/{token}", response_class=HTMLResponse, responses=errors(404),
+             summary="Unsubscribe (RFC 8058 one-click, or the button)")
 async def unsubscribe(token: str, request: Request, session: Session) -> HTMLResponse:
     district_id, guardian_id, channel = _read(token, request)
     guardian = await store.load_guardian(session, district_id, guardian_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mosaic_events.catalog import Person, RosterChanged
+from mosaic_runtime import roles
 
-GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
+GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 DEFAULT_LANGUAGE = "en"
 
 

@@ -57,7 +57,9 @@ def news_from_mastery(envelope: Envelope) -> News | None:
     assert isinstance(change, MasteryChanged)
     if change.recalculation:
         return None  # the district changed its method or scale; the child did nothing new
-    kind = _mastery_kind(change)
+    if change.new_rank is None:
+        return None  # v2: no level left (evidence retracted); a correction, not news for a family
+    kind = _mastery_kind(change, change.new_rank)
     if kind is None:
         return None
     dropped = change.old_rank is not None and change.new_rank < change.old_rank
@@ -71,25 +73,27 @@ def news_from_mastery(envelope: Envelope) -> News | None:
     )
 
 
-def _mastery_kind(change: MasteryChanged) -> NewsKind | None:
+def _mastery_kind(change: MasteryChanged, new_rank: int) -> NewsKind | None:
     old_rank = change.old_rank
-    if old_rank is not None and change.new_rank < old_rank:
+    if old_rank is not None and new_rank < old_rank:
         return NewsKind.NEEDS_SUPPORT
-    if change.new_rank == 0 and change.evidence_count >= STALLED_AFTER_EVIDENCE:
+    if new_rank == 0 and change.evidence_count >= STALLED_AFTER_EVIDENCE:
         return NewsKind.NEEDS_SUPPORT
-    if change.mastered and (old_rank is None or change.new_rank > old_rank):
+    if change.mastered and (old_rank is None or new_rank > old_rank):
         return NewsKind.MASTERED
-    if old_rank is not None and change.new_rank > old_rank:
+    if old_rank is not None and new_rank > old_rank:
         return NewsKind.MOVED_UP
     return None
 
 
-def news_from_assignment(envelope: Envelope) -> News:
+def news_from_assignment(envelope: Envelope) -> News | None:
     """A student's new flex group or session: scheduling sends one GroupAssignmentChanged per student whose
     session changed (a first placement included), so each is news once — a re-sent one names the same
     (block, student, session, schedule version) — and a later move is news again."""
     change = envelope.data
     assert isinstance(change, GroupAssignmentChanged)
+    if change.new_session_id is None:
+        return None  # v2: the student left the block; the families' templates have no words for it yet
     return News(
         news_id=news_id_for(envelope.district_id, change.block_id, change.student_id, change.new_session_id,
                             f"v{change.schedule_version}"),

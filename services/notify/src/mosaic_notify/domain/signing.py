@@ -39,7 +39,7 @@ def verify_signature(secret: str | Sequence[str], header: str, body: bytes, *,
     secrets = [secret] if isinstance(secret, str) else list(secret)
     signed = str(timestamp).encode() + b"." + body
     expected = [_mac(s, signed) for s in secrets]
-    return any(hmac.compare_digest(e, given) for e in expected for given in fields.get("v1", []))
+    return any(_same(e, given) for e in expected for given in fields.get("v1", []))
 
 
 def unsubscribe_token(secret: str, district_id: str, guardian_id: str, channel: str) -> str:
@@ -51,7 +51,7 @@ def unsubscribe_token(secret: str, district_id: str, guardian_id: str, channel: 
 def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str, str] | None:
     """(district_id, guardian_id, channel) for a genuine token, None for a forged or damaged one."""
     payload, _, mac = token.partition(".")
-    if not payload or not hmac.compare_digest(_mac(secret, payload.encode())[:32], mac):
+    if not payload or not _same(_mac(secret, payload.encode("utf-8", "surrogatepass"))[:32], mac):
         return None
     try:
         district_id, guardian_id, channel = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode(
@@ -59,6 +59,11 @@ def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str, str] | No
     except ValueError:
         return None
     return district_id, guardian_id, channel
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality that any text can take (compare_digest refuses non-ASCII str: a forged link's)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def _mac(secret: str, message: bytes) -> str:

@@ -37,7 +37,8 @@ from mosaic_notify.adapters.channels import (
     TransientFailure,
     UncertainFailure,
 )
-from mosaic_notify.adapters.digests import gather_due_digests
+from mosaic_notify.adapters.digests import DigestMailer, gather_due_digests
+from mosaic_notify.adapters.email import EmailSender
 from mosaic_notify.adapters.events import family_notified, notification_failed
 from mosaic_notify.domain.digest import build_daily_digest
 from mosaic_notify.domain.messages import Audience, MessageRenderer
@@ -73,6 +74,10 @@ class DeliveryWorker:
         self.clock = clock
         self.after_commit = after_commit  # wakes the outbox relay
         self._wake = asyncio.Event()
+        email = senders.get("email")
+        self.digests = DigestMailer(sessions, settings, renderer, email, clock, failed=self._failed,
+                                    uncertain=self._settle_uncertain, after_commit=after_commit,
+                                    ) if isinstance(email, EmailSender) else None
 
     def wake(self) -> None:
         self._wake.set()
@@ -95,6 +100,8 @@ class DeliveryWorker:
         now = self.clock()
         await gather_due_digests(self.sessions, now)
         await self.reconcile(now)
+        while self.digests is not None and await self.digests.send_due(now):
+            pass  # email digests in batches; what they leave goes one at a time below
         async with self.sessions() as session:
             due = (await session.execute(select(N.c.notification_id).where(N.c.status == "pending", N.c.due_at <= now)
                                          .order_by(N.c.due_at).limit(self.settings.delivery_batch))).scalars().all()

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
 from mosaic_events.catalog import MasteryChanged
-from mosaic_notify.adapters import store
+from mosaic_notify.adapters import pace, store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.ids import notification_id
@@ -55,8 +55,9 @@ async def tell_mastery_change(session: AsyncSession, change: MasteryChanged, env
 
 
 async def tell_group_change(session: AsyncSession, envelope: Envelope, now: datetime, settings: NotifySettings) -> int:
-    """A move to another flex group is news each time it happens."""
-    return await tell(session, news_from_assignment(envelope), now, settings)
+    """A move to another flex group is news each time it happens (leaving the block is not news yet)."""
+    news = news_from_assignment(envelope)
+    return 0 if news is None else await tell(session, news, now, settings)
 
 
 async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_id: str, now: datetime,
@@ -74,7 +75,8 @@ async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_i
 async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime,
                    settings: NotifySettings) -> int:
     prefs = await store.load_preferences(session, guardian, settings)
-    plans = plan_deliveries(news, guardian, prefs, rules, now)
+    plans = await pace.paced(session, news, guardian, prefs, rules, now,
+                             plan_deliveries(news, guardian, prefs, rules, now), settings)
     for plan in plans:
         if plan.digest:
             await store.insert_ignore(session, t.digest_items, {

@@ -1,5 +1,5 @@
 """The family page: each child's progress in plain words, what changed lately, something to talk about at
-home, and the guardian's notification preferences (read and change)."""
+home, the child's goals (a guardian may comment), and the guardian's notification preferences."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mosaic_portal.auth import CurrentPerson
 from mosaic_portal.pages.common import problem_page, render, services_for
+from mosaic_portal.pages.plan import read_plan
 from mosaic_portal.services import ServiceRefused, Services
 
 router = APIRouter()
@@ -33,7 +34,12 @@ async def child_summary(services: Services, child_id: str, today: date) -> dict[
     profile = await services.get("mastery", f"/students/{child_id}/profile")
     targets = await services.get("mastery", f"/students/{child_id}/next-targets", limit=1)
     assessed = [c for c in profile["competencies"] if c.get("evidence_count")]
-    return {"id": child_id, "name": profile.get("name") or child_id, "mastered": profile["mastered"],
+    try:
+        plan, plan_problem = await read_plan(services, child_id, profile), None
+    except ServiceRefused as refused:
+        plan, plan_problem = None, refused.detail
+    return {"plan": plan, "plan_problem": plan_problem,
+            "id": child_id, "name": profile.get("name") or child_id, "mastered": profile["mastered"],
             "assessed": len(assessed), "mastery_level": profile.get("mastery_level"),
             "lately": lately(profile, today), "talk_about": (targets["targets"] or [None])[0]}
 

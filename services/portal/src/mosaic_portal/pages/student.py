@@ -1,5 +1,5 @@
 """The student's page: my competencies (a jagged profile with the evidence behind each level), my next
-targets, my flex choices for the next block, my week."""
+targets, my plan (goals, reflections), my flex choices for the next block, my week."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from mosaic_portal.auth import CurrentPerson
 from mosaic_portal.i18n import language_of, translator
 from mosaic_portal.pages.common import level_style, problem_page, render, services_for
+from mosaic_portal.pages.plan import GOAL_STATUSES, read_plan
 from mosaic_portal.services import ServiceRefused, Services
 
 router = APIRouter()
@@ -67,8 +68,13 @@ async def student_page(request: Request, person: CurrentPerson, student: str | N
         blocks, flex_problem = await flex_choices(request, services, student_id), None
     except ServiceRefused as refused:  # the profile is still worth showing without the flex choices
         blocks, flex_problem = [], refused.detail
+    try:
+        plan, plan_problem = await read_plan(services, student_id, profile), None
+    except ServiceRefused as refused:  # the rest of the page stands without the plan
+        plan, plan_problem = {"goals": []}, refused.detail
     rows = profile_rows(profile, _)
     return render(request, "student.html", profile=profile, rows=rows, targets=targets["targets"],
+                  plan=plan, plan_problem=plan_problem, statuses=GOAL_STATUSES,
                   week=week, blocks=blocks, flex_problem=flex_problem, student_id=student_id,
                   saved=request.query_params.get("saved"),
                   not_yet=sum(1 for c in profile["competencies"] if not c.get("evidence_count")))

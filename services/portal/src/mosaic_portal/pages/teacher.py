@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mosaic_portal.auth import CurrentPerson
 from mosaic_portal.pages.common import level_style, problem_page, render, services_for
+from mosaic_portal.pages.plan import read_plan
 from mosaic_portal.services import ServiceRefused
 
 router = APIRouter(prefix="/teacher")
@@ -101,10 +102,15 @@ async def student_drilldown(request: Request, person: CurrentPerson, student_id:
         history = await services.get("evidence", f"/students/{student_id}/evidence", limit=20)
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
+    try:
+        plan, plan_problem = await read_plan(services, student_id, profile), None
+    except ServiceRefused as refused:
+        plan, plan_problem = None, refused.detail
     levels = [lv["name"] for lv in profile["scale"]]
     rows = [{**c, "style": level_style(levels, c.get("level"))} for c in profile["competencies"]
             if c.get("evidence_count")]
-    return render(request, "teacher_student.html", profile=profile, rows=rows, history=history["items"])
+    return render(request, "teacher_student.html", profile=profile, rows=rows, history=history["items"],
+                  plan=plan, plan_problem=plan_problem, saved=request.query_params.get("saved"))
 
 
 async def _block_of(services: Any, person: CurrentPerson, block_id: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from mosaic_scheduling.domain.model import FlexBlock, Session
 from mosaic_scheduling.domain.publication import occurrence
@@ -23,7 +23,7 @@ def ics_feed(name: str, entries: list[CalendarEntry], timezone: str, uid_scope: 
     calendar = Calendar()
     calendar.add("prodid", "-//Mosaic//Flex time//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", vText(name))  # text, escaped: an id may carry a newline
     for entry in entries:
         calendar.add_component(_event(entry, timezone, uid_scope))
     calendar.add_missing_timezones()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text
 
+from mosaic_runtime.audit import audit_tables
 from mosaic_runtime.db import runtime_tables
 
 metadata = MetaData()
 runtime_tables(metadata)
+audit_tables(metadata)
 
 
 def _district() -> Column:
@@ -119,6 +121,8 @@ roster_people = Table(
     Column("role", String(32), nullable=False),
     Column("given_name", String(100), nullable=False),
     Column("family_name", String(100), nullable=False),
+    Column("school_ids", JSON, nullable=False, default=list),
+    Column("related_ids", JSON, nullable=False, default=list, doc="a guardian's students (the access policy)"),
 )
 
 roster_enrollments = Table(
@@ -167,4 +171,16 @@ attendance = Table(
     Column("status", String(10), nullable=False),
     Column("taken_by", String(64), nullable=False),
     Column("taken_at", DateTime(timezone=True), nullable=False),
+)
+
+feed_tokens = Table(
+    "calendar_feed_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the token; the token itself is never stored"),
+    Column("feed_id", String(32), nullable=False, unique=True),
+    Column("district_id", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),  # student | teacher
+    Column("subject_id", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
 )

@@ -1,62 +1,96 @@
 """iCalendar feeds per student and per teacher, so portals and phones can subscribe.
 
-Calendar apps cannot send headers, so the token may also come as `?access_token=` on the URL.
+A portal reads a feed with its bearer token in the header. A calendar app cannot send headers, so it
+gets a feed URL holding a feed token of its own: read-only, one calendar, revocable, never a bearer
+token (which would land in logs and spans as part of the URL).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import jwt
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from opentelemetry import trace
 from sqlalchemy import select
 
+from mosaic_runtime.access import Rule, allow, public
 from mosaic_runtime.app import Session
-from mosaic_runtime.auth import Principal
+from mosaic_runtime.auth import DistrictPrincipal
+from mosaic_scheduling.adapters import feeds
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.adapters.calendar import CalendarEntry, ics_feed
 from mosaic_scheduling.api.schedules import published_places
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["calendars"])
+feed_router = APIRouter(prefix="/v1/calendar-feeds", tags=["calendars"])
 ICS = "text/calendar; charset=utf-8"
-
-
-OptionalBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
-
-
-async def feed_principal(request: Request, district_id: str, credentials: OptionalBearer,
-                         access_token: Annotated[str | None, Query(description="the bearer token, for calendar apps")]
-                         = None) -> Principal:
-    token = credentials.credentials if credentials is not None else access_token
-    if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="no token: send a bearer token or ?access_token=")
-    try:
-        principal = request.app.state.token_verifier.verify(token)
-    except jwt.PyJWTError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=f"the token is not valid: {exc}") from None
-    if principal.district_id != district_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"your token is for district {principal.district_id!r}, not {district_id!r}")
-    return principal
-
-
-FeedPrincipal = Annotated[Principal, Depends(feed_principal)]
+STUDENT = [Depends(allow(Rule.STUDENT_DATA))]
+TEACHER = [Depends(allow(Rule.TEACHER_SCHEDULE))]
 
 
 @router.get("/students/{student_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {ICS: {}}}}, summary="A student's flex time as an iCalendar feed")
-async def student_calendar(district_id: str, student_id: str, principal: FeedPrincipal, session: Session) -> Response:
+            responses={200: {"content": {ICS: {}}}}, summary="A student's flex time as an iCalendar feed",
+            dependencies=STUDENT)
+async def student_calendar(district_id: str, student_id: str, session: Session) -> Response:
+    return await student_feed(session, district_id, student_id)
+
+
+@router.get("/teachers/{teacher_id}/calendar.ics", response_class=Response,
+            responses={200: {"content": {ICS: {}}}}, summary="A teacher's flex-time sessions as an iCalendar feed",
+            dependencies=TEACHER)
+async def teacher_calendar(district_id: str, teacher_id: str, session: Session) -> Response:
+    return await teacher_feed(session, district_id, teacher_id)
+
+
+@router.post("/students/{student_id}/calendar-feeds", status_code=201, dependencies=STUDENT,
+             summary="A feed URL for a calendar app: read-only, this student's calendar only, revocable")
+async def new_student_feed(district_id: str, student_id: str, principal: DistrictPrincipal,
+                           session: Session) -> dict[str, str]:
+    return await _new_feed(session, district_id, "student", student_id, principal.user_id)
+
+
+@router.post("/teachers/{teacher_id}/calendar-feeds", status_code=201, dependencies=TEACHER,
+             summary="A feed URL for a calendar app: read-only, this teacher's calendar only, revocable")
+async def new_teacher_feed(district_id: str, teacher_id: str, principal: DistrictPrincipal,
+                           session: Session) -> dict[str, str]:
+    return await _new_feed(session, district_id, "teacher", teacher_id, principal.user_id)
+
+
+@router.delete("/students/{student_id}/calendar-feeds/{feed_id}", dependencies=STUDENT,
+               summary="Revoke a student's feed URL: it answers 404 from now on")
+async def revoke_student_feed(district_id: str, student_id: str, feed_id: str, session: Session) -> dict[str, str]:
+    return await _revoke(session, district_id, "student", student_id, feed_id)
+
+
+@router.delete("/teachers/{teacher_id}/calendar-feeds/{feed_id}", dependencies=TEACHER,
+               summary="Revoke a teacher's feed URL: it answers 404 from now on")
+async def revoke_teacher_feed(district_id: str, teacher_id: str, feed_id: str, session: Session) -> dict[str, str]:
+    return await _revoke(session, district_id, "teacher", teacher_id, feed_id)
+
+
+@feed_router.get("/{token}.ics", response_class=Response, responses={200: {"content": {ICS: {}}}},
+                 dependencies=[Depends(public("the URL holds a read-only feed token for one calendar"))],
+                 summary="The calendar a feed URL was made for (no login: the URL is the credential)")
+async def feed_by_token(token: str, request: Request, session: Session) -> Response:
+    _keep_token_out_of_the_span(request)
+    feed = await feeds.feed_of(session, token)
+    if feed is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail="this calendar feed does not exist or was revoked; ask for a new feed URL")
+    if feed.subject_kind == "teacher":
+        return await teacher_feed(session, feed.district_id, feed.subject_id)
+    return await student_feed(session, feed.district_id, feed.subject_id)
+
+
+async def student_feed(session: Any, district_id: str, student_id: str) -> Response:
     entries = [CalendarEntry(block, s, a.reason, a.version)
                for block, a, s in await published_places(session, district_id, student_id=student_id) if s]
     zone = await _zone(session, district_id, entries)
     return Response(ics_feed(f"Flex time: {student_id}", entries, zone, student_id), media_type=ICS)
 
 
-@router.get("/teachers/{teacher_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {ICS: {}}}}, summary="A teacher's flex-time sessions as an iCalendar feed")
-async def teacher_calendar(district_id: str, teacher_id: str, principal: FeedPrincipal, session: Session) -> Response:
+async def teacher_feed(session: Any, district_id: str, teacher_id: str) -> Response:
     rows = (await session.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
                                                            t.sessions.c.teacher_id == teacher_id))).all()
     entries = []
@@ -69,6 +103,32 @@ async def teacher_calendar(district_id: str, teacher_id: str, principal: FeedPri
                                      published.version if published else 0))
     zone = await _zone(session, district_id, entries)
     return Response(ics_feed(f"Flex time: {teacher_id}", entries, zone, teacher_id), media_type=ICS)
+
+
+async def _new_feed(session: Any, district_id: str, kind: str, subject_id: str, created_by: str) -> dict[str, str]:
+    async with session.begin():
+        feed_id, token = await feeds.create_feed(session, district_id, kind, subject_id, created_by)
+    return {"feed_id": feed_id, "url": f"/v1/calendar-feeds/{token}.ics",
+            "note": "shown once: anyone with this URL can read this calendar until it is revoked"}
+
+
+async def _revoke(session: Any, district_id: str, kind: str, subject_id: str, feed_id: str) -> dict[str, str]:
+    async with session.begin():
+        revoked = await feeds.revoke_feed(session, district_id, kind, subject_id, feed_id)
+    if not revoked:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no live feed {feed_id!r} for this {kind}")
+    return {"feed_id": feed_id, "status": "revoked"}
+
+
+def _keep_token_out_of_the_span(request: Request) -> None:
+    """The request span records the URL; the token in it is a credential, so the span keeps the template."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        redacted = str(request.url.path).rsplit("/", 1)[0] + "/{token}.ics"
+        for key in ("http.target", "url.path"):
+            span.set_attribute(key, redacted)
+        for key in ("http.url", "url.full"):
+            span.set_attribute(key, str(request.base_url).rstrip("/") + redacted)
 
 
 async def _zone(session: Any, district_id: str, entries: list[CalendarEntry]) -> str:

@@ -5,61 +5,86 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
-from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, not_found, rebuild_now, refused, require
-from mosaic_scheduling.api.schemas import BlockIn, RoomIn, SchoolIn, SessionIn, TeacherIn
+from mosaic_scheduling.api.deps import not_found, rebuild_now, referents_exist, refused
+from mosaic_scheduling.api.schemas import (
+    BlockIn,
+    Defined,
+    Removed,
+    RoomIn,
+    SchoolDefinition,
+    SchoolIn,
+    SessionDefined,
+    SessionIn,
+    SessionRemoved,
+    TeacherIn,
+)
 from mosaic_scheduling.domain.validation import validate_school
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["definitions"])
+SETUP = [Depends(allow(Rule.SCHOOL_SETUP))]
+SETUP_OF_KNOWN_SCHOOL = [*SETUP, Depends(referents_exist)]
 Regroup = Annotated[bool, Query(description="rebuild the block's schedule now (false when setting up in bulk)")]
 
 
-@router.put("/schools/{school_id}", summary="A school's publishing mode (auto or approval) and time zone")
-async def put_school(district_id: str, school_id: str, body: SchoolIn, principal: DistrictPrincipal,
+@router.put("/schools/{school_id}",
+            response_model=Defined,
+            summary="A school's publishing mode (auto or approval) and time zone",
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
+async def put_school(district_id: str, school_id: str, body: SchoolIn,
                      session: Session) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "changing how a school publishes")
     async with session.begin():
         await repo.upsert(session, t.schools, {"district_id": district_id, "id": school_id}, body.model_dump())
     return {"id": school_id, **body.model_dump()}
 
 
-@router.put("/blocks/{block_id}", summary="Define or change a flex block (refused if it overlaps another)")
-async def put_block(district_id: str, block_id: str, body: BlockIn, principal: DistrictPrincipal,
+@router.put("/blocks/{block_id}",
+            response_model=Defined,
+            summary="Define or change a flex block (refused if it overlaps another)",
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
+async def put_block(district_id: str, block_id: str, body: BlockIn,
                     session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")
     values.update(starts_on=body.starts_on, until=body.until, starts_at=body.starts_at.strftime("%H:%M"))
-    return await _define(session, principal, district_id, t.blocks, block_id, body.school_id, values, "a block")
+    return await _define(session, district_id, t.blocks, block_id, body.school_id, values, "a block")
 
 
-@router.put("/rooms/{room_id}", summary="Define or change a room and its capacity")
-async def put_room(district_id: str, room_id: str, body: RoomIn, principal: DistrictPrincipal,
+@router.put("/rooms/{room_id}",
+            response_model=Defined,
+            summary="Define or change a room and its capacity", dependencies=SETUP_OF_KNOWN_SCHOOL)
+async def put_room(district_id: str, room_id: str, body: RoomIn,
                    session: Session) -> dict[str, Any]:
-    return await _define(session, principal, district_id, t.rooms, room_id, body.school_id, body.model_dump(),
+    return await _define(session, district_id, t.rooms, room_id, body.school_id, body.model_dump(),
                          "a room")
 
 
-@router.put("/teachers/{teacher_id}", summary="Define a teacher's expertise and flex-time availability")
-async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn, principal: DistrictPrincipal,
+@router.put("/teachers/{teacher_id}",
+            response_model=Defined,
+            summary="Define a teacher's expertise and flex-time availability",
+            dependencies=SETUP_OF_KNOWN_SCHOOL)
+async def put_teacher(district_id: str, teacher_id: str, body: TeacherIn,
                       session: Session) -> dict[str, Any]:
     values = body.model_dump(mode="json")
     values["availability"] = [{**w, "starts_at": w["starts_at"][:5], "ends_at": w["ends_at"][:5]}
                               for w in values["availability"]]
-    return await _define(session, principal, district_id, t.teachers, teacher_id, body.school_id, values,
+    return await _define(session, district_id, t.teachers, teacher_id, body.school_id, values,
                          "a teacher")
 
 
-@router.put("/sessions/{session_id}", summary="Define or change a session; its block is rebuilt")
-async def put_session(district_id: str, session_id: str, body: SessionIn, principal: DistrictPrincipal,
+@router.put("/sessions/{session_id}",
+            response_model=SessionDefined, responses=errors(409),
+            summary="Define or change a session; its block is rebuilt", dependencies=SETUP)
+async def put_session(district_id: str, session_id: str, body: SessionIn,
                       session: Session, ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "defining a session")
     async with session.begin():
         school_id = await repo.school_of_block(session, district_id, body.block_id)
         if school_id is None:
@@ -75,10 +100,11 @@ async def put_session(district_id: str, session_id: str, body: SessionIn, princi
     return {"id": session_id, **body.model_dump(mode="json"), "schedule": outcome}
 
 
-@router.delete("/sessions/{session_id}", summary="Remove a session; its block is rebuilt")
-async def delete_session(district_id: str, session_id: str, principal: DistrictPrincipal, session: Session,
+@router.delete("/sessions/{session_id}",
+               response_model=SessionRemoved, responses=errors(409),
+               summary="Remove a session; its block is rebuilt", dependencies=SETUP)
+async def delete_session(district_id: str, session_id: str, session: Session,
                          ctx: Context, regroup: Regroup = True) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "removing a session")
     async with session.begin():
         row = (await session.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
                                                               t.sessions.c.id == session_id))).first()
@@ -90,13 +116,15 @@ async def delete_session(district_id: str, session_id: str, principal: DistrictP
     return {"removed": session_id, "schedule": outcome}
 
 
-@router.delete("/{kind}/{item_id}", summary="Remove a block, room or teacher (refused if sessions still use it)")
-async def delete_definition(district_id: str, kind: str, item_id: str, principal: DistrictPrincipal,
+@router.delete("/{kind}/{item_id}",
+               response_model=Removed,
+               summary="Remove a block, room or teacher (refused if sessions still use it)",
+               dependencies=SETUP)
+async def delete_definition(district_id: str, kind: str, item_id: str,
                             session: Session) -> dict[str, str]:
     tables = {"blocks": t.blocks, "rooms": t.rooms, "teachers": t.teachers}
     if kind not in tables:
         raise not_found(f"nothing called {kind!r} can be removed here; use blocks, rooms, teachers or sessions")
-    require(principal, ADMIN_ROLES, f"removing {kind}")
     table = tables[kind]
     async with session.begin():
         school_id = await session.scalar(select(table.c.school_id).where(table.c.district_id == district_id,
@@ -108,8 +136,11 @@ async def delete_definition(district_id: str, kind: str, item_id: str, principal
     return {"removed": item_id}
 
 
-@router.get("/schools/{school_id}/definition", summary="Everything defined for a school's flex time")
-async def get_definition(district_id: str, school_id: str, principal: DistrictPrincipal,
+@router.get("/schools/{school_id}/definition",
+            response_model=SchoolDefinition,
+            summary="Everything defined for a school's flex time",
+            dependencies=[Depends(allow(Rule.SCHOOL_OFFER))])
+async def get_definition(district_id: str, school_id: str,
                          session: Session) -> dict[str, Any]:
     school = await repo.load_school(session, district_id, school_id)
     return {"school_id": school_id, "publish_mode": await repo.publish_mode(session, district_id, school_id),
@@ -118,9 +149,8 @@ async def get_definition(district_id: str, school_id: str, principal: DistrictPr
             "problems": [{"field": p.field, "message": p.message} for p in validate_school(school)]}
 
 
-async def _define(session: AsyncSession, principal: Any, district_id: str, table: Any, item_id: str,
+async def _define(session: AsyncSession, district_id: str, table: Any, item_id: str,
                   school_id: str, values: dict[str, Any], what: str) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, f"defining {what}")
     async with session.begin():
         await repo.upsert(session, table, {"district_id": district_id, "id": item_id}, values)
         await _validate(session, district_id, school_id)

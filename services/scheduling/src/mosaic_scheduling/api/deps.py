@@ -4,24 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.auth import Principal
+from mosaic_scheduling.adapters.existence import school_exists, unknown_students
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
 from mosaic_scheduling.service.outcomes import RebuiltConcurrently
 from mosaic_scheduling.service.rebuild_block import Rebuilt, rebuild_on_request
 
-ADMIN_ROLES = ("administrator", "siteAdministrator", "districtAdministrator")
-STAFF_ROLES = (*ADMIN_ROLES, "teacher", "aide")
 
-
-def require(principal: Principal, roles: tuple[str, ...], what: str) -> None:
-    if not principal.has_any(*roles):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"{what} needs one of the roles {list(roles)}; you have {sorted(principal.roles)}")
+async def referents_exist(request: Request) -> None:
+    """A write may name only a school or students the district has: 404 for the path, 422 for the body."""
+    district_id = str(request.path_params["district_id"])
+    body = await request.json() if "json" in request.headers.get("content-type", "") else {}
+    body = body if isinstance(body, dict) else {}
+    named_students = [(f"student_id {s!r}", s) for s in [request.path_params.get("student_id")] if s]
+    named_students += [("body student_id", s) for s in [body.get("student_id")] if isinstance(s, str)]
+    marks = body.get("marks") if isinstance(body.get("marks"), list) else []
+    named_students += [(f"marks[{i}].student_id", m["student_id"]) for i, m in enumerate(marks)
+                       if isinstance(m, dict) and isinstance(m.get("student_id"), str)]
+    async with request.app.state.ctx.sessions() as session:
+        school = request.path_params.get("school_id") or body.get("school_id")
+        if isinstance(school, str) and not await school_exists(session, district_id, school):
+            where = "the path" if request.path_params.get("school_id") else "school_id"
+            raise HTTPException(status.HTTP_404_NOT_FOUND if where == "the path" else 422,
+                                detail=f"{where}: no school {school!r} on district {district_id!r}'s roster; "
+                                       "import the roster first (it reaches scheduling through mosaic.reference.v1)")
+        unknown = set(await unknown_students(session, district_id, [s for _, s in named_students]))
+    for field, student in named_students:
+        if student in unknown:
+            in_path = field.startswith("student_id")
+            raise HTTPException(status.HTTP_404_NOT_FOUND if in_path else 422,
+                                detail=f"{field.removeprefix('body ')}: no student {student!r} on district "
+                                       f"{district_id!r}'s roster")
 
 
 def solver_of(ctx: ServiceContext) -> SolverSettings:

@@ -3,33 +3,49 @@ plans and students' requests. A placement or its cancellation rebuilds the block
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
+from mosaic_runtime.access import Decision, Rule, allow, insist
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, schedule_answer, solver_of
-from mosaic_scheduling.api.schemas import PlacementIn, RequestIn, SupportPlanIn
+from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
+from mosaic_scheduling.api.schemas import (
+    PlacementChanged,
+    PlacementIn,
+    PlacementView,
+    RequestIn,
+    RequestRecorded,
+    SupportPlan,
+    SupportPlanEnded,
+    SupportPlanIn,
+)
 from mosaic_scheduling.domain.model import Priority
 from mosaic_scheduling.service.outcomes import Conflict, Invalid, NotFound
 from mosaic_scheduling.service.place_student import cancel_placement as cancel_placement_of
 from mosaic_scheduling.service.place_student import place_student, school_of
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
+PLACING = allow(Rule.PLACEMENT)
 
 
-@router.post("/blocks/{block_id}/placements", status_code=201,
-             summary="Place a student in a session with a priority class; a higher class bumps a lower one")
+@router.post("/blocks/{block_id}/placements",
+             response_model=PlacementChanged, responses=errors(409),
+             status_code=201,
+             summary="Place a student in a session with a priority class; a higher class bumps a lower one",
+             dependencies=[Depends(PLACING), Depends(referents_exist)])
 async def create_placement(district_id: str, block_id: str, body: PlacementIn, principal: DistrictPrincipal,
-                           session: Session, ctx: Context) -> dict[str, Any]:
+                           session: Session, ctx: Context,
+                           access: Annotated[Decision, Depends(PLACING)]) -> dict[str, Any]:
     priority = Priority[body.priority.upper()]
-    roles = ADMIN_ROLES if priority == Priority.ADMIN_REQUIRED else STAFF_ROLES
     if priority > Priority.STUDENT_CHOICE or principal.user_id != body.student_id:
-        require(principal, roles, f"a {body.priority} placement")
+        insist(access, Rule.SCHOOL_SETUP if priority == Priority.ADMIN_REQUIRED else Rule.BLOCK_WORK,
+               f"a {body.priority} placement")
     try:
         placed = await place_student(session, district_id, block_id, body.student_id, body.session_id, priority,
                                      principal.user_id, body.note, solver_of(ctx))
@@ -45,10 +61,11 @@ async def create_placement(district_id: str, block_id: str, body: PlacementIn, p
 
 
 @router.delete("/blocks/{block_id}/placements/{placement_id}",
-               summary="Cancel a placement; the student returns to the one it bumped if that session has room")
+               response_model=PlacementChanged, responses=errors(409),
+               summary="Cancel a placement; the student returns to the one it bumped if that session has room",
+               dependencies=[Depends(allow(Rule.BLOCK_WORK))])
 async def cancel_placement(district_id: str, block_id: str, placement_id: str, principal: DistrictPrincipal,
                            session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "cancelling a placement")
     try:
         cancelled = await cancel_placement_of(session, district_id, block_id, placement_id, principal.user_id,
                                               solver_of(ctx))
@@ -61,28 +78,35 @@ async def cancel_placement(district_id: str, block_id: str, placement_id: str, p
             "schedule": schedule_answer(cancelled.rebuilt, cancelled.events)}
 
 
-@router.get("/blocks/{block_id}/placements", summary="A block's placements, active, bumped and cancelled")
-async def list_placements(district_id: str, block_id: str, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/placements",
+            response_model=list[PlacementView],
+            summary="A block's placements, active, bumped and cancelled",
+            dependencies=[Depends(allow(Rule.BLOCK_DATA))])
+async def list_placements(district_id: str, block_id: str,
                           session: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "student_id": p.student_id, "session_id": p.session_id,
              "priority": p.priority.name.lower(), "placed_by": p.placed_by, "placed_at": p.placed_at.isoformat(),
              "state": p.state, "note": p.note} for p in await repo.load_placements(session, district_id, block_id)]
 
 
-@router.put("/students/{student_id}/support-plan", summary="A student's support plan: the session kind required")
-async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn, principal: DistrictPrincipal,
+@router.put("/students/{student_id}/support-plan",
+            response_model=SupportPlan,
+            summary="A student's support plan: the session kind required",
+            dependencies=[Depends(allow(Rule.STUDENT_PLAN)), Depends(referents_exist)])
+async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn,
                            session: Session) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "recording a support plan")
     async with session.begin():
         await repo.upsert(session, t.support_plans, {"district_id": district_id, "student_id": student_id},
                           body.model_dump())
     return {"student_id": student_id, **body.model_dump()}
 
 
-@router.delete("/students/{student_id}/support-plan", summary="End a student's support plan")
-async def delete_support_plan(district_id: str, student_id: str, principal: DistrictPrincipal,
+@router.delete("/students/{student_id}/support-plan",
+               response_model=SupportPlanEnded,
+               summary="End a student's support plan",
+               dependencies=[Depends(allow(Rule.STUDENT_PLAN))])
+async def delete_support_plan(district_id: str, student_id: str,
                               session: Session) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "ending a support plan")
     async with session.begin():
         removed = await repo.remove(session, t.support_plans, {"district_id": district_id, "student_id": student_id})
     if not removed:
@@ -90,11 +114,12 @@ async def delete_support_plan(district_id: str, student_id: str, principal: Dist
     return {"student_id": student_id, "removed": True}
 
 
-@router.put("/blocks/{block_id}/requests/{student_id}", summary="A student's requested sessions, best first")
+@router.put("/blocks/{block_id}/requests/{student_id}",
+            response_model=RequestRecorded,
+            summary="A student's requested sessions, best first",
+            dependencies=[Depends(allow(Rule.STUDENT_REQUEST)), Depends(referents_exist)])
 async def put_request(district_id: str, block_id: str, student_id: str, body: RequestIn,
-                      principal: DistrictPrincipal, session: Session) -> dict[str, Any]:
-    if principal.user_id != student_id:
-        require(principal, STAFF_ROLES, "requesting sessions for another student")
+                      session: Session) -> dict[str, Any]:
     async with session.begin():
         try:
             school = await school_of(session, district_id, block_id)

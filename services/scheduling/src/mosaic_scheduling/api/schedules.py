@@ -8,47 +8,68 @@ from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy import select
 
 from mosaic_events.catalog import AttendanceMark
+from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
+from mosaic_runtime.responses import errors
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.api.deps import ADMIN_ROLES, STAFF_ROLES, not_found, require, schedule_answer, solver_of
-from mosaic_scheduling.api.schemas import AttendanceIn, RegroupIn
+from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
+from mosaic_scheduling.api.schemas import (
+    AttendanceIn,
+    AttendanceTakenView,
+    AttendanceView,
+    BlockRebuilt,
+    PublishedSchedule,
+    RegroupIn,
+    ScheduleDecided,
+    ScheduleVersion,
+    StudentWeek,
+    Version,
+)
 from mosaic_scheduling.service import publish_schedule, rebuild_block
 from mosaic_scheduling.service.outcomes import NotADraft, NotAMeetingDay, NotFound, RebuiltConcurrently
 from mosaic_scheduling.service.rebuild_block import Rebuilt
 from mosaic_scheduling.service.take_attendance import take_attendance as record_attendance
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["schedules"])
+WORK = [Depends(allow(Rule.BLOCK_WORK))]
+READ = [Depends(allow(Rule.BLOCK_DATA))]
 
 
-@router.post("/blocks/{block_id}/regroup", summary="Rebuild the block now (a teacher's request); published at once "
-                                                    "or kept as a draft, as the school publishes")
+@router.post("/blocks/{block_id}/regroup",
+             response_model=BlockRebuilt, responses=errors(409),
+             summary="Rebuild the block now (a teacher's request); published at once "
+                                                    "or kept as a draft, as the school publishes", dependencies=WORK)
 async def regroup_block(district_id: str, block_id: str, body: RegroupIn, principal: DistrictPrincipal,
                         session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "regrouping a block")
     outcome, events = await _answering(rebuild_block.rebuild_now(
         session, district_id, block_id, f"{body.reason} ({principal.user_id})", solver_of(ctx)))
     publisher_of(ctx).committed()
     return {"block_id": block_id, **schedule_answer(outcome, events)}
 
 
-@router.post("/blocks/{block_id}/drafts", status_code=201, summary="Build a draft to preview; nothing is published")
+@router.post("/blocks/{block_id}/drafts",
+             response_model=ScheduleVersion, responses=errors(409),
+             status_code=201, summary="Build a draft to preview; nothing is published",
+             dependencies=WORK)
 async def preview_draft(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
                         ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "previewing a schedule")
     outcome, _ = await _answering(rebuild_block.rebuild_now(
         session, district_id, block_id, f"preview by {principal.user_id}", solver_of(ctx), draft_only=True))
     return _schedule_body(await repo.schedule_version(session, district_id, block_id, outcome.version))
 
 
-@router.get("/blocks/{block_id}/schedules/{version}", summary="One version of a block's schedule (a draft included)")
-async def read_version(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/schedules/{version}",
+            response_model=ScheduleVersion,
+            summary="One version of a block's schedule (a draft included)",
+            dependencies=READ)
+async def read_version(district_id: str, block_id: str, version: Version,
                        session: Session) -> dict[str, Any]:
     stored = await repo.schedule_version(session, district_id, block_id, version)
     if stored is None:
@@ -56,10 +77,12 @@ async def read_version(district_id: str, block_id: str, version: int, principal:
     return _schedule_body(stored)
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/publish", summary="Approve and publish a draft")
-async def publish_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/publish",
+             response_model=ScheduleDecided, responses=errors(409),
+             summary="Approve and publish a draft",
+             dependencies=[Depends(allow(Rule.SCHOOL_SETUP))])
+async def publish_draft(district_id: str, block_id: str, version: Version,
                         session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, ADMIN_ROLES, "approving a schedule")
     try:
         events = await publish_schedule.publish_draft(session, district_id, block_id, version)
     except NotFound as exc:
@@ -70,10 +93,11 @@ async def publish_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "published", "events": events}
 
 
-@router.post("/blocks/{block_id}/schedules/{version}/discard", summary="Discard a draft")
-async def discard_draft(district_id: str, block_id: str, version: int, principal: DistrictPrincipal,
+@router.post("/blocks/{block_id}/schedules/{version}/discard",
+             response_model=ScheduleDecided, responses=errors(409),
+             summary="Discard a draft", dependencies=WORK)
+async def discard_draft(district_id: str, block_id: str, version: Version,
                         session: Session) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "discarding a draft")
     try:
         await publish_schedule.discard_draft(session, district_id, block_id, version)
     except NotADraft as exc:
@@ -81,8 +105,11 @@ async def discard_draft(district_id: str, block_id: str, version: int, principal
     return {"block_id": block_id, "version": version, "status": "discarded"}
 
 
-@router.get("/blocks/{block_id}/schedule", summary="The published schedule, grouped by session, room or teacher")
-async def read_schedule(district_id: str, block_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/blocks/{block_id}/schedule",
+            response_model=PublishedSchedule,
+            summary="The published schedule, grouped by session, room or teacher",
+            dependencies=READ)
+async def read_schedule(district_id: str, block_id: str, session: Session,
                         by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
     stored = await repo.latest_schedule(session, district_id, block_id)
     if stored is None:
@@ -104,8 +131,11 @@ async def read_schedule(district_id: str, block_id: str, principal: DistrictPrin
             "notes": stored.notes}
 
 
-@router.get("/students/{student_id}/week", summary="Where a student goes in flex time during one week")
-async def student_week(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session,
+@router.get("/students/{student_id}/week",
+            response_model=StudentWeek,
+            summary="Where a student goes in flex time during one week",
+            dependencies=[Depends(allow(Rule.STUDENT_DATA))])
+async def student_week(district_id: str, student_id: str, session: Session,
                        on: Annotated[date | None, Query(description="any day of the week; default today")] = None
                        ) -> dict[str, Any]:
     monday = (on or datetime.now(UTC).date()) - timedelta(days=(on or datetime.now(UTC).date()).weekday())
@@ -146,12 +176,13 @@ async def published_places(session: Any, district_id: str, *, student_id: str) -
     return places
 
 
-@router.post("/blocks/{block_id}/sessions/{session_id}/attendance", status_code=202,
+@router.post("/blocks/{block_id}/sessions/{session_id}/attendance",
+             response_model=AttendanceTakenView,
+             status_code=202,
              summary="Take attendance for one session; stored now, published as AttendanceTaken for the SIS "
-                     "by the outbox")
+                     "by the outbox", dependencies=[*WORK, Depends(referents_exist)])
 async def take_attendance(district_id: str, block_id: str, session_id: str, body: AttendanceIn,
                           principal: DistrictPrincipal, session: Session, ctx: Context) -> dict[str, Any]:
-    require(principal, STAFF_ROLES, "taking attendance")
     marks = [AttendanceMark(student_id=m.student_id, status=m.status) for m in body.marks]
     try:
         event_id = await record_attendance(session, district_id, block_id, session_id, body.block_date, marks,
@@ -165,8 +196,11 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
             "marks": len(body.marks), "event_id": str(event_id)}
 
 
-@router.get("/blocks/{block_id}/sessions/{session_id}/attendance", summary="Attendance taken for a session")
-async def read_attendance(district_id: str, block_id: str, session_id: str, principal: DistrictPrincipal,
+@router.get("/blocks/{block_id}/sessions/{session_id}/attendance",
+            response_model=AttendanceView,
+            summary="Attendance taken for a session",
+            dependencies=READ)
+async def read_attendance(district_id: str, block_id: str, session_id: str,
                           session: Session, block_date: date) -> dict[str, Any]:
     at = t.attendance
     rows = (await session.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,

@@ -28,10 +28,11 @@ class SolverOutcome:
 
 def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution | None = None,
                      workers: int = 2, seed: int = 7, candidates: int | None = None,
-                     lower_bound: int | None = None) -> SolverOutcome:
+                     lower_bound: int | None = None, relative_gap: float = 0.0) -> SolverOutcome:
     """Solve; with `candidates`, each student may only go to that many of their cheapest sessions
     (plus where the hint puts them), which keeps very large blocks within the time limit. A proven
-    `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search."""
+    `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search; so does a
+    schedule proven within `relative_gap` of the solver's bound."""
     kinds = student_kinds(problem, hint, candidates)
     model = cp_model.CpModel()
     counts = {(k, j): model.new_int_var(0, len(members), "")
@@ -50,6 +51,7 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    solver.parameters.relative_gap_limit = relative_gap
     # A transportation-like model gains little from heavy presolve; on big blocks it took most of the time.
     solver.parameters.symmetry_level = 0
     solver.parameters.cp_model_probing_level = 0
@@ -64,10 +66,11 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
 
 
 Kind = tuple[tuple[int, ...], tuple[int, ...], list[int]]  # allowed, costs, student indices
+Counts = dict[tuple[int, int], cp_model.IntVar]  # (kind, session) -> how many of the kind sit in it
 
 
 def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: int | None) -> list[Kind]:
-    by_terms: dict[tuple, list[int]] = defaultdict(list)
+    by_terms: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
     for i, s in enumerate(problem.students):
         allowed, costs = s.allowed, s.costs
         if candidates is not None and len(allowed) > candidates:
@@ -81,8 +84,8 @@ def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: in
 
 
 def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind],
-                             counts: dict) -> list:
-    into: dict[int, list] = defaultdict(list)
+                             counts: Counts) -> list[cp_model.IntVar]:
+    into: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     for (_k, j), var in counts.items():
         into[j].append(var)
     deviations = []
@@ -98,8 +101,8 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
     return deviations
 
 
-def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: dict,
-              deviations: list, hint: Solution) -> None:
+def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: Counts,
+              deviations: list[cp_model.IntVar], hint: Solution) -> None:
     """Hint every variable at once (the per-variable API is slow for tens of thousands)."""
     sizes = [0] * len(problem.sessions)
     for j in hint:
@@ -119,7 +122,7 @@ def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind
     model.proto.solution_hint.values.extend(values)
 
 
-def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict) -> Solution:
+def disaggregate(problem: RegroupProblem, kinds: list[Kind], values: dict[tuple[int, int], int]) -> Solution:
     """Seat each kind's students; among equals, those already in a session keep it."""
     solution = [-1] * len(problem.students)
     for k, (allowed, _, members) in enumerate(kinds):

@@ -105,7 +105,7 @@ class FitTable:
 
     def __init__(self, block_competencies: tuple[str, ...]):
         self.block_competencies = block_competencies
-        self._known: dict[tuple, Fit] = {}
+        self._known: dict[tuple[object, ...], Fit] = {}
 
     def fit(self, student: Participant, session: Session, teacher: Teacher | None, need: Need | None) -> Fit:
         levels = student.levels
@@ -116,6 +116,27 @@ class FitTable:
         if found is None:
             found = self._known[key] = session_fit(student, session, teacher, self.block_competencies, need)
         return found
+
+    def fits(self, student: Participant, sessions: tuple[Session, ...], teachers: tuple[Teacher | None, ...],
+             need: Need | None, indices: tuple[int, ...]) -> tuple[Fit, ...]:
+        """`fit` for each session index at once: the student's levels are looked up once per distinct set
+        of competencies the sessions work on, not once per session."""
+        levels, known = student.levels, self._known
+        ranks_by: dict[tuple[str, ...], tuple[int, ...]] = {}
+        need_key = None if need is None else (need.competency_id, need.level.rank)
+        found = []
+        for j in indices:
+            session = sessions[j]
+            relevant = _relevant_competencies(session, self.block_competencies)
+            ranks = ranks_by.get(relevant)
+            if ranks is None:
+                ranks = ranks_by[relevant] = tuple(levels[c].rank if c in levels else -1 for c in relevant)
+            key = (session.id, ranks, need_key)
+            fit = known.get(key)
+            if fit is None:
+                fit = known[key] = session_fit(student, session, teachers[j], self.block_competencies, need)
+            found.append(fit)
+        return tuple(found)
 
 
 def _relevant_competencies(session: Session, block_competencies: tuple[str, ...]) -> tuple[str, ...]:

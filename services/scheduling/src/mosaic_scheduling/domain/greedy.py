@@ -40,7 +40,7 @@ def greedy_solution(problem: RegroupProblem, improvement_rounds: int = 4) -> Sol
 
 def _placement_order(problem: RegroupProblem) -> list[int]:
     """Fewest choices first (pins, locked groups, support plans), then stayers, then by regret."""
-    def key(i: int) -> tuple:
+    def key(i: int) -> tuple[bool, bool, bool, int, str]:
         s = problem.students[i]
         ranked = sorted(s.costs)
         regret = ranked[1] - ranked[0] if len(ranked) > 1 else 0

@@ -79,8 +79,9 @@ def build_problem(school: School, block_id: str, participants: list[Participant]
     capacity = tuple(_capacity(school, s) for s in usable)
     competencies = _block_competencies(offered)
     staff = {t.id: t for t in school.teachers}
+    teachers = tuple(None if s.teacher_id is None else staff.get(s.teacher_id) for s in usable)
     problem = RegroupProblem(block, usable, capacity, _targets(capacity, len(participants)), [], notes,
-                             teachers=tuple(staff.get(s.teacher_id) for s in usable), competencies=competencies,
+                             teachers=teachers, competencies=competencies,
                              fit_table=FitTable(competencies))
     effective = effective_placements(placements, block_id)
     binding = {sid: p for sid, p in effective.items() if p.priority.binding}
@@ -90,7 +91,8 @@ def build_problem(school: School, block_id: str, participants: list[Participant]
     return problem
 
 
-def _usable_sessions(school: School, block: FlexBlock, offered: tuple[Session, ...]) -> tuple[tuple, list[str]]:
+def _usable_sessions(school: School, block: FlexBlock, offered: tuple[Session, ...]
+                     ) -> tuple[tuple[Session, ...], list[str]]:
     usable, notes = [], []
     for session in offered:
         teacher = school.teacher(session.teacher_id)
@@ -153,7 +155,7 @@ def _terms(problem: RegroupProblem, student: Participant, placement: Placement |
     binding = placement if placement is not None and placement.priority.binding else None
     allowed, why = _allowed(problem, student, binding, members)
     need = overall_need(student, problem.competencies)
-    fits = tuple(problem.fit_table.fit(student, problem.sessions[j], problem.teachers[j], need) for j in allowed)
+    fits = problem.fit_table.fits(student, problem.sessions, problem.teachers, need, allowed)
     preference = tuple(_preference_cost(student, placement, problem.sessions[j]) for j in allowed)
     fit_key = _fit_key(student, problem, allowed, fits, preference)
     last = student.previous

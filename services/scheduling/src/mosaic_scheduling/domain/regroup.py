@@ -1,7 +1,8 @@
 """Regroup one block: check it can be done, solve it, and explain every placement.
 
-CP-SAT solves within a time limit; the greedy heuristic gives it a starting point, stands in
-when the solver finds nothing in time or the block is very large, and the better of the two wins.
+The assignment is a min-cost flow whose optimal flow is integral, so the flow's schedule is solved
+first and is usually proven optimal by its own cost. CP-SAT (from the flow's or the greedy
+heuristic's start) only runs when that schedule is not within the gap limit of the bound.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class SolverSettings:
     prune_above_decisions: int = 20_000
     candidates: int = 8
     max_solver_decisions: int = 400_000
+    # A schedule proven within this fraction of the bound is good enough; the search stops there.
+    gap_limit: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,18 @@ def regroup(school: School, block_id: str, participants: list[Participant], plac
 
 
 def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution, Status, str, float | None]:
-    """Greedy and the flow relaxation give a start and a bound; CP-SAT improves within its time limit."""
+    """The min-cost flow first: its schedule is integral and its cost is the bound, so it is usually
+    proven optimal at once. CP-SAT runs only when the flow's schedule is not within `gap_limit` of its
+    bound (or the flow failed), warm-started from the flow's schedule and stopped within that gap."""
     if not problem.students:
         return [], "optimal", "nothing to place", 0.0
-    candidates = {"greedy": greedy_solution(problem)}
     relaxation = flow_relaxation(problem)
     bound = None if relaxation is None else float(relaxation.bound)
+    if relaxation is not None and bound is not None:
+        cost = objective(problem, relaxation.solution)
+        if _within(cost, bound, settings.gap_limit):
+            return relaxation.solution, "optimal" if cost <= bound else "feasible", "flow relaxation", bound
+    candidates = {"greedy": greedy_solution(problem)}
     if relaxation is not None:
         candidates["flow relaxation"] = relaxation.solution
     decisions = sum(len(s.allowed) for s in problem.students)
@@ -100,7 +109,8 @@ def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution,
     pruned = decisions > settings.prune_above_decisions
     outcome = solve_with_cpsat(problem, settings.time_limit_seconds, start, settings.workers,
                                candidates=settings.candidates if pruned else None,
-                               lower_bound=None if relaxation is None else relaxation.bound)
+                               lower_bound=None if relaxation is None else relaxation.bound,
+                               relative_gap=settings.gap_limit)
     if outcome.solution is not None:
         candidates["cp-sat"] = outcome.solution
         if not pruned and outcome.bound is not None:
@@ -109,9 +119,14 @@ def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution,
     if outcome.solution is None:
         method = f"{method} (cp-sat: {outcome.status.lower()})"
     cost = objective(problem, best)
-    proven = (outcome.status == "OPTIMAL" and not pruned and method == "cp-sat") or (
+    proven = (outcome.status == "OPTIMAL" and not pruned and method == "cp-sat" and settings.gap_limit == 0) or (
         bound is not None and cost <= bound)
     return best, "optimal" if proven else "feasible", method, bound
+
+
+def _within(cost: int, bound: float | None, gap_limit: float) -> bool:
+    """Proven good enough: the cost is within `gap_limit` (a fraction of the cost) of the bound."""
+    return bound is not None and cost - bound <= gap_limit * abs(cost)
 
 
 def _decide(problem: RegroupProblem, i: int, j: int) -> Decision:
