@@ -28,6 +28,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
 from mosaic_events import Envelope, decode, encode, new_envelope
@@ -35,7 +36,6 @@ from mosaic_events.catalog import Person, RosterChanged
 from mosaic_events.topics import REGROUP, TOPICS, Topic
 from mosaic_events.tracing import kafka_headers
 from mosaic_mastery import main as mastery_main
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.emissions import caused_by_event
 from mosaic_mastery.adapters.rebuild import partitions_of, write_state

@@ -19,10 +19,10 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
 from mosaic_events import decode
-from mosaic_mastery import synthetic
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.consumers import HANDLERS
