@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
 from mosaic_dev import synthetic_events as synthetic
+from mosaic_dev.devservers import MailCatcher
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
 from mosaic_events import Envelope, decode, encode, new_envelope
@@ -46,7 +47,6 @@ from mosaic_mastery.domain.projection import LevelChanged, ProjectionState, appl
 from mosaic_mastery.domain.regroup import RegroupDue
 from mosaic_notify import main as notify_main
 from mosaic_notify.adapters import tables as notify_tables
-from mosaic_notify.devservers import MailCatcher
 from mosaic_notify.domain.news import news_from_mastery
 from mosaic_runtime.auth import generate_signing_key
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, make_engine, make_session_factory, run_migrations
