@@ -5,7 +5,7 @@ RegroupNeeded as the single-process fold emits, each planned e-mail reached the 
 nothing went to a dead-letter topic.
 
 The district's rules make the RegroupNeeded count independent of how partitions interleave (one student's change
-is enough, no debounce, every evidence at one instant), so the assertion is exact; see ADR 0009.
+is enough, no debounce, every evidence at one instant), so the assertion is exact; see ADR 0018.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every transaction takes them in one order — district locks by key, then sectio
 batches can wait on each other but never deadlock. A district lock is shared by batches that only read the
 district's reference and exclusive for one that changes it (or recalculates the district); a section lock
 is exclusive and guards that section's watch. SQLite has one writer at a time, so there they are no-ops.
-See docs/decisions/0009-scale-replica-safe-shared-state.md.
+See docs/decisions/0018-scale-replica-safe-shared-state.md.
 """
 
 from __future__ import annotations
