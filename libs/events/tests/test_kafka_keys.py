@@ -13,6 +13,7 @@ KEY_FIELD_FOR_TOPIC_KEY = {
     "section": {"section_id"},
     "flex block": {"block_id"},
     "entity": {"framework_id", "school_id"},
+    "learner pseudonym": {"learner"},
 }
 
 

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.roles import Group, groups_of
 from mosaic_runtime.auth import Principal, district_principal
-from mosaic_runtime.roles import Group, groups_of
 
 
 class Scope(StrEnum):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mosaic_events import roles
 from mosaic_events.catalog import FrameworkPublished, RosterChanged
-from mosaic_runtime import roles
 
 # CASE associations that order learning: origin must come before destination.
 PREREQUISITE_ASSOCIATIONS = frozenset({"isPrerequisiteOf", "precedes"})

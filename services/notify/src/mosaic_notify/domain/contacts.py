@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mosaic_events import roles
 from mosaic_events.catalog import Person, RosterChanged
-from mosaic_runtime import roles
 
 GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 DEFAULT_LANGUAGE = "en"
