@@ -7,28 +7,22 @@ from pathlib import Path
 
 import typer
 
+from mosaic_runtime.cli import migrate_command, serve_command
+from mosaic_runtime.settings import ServiceSettings
+
 app = typer.Typer(help="Mosaic analytics: the pseudonymized stream and its export.", no_args_is_help=True)
 
 
-@app.command()
-def serve() -> None:
-    """Run the consumers and the outbox relay (settings from MOSAIC_ANALYTICS_*)."""
-    import uvicorn
-
+def _settings() -> ServiceSettings:
     from mosaic_analytics.settings import AnalyticsSettings
 
-    settings = AnalyticsSettings()
-    uvicorn.run("mosaic_analytics.main:app", host=settings.http_host, port=settings.http_port, log_level="warning")
+    return AnalyticsSettings()
 
 
-@app.command()
-def migrate() -> None:
-    """Upgrade the database to the latest schema."""
-    from mosaic_analytics.main import MIGRATIONS
-    from mosaic_analytics.settings import AnalyticsSettings
-    from mosaic_runtime.db import run_migrations
-
-    asyncio.run(run_migrations(AnalyticsSettings().database_url, MIGRATIONS))
+app.command("serve", help="Run the consumers and the outbox relay (settings from MOSAIC_ANALYTICS_*).")(
+    serve_command(_settings, "mosaic_analytics.main", log_level="warning"))
+app.command("migrate", help="Upgrade the database to the latest schema.")(
+    migrate_command(_settings, "mosaic_analytics.main"))
 
 
 @app.command()
