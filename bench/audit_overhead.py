@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from mosaic_events import Envelope, encode
+from mosaic_events.roles import groups_of
 from mosaic_mastery import synthetic
 from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.main import build_app
@@ -33,7 +34,6 @@ from mosaic_runtime.access import CallerLinks, Decision, Rule, Target
 from mosaic_runtime.audit import AuditTrail, audit_log, entry_for
 from mosaic_runtime.auth import Principal, generate_signing_key, mint_token
 from mosaic_runtime.consumer import BatchApplier
-from mosaic_runtime.roles import groups_of
 
 DISTRICT, SCHOOL, SECTION = "d-bench", "school-1", "sec-1"
 STUDENTS = [f"s{n:02d}" for n in range(30)]

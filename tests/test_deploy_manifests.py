@@ -28,7 +28,7 @@ from mosaic_runtime.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "deploy/k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
-SERVICES = ("evidence", "mastery", "scheduling", "notify")
+SERVICES = ("evidence", "mastery", "scheduling", "notify", "analytics")
 KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 CRD_GROUPS = ("keda.sh/", "kafka.strimzi.io/")
 Resource = dict[str, Any]
@@ -191,6 +191,59 @@ def test_kafka_topics_match_the_registry(overlay: str) -> None:
         assert all(isinstance(v, str) for v in spec["config"].values())
         found[spec["topicName"]] = (spec["partitions"], int(spec["config"]["retention.ms"]))
     assert found == expected
+
+
+# Which service owns (writes) which catalog topic: the ACLs must let each write these and nothing else
+# but the dead-letter topics of what it reads.
+OWN_TOPICS = {"evidence": {"mosaic.evidence.v1", "mosaic.reference.v1"},
+              "mastery": {"mosaic.mastery.v1", "mosaic.regroup.v1"},
+              "scheduling": {"mosaic.schedule.v1"}, "notify": {"mosaic.notify.v1"},
+              "analytics": {"mosaic.analytics.v1"}}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_is_a_kafka_user_that_writes_only_its_own_topics(overlay: str) -> None:
+    resources = render(overlay)
+    users = named(resources, "KafkaUser")
+    assert set(users) == {f"mosaic-{svc}-kafka" for svc in SERVICES}
+    written_by: dict[str, list[str]] = {}
+    for svc in SERVICES:
+        user = users[f"mosaic-{svc}-kafka"]
+        assert user["apiVersion"] == "kafka.strimzi.io/v1beta2" and user["metadata"]["labels"]["strimzi.io/cluster"]
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+        acls = user["spec"]["authorization"]["acls"]
+        assert all(a["resource"]["patternType"] == "literal" for a in acls), "no wildcard or prefix ACLs"
+        topics = [a for a in acls if a["resource"]["type"] == "topic"]
+        writes = {a["resource"]["name"] for a in topics if "Write" in a["operations"]}
+        reads = {a["resource"]["name"] for a in topics if "Read" in a["operations"]}
+        assert writes - {f"{t}.dlq" for t in reads} == OWN_TOPICS[svc], svc
+        assert {a["resource"]["name"] for a in acls if a["resource"]["type"] == "group"} == {f"mosaic-{svc}"}
+        for topic in writes - {f"{t}.dlq" for t in reads}:
+            written_by.setdefault(topic, []).append(svc)
+        deployment = named(resources, "Deployment")[f"mosaic-{svc}"]
+        env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": f"MOSAIC_{svc.upper()}_KAFKA_SASL_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": f"mosaic-{svc}-kafka", "key": "password"}}} in env
+    assert all(len(owners) == 1 for owners in written_by.values()), written_by
+    common = named(resources, "ConfigMap")
+    settings = next(c["data"] for name, c in common.items() if name.startswith("mosaic-common"))
+    assert settings["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_deny_by_default_and_cover_every_service(overlay: str) -> None:
+    resources = render(overlay)
+    policies = of_kind(resources, "NetworkPolicy")
+    [deny] = [p for p in policies if p["spec"]["podSelector"] == {}]
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny["spec"]
+    for deployment in of_kind(resources, "Deployment"):
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        mine = [p for p in policies if p["spec"]["podSelector"]
+                and p["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()]
+        assert len(mine) == 1, deployment["metadata"]["name"]
+        ports = {port["port"] for rule in mine[0]["spec"]["egress"] for port in rule.get("ports", [])}
+        assert {53, 9093, 5432} <= ports
+        assert [p["port"] for rule in mine[0]["spec"]["ingress"] for p in rule["ports"]] == [8080]
 
 
 def test_the_checked_in_base_is_what_the_generator_writes() -> None:

@@ -1,4 +1,4 @@
-"""The proof of ADR 0013: after a district erases a student and their guardian, nothing readable is left.
+"""The proof of ADR 0019: after a district erases a student and their guardian, nothing readable is left.
 
 The four services run as real processes on a broker of their own. A student gets evidence with a
 comment, mastery, a place in a flex block and e-mails to their guardian; a district administrator

@@ -9,7 +9,7 @@ import pytest
 from mosaic_runtime.consumer import HandlerMap
 
 
-@pytest.mark.parametrize("service", ["evidence", "mastery", "scheduling", "notify"])
+@pytest.mark.parametrize("service", ["evidence", "mastery", "scheduling", "notify", "analytics"])
 def test_every_service_decides_about_every_type_on_its_topics(service: str) -> None:
     handlers: HandlerMap = importlib.import_module(f"mosaic_{service}.consumers").HANDLERS
     handlers.check()

@@ -7,3 +7,5 @@ CREATE ROLE scheduling LOGIN PASSWORD 'scheduling';
 CREATE DATABASE scheduling OWNER scheduling;
 CREATE ROLE notify LOGIN PASSWORD 'notify';
 CREATE DATABASE notify OWNER notify;
+CREATE ROLE analytics LOGIN PASSWORD 'analytics';
+CREATE DATABASE analytics OWNER analytics;

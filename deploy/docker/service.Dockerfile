@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # One image per Mosaic service, from the workspace lock (ADR 5). Build from the repository root:
 #   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=evidence -t mosaic/evidence .
-# SERVICE is evidence | mastery | scheduling | notify; SERVICE=dev builds the tools image
+# SERVICE is evidence | mastery | scheduling | notify | analytics; SERVICE=dev builds the tools image
 # (mosaic-dev: topic creation, demo seed, dev keys) with every workspace package in it.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.9.5
@@ -24,10 +24,11 @@ COPY services/evidence/pyproject.toml services/evidence/
 COPY services/mastery/pyproject.toml services/mastery/
 COPY services/scheduling/pyproject.toml services/scheduling/
 COPY services/notify/pyproject.toml services/notify/
+COPY services/analytics/pyproject.toml services/analytics/
 # ${scope} is one or two words on purpose (--all-packages | --package mosaic-<svc>): left unquoted.
 # hadolint ignore=SC2086
 RUN --mount=type=cache,target=/root/.cache/uv \
-    test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<evidence|mastery|scheduling|notify|dev>"; exit 1; } \
+    test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<evidence|mastery|scheduling|notify|analytics|dev>"; exit 1; } \
     && if [ "${SERVICE}" = dev ]; then scope="--all-packages"; else scope="--package mosaic-${SERVICE}"; fi \
     && uv sync --frozen --no-dev --no-install-workspace ${scope}
 COPY libs libs

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from mosaic_events.topics import Topic
+from mosaic_events.topics import ANALYTICS, EVIDENCE, MASTERY, NOTIFY, REFERENCE, REGROUP, SCHEDULE, Topic
 from mosaic_runtime.topics_admin import topic_specs
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +33,12 @@ PRE_STOP_SLEEP_SECONDS = 5
 STRIMZI_CLUSTER = "mosaic"
 TOPIC_REPLICAS = 3
 MIN_IN_SYNC_REPLICAS = "2"
+KAFKA_PORTS = (9092, 9093)  # Strimzi's plain and TLS client listeners
+# The topics each service writes (its own); KafkaUser ACLs let it write nothing else but the DLQs of what it reads.
+WRITES: dict[str, tuple[Topic, ...]] = {
+    "evidence": (EVIDENCE, REFERENCE), "mastery": (MASTERY, REGROUP), "scheduling": (SCHEDULE,),
+    "notify": (NOTIFY,), "analytics": (ANALYTICS,),
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ SERVICES = (
             _consumed("scheduling"), "250m", "384Mi", "768Mi"),
     Service("notify", "family notifications and their delivery",
             _consumed("notify"), "200m", "256Mi", "512Mi"),
+    Service("analytics", "the pseudonymized stream mosaic.analytics.v1 for analysts",
+            _consumed("analytics"), "100m", "192Mi", "384Mi"),
 )
 
 
@@ -101,9 +109,13 @@ def container_security() -> dict[str, Any]:
 
 
 def writable_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The root filesystem is read-only; /tmp and the data folder are scratch space."""
-    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}}]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/app/data"}]
+    """The root filesystem is read-only; /tmp and the data folder are scratch space; the Kafka cluster's CA
+    (Strimzi's `<cluster>-cluster-ca-cert`) lets clients verify the brokers' TLS listener."""
+    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
+               {"name": "kafka-ca", "secret": {"secretName": f"{STRIMZI_CLUSTER}-cluster-ca-cert",
+                                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/app/data"},
+              {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True}]
     return volumes, mounts
 
 
@@ -114,6 +126,7 @@ def deployment(svc: Service) -> dict[str, Any]:
         "name": svc.name, "image": f"mosaic/{svc.name}", "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "envFrom": env_sources(svc),
+        "env": [kafka_password(svc)],
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 90},  # migrations run at start
         "livenessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 3,
@@ -148,6 +161,12 @@ def deployment(svc: Service) -> dict[str, Any]:
             },
         },
     }
+
+
+def kafka_password(svc: Service) -> dict[str, Any]:
+    """The SCRAM password Strimzi generated for the service's KafkaUser."""
+    return {"name": f"{svc.env_prefix}KAFKA_SASL_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": kafka_username(svc), "key": "password"}}}
 
 
 def service(svc: Service) -> dict[str, Any]:
@@ -218,6 +237,7 @@ def migration_job(svc: Service) -> dict[str, Any]:
                         "name": "migrate", "image": f"mosaic/{svc.name}",
                         "command": [f"mosaic-{svc.name}", "migrate"],
                         "envFrom": env_sources(svc),
+                        "env": [kafka_password(svc)],
                         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                                       "limits": {"cpu": "500m", "memory": "256Mi"}},
                         "securityContext": container_security(),
@@ -238,12 +258,73 @@ def service_config(svc: Service) -> str:
         f"{p}HTTP_HOST": "0.0.0.0",
         f"{p}HTTP_PORT": HTTP_PORT,
         f"{p}CONSUMER_GROUP": f"mosaic-{svc.name}",
+        f"{p}KAFKA_SASL_USERNAME": kafka_username(svc),
         f"{p}LOG_LEVEL": "INFO",
         f"{p}OIDC_ISSUER": "https://idp.example-district.org",
         f"{p}OIDC_AUDIENCE": "mosaic",
         f"{p}OIDC_JWKS_URL": "https://idp.example-district.org/.well-known/jwks.json",
         "OTEL_SERVICE_NAME": svc.app,
     }.items())
+
+
+def network_policies() -> list[dict[str, Any]]:
+    """Nothing talks to or from a Mosaic pod unless allowed here: DNS, Kafka, PostgreSQL, the OTLP collector and
+    HTTPS out (the IdP's keys, notify's providers); HTTP in from Mosaic's own pods, the ingress and monitoring."""
+    dns = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    kafka = {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": STRIMZI_CLUSTER}}}],
+             "ports": [{"protocol": "TCP", "port": p} for p in KAFKA_PORTS]}
+    postgres = {"ports": [{"protocol": "TCP", "port": 5432}]}
+    otlp = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
+            "ports": [{"protocol": "TCP", "port": 4318}]}
+    https_out = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+    smtp_out = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                "ports": [{"protocol": "TCP", "port": p} for p in (25, 465, 587)]}
+    http_in = {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "mosaic"}}},
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+               "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}
+    policies: list[dict[str, Any]] = [{
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "mosaic-default-deny", "labels": {"app.kubernetes.io/part-of": "mosaic"}},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }]
+    for svc in SERVICES:
+        egress = [dns, kafka, postgres, otlp, https_out, *([smtp_out] if svc.name == "notify" else [])]
+        policies.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": svc.app, "labels": labels(svc)},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.app}},
+                     "policyTypes": ["Ingress", "Egress"], "ingress": [http_in], "egress": egress},
+        })
+    return policies
+
+
+def kafka_user(svc: Service) -> dict[str, Any]:
+    """A Strimzi SCRAM-SHA-512 user per service: it writes only its own topics (and the DLQs of what it reads),
+    reads what its handler map reads, and commits offsets only in its own consumer group."""
+    acls: list[dict[str, Any]] = []
+    for topic in WRITES[svc.name]:
+        acls.append({"resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
+                     "operations": ["Write", "Describe"]})
+    for topic in svc.consumes:
+        acls.append({"resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
+                     "operations": ["Read", "Describe"]})
+        acls.append({"resource": {"type": "topic", "name": topic.dlq, "patternType": "literal"},
+                     "operations": ["Write", "Describe"]})
+    acls.append({"resource": {"type": "group", "name": f"mosaic-{svc.name}", "patternType": "literal"},
+                 "operations": ["Read", "Describe"]})
+    return {
+        "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+        "metadata": {"name": kafka_username(svc), "labels": {**labels(svc), "strimzi.io/cluster": STRIMZI_CLUSTER}},
+        "spec": {"authentication": {"type": "scram-sha-512"},
+                 "authorization": {"type": "simple", "acls": acls}},
+    }
+
+
+def kafka_username(svc: Service) -> str:
+    """The KafkaUser's name; Strimzi writes its password to a Secret of the same name."""
+    return f"{svc.app}-kafka"
 
 
 def kafka_topics() -> list[dict[str, Any]]:
@@ -270,14 +351,20 @@ def rendered() -> dict[str, str]:
         files[f"{folder}/pdb.yaml"] = _yaml(disruption_budget(svc))
         files[f"{folder}/hpa.yaml"] = _yaml(cpu_autoscaler(svc))
         files[f"{folder}/migrate-job.yaml"] = _yaml(migration_job(svc))
+        files[f"{folder}/kafkauser.yaml"] = _yaml(kafka_user(svc))
         files[f"{folder}/config.env"] = HEADER + service_config(svc)
         files[f"{folder}/kustomization.yaml"] = _yaml({
             "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": ["deployment.yaml", "service.yaml", "pdb.yaml", "hpa.yaml", "migrate-job.yaml"],
+            "resources": ["deployment.yaml", "service.yaml", "pdb.yaml", "hpa.yaml", "migrate-job.yaml",
+                          "kafkauser.yaml"],
             "configMapGenerator": [{"name": svc.app, "envs": ["config.env"], "options": {"labels": labels(svc)}}],
         })
         files[f"components/keda/{svc.name}-scaledobject.yaml"] = _yaml(lag_scaler(svc))
     files["base/topics/kafkatopics.yaml"] = _yaml(*kafka_topics())
+    files["base/network/networkpolicies.yaml"] = _yaml(*network_policies())
+    files["base/network/kustomization.yaml"] = _yaml({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["networkpolicies.yaml"]})
     files["base/topics/kustomization.yaml"] = _yaml({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["kafkatopics.yaml"]})
     files["components/keda/kustomization.yaml"] = _yaml({

@@ -114,7 +114,7 @@ def _scalar_strategy(annotation: Any, bounds: dict[str, Any]) -> st.SearchStrate
         return st.floats(min_value=bounds.get("ge"), max_value=bounds.get("le"),
                          allow_nan=False, allow_infinity=False)
     if annotation is str:
-        return identifiers
+        return st.from_regex(bounds["pattern"], fullmatch=True) if "pattern" in bounds else identifiers
     if annotation is UUID:
         return st.uuids()
     if annotation is datetime:
@@ -133,6 +133,8 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
             bounds["le"] = item.le
         elif isinstance(item, at.MinLen):
             bounds["min_len"] = item.min_length
+        elif getattr(item, "pattern", None):
+            bounds["pattern"] = item.pattern
         elif isinstance(item, at.Gt | at.Lt | at.MaxLen):
             raise TypeError(f"strategies.py does not yet honour {item!r}; add it to _bounds")
     return bounds

@@ -14,6 +14,7 @@ KEY_FIELD_FOR_TOPIC_KEY = {
     "flex block": {"block_id"},
     "entity": {"framework_id", "school_id"},
     "person": {"person_id"},
+    "learner pseudonym": {"learner"},
 }
 
 

@@ -206,7 +206,7 @@ async def test_recorded_evidence_is_read_back_from_the_broker(service: Service):
 
 
 async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(service: Service):
-    """ADR 0013: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
+    """ADR 0019: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
     roster = service.roster
     mark = await service.evidence_topic.mark()
     reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),

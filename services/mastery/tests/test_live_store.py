@@ -87,3 +87,29 @@ def test_a_live_slice_refuses_what_it_did_not_load_and_remembers_what_the_fold_c
         live.record(("d1", "ana", "c2"))
     created = live.record_or_new(loaded)
     assert live.dirty_records == {loaded} and live.records[loaded] is created
+
+
+@pytest.mark.parametrize("on", ["math-6.S0", "math-6.S0.T1"])
+async def test_retracting_evidence_on_a_strand_or_a_target_folds_in_later_batches(sessions, on):
+    """A strand with evidence of its own falls back to its targets' roll-up when that evidence goes: the slice
+    loads the strand's children too (it crash-looped the consumer with NotLoaded)."""
+    from datetime import date
+
+    rng = random.Random(11)
+    sections = {"sec-1": ["s1", "s2"]}
+    first = [synthetic.framework("d3"), synthetic.roster("d3", "school-1", sections),
+             synthetic.evidence("d3", "s1", ("math-6.S0.T0",), 3, evidence_id="e-target", observed_on=date(2026, 9, 1)),
+             synthetic.evidence("d3", "s1", (on,), 4, evidence_id="e-own", observed_on=date(2026, 9, 2))]
+    later = [synthetic.retraction("d3", "s1", "e-own", (on,), rng=rng)]
+    applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
+    assert await applier.apply(as_records(first)) == []
+    assert await applier.apply(as_records(first + later)[len(first):]) == []
+    async with sessions() as session:
+        live = await projection_checksum(session)
+    state = ProjectionState()
+    for envelope in first + later:
+        apply(state, from_envelope(envelope))
+    async with sessions() as session, session.begin():
+        await write_state(session, state)
+    async with sessions() as session:
+        assert await projection_checksum(session) == live

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mosaic_dev.kafka.class_sharing import ClassArchive, class_archive_path
-from mosaic_dev.kafka.config import LOG4J_PROPERTIES, accepts_connections, free_port, server_properties
+from mosaic_dev.kafka.config import LOG4J_PROPERTIES, SCRAM, accepts_connections, free_port, server_properties
 from mosaic_dev.kafka.jars import KafkaUnavailable, fetch_jars, require_tool
 
 # For short-lived test brokers: the C1 compiler alone starts the JVM with about a fifth less CPU.
@@ -54,7 +54,7 @@ class LocalKafka:
 
     def __init__(self, data_dir: Path | str | None = None, *, port: int = 0, controller_port: int = 0,
                  heap: str = "512m", jvm_options: tuple[str, ...] = (), class_sharing: bool = True,
-                 start_timeout: float = 120.0) -> None:
+                 start_timeout: float = 120.0, scram_users: dict[str, str] | None = None) -> None:
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="mosaic-kafka-"))
         self._may_move_ports = not (port or controller_port)  # until the first start; afterwards ports are fixed
@@ -65,10 +65,20 @@ class LocalKafka:
         self._class_archive: ClassArchive | None = None
         self.start_timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None
+        # SCRAM-SHA-512 users (name → password) on a SASL_PLAINTEXT listener of its own; PLAINTEXT stays for admins
+        self.scram_users = dict(scram_users or {})
+        self.sasl_port = free_port() if self.scram_users else None
 
     @property
     def bootstrap(self) -> str:
         return self.endpoints.bootstrap
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        """The SASL_PLAINTEXT (SCRAM-SHA-512) listener's address; only with `scram_users`."""
+        if self.sasl_port is None:
+            raise ValueError("this broker has no SASL listener: pass scram_users")
+        return f"127.0.0.1:{self.sasl_port}"
 
     @property
     def pid(self) -> int | None:
@@ -163,7 +173,7 @@ class LocalKafka:
     def _write_config(self) -> Path:
         config = self.data_dir / "server.properties"
         config.write_text(server_properties(port=self.endpoints.port, controller_port=self.endpoints.controller_port,
-                                            log_dir=self.data_dir / "logs"))
+                                            log_dir=self.data_dir / "logs", sasl_port=self.sasl_port))
         (self.data_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
         return config
 
@@ -173,6 +183,8 @@ class LocalKafka:
         shared = [f"-XX:SharedArchiveFile={archive}"] if self.class_sharing and archive.is_file() else []
         command = [java, "-Xmx256m", *shared, f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}",
                    "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)]
+        for name, password in self.scram_users.items():
+            command += ["--add-scram", f"{SCRAM}=[name={name},password={password}]"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise KafkaUnavailable(f"formatting Kafka storage in {self.data_dir} failed (exit {result.returncode}):\n"

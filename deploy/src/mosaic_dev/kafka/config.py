@@ -28,8 +28,21 @@ def accepts_connections(port: int) -> bool:
     return False
 
 
-def server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
-    """Single-node KRaft settings: broker and controller in one JVM, sized for a shared 2-core machine."""
+SCRAM = "SCRAM-SHA-512"
+
+
+def sasl_listener() -> dict[str, str]:
+    """A SASL_PLAINTEXT listener taking SCRAM-SHA-512 credentials (users are added when storage is formatted)."""
+    return {
+        "sasl.enabled.mechanisms": SCRAM,
+        f"listener.name.sasl_plaintext.{SCRAM.lower()}.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    }
+
+
+def server_properties(*, port: int, controller_port: int, log_dir: Path, sasl_port: int | None = None) -> str:
+    """Single-node KRaft settings: broker and controller in one JVM, sized for a shared 2-core machine; with
+    `sasl_port`, a second client listener there that admits only SCRAM-authenticated users."""
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -56,6 +69,11 @@ def server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
         "auto.create.topics.enable": "true",
         "delete.topic.enable": "true",
     }
+    if sasl_port is not None:
+        settings["listeners"] += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        settings["advertised.listeners"] += f",SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        settings["listener.security.protocol.map"] += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+        settings |= sasl_listener()
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 

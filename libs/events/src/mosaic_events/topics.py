@@ -61,7 +61,12 @@ PLANS = Topic("mosaic.plans.v1", "student", 12, 365 * DAY_MS,
               "Changes of a student's learner plan (ids and statuses only; the words stay in the evidence service).",
               ("LearnerPlanChanged",))
 
-TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, PEOPLE, MASTERY, REGROUP, SCHEDULE, NOTIFY, PLANS)
+ANALYTICS = Topic("mosaic.analytics.v1", "learner pseudonym", 6, 365 * DAY_MS,
+                  "Pseudonymized evidence, mastery changes and group assignments for analysts: no names, "
+                  "contacts, comments or real ids; kept a year.",
+                  ("LearningObserved", "LearningCorrected", "LearningRetracted", "LevelChanged", "GroupAssigned"))
+
+TOPICS: tuple[Topic, ...] = (EVIDENCE, REFERENCE, PEOPLE, MASTERY, REGROUP, SCHEDULE, NOTIFY, PLANS, ANALYTICS)
 DLQ_RETENTION_MS = 30 * DAY_MS
 
 

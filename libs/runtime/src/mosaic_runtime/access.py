@@ -17,8 +17,8 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.roles import Group, groups_of
 from mosaic_runtime.auth import Principal, district_principal
-from mosaic_runtime.roles import Group, groups_of
 
 
 class Scope(StrEnum):
@@ -57,7 +57,7 @@ class Rule(StrEnum):
     TEACHER_SCHEDULE = "a teacher's flex-time calendar"
     GUARDIAN_DATA = "a guardian's preferences and delivery log"
     AUDIT = "the audit trail"
-    ERASURE = "erasing a person's data (ADR 0013)"
+    ERASURE = "erasing a person's data (ADR 0019)"
 
 
 D, SA, T, ST, G, SV = (

@@ -3,7 +3,7 @@
 Every request the access policy decided on a rule that touches students is recorded by a person's
 identity (no bodies) in the service's own database, written in batches off the request path, kept for a
 district-configurable number of days, and readable by district administrators at
-`GET /v1/districts/{d}/audit`. See docs/decisions/0006-privacy-audit-trail-per-service.md.
+`GET /v1/districts/{d}/audit`. See docs/decisions/0014-privacy-audit-trail-per-service.md.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mosaic_events.roles import Group
 from mosaic_runtime.access import Decision, Rule, allow
-from mosaic_runtime.roles import Group
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mosaic_events import Envelope, EventData, EventError, all_event_classes, decode
@@ -278,11 +279,23 @@ class BatchApplier:
         self, session: AsyncSession, partitions: set[tuple[str, int]]
     ) -> dict[tuple[str, int], int]:
         t = self.positions
-        rows = await session.execute(
+        query = (
             select(t.c.topic, t.c.partition, t.c.next_offset)
             .where(t.c.consumer_group == self.group)
-            .where(t.c.topic.in_({topic for topic, _ in partitions}))
+            .where(tuple_(t.c.topic, t.c.partition).in_(sorted(partitions)))
+            .order_by(t.c.topic, t.c.partition)
         )
+        if session.get_bind().dialect.name == "postgresql":
+            # A replica that lost these partitions in a rebalance may still be applying them: lock the rows
+            # (created first if new, in one order) so the new owner waits and then reads what the old committed.
+            await session.execute(
+                pg_insert(t)
+                .values([{"consumer_group": self.group, "topic": topic, "partition": partition, "next_offset": 0}
+                         for topic, partition in sorted(partitions)])
+                .on_conflict_do_nothing()
+            )
+            query = query.with_for_update()
+        rows = await session.execute(query)
         return {(r.topic, r.partition): r.next_offset for r in rows}
 
     async def _save_positions(
@@ -402,7 +415,12 @@ def _record_lag(message: Any, group: str, records: Sequence[ConsumerRecord]) -> 
     consumer = getattr(message, "consumer", None)
     if consumer is None or not hasattr(consumer, "highwater"):
         return
+    assigned = consumer.assignment()
     for topic, partition in {(r.topic, r.partition) for r in records}:
+        if TopicPartition(topic, partition) not in assigned:
+            # Revoked while the batch was applied (a rebalance): asking its highwater would raise after the
+            # commit, FastStream would nack (seek) a partition it no longer has, and its consume loop would die.
+            continue
         last = max(r.offset for r in records if r.topic == topic and r.partition == partition)
         highwater = consumer.highwater(TopicPartition(topic, partition))
         if highwater is not None:

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from mosaic_events import Envelope, encode
 from mosaic_events.tracing import kafka_headers
+from mosaic_runtime.kafka_security import faststream_security
 from mosaic_runtime.metrics import EVENTS_PRODUCED
 from mosaic_runtime.producer import PRODUCER_GUARANTEES
 from mosaic_runtime.settings import ServiceSettings
@@ -36,6 +37,7 @@ def make_broker(settings: ServiceSettings, registry: CollectorRegistry | None = 
         request_timeout_ms=10_000,
         middlewares=middlewares,
         graceful_timeout=settings.shutdown_grace_seconds,
+        security=faststream_security(settings),
         log_level=logging.DEBUG,  # one line per message is too much at INFO
         **PRODUCER_GUARANTEES,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mosaic_runtime.kafka_security import aiokafka_security
 from mosaic_runtime.settings import ServiceSettings
 
 PRODUCER_GUARANTEES: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
@@ -19,6 +20,7 @@ def producer_config(settings: ServiceSettings, **overrides: Any) -> dict[str, An
         "compression_type": None,
         "request_timeout_ms": 30_000,
         **PRODUCER_GUARANTEES,
+        **aiokafka_security(settings),
     }
     config.update(overrides)
     return config

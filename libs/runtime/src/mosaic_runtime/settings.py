@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +46,16 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
     )
     kafka_enabled: bool = True
+    # Each service has its own Kafka user (ACLs: it writes only its own topics); TLS trusts the cluster CA.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias=AliasChoices("kafka_security_protocol", "KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, validation_alias=AliasChoices("kafka_ssl_cafile", "KAFKA_SSL_CAFILE"))
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
     consumer_group: str = ""
     database_url: str = ""
     log_level: str = "INFO"
@@ -76,6 +87,15 @@ class ServiceSettings(BaseSettings):
         default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413")
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413")
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> ServiceSettings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            prefix = self.model_config.get("env_prefix", "MOSAIC_<SERVICE>_")
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {prefix}KAFKA_SASL_USERNAME "
+                             f"and {prefix}KAFKA_SASL_PASSWORD (the service's Kafka user)")
+        return self
 
     def model_post_init(self, __context: object) -> None:
         for name in DISTRICT_WIDE:

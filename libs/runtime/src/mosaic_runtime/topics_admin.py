@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mosaic_events.topics import DLQ_RETENTION_MS, TOPICS, Topic
 
@@ -49,7 +49,9 @@ def topic_specs(topics: Iterable[Topic] = TOPICS, partitions_override: int | Non
 
 
 @contextmanager
-def admin_client(bootstrap: str, timeout_ms: int = 30000) -> Iterator[KafkaAdminClient]:
+def admin_client(bootstrap: str, timeout_ms: int = 30000, security: Mapping[str, Any] | None = None
+                 ) -> Iterator[KafkaAdminClient]:
+    """A kafka-python admin client; `security` is `kafka_security.kafka_python_security(settings)` (SASL/TLS)."""
     from kafka.admin import KafkaAdminClient
 
     admin = KafkaAdminClient(
@@ -57,6 +59,7 @@ def admin_client(bootstrap: str, timeout_ms: int = 30000) -> Iterator[KafkaAdmin
         client_id="mosaic-topics-admin",
         bootstrap_timeout_ms=timeout_ms,
         request_timeout_ms=timeout_ms,
+        **(security or {}),
     )
     try:
         yield admin
@@ -69,6 +72,7 @@ def ensure_topics(
     topics: Iterable[Topic] = TOPICS,
     partitions_override: int | None = None,
     replication_factor: int = -1,
+    security: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create missing topics and set the contract's config on existing ones; returns the names created.
 
@@ -76,7 +80,7 @@ def ensure_topics(
     `replication_factor=-1` takes the broker's default.replication.factor.
     """
     specs = topic_specs(topics, partitions_override)
-    with admin_client(bootstrap) as admin:
+    with admin_client(bootstrap, security=security) as admin:
         created = _create_missing(admin, specs, replication_factor)
         existing = [spec for spec in specs if spec.name not in created]
         if existing:

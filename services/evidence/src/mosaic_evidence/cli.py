@@ -14,6 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mosaic_evidence.settings import EvidenceSettings
+from mosaic_runtime.cli import migrate_command
+
 # Each command imports what it needs when it runs: `migrate` need not load Kafka.
 if TYPE_CHECKING:
     from mosaic_evidence.bulk.importer import ImportOptions, ImportProgress, ImportSummary
@@ -22,16 +25,8 @@ app = typer.Typer(help="Mosaic evidence service tools.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
-@app.command()
-def migrate() -> None:
-    """Upgrade the database to the latest schema (what the Kubernetes migration Job runs)."""
-    import asyncio
-
-    from mosaic_evidence.main import MIGRATIONS
-    from mosaic_evidence.settings import EvidenceSettings
-    from mosaic_runtime.db import run_migrations
-
-    asyncio.run(run_migrations(EvidenceSettings().database_url, MIGRATIONS))
+app.command("migrate", help="Upgrade the database to the latest schema (what the Kubernetes migration Job runs).")(
+    migrate_command(EvidenceSettings, "mosaic_evidence.main"))
 
 
 @app.command("import-evidence")
@@ -85,7 +80,7 @@ def erase_person_command(
         "http://127.0.0.1:8081",
     token: Annotated[str, typer.Option(envvar="MOSAIC_TOKEN", help="a district administrator's bearer token")] = "",
 ) -> None:
-    """Erase a person through the running service (ADR 0013): it answers once PersonErased is on the log."""
+    """Erase a person through the running service (ADR 0019): it answers once PersonErased is on the log."""
     import json
     import urllib.error
     import urllib.request

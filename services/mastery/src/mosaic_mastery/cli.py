@@ -14,6 +14,7 @@ from mosaic_mastery.adapters.rebuild import RebuildReport, rebuild
 from mosaic_mastery.consumers import HANDLERS
 from mosaic_mastery.models_cli import app as models_app
 from mosaic_mastery.settings import MasterySettings
+from mosaic_runtime.cli import migrate_command, serve_command
 from mosaic_runtime.consumer import subscribed_topics
 from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 
@@ -22,23 +23,10 @@ app.add_typer(models_app, name="models")  # fit-bkt writes {"bkt_params": ...}: 
 console = Console(stderr=True)
 
 
-@app.command()
-def serve() -> None:
-    """Run the service (HTTP API, live consumer, outbox relay)."""
-    import uvicorn
-
-    settings = MasterySettings()
-    uvicorn.run("mosaic_mastery.main:app", host=settings.http_host, port=settings.http_port)
-
-
-@app.command()
-def migrate() -> None:
-    """Bring the database schema to the latest version."""
-    from mosaic_mastery.main import MIGRATIONS
-
-    settings = MasterySettings()
-    asyncio.run(run_migrations(settings.database_url, MIGRATIONS))
-    console.print(f"migrated {settings.database_url.split('@')[-1]}")
+app.command("serve", help="Run the service (HTTP API, live consumer, outbox relay).")(
+    serve_command(MasterySettings, "mosaic_mastery.main"))
+app.command("migrate", help="Bring the database schema to the latest version.")(
+    migrate_command(MasterySettings, "mosaic_mastery.main"))
 
 
 @app.command("rebuild")

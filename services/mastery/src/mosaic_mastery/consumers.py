@@ -51,7 +51,7 @@ HANDLERS = HandlerMap(
         FrameworkPublished: collect_fact,
         PersonErased: collect_fact,
     },
-    ignored=(PersonDetailsChanged,),  # mastery keeps no names (ADR 0013)
+    ignored=(PersonDetailsChanged,),  # mastery keeps no names (ADR 0019)
     before_commit=fold_batch,
 )
 

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
 from mosaic_notify.settings import NotifySettings
+from mosaic_runtime.cli import migrate_command, serve_command
 
 app = typer.Typer(help="Mosaic notify: family notifications.", no_args_is_help=True)
-
-
-@app.command()
-def serve() -> None:
-    """Run the API, the consumers and the delivery worker (settings from MOSAIC_NOTIFY_*)."""
-    import uvicorn
-
-    settings = NotifySettings()
-    uvicorn.run("mosaic_notify.main:app", host=settings.http_host, port=settings.http_port, log_level="warning")
-
-
-@app.command()
-def migrate() -> None:
-    """Upgrade the database to the latest schema."""
-    from mosaic_notify.main import MIGRATIONS
-    from mosaic_runtime.db import run_migrations
-
-    asyncio.run(run_migrations(NotifySettings().database_url, MIGRATIONS))
+app.command("serve", help="Run the API, the consumers and the delivery worker (settings from MOSAIC_NOTIFY_*).")(
+    serve_command(NotifySettings, "mosaic_notify.main", log_level="warning"))
+app.command("migrate", help="Upgrade the database to the latest schema.")(
+    migrate_command(NotifySettings, "mosaic_notify.main"))
 
 
 if __name__ == "__main__":

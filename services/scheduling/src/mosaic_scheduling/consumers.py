@@ -27,6 +27,7 @@ from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.service.rebuild_block import rebuild_block
 
 log = logging.getLogger(__name__)
+PENDING = "scheduling.regroups"
 
 
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
@@ -62,15 +63,14 @@ async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope
 
 
 async def forget_person(uow: UnitOfWork, erased: PersonErased, envelope: Envelope) -> None:
-    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0013).
+    """A district erased the person: their placements, attendance, requests, plans and levels go (ADR 0019).
     Published schedules on the log keep ids only; nothing is re-published, so no new event derives from this."""
     counts = await erasure_store.erase(uow.session, envelope.district_id, erased.person_id)
     log.info("erased person %s (erasure %s): %s", erased.person_id, erased.erasure_id, counts)
 
 
 async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelope) -> None:
-    """Rebuild every block the section takes part in (`uow.deps` is the solver's settings)."""
-    solver: SolverSettings = uow.deps
+    """Keep the levels it carries now; rebuild every block the section takes part in before the commit."""
     # The levels that made the regroup due travel with it: a RegroupNeeded may overtake the
     # MasteryChanged events it summarises (another topic), and the rebuild must see them.
     for change in need.changes:
@@ -79,13 +79,28 @@ async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelo
                               {"district_id": envelope.district_id, "student_id": change.student_id,
                                "competency_id": change.competency_id},
                               {"rank": change.new_rank, "label": change.new_level})
-    blocks = await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id)
-    for block in blocks:
-        outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
-                                      trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
-                                      solver=solver, emit=uow.emit)
-        log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
-                 outcome.version, "; ".join(outcome.causes))
+    uow.cache.setdefault(PENDING, []).append((need, envelope))
+
+
+async def rebuild_blocks(uow: UnitOfWork) -> None:
+    """Rebuild the blocks of the batch's RegroupNeeded, having locked them all first in one order (district,
+    block), so replicas handling other sections of the same blocks wait instead of deadlocking."""
+    pending: list[tuple[RegroupNeeded, Envelope]] = uow.cache.pop(PENDING, [])
+    work = [(need, envelope, await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id))
+            for need, envelope in pending]
+    wanted: dict[str, set[str]] = {}
+    for _, envelope, blocks in work:
+        wanted.setdefault(envelope.district_id, set()).update(b.id for b in blocks)
+    for district in sorted(wanted):
+        await repo.lock_blocks(uow.session, district, sorted(wanted[district]))
+    solver: SolverSettings = uow.deps
+    for need, envelope, blocks in work:
+        for block in blocks:
+            outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
+                                          trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
+                                          solver=solver, emit=uow.emit)
+            log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
+                     outcome.version, "; ".join(outcome.causes))
 
 
 HANDLERS = HandlerMap(
@@ -95,8 +110,9 @@ HANDLERS = HandlerMap(
         RegroupNeeded: regroup_section,
         PersonErased: forget_person,
     },
-    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0013)
+    # groups follow levels and rosters, not the framework's text; scheduling keeps no names (ADR 0019)
     ignored=(FrameworkPublished, PersonDetailsChanged),
+    before_commit=rebuild_blocks,
 )
 
 

@@ -1,5 +1,12 @@
 """The event catalog. Importing this package registers every type."""
 
+from mosaic_events.catalog.analytics import (
+    GroupAssigned,
+    LearningCorrected,
+    LearningObserved,
+    LearningRetracted,
+    LevelChanged,
+)
 from mosaic_events.catalog.common import Score
 from mosaic_events.catalog.evidence import (
     EvidenceCorrected,
@@ -47,9 +54,14 @@ __all__ = [
     "FrameworkDiff",
     "FrameworkPublished",
     "GoalStatus",
+    "GroupAssigned",
     "GroupAssignmentChanged",
     "GroupAssignmentChangedV1",
     "LearnerPlanChanged",
+    "LearningCorrected",
+    "LearningObserved",
+    "LearningRetracted",
+    "LevelChanged",
     "MasteryChanged",
     "MasteryChangedV1",
     "NotificationFailed",

@@ -11,7 +11,7 @@ from mosaic_events.catalog.common import Score
 from mosaic_events.registry import EventData, register
 
 PRIVATE_TEXT = ("free text about a child: kept in evidence's own store, always null on the log "
-                "(evidence strips it before publishing; ADR 0013)")
+                "(evidence strips it before publishing; ADR 0019)")
 
 EvidenceKind = Literal[
     "assessment_score", "rubric_rating", "observation", "portfolio_artifact",

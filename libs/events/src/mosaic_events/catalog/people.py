@@ -1,7 +1,7 @@
 """Personal details: topic mosaic.people.v1, compacted and keyed by person, so an erasure leaves nothing behind.
 
 The permanent topics (evidence, reference) carry ids only; a name or a contact lives here and in the
-store of the service that owns it (evidence, for the roster). See ADR 0013.
+store of the service that owns it (evidence, for the roster). See ADR 0019.
 """
 
 from __future__ import annotations

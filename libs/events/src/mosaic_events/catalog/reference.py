@@ -78,7 +78,7 @@ class Person(BaseModel):
     """A OneRoster user. On the log: ids, role, schools, links and language only.
 
     Names and contacts travel on mosaic.people.v1 (PersonDetailsChanged, erasable); the fields below stay
-    in the schema so old records and old readers still work, and producers leave them empty (ADR 0013).
+    in the schema so old records and old readers still work, and producers leave them empty (ADR 0019).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

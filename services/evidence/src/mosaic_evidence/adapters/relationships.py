@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.roles import GUARDIAN_ROLES, TEACHER_ROLES
 from mosaic_evidence.adapters.tables import enrollments, evidence, people, person_schools, sections
 from mosaic_runtime.access import CallerLinks, Target
-from mosaic_runtime.roles import GUARDIAN_ROLES, TEACHER_ROLES
 
 
 class RosterRelationships:

@@ -66,7 +66,7 @@ async def import_roster(district_id: str, request: Request, ctx: Context,
 
 
 @router.post("/people/{person_id}/erasure", status_code=201, dependencies=[Depends(allow(Rule.ERASURE))],
-             summary="Erase a person: their roster record, contacts and the comments about them (ADR 0013)",
+             summary="Erase a person: their roster record, contacts and the comments about them (ADR 0019)",
              responses={201: {"description": "erased here; PersonErased is on the log and every service purges"},
                         404: {"description": "no such person in the district (or erased already)"},
                         503: {"description": "Kafka did not acknowledge PersonErased; nothing was erased"}})

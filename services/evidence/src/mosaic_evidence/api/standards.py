@@ -9,10 +9,9 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.api.deps import IdempotencyKey, answer, recorder, respond, write
 from mosaic_evidence.domain.standards import StandardsMapping
-from mosaic_evidence.service import standards
+from mosaic_evidence.service import standards, standards_mapping
 from mosaic_evidence.service.results import Decision
 from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, ServiceContext, Session
@@ -35,11 +34,9 @@ OUTCOMES: dict[int | str, dict[str, Any]] = {
             summary="Set the district's activity → competency and actor → student mapping",
             dependencies=[Depends(allow(Rule.IMPORT))])
 async def put_mapping(district_id: str, mapping: StandardsMapping, session: Session):
-    bad = mapping.kinds_are_valid()
+    bad = await standards_mapping.set_mapping(session, district_id, mapping)
     if bad:
         return answer(422, {"detail": f"activities with an unknown evidence kind: {', '.join(bad)}"})
-    await evidence_store.save_mapping(session, district_id, mapping)
-    await session.commit()
     return mapping
 
 
@@ -48,7 +45,7 @@ async def put_mapping(district_id: str, mapping: StandardsMapping, session: Sess
             summary="The district's xAPI / Caliper mapping",
             dependencies=[Depends(allow(Rule.IMPORT))])
 async def get_mapping(district_id: str, session: Session):
-    return await evidence_store.load_mapping(session, district_id)
+    return await standards_mapping.read_mapping(session, district_id)
 
 
 @router.post("/xapi/statements", responses=OUTCOMES, summary="xAPI statements (one or a list) → evidence",

@@ -68,7 +68,7 @@ class EnvelopeEncoder:
             "occurred_at": f"{item.observed_on}T00:00:00Z", "recorded_at": recorded_at,
             "district_id": self.district_id, "school_id": school_id, "subject": item.student_id,
             "correlation_id": event_id, "causation_id": None, "producer": self.producer,
-            # A comment is free text about a child and never goes on the log (ADR 0013); this path writes
+            # A comment is free text about a child and never goes on the log (ADR 0019); this path writes
             # only to the log, so a CSV's comments are left out.
             "data": {
                 "evidence_id": evidence_id, "student_id": item.student_id, "competency_ids": item.competency_ids,

@@ -34,6 +34,7 @@ from mosaic_evidence.bulk.rows import HeaderError
 from mosaic_evidence.bulk.sender import BatchSender, OpenBatch
 from mosaic_evidence.bulk.topic import already_on_topic, end_offsets, topic_partitions
 from mosaic_evidence.domain.reference import ReferenceView
+from mosaic_runtime.kafka_security import security_of
 
 PRODUCER_NAME = "mosaic-evidence/import"
 HEADERS = [("type", EVENT_TYPE.encode()), ("version", str(EVENT_VERSION).encode())]
@@ -114,15 +115,16 @@ async def import_evidence(options: ImportOptions, on_progress: ProgressCallback 
     if checkpoint is not None and checkpoint.done:
         return _summary(checkpoint, options, started, Counter(), 0, checkpoint.last_row)
     bootstrap = options.producer_config["bootstrap_servers"]
+    security = security_of(options.producer_config)
     present: set[str] = set()
     if checkpoint is None:
         checkpoint = Checkpoint(import_id, options.district_id, options.topic,
-                                scan_from=await end_offsets(bootstrap, options.topic))
+                                scan_from=await end_offsets(bootstrap, options.topic, **security))
         _start_rejects_file(options.rejects_file)
         checkpoint.rejects_bytes = options.rejects_file.stat().st_size
         checkpoint.save(options.checkpoint_file)
     else:
-        present = await already_on_topic(bootstrap, options.topic, checkpoint.scan_from)
+        present = await already_on_topic(bootstrap, options.topic, checkpoint.scan_from, **security)
         _truncate(options.rejects_file, checkpoint.rejects_bytes)
     run = _ImportRun(options, checkpoint, present, on_progress)
     await run.execute()
@@ -197,7 +199,8 @@ class _ImportRun:
                 process.join()
 
     async def _execute(self, parsers: list[Parser]) -> None:
-        partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic)
+        partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic,
+                                            **security_of(self.options.producer_config))
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
         self.sender = BatchSender(producer, self.options.topic, [tp.partition for tp in partitions], HEADERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,16 +16,18 @@ class TopicMissing(RuntimeError):
     """The target topic does not exist on the broker."""
 
 
-async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+async def _consumer(bootstrap: str, **security: Any) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **security)
     await consumer.start()
     return consumer
 
 
-async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """The topic's partitions, asked of the broker (a client's cached metadata may predate the topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def topic_partitions(bootstrap: str, topic: str, **security: Any) -> list[TopicPartition]:
+    """The topic's partitions, asked of the broker (a client's cached metadata may predate the topic).
+
+    `security`: SASL/TLS options (`mosaic_runtime.kafka_security.security_of` the producer's config)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security)
     await admin.start()
     try:
         (description,) = await admin.describe_topics([topic])
@@ -37,10 +40,10 @@ async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
                                                                   key=lambda p: p["partition"])]
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+async def end_offsets(bootstrap: str, topic: str, **security: Any) -> dict[int, int]:
     """Each partition's next offset: records of this import can only come after these."""
-    partitions = await topic_partitions(bootstrap, topic)
-    consumer = await _consumer(bootstrap)
+    partitions = await topic_partitions(bootstrap, topic, **security)
+    consumer = await _consumer(bootstrap, **security)
     try:
         ends = await consumer.end_offsets(partitions)
         return {tp.partition: offset for tp, offset in ends.items()}
@@ -48,10 +51,10 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def already_on_topic(bootstrap: str, topic: str, scan_from: dict[int, int]) -> set[str]:
+async def already_on_topic(bootstrap: str, topic: str, scan_from: dict[int, int], **security: Any) -> set[str]:
     """Ids of the events from `scan_from` to the current end of each partition."""
-    partitions = await topic_partitions(bootstrap, topic)
-    consumer = await _consumer(bootstrap)
+    partitions = await topic_partitions(bootstrap, topic, **security)
+    consumer = await _consumer(bootstrap, **security)
     try:
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)

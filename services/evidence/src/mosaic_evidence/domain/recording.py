@@ -15,9 +15,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mosaic_events import roles
 from mosaic_events.catalog import EvidenceKind, EvidenceRecorded, Score
 from mosaic_evidence.domain.reference import STAFF_SECTION_ROLES, ReferenceView
-from mosaic_runtime import roles
 
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
 

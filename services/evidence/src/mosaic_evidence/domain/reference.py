@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mosaic_events import roles
 from mosaic_events.catalog import Competency, Enrollment, Person
-from mosaic_runtime import roles
 
 STUDENT_ROLE = "student"
 GUARDIAN_ROLES = roles.GUARDIAN_ROLES

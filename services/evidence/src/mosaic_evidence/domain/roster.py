@@ -138,7 +138,7 @@ def _district_org(bundle: RosterBundle) -> str | None:
 
 
 def without_personal_data(person: Person) -> Person:
-    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0013)."""
+    """The Person as the permanent log may carry it: ids, role, schools, links, language (ADR 0019)."""
     return person.model_copy(update={"given_name": "", "family_name": "", "email": None, "phone": None, "sms": None})
 
 

@@ -1,7 +1,7 @@
 """Erase a person at a district's request: delete what evidence holds about them, then say so on the log.
 
 Evidence owns the roster, so erasure starts here; every other service purges what it derived when it
-reads PersonErased (ADR 0013). The erasure id and the event id derive from (district, person), so a
+reads PersonErased (ADR 0019). The erasure id and the event id derive from (district, person), so a
 repeated request names the same erasure and publishes the same event.
 """
 

@@ -38,7 +38,7 @@ def evidence_id(district_id: str, key: str | None, index: int) -> str:
 
 
 def for_the_log(envelopes: list[Envelope]) -> list[Envelope]:
-    """The envelopes as the permanent log may carry them: free text about a child stays in our store (ADR 0013)."""
+    """The envelopes as the permanent log may carry them: free text about a child stays in our store (ADR 0019)."""
     return [_without_free_text(e) for e in envelopes]
 
 

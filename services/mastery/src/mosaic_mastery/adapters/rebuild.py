@@ -139,7 +139,7 @@ def fold_record(state: ProjectionState, raw: bytes) -> bool:
     if key in state.evidence:
         return True  # a re-send of evidence already folded
     if student in state.reference(district).erased:
-        return True  # about a person the district erased: not folded (ADR 0013)
+        return True  # about a person the district erased: not folded (ADR 0019)
     competencies = tuple(dict.fromkeys(fact.competency_ids))
     kind = fact.kind or ""
     state.evidence[key] = EvidenceRef(student, kind, competencies, fact.section_id)

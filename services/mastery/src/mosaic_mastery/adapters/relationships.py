@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.roles import TEACHER_ROLES
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.reference import DistrictReference
 from mosaic_runtime.access import CallerLinks, Target
-from mosaic_runtime.roles import TEACHER_ROLES
 
 
 class ReferenceRelationships:

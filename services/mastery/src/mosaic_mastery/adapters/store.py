@@ -18,7 +18,7 @@ from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events.catalog import PersonErased
-from mosaic_mastery.adapters import codec
+from mosaic_mastery.adapters import codec, locks
 from mosaic_mastery.adapters.tables import (
     district_references,
     district_settings,
@@ -158,10 +158,13 @@ class ProjectionStore:
     # --- the slice a batch needs --------------------------------------------------------------
 
     async def load_slice(self, session: AsyncSession, facts: Sequence[Fact]) -> LiveSlice:
+        """Lock, then load: a district's reference shared (exclusive when a fact changes it), then the watches
+        of the sections the batch's students sit in, in one order, so replicas on other partitions wait."""
         districts = sorted({f.district_id for f in facts})
+        changing = {f.district_id for f in facts if isinstance(f, ReferenceFact)}
+        await locks.lock_districts(session, {d: d in changing for d in districts})
         state = LiveSlice()
         state.configs.update(await self.configs(session, districts))
-        changing = {f.district_id for f in facts if isinstance(f, ReferenceFact)}
         for district, ref in (await self.references(session, districts)).items():
             state.references[district] = copy.deepcopy(ref) if district in changing else ref
             state.loaded.add(("reference", district))
@@ -176,13 +179,17 @@ class ProjectionStore:
         for erased in [f for f in facts if isinstance(f, ReferenceFact) and isinstance(f.data, PersonErased)]:
             await self._load_person(session, state, erased.district_id, erased.data.person_id)
         for district in districts:
-            await self._load_watches(session, state, district, tuple(state.configs[district].settings
-                                                                     .grouping_competencies))
+            watched = tuple(state.configs[district].settings.grouping_competencies)
+            if district not in changing:  # the exclusive district lock already keeps every watch to this batch
+                watched = _sections_of_students(state, district, evidence, watched)
+                await locks.lock_sections(session, district, watched)
+            await self._load_watches(session, state, district, watched)
         return state
 
     async def load_district(self, session: AsyncSession, district: str,
                             settings: DistrictSettings) -> LiveSlice:
         """Every record of a district (for a recalculation), with its reference and the watched sections."""
+        await locks.lock_districts(session, {district: True})
         state = LiveSlice(whole_districts={district})
         state.configs[district] = DistrictConfig(settings)
         state.references[district] = (await self.references(session, [district]))[district]
@@ -277,6 +284,21 @@ async def _replace(session: AsyncSession, table: Table, key_columns: tuple[str, 
         await session.execute(delete(table).where(key.in_(chunk)))
     for chunk in _chunks(rows, 2000):
         await session.execute(insert(table), chunk)
+
+
+def _sections_of_students(state: LiveSlice, district: str, facts: Sequence[EvidenceFact],
+                          watched: tuple[str, ...]) -> tuple[str, ...]:
+    """The watched sections whose watch the batch's evidence may change: those its students sit in."""
+    ref = state.references[district]
+    students = set()
+    for f in facts:
+        if f.district_id == district:
+            students.add(f.student_id)
+            known = state.evidence.get((district, f.evidence_id))
+            if known is not None:
+                students.add(known.student_id)
+    sitting = {section for student in students for section in ref.sections_of(student)}
+    return tuple(sorted(s for s in watched if s in sitting))
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

@@ -1,15 +1,13 @@
-"""What the mastery routes share: the projection store, district data, and who may read whom."""
+"""What the mastery routes share: the projection store, and a read's answer or 404."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_mastery.adapters.store import ProjectionStore
-from mosaic_mastery.domain.config import DistrictConfig
-from mosaic_mastery.domain.reference import DistrictReference
+from mosaic_mastery.service.read_district import Missing
 
 
 def projection_store(request: Request) -> ProjectionStore:
@@ -19,12 +17,12 @@ def projection_store(request: Request) -> ProjectionStore:
 Store = Annotated[ProjectionStore, Depends(projection_store)]
 
 
-async def district_data(session: AsyncSession, store: ProjectionStore,
-                        district_id: str) -> tuple[DistrictReference, DistrictConfig]:
-    reference = (await store.references(session, [district_id]))[district_id]
-    config = (await store.configs(session, [district_id]))[district_id]
-    return reference, config
-
-
 def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=what)
+
+
+def found(result: dict[str, Any] | Missing) -> dict[str, Any]:
+    """A read's answer, or 404 with what the roster lacks."""
+    if isinstance(result, Missing):
+        raise not_found(result.detail)
+    return result

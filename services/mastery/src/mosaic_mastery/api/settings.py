@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from mosaic_mastery.api.deps import Store, district_data
+from mosaic_mastery.api.deps import Store
 from mosaic_mastery.api.schemas import GroupingChanged, SettingsChanged
 from mosaic_mastery.domain.config import DistrictSettings
 from mosaic_mastery.service.change_settings import change_settings
 from mosaic_mastery.service.choose_grouping import UnknownCompetencies, UnknownSection, choose_grouping
+from mosaic_mastery.service.read_district import district_settings
 from mosaic_runtime.access import Rule, allow
 from mosaic_runtime.app import Context, Session
 from mosaic_runtime.publishing import publisher_of
@@ -27,8 +28,7 @@ class GroupingCompetencies(BaseModel):
             dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
 async def read_settings(district_id: str, session: Session,
                         store: Store) -> DistrictSettings:
-    _, config = await district_data(session, store, district_id)
-    return config.settings
+    return await district_settings(session, store, district_id)
 
 
 @router.put("/settings",

@@ -123,9 +123,11 @@ class ProjectionState:
 
 
 def needed_competencies(ref: DistrictReference, competency_ids: Iterable[str]) -> set[str]:
-    """The records a change to these competencies reads: them, their ancestors and the ancestors' children."""
+    """The records a change to these competencies reads: them, their children (a strand whose own evidence goes
+    falls back to their roll-up), their ancestors and the ancestors' children."""
     needed = set(competency_ids)
     for competency in list(needed):
+        needed.update(ref.children(competency))
         for ancestor in ref.ancestors(competency):
             needed.add(ancestor)
             needed.update(ref.children(ancestor))

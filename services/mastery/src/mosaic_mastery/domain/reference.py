@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mosaic_events import roles
 from mosaic_events.catalog import FrameworkPublished, RosterChanged
-from mosaic_runtime import roles
 
 # CASE associations that order learning: origin must come before destination.
 PREREQUISITE_ASSOCIATIONS = frozenset({"isPrerequisiteOf", "precedes"})
@@ -158,7 +158,7 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
             continue  # an erased person's record from before the erasure, or from a replay
         ref.schools[p.id] = tuple(p.school_ids) or (roster.school_id,)
         if p.role == "student":
-            # Names are not on the log (ADR 0013): mastery knows a student by id; pages ask evidence for names.
+            # Names are not on the log (ADR 0019): mastery knows a student by id; pages ask evidence for names.
             ref.students[p.id] = ""
         elif p.role in GUARDIAN_ROLES:
             ref.guardians[p.id] = tuple(p.related_ids)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +40,7 @@ from mosaic_runtime.outbox import emit_many
 
 D, N = t.digest_items, t.notifications
 Failed = Callable[..., Awaitable[None]]
+GATHER_LOCK = 3  # the advisory lock's first key; mastery uses 1 and 2 in its own database
 
 
 async def gather_due_digests(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
@@ -48,6 +49,10 @@ async def gather_due_digests(sessions: async_sessionmaker[AsyncSession], now: da
     The digest's id is derived from the items it gathers, so a crash before the commit gathers the same again.
     """
     async with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas gather one at a time: two reading different sets of due items would derive two digest
+            # ids over overlapping items, and a guardian would read the same news twice.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:kind, 0)"), {"kind": GATHER_LOCK})
         rows = (
             await session.execute(
                 select(D.c.district_id, D.c.guardian_id, D.c.channel, D.c.news_id).where(

@@ -210,3 +210,14 @@ async def log_attempt(session: AsyncSession, notification: Any, outcome: str, de
     await session.execute(t.delivery_log.insert().values(
         notification_id=notification.notification_id, district_id=notification.district_id,
         attempt=notification.attempts, at=at, outcome=outcome, detail=detail[:2000]))
+
+
+async def notifications_with_log(session: AsyncSession, district_id: str, guardian_id: str,
+                                 limit: int) -> list[tuple[Any, list[Any]]]:
+    """A guardian's newest notifications, each with its delivery attempts in order."""
+    n, log = t.notifications, t.delivery_log
+    rows = (await session.execute(select(n).where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)
+                                  .order_by(n.c.created_at.desc()).limit(limit))).all()
+    entries = (await session.execute(select(log).where(log.c.notification_id.in_([r.notification_id for r in rows]))
+                                     .order_by(log.c.id))).all()
+    return [(r, [e for e in entries if e.notification_id == r.notification_id]) for r in rows]

@@ -7,10 +7,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
-from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
-from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import SIGNATURE_HEADER, verify_signature
+from mosaic_notify.service import change_preferences
 from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
 from mosaic_runtime.responses import errors
@@ -47,10 +46,7 @@ async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     word = reply.text.strip().split()[0].lower() if reply.text.strip() else ""
     if word not in STOP_WORDS | START_WORDS:
         return {"action": "none", "guardians": 0}
-    guardians = await store.guardians_with_sms(session, reply.from_number)
-    for guardian in guardians:
-        prefs = await store.load_preferences(session, guardian, settings_of(request))
-        changed = prefs.opt_out(Channel.SMS) if word in STOP_WORDS else prefs.opt_in(Channel.SMS)
-        await store.save_preferences(session, guardian.district_id, guardian.guardian_id, changed, now_of(request))
-    await session.commit()
-    return {"action": "opt_out" if word in STOP_WORDS else "opt_in", "guardians": len(guardians)}
+    opt_out = word in STOP_WORDS
+    changed = await change_preferences.answer_sms_reply(session, reply.from_number, opt_out, now_of(request),
+                                                        settings_of(request))
+    return {"action": "opt_out" if opt_out else "opt_in", "guardians": changed}

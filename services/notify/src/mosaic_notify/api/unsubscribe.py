@@ -7,10 +7,10 @@ from html import escape
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
-from mosaic_notify.adapters import store
 from mosaic_notify.api.deps import now_of, settings_of
 from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.signing import read_unsubscribe_token
+from mosaic_notify.service import change_preferences, read_preferences
 from mosaic_runtime.access import public
 from mosaic_runtime.app import Session
 from mosaic_runtime.responses import errors
@@ -40,13 +40,11 @@ async def confirm_page(token: str, request: Request, session: Session) -> HTMLRe
              summary="Unsubscribe (RFC 8058 one-click, or the button)")
 async def unsubscribe(token: str, request: Request, session: Session) -> HTMLResponse:
     district_id, guardian_id, channel = _read(token, request)
-    guardian = await store.load_guardian(session, district_id, guardian_id)
+    guardian = await change_preferences.unsubscribe(session, district_id, guardian_id, Channel(channel),
+                                                    now_of(request), settings_of(request))
     if guardian is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this guardian is no longer on the school's roster")
-    prefs = await store.load_preferences(session, guardian, settings_of(request))
-    await store.save_preferences(session, district_id, guardian_id, prefs.opt_out(Channel(channel)), now_of(request))
-    await session.commit()
-    title, _, _, done = PAGES[await _language(session, district_id, guardian_id)]
+    title, _, _, done = PAGES[guardian.language if guardian.language in PAGES else "en"]
     return HTMLResponse(f"<!doctype html><title>{title}</title><p>{escape(done)}</p>")
 
 
@@ -59,5 +57,5 @@ def _read(token: str, request: Request) -> tuple[str, str, str]:
 
 
 async def _language(session: Session, district_id: str, guardian_id: str) -> str:
-    guardian = await store.load_guardian(session, district_id, guardian_id)
-    return guardian.language if guardian and guardian.language in PAGES else "en"
+    language = await read_preferences.guardian_language(session, district_id, guardian_id)
+    return language if language in PAGES else "en"

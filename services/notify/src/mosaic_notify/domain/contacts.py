@@ -1,12 +1,12 @@
 """Who to tell: guardians and the students they are linked to (roster events), and how to reach them
-(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0013)."""
+(PersonDetailsChanged on mosaic.people.v1: the only place names and contacts come from, ADR 0019)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mosaic_events import roles
 from mosaic_events.catalog import Person, PersonDetailsChanged, RosterChanged
-from mosaic_runtime import roles
 
 GUARDIAN_ROLES = roles.GUARDIAN_ROLES
 DEFAULT_LANGUAGE = "en"

@@ -232,8 +232,11 @@ class DeliveryWorker:
 
     async def _release(self, row: Any, now: datetime, detail: str) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(update(N).where(N.c.notification_id == row.notification_id, N.c.status == "sending")
-                                  .values(status="pending", due_at=now, lease_until=None))
+            released = await session.execute(update(N).where(
+                N.c.notification_id == row.notification_id, N.c.status == "sending",
+            ).values(status="pending", due_at=now, lease_until=None))
+            if released.rowcount != 1:  # type: ignore[attr-defined]
+                return  # another replica reconciled it first
             await store.log_attempt(session, row, "reconciled", detail, now)
 
     async def _hold(self, row: Any, now: datetime) -> None:
@@ -241,8 +244,11 @@ class DeliveryWorker:
                   "not resent, to never send it twice (in_doubt_policy=hold)")
         news = await self._news_of(row)
         async with self.sessions() as session, session.begin():
-            await session.execute(update(N).where(N.c.notification_id == row.notification_id, N.c.status == "sending")
-                                  .values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason))
+            held = await session.execute(update(N).where(
+                N.c.notification_id == row.notification_id, N.c.status == "sending",
+            ).values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason))
+            if held.rowcount != 1:  # type: ignore[attr-defined]
+                return  # another replica reconciled it first: one NotificationFailed, not two
             await store.log_attempt(session, row, "in_doubt", reason, now)
             await to_outbox(session, notification_failed(row, news, reason, False, now))
         self.after_commit()

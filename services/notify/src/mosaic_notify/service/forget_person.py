@@ -1,4 +1,4 @@
-"""A district erased a person: notify deletes every row about them, as guardian or as student (ADR 0013)."""
+"""A district erased a person: notify deletes every row about them, as guardian or as student (ADR 0019)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The learner plan on the pages: the student writes it (goals, reflections, interests), a guardian comments,
 a teacher adds a conference review. The plan comes from evidence; each goal's progress is the student's
-mastery on the goal's competencies, joined here (ADR 0009)."""
+mastery on the goal's competencies, joined here (ADR 0017)."""
 
 from __future__ import annotations
 

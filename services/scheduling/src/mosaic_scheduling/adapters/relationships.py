@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events.roles import GUARDIAN_ROLES, TEACHER_ROLES
 from mosaic_runtime.access import CallerLinks, Target
-from mosaic_runtime.roles import GUARDIAN_ROLES, TEACHER_ROLES
 from mosaic_scheduling.adapters import tables as t
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_scheduling.adapters import tables as t
@@ -173,6 +174,16 @@ async def _with_assignments(db: AsyncSession, district_id: str, row: Any) -> Sto
                           list(row.notes or []), assignments)
 
 
+async def lock_blocks(db: AsyncSession, district_id: str, block_ids: list[str]) -> None:
+    """Hold these blocks' rows until commit (PostgreSQL; in id order): one rebuild of a block at a time across
+    replicas, so two never read the same latest version and both write the next one."""
+    if not block_ids or db.get_bind().dialect.name != "postgresql":
+        return
+    b = t.blocks
+    await db.execute(select(b.c.id).where(b.c.district_id == district_id, b.c.id.in_(sorted(set(block_ids))))
+                     .order_by(b.c.id).with_for_update())
+
+
 async def next_version(db: AsyncSession, district_id: str, block_id: str) -> int:
     s = t.schedules
     current = await db.scalar(select(func.max(s.c.version)).where(s.c.district_id == district_id,
@@ -212,7 +223,13 @@ async def publish_mode(db: AsyncSession, district_id: str, school_id: str) -> st
 
 
 async def upsert(db: AsyncSession, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
-    """Insert or update one row by its full primary key (portable across SQLite and PostgreSQL)."""
+    """Insert or update one row by its full primary key. On PostgreSQL one statement, so two replicas writing
+    the same row at once (a MasteryChanged and a RegroupNeeded carrying that level) never meet a duplicate key."""
+    if db.get_bind().dialect.name == "postgresql":
+        statement = pg_insert(table).values(**key, **values)
+        await db.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values) if values
+                         else statement.on_conflict_do_nothing())
+        return
     where = and_(*(table.c[k] == v for k, v in key.items()))
     if await db.scalar(select(func.count()).select_from(table).where(where)):
         if values:
@@ -228,3 +245,41 @@ async def remove(db: AsyncSession, table: Any, key: dict[str, Any]) -> int:
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)] or [[]]
+
+
+async def block_of_session(db: AsyncSession, district_id: str, session_id: str) -> str | None:
+    return await db.scalar(select(t.sessions.c.block_id).where(t.sessions.c.district_id == district_id,
+                                                               t.sessions.c.id == session_id))
+
+
+async def school_of_item(db: AsyncSession, table: Any, district_id: str, item_id: str) -> str | None:
+    """The school a block, room or teacher belongs to, or None when the district has no such item."""
+    return await db.scalar(select(table.c.school_id).where(table.c.district_id == district_id,
+                                                           table.c.id == item_id))
+
+
+async def published_assignments_of(db: AsyncSession, district_id: str, student_id: str) -> list[Any]:
+    """A student's assignment rows in published schedule versions."""
+    s, a = t.schedules, t.schedule_assignments
+    query = (select(a).join(s, (s.c.district_id == a.c.district_id) & (s.c.block_id == a.c.block_id)
+                            & (s.c.version == a.c.version))
+             .where(a.c.district_id == district_id, s.c.status == "published", a.c.student_id == student_id))
+    return list((await db.execute(query)).all())
+
+
+async def attendance_of(db: AsyncSession, district_id: str, block_id: str, session_id: str,
+                        block_date: Any) -> list[Any]:
+    at = t.attendance
+    return list((await db.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,
+                                                   at.c.session_id == session_id, at.c.block_date == block_date)
+                                  .order_by(at.c.student_id))).all())
+
+
+async def sessions_led_by(db: AsyncSession, district_id: str, teacher_id: str) -> list[Any]:
+    return list((await db.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
+                                                           t.sessions.c.teacher_id == teacher_id))).all())
+
+
+async def school_timezone(db: AsyncSession, district_id: str, school_id: str) -> str | None:
+    return await db.scalar(select(t.schools.c.timezone).where(t.schools.c.district_id == district_id,
+                                                              t.schools.c.id == school_id))

@@ -7,20 +7,14 @@ token (which would land in logs and spans as part of the URL).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from opentelemetry import trace
-from sqlalchemy import select
 
 from mosaic_runtime.access import Rule, allow, public
 from mosaic_runtime.app import Session
 from mosaic_runtime.auth import DistrictPrincipal
-from mosaic_scheduling.adapters import feeds
-from mosaic_scheduling.adapters import repository as repo
-from mosaic_scheduling.adapters import tables as t
-from mosaic_scheduling.adapters.calendar import CalendarEntry, ics_feed
-from mosaic_scheduling.api.schedules import published_places
+from mosaic_scheduling.adapters.calendar import ics_feed
+from mosaic_scheduling.service import calendar_feeds, read_calendar
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["calendars"])
 feed_router = APIRouter(prefix="/v1/calendar-feeds", tags=["calendars"])
@@ -74,7 +68,7 @@ async def revoke_teacher_feed(district_id: str, teacher_id: str, feed_id: str, s
                  summary="The calendar a feed URL was made for (no login: the URL is the credential)")
 async def feed_by_token(token: str, request: Request, session: Session) -> Response:
     _keep_token_out_of_the_span(request)
-    feed = await feeds.feed_of(session, token)
+    feed = await calendar_feeds.feed_of(session, token)
     if feed is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail="this calendar feed does not exist or was revoked; ask for a new feed URL")
@@ -83,39 +77,25 @@ async def feed_by_token(token: str, request: Request, session: Session) -> Respo
     return await student_feed(session, feed.district_id, feed.subject_id)
 
 
-async def student_feed(session: Any, district_id: str, student_id: str) -> Response:
-    entries = [CalendarEntry(block, s, a.reason, a.version)
-               for block, a, s in await published_places(session, district_id, student_id=student_id) if s]
-    zone = await _zone(session, district_id, entries)
+async def student_feed(session: Session, district_id: str, student_id: str) -> Response:
+    entries, zone = await read_calendar.student_entries(session, district_id, student_id)
     return Response(ics_feed(f"Flex time: {student_id}", entries, zone, student_id), media_type=ICS)
 
 
-async def teacher_feed(session: Any, district_id: str, teacher_id: str) -> Response:
-    rows = (await session.execute(select(t.sessions).where(t.sessions.c.district_id == district_id,
-                                                           t.sessions.c.teacher_id == teacher_id))).all()
-    entries = []
-    for row in rows:
-        school = await repo.load_school(session, district_id, row.school_id)
-        published = await repo.latest_schedule(session, district_id, row.block_id)
-        students = sum(1 for a in (published.assignments if published else []) if a.session_id == row.id)
-        definition = next(s for s in school.sessions if s.id == row.id)
-        entries.append(CalendarEntry(school.block(row.block_id), definition, f"{students} students",
-                                     published.version if published else 0))
-    zone = await _zone(session, district_id, entries)
+async def teacher_feed(session: Session, district_id: str, teacher_id: str) -> Response:
+    entries, zone = await read_calendar.teacher_entries(session, district_id, teacher_id)
     return Response(ics_feed(f"Flex time: {teacher_id}", entries, zone, teacher_id), media_type=ICS)
 
 
-async def _new_feed(session: Any, district_id: str, kind: str, subject_id: str, created_by: str) -> dict[str, str]:
-    async with session.begin():
-        feed_id, token = await feeds.create_feed(session, district_id, kind, subject_id, created_by)
+async def _new_feed(session: Session, district_id: str, kind: str, subject_id: str,
+                    created_by: str) -> dict[str, str]:
+    feed_id, token = await calendar_feeds.create_feed(session, district_id, kind, subject_id, created_by)
     return {"feed_id": feed_id, "url": f"/v1/calendar-feeds/{token}.ics",
             "note": "shown once: anyone with this URL can read this calendar until it is revoked"}
 
 
-async def _revoke(session: Any, district_id: str, kind: str, subject_id: str, feed_id: str) -> dict[str, str]:
-    async with session.begin():
-        revoked = await feeds.revoke_feed(session, district_id, kind, subject_id, feed_id)
-    if not revoked:
+async def _revoke(session: Session, district_id: str, kind: str, subject_id: str, feed_id: str) -> dict[str, str]:
+    if not await calendar_feeds.revoke_feed(session, district_id, kind, subject_id, feed_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no live feed {feed_id!r} for this {kind}")
     return {"feed_id": feed_id, "status": "revoked"}
 
@@ -130,10 +110,3 @@ def _keep_token_out_of_the_span(request: Request) -> None:
         for key in ("http.url", "url.full"):
             span.set_attribute(key, str(request.base_url).rstrip("/") + redacted)
 
-
-async def _zone(session: Any, district_id: str, entries: list[CalendarEntry]) -> str:
-    if not entries:
-        return "UTC"
-    zone = await session.scalar(select(t.schools.c.timezone).where(t.schools.c.district_id == district_id,
-                                                                   t.schools.c.id == entries[0].block.school_id))
-    return zone or "UTC"

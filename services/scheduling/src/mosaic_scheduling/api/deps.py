@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_runtime.app import ServiceContext
 from mosaic_scheduling.adapters.existence import school_exists, unknown_students
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
-from mosaic_scheduling.service.outcomes import RebuiltConcurrently
-from mosaic_scheduling.service.rebuild_block import Rebuilt, rebuild_on_request
+from mosaic_scheduling.service.rebuild_block import Rebuilt
 
 
 async def referents_exist(request: Request) -> None:
@@ -55,19 +53,6 @@ def refused(problems: list[Problem]) -> HTTPException:
 
 def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=what)
-
-
-async def rebuild_now(session: AsyncSession, ctx: ServiceContext, district_id: str, block_id: str, trigger: str,
-                      regroup: bool = True, draft_only: bool = False) -> dict[str, Any] | None:
-    """Rebuild a block in the caller's transaction (published events go to the outbox), as an answer's part."""
-    if not regroup:
-        return None
-    try:
-        outcome, events = await rebuild_on_request(session, district_id, block_id, trigger, solver_of(ctx),
-                                                   draft_only=draft_only)
-    except RebuiltConcurrently as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return schedule_answer(outcome, events)
 
 
 def schedule_answer(outcome: Rebuilt, events: int) -> dict[str, Any]:

@@ -12,8 +12,6 @@ from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
-from mosaic_scheduling.adapters import repository as repo
-from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
 from mosaic_scheduling.api.schemas import (
     PlacementChanged,
@@ -26,9 +24,12 @@ from mosaic_scheduling.api.schemas import (
     SupportPlanIn,
 )
 from mosaic_scheduling.domain.model import Priority
+from mosaic_scheduling.service import read_schedules
 from mosaic_scheduling.service.outcomes import Conflict, Invalid, NotFound
 from mosaic_scheduling.service.place_student import cancel_placement as cancel_placement_of
-from mosaic_scheduling.service.place_student import place_student, school_of
+from mosaic_scheduling.service.place_student import place_student
+from mosaic_scheduling.service.request_sessions import request_sessions
+from mosaic_scheduling.service.support_plan import end_support_plan, set_support_plan
 
 router = APIRouter(prefix="/v1/districts/{district_id}", tags=["placements"])
 PLACING = allow(Rule.PLACEMENT)
@@ -84,9 +85,7 @@ async def cancel_placement(district_id: str, block_id: str, placement_id: str, p
             dependencies=[Depends(allow(Rule.BLOCK_DATA))])
 async def list_placements(district_id: str, block_id: str,
                           session: Session) -> list[dict[str, Any]]:
-    return [{"id": p.id, "student_id": p.student_id, "session_id": p.session_id,
-             "priority": p.priority.name.lower(), "placed_by": p.placed_by, "placed_at": p.placed_at.isoformat(),
-             "state": p.state, "note": p.note} for p in await repo.load_placements(session, district_id, block_id)]
+    return await read_schedules.placements(session, district_id, block_id)
 
 
 @router.put("/students/{student_id}/support-plan",
@@ -95,9 +94,7 @@ async def list_placements(district_id: str, block_id: str,
             dependencies=[Depends(allow(Rule.STUDENT_PLAN)), Depends(referents_exist)])
 async def put_support_plan(district_id: str, student_id: str, body: SupportPlanIn,
                            session: Session) -> dict[str, Any]:
-    async with session.begin():
-        await repo.upsert(session, t.support_plans, {"district_id": district_id, "student_id": student_id},
-                          body.model_dump())
+    await set_support_plan(session, district_id, student_id, body.model_dump())
     return {"student_id": student_id, **body.model_dump()}
 
 
@@ -107,10 +104,10 @@ async def put_support_plan(district_id: str, student_id: str, body: SupportPlanI
                dependencies=[Depends(allow(Rule.STUDENT_PLAN))])
 async def delete_support_plan(district_id: str, student_id: str,
                               session: Session) -> dict[str, Any]:
-    async with session.begin():
-        removed = await repo.remove(session, t.support_plans, {"district_id": district_id, "student_id": student_id})
-    if not removed:
-        raise not_found(f"student {student_id!r} has no support plan")
+    try:
+        await end_support_plan(session, district_id, student_id)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
     return {"student_id": student_id, "removed": True}
 
 
@@ -120,18 +117,11 @@ async def delete_support_plan(district_id: str, student_id: str,
             dependencies=[Depends(allow(Rule.STUDENT_REQUEST)), Depends(referents_exist)])
 async def put_request(district_id: str, block_id: str, student_id: str, body: RequestIn,
                       session: Session) -> dict[str, Any]:
-    async with session.begin():
-        try:
-            school = await school_of(session, district_id, block_id)
-        except NotFound as exc:
-            raise not_found(str(exc)) from None
-        offered = {s.id for s in school.sessions_of(block_id)}
-        unknown = [s for s in body.session_ids if s not in offered]
-        if unknown:
-            raise HTTPException(422,
-                                detail=f"session_ids {unknown} do not run in block {block_id!r}")
-        await repo.upsert(session, t.student_requests,
-                          {"district_id": district_id, "block_id": block_id, "student_id": student_id},
-                          {"session_ids": body.session_ids})
+    try:
+        await request_sessions(session, district_id, block_id, student_id, body.session_ids)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except Invalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     return {"block_id": block_id, "student_id": student_id, "session_ids": body.session_ids,
             "note": "honoured at the next regroup where no hard limit prevents it"}

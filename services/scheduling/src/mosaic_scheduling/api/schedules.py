@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from sqlalchemy import select
 
 from mosaic_events.catalog import AttendanceMark
 from mosaic_runtime.access import Rule, allow
@@ -17,8 +16,6 @@ from mosaic_runtime.app import Context, Session
 from mosaic_runtime.auth import DistrictPrincipal
 from mosaic_runtime.publishing import publisher_of
 from mosaic_runtime.responses import errors
-from mosaic_scheduling.adapters import repository as repo
-from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.api.deps import not_found, referents_exist, schedule_answer, solver_of
 from mosaic_scheduling.api.schemas import (
     AttendanceIn,
@@ -32,7 +29,7 @@ from mosaic_scheduling.api.schemas import (
     StudentWeek,
     Version,
 )
-from mosaic_scheduling.service import publish_schedule, rebuild_block
+from mosaic_scheduling.service import publish_schedule, read_schedules, rebuild_block
 from mosaic_scheduling.service.outcomes import NotADraft, NotAMeetingDay, NotFound, RebuiltConcurrently
 from mosaic_scheduling.service.rebuild_block import Rebuilt
 from mosaic_scheduling.service.take_attendance import take_attendance as record_attendance
@@ -62,7 +59,7 @@ async def preview_draft(district_id: str, block_id: str, principal: DistrictPrin
                         ctx: Context) -> dict[str, Any]:
     outcome, _ = await _answering(rebuild_block.rebuild_now(
         session, district_id, block_id, f"preview by {principal.user_id}", solver_of(ctx), draft_only=True))
-    return _schedule_body(await repo.schedule_version(session, district_id, block_id, outcome.version))
+    return _schedule_body(await read_schedules.schedule_version(session, district_id, block_id, outcome.version))
 
 
 @router.get("/blocks/{block_id}/schedules/{version}",
@@ -71,10 +68,10 @@ async def preview_draft(district_id: str, block_id: str, principal: DistrictPrin
             dependencies=READ)
 async def read_version(district_id: str, block_id: str, version: Version,
                        session: Session) -> dict[str, Any]:
-    stored = await repo.schedule_version(session, district_id, block_id, version)
-    if stored is None:
-        raise not_found(f"block {block_id!r} has no schedule version {version}")
-    return _schedule_body(stored)
+    try:
+        return _schedule_body(await read_schedules.schedule_version(session, district_id, block_id, version))
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
 
 
 @router.post("/blocks/{block_id}/schedules/{version}/publish",
@@ -111,24 +108,10 @@ async def discard_draft(district_id: str, block_id: str, version: Version,
             dependencies=READ)
 async def read_schedule(district_id: str, block_id: str, session: Session,
                         by: Annotated[Literal["session", "room", "teacher"], Query()] = "session") -> dict[str, Any]:
-    stored = await repo.latest_schedule(session, district_id, block_id)
-    if stored is None:
-        raise not_found(f"block {block_id!r} has no published schedule yet")
-    school = await repo.load_school(session, district_id, stored.school_id)
-    sessions = {s.id: s for s in school.sessions_of(block_id)}
-    groups: dict[str, dict[str, Any]] = {}
-    for a in stored.assignments:
-        s = sessions.get(a.session_id)
-        key = {"session": a.session_id, "room": s.room_id if s else None, "teacher": s.teacher_id if s else None}[by]
-        group = groups.setdefault(str(key), {by: key, "sessions": {}, "students": []})
-        if s is not None:
-            group["sessions"][s.id] = {"title": s.title, "kind": s.kind, "room_id": s.room_id,
-                                       "teacher_id": s.teacher_id}
-        group["students"].append({"student_id": a.student_id, "session_id": a.session_id, "reason": a.reason,
-                                  "pinned": a.pinned, "notes": a.notes})
-    return {"block_id": block_id, "version": stored.version, "published_at": stored.published_at,
-            "by": by, "groups": [{**g, "size": len(g["students"])} for g in groups.values()],
-            "notes": stored.notes}
+    try:
+        return await read_schedules.published_schedule(session, district_id, block_id, by)
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
 
 
 @router.get("/students/{student_id}/week",
@@ -138,42 +121,7 @@ async def read_schedule(district_id: str, block_id: str, session: Session,
 async def student_week(district_id: str, student_id: str, session: Session,
                        on: Annotated[date | None, Query(description="any day of the week; default today")] = None
                        ) -> dict[str, Any]:
-    monday = (on or datetime.now(UTC).date()) - timedelta(days=(on or datetime.now(UTC).date()).weekday())
-    entries = []
-    for block, assignment, session_def in await published_places(session, district_id, student_id=student_id):
-        for offset in range(7):
-            day = monday + timedelta(days=offset)
-            if block.occurs_on(day):
-                entries.append({"date": day, "starts_at": block.starts_at.strftime("%H:%M"),
-                                "ends_at": block.ends_at.strftime("%H:%M"), "block_id": block.id,
-                                "block": block.name, "session_id": assignment.session_id,
-                                "session": session_def.title if session_def else None,
-                                "room_id": session_def.room_id if session_def else None,
-                                "teacher_id": session_def.teacher_id if session_def else None,
-                                "reason": assignment.reason})
-    entries.sort(key=lambda e: (e["date"], e["starts_at"]))
-    return {"student_id": student_id, "week_of": monday, "sessions": entries}
-
-
-async def published_places(session: Any, district_id: str, *, student_id: str) -> list[tuple[Any, Any, Any]]:
-    """(block, assignment, session) for a student's places in published schedules."""
-    s, a = t.schedules, t.schedule_assignments
-    query = (select(a).join(s, (s.c.district_id == a.c.district_id) & (s.c.block_id == a.c.block_id)
-                            & (s.c.version == a.c.version))
-             .where(a.c.district_id == district_id, s.c.status == "published", a.c.student_id == student_id))
-    rows = (await session.execute(query)).all()
-    schools: dict[str, Any] = {}
-    places = []
-    for row in rows:
-        school_id = await repo.school_of_block(session, district_id, row.block_id)
-        if school_id is None:
-            continue
-        if school_id not in schools:
-            schools[school_id] = await repo.load_school(session, district_id, school_id)
-        school = schools[school_id]
-        session_def = next((x for x in school.sessions if x.id == row.session_id), None)
-        places.append((school.block(row.block_id), row, session_def))
-    return places
+    return await read_schedules.student_week(session, district_id, student_id, on or datetime.now(UTC).date())
 
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance",
@@ -202,12 +150,7 @@ async def take_attendance(district_id: str, block_id: str, session_id: str, body
             dependencies=READ)
 async def read_attendance(district_id: str, block_id: str, session_id: str,
                           session: Session, block_date: date) -> dict[str, Any]:
-    at = t.attendance
-    rows = (await session.execute(select(at).where(at.c.district_id == district_id, at.c.block_id == block_id,
-                                                   at.c.session_id == session_id, at.c.block_date == block_date)
-                                  .order_by(at.c.student_id))).all()
-    return {"block_id": block_id, "session_id": session_id, "block_date": block_date,
-            "marks": [{"student_id": r.student_id, "status": r.status, "taken_by": r.taken_by} for r in rows]}
+    return await read_schedules.attendance(session, district_id, block_id, session_id, block_date)
 
 
 async def _answering(rebuild: Awaitable[tuple[Rebuilt, int]]) -> tuple[Rebuilt, int]:

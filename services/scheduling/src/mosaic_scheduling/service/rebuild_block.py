@@ -33,6 +33,7 @@ async def rebuild_block(db: AsyncSession, district_id: str, block_id: str, *, tr
                         cause: Envelope | None, solver: SolverSettings, emit: Emit,
                         draft_only: bool = False) -> Rebuilt:
     """Regroup the block on the latest data; publish it (auto) or keep it as a draft (approval / preview)."""
+    await repo.lock_blocks(db, district_id, [block_id])  # a no-op when the caller already holds it
     school_id = await repo.school_of_block(db, district_id, block_id)
     if school_id is None:
         raise NotFound(f"no block {block_id!r} in district {district_id!r}")

@@ -1,6 +1,7 @@
 """The role groups of the access policy, spelled out once (OneRoster roles and our service accounts).
 
-Pure: the evidence domain's recording rules read these too, and the domain imports no framework.
+Part of the shared vocabulary (rosters carry OneRoster roles): the access policy in mosaic_runtime and the services'
+pure domains read them, and a domain imports no chassis.
 """
 
 from __future__ import annotations
