@@ -293,7 +293,7 @@ async def read_audit(
     since: Annotated[datetime | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     query = select(audit_log).where(audit_log.c.district_id == district_id)
     if student_id:
