@@ -76,9 +76,7 @@ async def seeded(app: FastAPI) -> None:
         for s in STUDENTS
         for n in range(8)
     ]
-    applier = BatchApplier(
-        "bench", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"]
-    )
+    applier = BatchApplier("bench", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"])
     await applier.apply(records(envelopes))
 
 

@@ -39,8 +39,14 @@ def write_split(data: np.ndarray, held_out: set, workdir: Path) -> np.ndarray:
     is_test = np.isin(data[:, 0], np.fromiter(held_out, dtype=np.int64))
     for name, mask in (("train", ~is_test), ("test", is_test)):
         rows = np.column_stack((np.flatnonzero(mask), data[mask]))
-        np.savetxt(workdir / f"{name}.csv", rows, fmt="%d", delimiter=",", header="order_id,user_id,skill_name,correct",
-                   comments="")
+        np.savetxt(
+            workdir / f"{name}.csv",
+            rows,
+            fmt="%d",
+            delimiter=",",
+            header="order_id,user_id,skill_name,correct",
+            comments="",
+        )
     return is_test
 
 
@@ -48,17 +54,37 @@ def run_pybkt(workdir: Path, fits: int, seed: int, reuse: bool, forgets: bool) -
     prefix = "pybkt_forgets" if forgets else "pybkt"
     timing_file, predictions_file = workdir / f"{prefix}_timing.json", workdir / f"{prefix}_predictions.csv"
     if not (reuse and timing_file.exists() and predictions_file.exists()):
-        python = subprocess.run([str(ROOT / "bench" / "pybkt" / "setup.sh")], check=True, capture_output=True,
-                                text=True).stdout.strip().splitlines()[-1]
-        print(f"fitting pyBKT ({fits} fit(s) per skill, forgets={forgets}) in {python} ...", file=sys.stderr,
-              flush=True)
-        done = subprocess.run([python, str(ROOT / "bench" / "pybkt" / "run_pybkt.py"), "train.csv", "test.csv",
-                               predictions_file.name, str(fits), str(seed), "forgets" if forgets else "plain"],
-                              cwd=workdir, check=True, capture_output=True, text=True)
+        python = (
+            subprocess.run([str(ROOT / "bench" / "pybkt" / "setup.sh")], check=True, capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        print(
+            f"fitting pyBKT ({fits} fit(s) per skill, forgets={forgets}) in {python} ...", file=sys.stderr, flush=True
+        )
+        done = subprocess.run(
+            [
+                python,
+                str(ROOT / "bench" / "pybkt" / "run_pybkt.py"),
+                "train.csv",
+                "test.csv",
+                predictions_file.name,
+                str(fits),
+                str(seed),
+                "forgets" if forgets else "plain",
+            ],
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         timing_file.write_text(done.stdout.strip().splitlines()[-1])
     predictions = np.loadtxt(predictions_file, delimiter=",", skiprows=1)
-    return {**json.loads(timing_file.read_text()), "order_id": predictions[:, 0].astype(np.int64),
-            "predictions": predictions[:, 1]}
+    return {
+        **json.loads(timing_file.read_text()),
+        "order_id": predictions[:, 0].astype(np.int64),
+        "predictions": predictions[:, 1],
+    }
 
 
 def main() -> None:
@@ -77,14 +103,24 @@ def main() -> None:
     held_out = split_students(students, args.test_fraction, args.seed)
     workdir = ROOT / ".cache" / "bench-bkt" / f"seed{args.seed}-test{args.test_fraction}"
     is_test = write_split(data, held_out, workdir)
-    print(f"{len(data):,} responses, {len(np.unique(students))} students ({len(held_out)} held out), "
-          f"{len(np.unique(skills))} skills; {is_test.sum():,} held-out responses", flush=True)
+    print(
+        f"{len(data):,} responses, {len(np.unique(students))} students ({len(held_out)} held out), "
+        f"{len(np.unique(skills))} skills; {is_test.sum():,} held-out responses",
+        flush=True,
+    )
 
     rows = []
     for forget in (False, True):
         for restarts in args.restarts:
-            ours = bkt_holdout(students, skills, correct, test_fraction=args.test_fraction, seed=args.seed,
-                               restarts=restarts, fit_forget=forget)
+            ours = bkt_holdout(
+                students,
+                skills,
+                correct,
+                test_fraction=args.test_fraction,
+                seed=args.seed,
+                restarts=restarts,
+                fit_forget=forget,
+            )
             name = f"mosaic{' +forget' if forget else ''} ({restarts} restart{'s' if restarts > 1 else ''})"
             rows.append((name, ours.score, ours.fit_wall_seconds, ours.fit_seconds, ours.predictions))
     for forgets in (False, True) if args.pybkt_forgets else (False,):
@@ -98,10 +134,14 @@ def main() -> None:
     pybkt_wall, pybkt_cpu = next((wall, cpu) for name, _, wall, cpu, _ in rows if name.startswith("pyBKT 1.4.3 ("))
     print(f"\n{'model':<30}{'AUC':>8}{'RMSE':>8}{'fit wall s':>12}{'fit CPU s':>11}{'wall ×':>9}{'CPU ×':>8}")
     for name, score, wall, cpu, _ in rows:
-        print(f"{name:<30}{score.auc:>8.4f}{score.rmse:>8.4f}{wall:>12.1f}{cpu:>11.1f}"
-              f"{pybkt_wall / wall:>9.1f}{pybkt_cpu / cpu:>8.1f}")
-    print("(× = pyBKT's fit time divided by this model's; all score the same held-out responses; "
-          "rows without +forget fit no forgetting, pyBKT's default)")
+        print(
+            f"{name:<30}{score.auc:>8.4f}{score.rmse:>8.4f}{wall:>12.1f}{cpu:>11.1f}"
+            f"{pybkt_wall / wall:>9.1f}{pybkt_cpu / cpu:>8.1f}"
+        )
+    print(
+        "(× = pyBKT's fit time divided by this model's; all score the same held-out responses; "
+        "rows without +forget fit no forgetting, pyBKT's default)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,15 @@ def district_for(rows: int, seed: int):
     """A district big enough to give `rows` rows of evidence over a school year."""
     students = math.ceil(rows / (WEEKS * EVIDENCE_PER_WEEK) * 1.1)
     schools = max(1, min(12, students // 400))
-    return generate_district(seed, schools=schools, students_per_school=math.ceil(students / schools), weeks=WEEKS,
-                             evidence_per_week=EVIDENCE_PER_WEEK, start=LAST_SCHOOL_YEAR, max_rows=rows)
+    return generate_district(
+        seed,
+        schools=schools,
+        students_per_school=math.ceil(students / schools),
+        weeks=WEEKS,
+        evidence_per_week=EVIDENCE_PER_WEEK,
+        start=LAST_SCHOOL_YEAR,
+        max_rows=rows,
+    )
 
 
 def fresh_topic(bootstrap: str, label: str) -> str:
@@ -124,9 +131,24 @@ async def bare_send_batches(bootstrap: str, topic: str, records: list[tuple[byte
 
 def cli_import(bootstrap: str, topic: str, out: Path, district_id: str) -> tuple[float, str]:
     """Seconds for the real CLI process, start to exit, and its summary."""
-    command = [sys.executable, "-m", "mosaic_evidence.cli", "import-evidence", str(out / "evidence.csv"),
-               "--district", district_id, "--bootstrap", bootstrap, "--topic", topic,
-               "--framework", str(out / "case.json"), "--roster", str(out / "oneroster"), "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "mosaic_evidence.cli",
+        "import-evidence",
+        str(out / "evidence.csv"),
+        "--district",
+        district_id,
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--framework",
+        str(out / "case.json"),
+        "--roster",
+        str(out / "oneroster"),
+        "--no-progress",
+    ]
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -152,16 +174,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object too")
-    parser.add_argument("--also-send-each", action="store_true",
-                        help="also time a bare producer awaiting send() per record (slow)")
+    parser.add_argument(
+        "--also-send-each", action="store_true", help="also time a bare producer awaiting send() per record (slow)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as folder, broker(args.bootstrap) as bootstrap:
         out = Path(folder)
         started = time.perf_counter()
         district = district_for(args.rows, args.seed)
         counts = write_district(district, out)
-        print(f"generated {counts['evidence']:,} rows ({len(district.roster.placements):,} students, "
-              f"{(out / 'evidence.csv').stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {counts['evidence']:,} rows ({len(district.roster.placements):,} students, "
+            f"{(out / 'evidence.csv').stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
         records = encoded_rows(out / "evidence.csv", district.district_id)
         each_seconds = None
         if args.also_send_each:
@@ -175,16 +200,23 @@ def main() -> None:
     rows = counts["evidence"]
     bare_rate = (rows / batch_before + rows / batch_after) / 2
     import_rate = rows / import_seconds
-    figures = {"rows": rows, "bare_batch_rows_per_s_before": rows / batch_before,
-               "bare_batch_rows_per_s_after": rows / batch_after, "import_rows_per_s": import_rate,
-               "ratio": import_rate / bare_rate, "import_seconds": import_seconds}
+    figures = {
+        "rows": rows,
+        "bare_batch_rows_per_s_before": rows / batch_before,
+        "bare_batch_rows_per_s_after": rows / batch_after,
+        "import_rows_per_s": import_rate,
+        "ratio": import_rate / bare_rate,
+        "import_seconds": import_seconds,
+    }
     print(summary)
     if each_seconds is not None:
         figures["bare_send_each_rows_per_s"] = rows / each_seconds
         print(f"bare aiokafka, send() per record      : {rows / each_seconds:>9,.0f} rows/s ({each_seconds:.1f} s)")
     print(f"bare aiokafka, batched sends (before) : {rows / batch_before:>9,.0f} rows/s ({batch_before:.1f} s)")
-    print(f"mosaic-evidence import-evidence (CLI) : {import_rate:>9,.0f} rows/s ({import_seconds:.1f} s "
-          "for the whole process: start-up, hashing, roster and framework parsing, checks, encoding, sending)")
+    print(
+        f"mosaic-evidence import-evidence (CLI) : {import_rate:>9,.0f} rows/s ({import_seconds:.1f} s "
+        "for the whole process: start-up, hashing, roster and framework parsing, checks, encoding, sending)"
+    )
     print(f"bare aiokafka, batched sends (after)  : {rows / batch_after:>9,.0f} rows/s ({batch_after:.1f} s)")
     print(f"ratio import / mean bare              : {figures['ratio']:.2f} (target >= 0.5)")
     if args.json:

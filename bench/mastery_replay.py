@@ -56,8 +56,9 @@ async def create_topics(bootstrap: str, run: str) -> tuple[str, str]:
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20,
-                                max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
+    )
     await producer.start()
     try:
         pending = []
@@ -76,9 +77,15 @@ async def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, flo
     partitions = await partitions_of(bootstrap, topics)
     # earliest as the reset policy too: with "latest" the reset assign() starts can land after the seek to
     # the beginning, leaving the position at the end (nothing read, or a wait that never ends)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
-                                max_partition_fetch_bytes=16 * 1024 * 1024, check_crcs=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        check_crcs=False,
+    )
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -97,8 +104,9 @@ async def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, flo
         await consumer.stop()
 
 
-async def _drop_finished(consumer: AIOKafkaConsumer, remaining: set[TopicPartition],
-                         ends: dict[TopicPartition, int]) -> None:
+async def _drop_finished(
+    consumer: AIOKafkaConsumer, remaining: set[TopicPartition], ends: dict[TopicPartition, int]
+) -> None:
     """Stop reading a partition once the consumer's position reaches its end offset. The last record's
     offset + 1 may never reach it (a transaction marker or a retried produce can hold the last offset)."""
     for tp in list(remaining):
@@ -112,8 +120,9 @@ async def live_path(bootstrap: str, topics: tuple[str, ...], database_url: str, 
     engine = make_engine(database_url)
     applier = BatchApplier("bench-live", HANDLERS, make_session_factory(engine), deps=ProjectionStore())
     partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -156,11 +165,11 @@ async def checksum(database_url: str) -> tuple[str, int]:
 async def generate_and_produce(bootstrap: str, args: argparse.Namespace) -> tuple[str, str]:
     run = uuid.uuid4().hex[:8]
     t = time.perf_counter()
-    reference, stream = synthetic.district(f"bench-{run}", students=args.students, events=args.events,
-                                           section_size=25)
+    reference, stream = synthetic.district(f"bench-{run}", students=args.students, events=args.events, section_size=25)
     evidence = [(e.kafka_key, encode(e)) for e in stream]
-    print(f"generated {len(evidence):,} evidence events for {args.students:,} students "
-          f"in {time.perf_counter() - t:.1f}s")
+    print(
+        f"generated {len(evidence):,} evidence events for {args.students:,} students in {time.perf_counter() - t:.1f}s"
+    )
     topics = await create_topics(bootstrap, run)
     t = time.perf_counter()
     await produce(bootstrap, topics[1], [(e.kafka_key, encode(e)) for e in reference])
@@ -181,8 +190,9 @@ async def main(args: argparse.Namespace) -> int:
 
     raw_records, raw_seconds, raw_cpu = await raw_consume(bootstrap, topics)
     raw_rate = raw_records / raw_seconds
-    print(f"raw consume: {raw_records:,} records in {raw_seconds:.2f}s = {raw_rate:,.0f} records/s "
-          f"(CPU {raw_cpu:.1f}s)")
+    print(
+        f"raw consume: {raw_records:,} records in {raw_seconds:.2f}s = {raw_rate:,.0f} records/s (CPU {raw_cpu:.1f}s)"
+    )
 
     folder = Path(args.workdir or tempfile.mkdtemp(prefix="mastery-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -193,8 +203,14 @@ async def main(args: argparse.Namespace) -> int:
     engine = make_engine(rebuilt_url)
     cpu = _cpu_with_children()
     try:
-        report = await rebuild(make_session_factory(engine), bootstrap, topics, "bench-rebuild",
-                               max_records=args.batch, workers=args.workers)
+        report = await rebuild(
+            make_session_factory(engine),
+            bootstrap,
+            topics,
+            "bench-rebuild",
+            max_records=args.batch,
+            workers=args.workers,
+        )
     finally:
         await engine.dispose()
     rebuild_cpu = _cpu_with_children() - cpu
@@ -202,25 +218,33 @@ async def main(args: argparse.Namespace) -> int:
     print(f"raw consume again: {again_records / again_seconds:,.0f} records/s (CPU {again_cpu:.1f}s)")
     raw_rate = (raw_rate + again_records / again_seconds) / 2
     ratio = report.replay_rate / raw_rate
-    print(f"rebuild replay ({report.workers} process{'es' if report.workers > 1 else ''}): {report.events:,} "
-          f"records in {report.replay_seconds:.2f}s = {report.replay_rate:,.0f} records/s; bulk write of "
-          f"{report.records:,} mastery records {report.write_seconds:.1f}s (CPU of the whole rebuild "
-          f"{rebuild_cpu:.1f}s = {1e6 * rebuild_cpu / report.events:.1f} µs a record; raw consume "
-          f"{1e6 * (raw_cpu + again_cpu) / 2 / raw_records:.1f} µs)")
-    print(f"replay / raw consume (mean of both) = {ratio:.2f} (target >= 0.5); load average now "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print(
+        f"rebuild replay ({report.workers} process{'es' if report.workers > 1 else ''}): {report.events:,} "
+        f"records in {report.replay_seconds:.2f}s = {report.replay_rate:,.0f} records/s; bulk write of "
+        f"{report.records:,} mastery records {report.write_seconds:.1f}s (CPU of the whole rebuild "
+        f"{rebuild_cpu:.1f}s = {1e6 * rebuild_cpu / report.events:.1f} µs a record; raw consume "
+        f"{1e6 * (raw_cpu + again_cpu) / 2 / raw_records:.1f} µs)"
+    )
+    print(
+        f"replay / raw consume (mean of both) = {ratio:.2f} (target >= 0.5); load average now "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+    )
 
     rebuilt = await checksum(rebuilt_url)
     if args.skip_live:
         print(f"rebuilt checksum {rebuilt[0]} ({rebuilt[1]:,} rows); live path skipped")
         return 0
     live_records, live_seconds = await live_path(bootstrap, topics, live_url, args.live_batch)
-    print(f"live path: {live_records:,} records in {live_seconds:.1f}s = {live_records / live_seconds:,.0f} records/s "
-          f"(batches of {args.live_batch})")
+    print(
+        f"live path: {live_records:,} records in {live_seconds:.1f}s = {live_records / live_seconds:,.0f} records/s "
+        f"(batches of {args.live_batch})"
+    )
     live = await checksum(live_url)
     same = live == rebuilt
-    print(f"checksum live    {live[0]} ({live[1]:,} rows)\nchecksum rebuilt {rebuilt[0]} ({rebuilt[1]:,} rows)\n"
-          f"rebuilt == live: {same}")
+    print(
+        f"checksum live    {live[0]} ({live[1]:,} rows)\nchecksum rebuilt {rebuilt[0]} ({rebuilt[1]:,} rows)\n"
+        f"rebuilt == live: {same}"
+    )
     return 0 if same else 1
 
 
@@ -230,8 +254,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--students", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=20_000, help="records per fetch for raw consume and rebuild")
     parser.add_argument("--live-batch", type=int, default=2_000, help="records per live batch (one transaction)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="rebuild processes, each a share of the evidence partitions (default: cores - 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="rebuild processes, each a share of the evidence partitions (default: cores - 1)",
+    )
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--database-url", default=None, help="where the rebuild writes (default: a SQLite file)")
     parser.add_argument("--workdir", default=None)

@@ -54,15 +54,24 @@ from mosaic_runtime.db import make_engine, make_session_factory, run_migrations
 DAY = date(2026, 11, 23)
 EVENING = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # 18:30 in New York, the default digest hour has passed
 LEVELS = ["Beginning", "Developing", "Proficient", "Advanced"]
-SKILLS = ["Ratio language", "Unit rates", "Equivalent fractions", "Area of triangles", "Main idea of a text",
-          "Evidence in an argument", "Plant and animal cells", "Persevering with hard problems"]
+SKILLS = [
+    "Ratio language",
+    "Unit rates",
+    "Equivalent fractions",
+    "Area of triangles",
+    "Main idea of a text",
+    "Evidence in an argument",
+    "Plant and animal cells",
+    "Persevering with hard problems",
+]
 
 
 def make_family(rng: random.Random, index: int) -> tuple[Guardian, Audience, list[News]]:
     students = [f"s{index}-{k}" for k in range(rng.randint(1, 3))]
     language = "es" if index % 2 else "en"
-    guardian = Guardian("d1", f"g{index}", f"Parent{index}", "F", f"g{index}@example.org", None, None, language,
-                        tuple(students))
+    guardian = Guardian(
+        "d1", f"g{index}", f"Parent{index}", "F", f"g{index}@example.org", None, None, language, tuple(students)
+    )
     news = [make_news(rng, sid) for sid in students for _ in range(rng.randint(0, 4))]
     names = {sid: rng.choice(["Ana", "Luis", "Mia", "Sofía", "Omar", "Kai"]) for sid in students}
     return guardian, Audience(guardian.given_name, names, language, "America/New_York", "https://u.example/x"), news
@@ -72,18 +81,35 @@ def make_news(rng: random.Random, student_id: str) -> News:
     kind = rng.choice(list(NewsKind))
     at = datetime(2026, 11, 23, 14, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 500))
     rank = rng.randint(1, 3)
-    common = dict(news_id=str(uuid.UUID(int=rng.getrandbits(128))), kind=kind, district_id="d1",
-                  student_id=student_id, cause_event_id=str(uuid.UUID(int=rng.getrandbits(128))),
-                  correlation_id=str(uuid.UUID(int=rng.getrandbits(128))), occurred_at=at)
+    common = dict(
+        news_id=str(uuid.UUID(int=rng.getrandbits(128))),
+        kind=kind,
+        district_id="d1",
+        student_id=student_id,
+        cause_event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+        correlation_id=str(uuid.UUID(int=rng.getrandbits(128))),
+        occurred_at=at,
+    )
     if kind == NewsKind.NEW_GROUP:
-        return News(**common, session_title=rng.choice(["Fractions lab", "Reading circle"]),
-                    starts_at=at + timedelta(days=3), details={"block_id": f"b{rng.randint(1, 3)}"})
-    return News(**common, competency_id=f"c{rng.randint(1, 40)}", competency_name=rng.choice(SKILLS),
-                old_level=LEVELS[rank - 1], new_level=LEVELS[rank], evidence_count=rng.randint(1, 30),
-                dropped=kind == NewsKind.NEEDS_SUPPORT)
+        return News(
+            **common,
+            session_title=rng.choice(["Fractions lab", "Reading circle"]),
+            starts_at=at + timedelta(days=3),
+            details={"block_id": f"b{rng.randint(1, 3)}"},
+        )
+    return News(
+        **common,
+        competency_id=f"c{rng.randint(1, 40)}",
+        competency_name=rng.choice(SKILLS),
+        old_level=LEVELS[rank - 1],
+        new_level=LEVELS[rank],
+        evidence_count=rng.randint(1, 30),
+        dropped=kind == NewsKind.NEEDS_SUPPORT,
+    )
 
 
 # --- the SMTP server, in a process of its own ------------------------------------------------------
+
 
 def serve_smtp(pipe: Any) -> None:
     """aiosmtpd offering PIPELINING; counts accepted messages and repeated Message-IDs until told to stop."""
@@ -100,7 +126,7 @@ def serve_smtp(pipe: Any) -> None:
         async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
             content = envelope.content
             start = content.find(b"Message-ID: ") + 12
-            message_id = content[start:content.find(b"\r\n", start)]
+            message_id = content[start : content.find(b"\r\n", start)]
             self.repeated += message_id in self.ids
             self.ids.add(message_id)
             self.accepted += 1
@@ -144,23 +170,53 @@ class SmtpServer:
 
 # --- the district in the database ------------------------------------------------------------------
 
+
 async def write_district(sessions: Any, families: list[tuple[Guardian, Audience, list[News]]]) -> None:
     guardians, students, links, news, items = [], [], [], [], []
     for guardian, audience, mine in families:
-        guardians.append({"district_id": "d1", "guardian_id": guardian.guardian_id, "given_name": guardian.given_name,
-                          "family_name": "F", "email": guardian.email, "language": guardian.language, "active": True})
+        guardians.append(
+            {
+                "district_id": "d1",
+                "guardian_id": guardian.guardian_id,
+                "given_name": guardian.given_name,
+                "family_name": "F",
+                "email": guardian.email,
+                "language": guardian.language,
+                "active": True,
+            }
+        )
         for sid in guardian.student_ids:
             students.append({"district_id": "d1", "student_id": sid, "given_name": audience.student_names[sid]})
             links.append({"district_id": "d1", "student_id": sid, "guardian_id": guardian.guardian_id})
         for item in mine:
-            news.append({"news_id": item.news_id, "district_id": "d1", "student_id": item.student_id,
-                         "kind": item.kind.value, "cause_event_id": item.cause_event_id,
-                         "occurred_at": item.occurred_at, "document": news_to_json(item)})
-            items.append({"district_id": "d1", "guardian_id": guardian.guardian_id, "channel": "email",
-                          "news_id": item.news_id, "due_at": EVENING - timedelta(minutes=30)})
+            news.append(
+                {
+                    "news_id": item.news_id,
+                    "district_id": "d1",
+                    "student_id": item.student_id,
+                    "kind": item.kind.value,
+                    "cause_event_id": item.cause_event_id,
+                    "occurred_at": item.occurred_at,
+                    "document": news_to_json(item),
+                }
+            )
+            items.append(
+                {
+                    "district_id": "d1",
+                    "guardian_id": guardian.guardian_id,
+                    "channel": "email",
+                    "news_id": item.news_id,
+                    "due_at": EVENING - timedelta(minutes=30),
+                }
+            )
     async with sessions() as session, session.begin():
-        for table, rows in ((t.guardians, guardians), (t.students, students), (t.guardian_students, links),
-                            (t.news, news), (t.digest_items, items)):
+        for table, rows in (
+            (t.guardians, guardians),
+            (t.students, students),
+            (t.guardian_students, links),
+            (t.news, news),
+            (t.digest_items, items),
+        ):
             await session.execute(insert(table), rows)
 
 
@@ -204,8 +260,13 @@ async def run(args: argparse.Namespace) -> None:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     await write_district(sessions, families)
-    settings = NotifySettings(database_url=url, kafka_enabled=False, smtp_port=server.port,
-                              smtp_connections=args.connections, lease_seconds=600)
+    settings = NotifySettings(
+        database_url=url,
+        kafka_enabled=False,
+        smtp_port=server.port,
+        smtp_connections=args.connections,
+        lease_seconds=600,
+    )
     clock = lambda: EVENING  # noqa: E731
 
     # 1. build + render alone, in memory
@@ -223,12 +284,19 @@ async def run(args: argparse.Namespace) -> None:
     gathered = await gather_due_digests(sessions, EVENING)
     gather_s = time.perf_counter() - started
     async with sessions() as session:
-        ids = (await session.execute(select(t.notifications.c.notification_id).order_by(
-            t.notifications.c.notification_id))).scalars().all()
+        ids = (
+            (
+                await session.execute(
+                    select(t.notifications.c.notification_id).order_by(t.notifications.c.notification_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     # 2. baseline: one at a time, a new connection per message
     legacy = DeliveryWorker(sessions, settings, {"email": LegacyEmailSender(settings)}, renderer, clock)
-    sample = ids[:args.baseline]
+    sample = ids[: args.baseline]
     limit = asyncio.Semaphore(settings.delivery_concurrency)
 
     async def one(notification_id: str) -> None:
@@ -261,16 +329,24 @@ async def run(args: argparse.Namespace) -> None:
     await engine.dispose()
 
     load = os.getloadavg()[0]
-    print(f"guardians: {args.guardians:,}; digests: {gathered:,} (gathered in {gather_s:.2f} s); "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"guardians: {args.guardians:,}; digests: {gathered:,} (gathered in {gather_s:.2f} s); "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"build + render alone, in memory: {render_only:,.0f} messages/s")
-    print(f"baseline, one at a time, a connection per message ({len(sample):,} digests): "
-          f"{len(sample) / baseline_s:,.0f} messages/s accepted by SMTP "
-          f"({len(sample) / baseline_cpu:,.0f} per CPU-second of the sender)")
-    print(f"DigestMailer, {args.connections} pipelined connections ({mailed:,} digests): {mailed / mailed_s:,.0f} "
-          f"messages/s built, rendered and accepted by SMTP in {mailed_s:.2f} s")
-    print(f"  CPU: sender {mailed_cpu:.2f} s ({mailed / mailed_cpu:,.0f} messages per CPU-second), "
-          f"SMTP server {server_cpu:.2f} s; ratio to baseline {mailed / mailed_s / (len(sample) / baseline_s):.1f}x")
+    print(
+        f"baseline, one at a time, a connection per message ({len(sample):,} digests): "
+        f"{len(sample) / baseline_s:,.0f} messages/s accepted by SMTP "
+        f"({len(sample) / baseline_cpu:,.0f} per CPU-second of the sender)"
+    )
+    print(
+        f"DigestMailer, {args.connections} pipelined connections ({mailed:,} digests): {mailed / mailed_s:,.0f} "
+        f"messages/s built, rendered and accepted by SMTP in {mailed_s:.2f} s"
+    )
+    print(
+        f"  CPU: sender {mailed_cpu:.2f} s ({mailed / mailed_cpu:,.0f} messages per CPU-second), "
+        f"SMTP server {server_cpu:.2f} s; ratio to baseline {mailed / mailed_s / (len(sample) / baseline_s):.1f}x"
+    )
     print(f"  accepted by the server in all: {accepted:,} of {len(ids):,}; the same Message-ID twice: {repeated}")
     if profile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)

@@ -34,10 +34,12 @@ def describe(label: str, result: RegroupResult, seconds: float) -> str:
     gap = "n/a" if result.gap is None else f"{100 * result.gap:.3f}%"
     moved = sum(1 for d in result.decisions if d.moved and d.previous_session_id is not None)
     cpu = getattr(run, "cpu", 0.0)
-    return (f"{label}: {result.status} by {result.method}; total {seconds:.2f} s, CPU {cpu:.2f} s "
-            f"(solver {result.solve_seconds:.2f} s); "
-            f"cost {result.cost}; proven bound {result.bound}; gap {gap}; students {len(result.decisions)}; "
-            f"moved from last schedule {moved}")
+    return (
+        f"{label}: {result.status} by {result.method}; total {seconds:.2f} s, CPU {cpu:.2f} s "
+        f"(solver {result.solve_seconds:.2f} s); "
+        f"cost {result.cost}; proven bound {result.bound}; gap {gap}; students {len(result.decisions)}; "
+        f"moved from last schedule {moved}"
+    )
 
 
 def heuristics(block: SyntheticBlock) -> str:
@@ -49,21 +51,26 @@ def heuristics(block: SyntheticBlock) -> str:
     started = time.perf_counter()
     relaxation = flow_relaxation(problem)
     flow_seconds = time.perf_counter() - started
-    return (f"greedy heuristic alone: cost {greedy} in {greedy_seconds:.2f} s; "
-            f"min-cost-flow relaxation: bound {relaxation.bound if relaxation else None} in {flow_seconds:.2f} s")
+    return (
+        f"greedy heuristic alone: cost {greedy} in {greedy_seconds:.2f} s; "
+        f"min-cost-flow relaxation: bound {relaxation.bound if relaxation else None} in {flow_seconds:.2f} s"
+    )
 
 
 def cpsat_alone(block: SyntheticBlock, settings: SolverSettings) -> str:
     """CP-SAT from the greedy start, without the flow's bound or schedule: what the solver proves on its own."""
     problem = build_problem(block.school, block.block_id, block.students, block.placements)
-    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, greedy_solution(problem), settings.workers,
-                               candidates=settings.candidates)
+    outcome = solve_with_cpsat(
+        problem, settings.time_limit_seconds, greedy_solution(problem), settings.workers, candidates=settings.candidates
+    )
     if outcome.solution is None:
         return f"cp-sat alone: {outcome.status} in {outcome.seconds:.2f} s"
     cost = objective(problem, outcome.solution)
     gap = 100 * (cost - outcome.bound) / cost
-    return (f"cp-sat alone (greedy start, {settings.candidates} candidate sessions per student): {outcome.status} "
-            f"cost {cost}, its own bound {outcome.bound:.0f}, gap {gap:.2f}% in {outcome.seconds:.2f} s")
+    return (
+        f"cp-sat alone (greedy start, {settings.candidates} candidate sessions per student): {outcome.status} "
+        f"cost {cost}, its own bound {outcome.bound:.0f}, gap {gap:.2f}% in {outcome.seconds:.2f} s"
+    )
 
 
 def previous_pipeline(block: SyntheticBlock, settings: SolverSettings) -> str:
@@ -74,19 +81,24 @@ def previous_pipeline(block: SyntheticBlock, settings: SolverSettings) -> str:
     greedy = greedy_solution(problem)
     relaxation = flow_relaxation(problem)
     start = min((greedy, relaxation.solution), key=lambda sol: objective(problem, sol))
-    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, start, settings.workers,
-                               lower_bound=relaxation.bound)
+    outcome = solve_with_cpsat(
+        problem, settings.time_limit_seconds, start, settings.workers, lower_bound=relaxation.bound
+    )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return (f"baseline (greedy + flow bound + CP-SAT to optimality, as before): {outcome.status} "
-            f"cost {objective(problem, outcome.solution)} in {seconds:.2f} s, CPU {cpu:.2f} s "
-            f"(CP-SAT {outcome.seconds:.2f} s; its threads' CPU counts too)")
+    return (
+        f"baseline (greedy + flow bound + CP-SAT to optimality, as before): {outcome.status} "
+        f"cost {objective(problem, outcome.solution)} in {seconds:.2f} s, CPU {cpu:.2f} s "
+        f"(CP-SAT {outcome.seconds:.2f} s; its threads' CPU counts too)"
+    )
 
 
 def big_school(settings: SolverSettings) -> None:
     block = synthetic_block(seed=1, students=2000, sessions=60)
-    print(f"== one school: {len(block.students)} students, {len(block.school.sessions)} sessions, "
-          f"{sum(r.capacity for r in block.school.rooms)} seats, {len(block.placements)} teacher pins, "
-          f"{sum(1 for s in block.students if s.support_plan)} support plans")
+    print(
+        f"== one school: {len(block.students)} students, {len(block.school.sessions)} sessions, "
+        f"{sum(r.capacity for r in block.school.rooms)} seats, {len(block.placements)} teacher pins, "
+        f"{sum(1 for s in block.students if s.support_plan)} support plans"
+    )
     first, seconds = run(block, settings)
     print(describe("first schedule", first, seconds))
     print(previous_pipeline(block, settings))
@@ -121,14 +133,20 @@ def district(schools: int, settings: SolverSettings) -> None:
             bounds.append(result.bound)
             gaps.append(result.gap or 0.0)
     wall = time.perf_counter() - started
-    print(f"district total {wall:.1f} s (solving {sum(solver_times):.1f} s); per school median "
-          f"{statistics.median(times):.2f} s, max {max(times):.2f} s")
-    print(f"statuses: { {s: statuses.count(s) for s in sorted(set(statuses))} }; schools with a proven bound: "
-          f"{len(bounds)} of {len(costs)}")
+    print(
+        f"district total {wall:.1f} s (solving {sum(solver_times):.1f} s); per school median "
+        f"{statistics.median(times):.2f} s, max {max(times):.2f} s"
+    )
+    print(
+        f"statuses: { {s: statuses.count(s) for s in sorted(set(statuses))} }; schools with a proven bound: "
+        f"{len(bounds)} of {len(costs)}"
+    )
     if bounds and len(bounds) == len(costs):
         total_cost, total_bound = sum(costs), sum(bounds)
-        print(f"district cost {total_cost}; proven bound {total_bound:.0f}; "
-              f"gap {100 * (total_cost - total_bound) / total_cost:.3f}%; worst school gap {100 * max(gaps):.3f}%")
+        print(
+            f"district cost {total_cost}; proven bound {total_bound:.0f}; "
+            f"gap {100 * (total_cost - total_bound) / total_cost:.3f}%; worst school gap {100 * max(gaps):.3f}%"
+        )
 
 
 def main() -> None:

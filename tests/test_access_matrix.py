@@ -213,9 +213,7 @@ async def seed_evidence(app: FastAPI, client: httpx.AsyncClient) -> None:
 async def seed_mastery(app: FastAPI, client: httpx.AsyncClient) -> None:
     from mosaic_mastery.consumers import HANDLERS
 
-    applier = BatchApplier(
-        "acl-test", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"]
-    )
+    applier = BatchApplier("acl-test", HANDLERS, app.state.ctx.sessions, deps=app.state.ctx.state["store"])
     assert await applier.apply(as_records(roster_events())) == []
 
 

@@ -31,8 +31,7 @@ def one_of_each_type() -> list[Envelope]:
     """One generated envelope per registered type, in a district of its own so no projection mistakes it."""
     strategies = _event_strategies()
     district = f"test-catalog-{uuid.uuid4()}"
-    return [strategies.sample_envelope(cls).model_copy(update={"district_id": district})
-            for cls in all_event_classes()]
+    return [strategies.sample_envelope(cls).model_copy(update={"district_id": district}) for cls in all_event_classes()]
 
 
 async def test_every_catalog_type_survives_the_broker_equal_keyed_and_traced(kafka_bootstrap: str) -> None:
@@ -43,8 +42,10 @@ async def test_every_catalog_type_survives_the_broker_equal_keyed_and_traced(kaf
     try:
         with tracer.start_as_current_span("publish the catalog") as span:
             trace_id = format_trace_id(span.get_span_context().trace_id)
-            sent = [await producer.send_and_wait(e.topic, encode(e), key=e.kafka_key, headers=kafka_headers(e))
-                    for e in envelopes]
+            sent = [
+                await producer.send_and_wait(e.topic, encode(e), key=e.kafka_key, headers=kafka_headers(e))
+                for e in envelopes
+            ]
     finally:
         await producer.stop()
 

@@ -41,8 +41,11 @@ def render(overlay: str) -> tuple[Resource, ...]:
     elif kustomize := shutil.which("kustomize"):
         command = [kustomize, "build"]
     else:
-        pytest.fail("rendering deploy/k8s needs kubectl 1.29+ (`kubectl kustomize`) or kustomize v5 "
-                    "(`go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0`)", pytrace=False)
+        pytest.fail(
+            "rendering deploy/k8s needs kubectl 1.29+ (`kubectl kustomize`) or kustomize v5 "
+            "(`go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0`)",
+            pytrace=False,
+        )
     done = subprocess.run([*command, str(K8S / "overlays" / overlay)], capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(command)} overlays/{overlay} failed:\n{done.stderr}"
     return tuple(d for d in yaml.safe_load_all(done.stdout) if d)
@@ -65,6 +68,7 @@ def schema_errors(resource: Resource, version: str) -> list[str]:
 
 
 # --- Kubernetes ---------------------------------------------------------------------------
+
 
 def test_there_is_a_dev_and_a_production_overlay() -> None:
     assert {"dev", "production"} <= set(OVERLAYS)
@@ -141,8 +145,11 @@ def test_production_secrets_are_created_by_the_platform_team_and_documented() ->
     resources = render("production")
     assert not of_kind(resources, "Secret"), "production must not ship secrets"
     for deployment in of_kind(resources, "Deployment"):
-        refs = [s["secretRef"]["name"] for s in deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
-                if "secretRef" in s]
+        refs = [
+            s["secretRef"]["name"]
+            for s in deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+            if "secretRef" in s
+        ]
         assert refs and all(f"`{ref}`" in readme for ref in refs)
     for svc in SERVICES:
         assert f"MOSAIC_{svc.upper()}_DATABASE_URL" in readme
@@ -154,7 +161,8 @@ def test_production_scales_on_lag_with_keda_and_never_with_a_competing_hpa() -> 
     assert scaled == {f"mosaic-{svc}" for svc in SERVICES}
     assert not scaled & {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(resources, "HorizontalPodAutoscaler")}
     assert {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(render("dev"), "HorizontalPodAutoscaler")} == {
-        f"mosaic-{svc}" for svc in SERVICES}
+        f"mosaic-{svc}" for svc in SERVICES
+    }
 
 
 def test_keda_scaled_objects_are_well_formed_and_capped_by_partitions() -> None:
@@ -195,10 +203,13 @@ def test_kafka_topics_match_the_registry(overlay: str) -> None:
 
 # Which service owns (writes) which catalog topic: the ACLs must let each write these and nothing else
 # but the dead-letter topics of what it reads.
-OWN_TOPICS = {"evidence": {"mosaic.evidence.v1", "mosaic.reference.v1"},
-              "mastery": {"mosaic.mastery.v1", "mosaic.regroup.v1"},
-              "scheduling": {"mosaic.schedule.v1"}, "notify": {"mosaic.notify.v1"},
-              "analytics": {"mosaic.analytics.v1"}}
+OWN_TOPICS = {
+    "evidence": {"mosaic.evidence.v1", "mosaic.reference.v1"},
+    "mastery": {"mosaic.mastery.v1", "mosaic.regroup.v1"},
+    "scheduling": {"mosaic.schedule.v1"},
+    "notify": {"mosaic.notify.v1"},
+    "analytics": {"mosaic.analytics.v1"},
+}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -222,8 +233,10 @@ def test_each_service_is_a_kafka_user_that_writes_only_its_own_topics(overlay: s
             written_by.setdefault(topic, []).append(svc)
         deployment = named(resources, "Deployment")[f"mosaic-{svc}"]
         env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-        assert {"name": f"MOSAIC_{svc.upper()}_KAFKA_SASL_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": f"mosaic-{svc}-kafka", "key": "password"}}} in env
+        assert {
+            "name": f"MOSAIC_{svc.upper()}_KAFKA_SASL_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": f"mosaic-{svc}-kafka", "key": "password"}},
+        } in env
     assert all(len(owners) == 1 for owners in written_by.values()), written_by
     common = named(resources, "ConfigMap")
     settings = next(c["data"] for name, c in common.items() if name.startswith("mosaic-common"))
@@ -238,8 +251,11 @@ def test_network_policies_deny_by_default_and_cover_every_service(overlay: str) 
     assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny["spec"]
     for deployment in of_kind(resources, "Deployment"):
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-        mine = [p for p in policies if p["spec"]["podSelector"]
-                and p["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()]
+        mine = [
+            p
+            for p in policies
+            if p["spec"]["podSelector"] and p["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+        ]
         assert len(mine) == 1, deployment["metadata"]["name"]
         ports = {port["port"] for rule in mine[0]["spec"]["egress"] for port in rule.get("ports", [])}
         assert {53, 9093, 5432} <= ports
@@ -256,6 +272,7 @@ def test_the_checked_in_base_is_what_the_generator_writes() -> None:
 
 
 # --- docker compose and the Dockerfile ----------------------------------------------------
+
 
 def compose_problems(compose: dict[str, Any], root: Path) -> list[str]:
     """What `docker compose config` would refuse, and what would fail at `up`, checked without an engine."""
@@ -292,8 +309,9 @@ def test_docker_compose_config_accepts_the_file() -> None:
         problems = compose_problems(compose_file(), ROOT)
         assert not problems, "\n".join(problems)
         return
-    done = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True, cwd=ROOT
+    )
     assert done.returncode == 0, f"docker-compose config refused docker-compose.yml:\n{done.stderr}"
 
 
@@ -320,7 +338,9 @@ def test_the_compose_check_catches_a_dangling_reference() -> None:
     compose["services"]["mastery"] = {**compose["services"]["mastery"], "depends_on": {"kafak": {}}}
     compose["services"]["ghost"] = {"command": ["true"]}
     assert compose_problems(compose, ROOT) == [
-        "mastery: depends_on unknown service 'kafak'", "ghost: neither image nor build"]
+        "mastery: depends_on unknown service 'kafak'",
+        "ghost: neither image nor build",
+    ]
 
 
 def test_postgres_init_creates_one_database_per_service() -> None:
@@ -347,7 +367,6 @@ def test_the_dockerfile_is_multi_stage_slim_non_root_and_serves_on_8080() -> Non
     assert "COPY --from=build" in final_stage and "/root/.cache" not in final_stage
 
 
-
 @pytest.mark.parametrize("svc", SERVICES)
 def test_each_service_provides_what_its_image_and_migration_job_run(svc: str) -> None:
     """The image runs `uvicorn mosaic_<svc>.main:app`; the migration Job runs `mosaic-<svc> migrate`."""
@@ -355,10 +374,13 @@ def test_each_service_provides_what_its_image_and_migration_job_run(svc: str) ->
     main = package / "main.py"
     assert main.is_file(), f"{main.relative_to(ROOT)} is missing: the image starts mosaic_{svc}.main:app"
     assert re.search(r"^app\s*[:=]", main.read_text(), flags=re.MULTILINE), (
-        f"{main.relative_to(ROOT)} defines no module-level `app` for uvicorn")
+        f"{main.relative_to(ROOT)} defines no module-level `app` for uvicorn"
+    )
     pyproject = tomllib.loads((ROOT / "services" / svc / "pyproject.toml").read_text())
     assert f"mosaic-{svc}" in pyproject.get("project", {}).get("scripts", {}), (
-        f"services/{svc}/pyproject.toml has no `mosaic-{svc}` console script")
+        f"services/{svc}/pyproject.toml has no `mosaic-{svc}` console script"
+    )
     cli = package / "cli.py"
     assert cli.is_file() and re.search(r"def migrate\(|command\(\s*[\"']migrate[\"']", cli.read_text()), (
-        f"{cli.relative_to(ROOT)} has no `migrate` command: the migration Job runs `mosaic-{svc} migrate`")
+        f"{cli.relative_to(ROOT)} has no `migrate` command: the migration Job runs `mosaic-{svc} migrate`"
+    )

@@ -46,16 +46,28 @@ def stack(local_kafka, tmp_path: Path) -> Iterator[tuple[StackUrls, DevIdentityP
     traces = TraceSink(port=0).start()
     mail = MailSink(tmp_path / "mail", smtp_port=free_port(), web_port=free_port()).start()
     specs = [ServiceSpec(s.name, free_port()) for s in SERVICES]
-    quick = {"MOSAIC_MASTERY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.1",
-             "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1", "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1",
-             "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "100"}  # the traced email must go at once, not in a digest
+    quick = {
+        "MOSAIC_MASTERY_OUTBOX_POLL_SECONDS": "0.1",
+        "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.1",
+        "MOSAIC_NOTIFY_OUTBOX_POLL_SECONDS": "0.1",
+        "MOSAIC_EVIDENCE_OUTBOX_POLL_SECONDS": "0.1",
+        "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "100",
+    }  # the traced email must go at once, not in a digest
     running: list[RunningService] = []
     try:
         for spec in specs:
-            env = service_env(spec, data_dir=tmp_path, bootstrap=kafka_bootstrap, jwks_file=idp.jwks_file,
-                              smtp_port=mail.smtp_port, extra={**tracing_env(traces.endpoint, spec), **quick,
-                                                               f"{spec.prefix}CONSUMER_GROUP": f"e2e-{spec.name}-"
-                                                               + secrets.token_hex(3)})
+            env = service_env(
+                spec,
+                data_dir=tmp_path,
+                bootstrap=kafka_bootstrap,
+                jwks_file=idp.jwks_file,
+                smtp_port=mail.smtp_port,
+                extra={
+                    **tracing_env(traces.endpoint, spec),
+                    **quick,
+                    f"{spec.prefix}CONSUMER_GROUP": f"e2e-{spec.name}-" + secrets.token_hex(3),
+                },
+            )
             running.append(start_service(spec, env, tmp_path / "logs"))
         for service in running:
             wait_until_ready(service, timeout=180)
@@ -83,9 +95,15 @@ def _wait(predicate, what: str, timeout: float = 600.0):  # type: ignore[no-unty
 
 
 def _evidence(student_id: str, competency_id: str, teacher_id: str, section_id: str, value: int) -> dict:
-    return {"student_id": student_id, "competency_ids": [competency_id], "kind": "rubric_rating",
-            "observed_on": time.strftime("%Y-%m-%d"), "recorded_by": teacher_id, "section_id": section_id,
-            "score": {"value": value, "minimum": 1, "maximum": 4}}
+    return {
+        "student_id": student_id,
+        "competency_ids": [competency_id],
+        "kind": "rubric_rating",
+        "observed_on": time.strftime("%Y-%m-%d"),
+        "recorded_by": teacher_id,
+        "section_id": section_id,
+        "score": {"value": value, "minimum": 1, "maximum": 4},
+    }
 
 
 def _ancestry(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[ReceivedSpan]:
@@ -111,11 +129,16 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     ana = district.roster.placements[0]
     competency = next(i for i in district.framework.items if i.assessable and not i.is_disposition)
     school_students = [p for p in district.roster.placements if p.math_section_id == ana.math_section_id]
-    client.eventually(lambda: client.change_mastery_settings(method={"name": "latest"}, regroup_threshold=0.01,
-                                                            regroup_debounce_minutes=0), "mastery settings")
+    client.eventually(
+        lambda: client.change_mastery_settings(
+            method={"name": "latest"}, regroup_threshold=0.01, regroup_debounce_minutes=0
+        ),
+        "mastery settings",
+    )
     client.follow_competencies(ana.math_section_id, [competency.id])
-    sessions = skill_group_sessions([(competency.id, competency.code)], len(school_students),
-                                    [(ana.math_teacher_id, "Ana's math teacher")])
+    sessions = skill_group_sessions(
+        [(competency.id, competency.code)], len(school_students), [(ana.math_teacher_id, "Ana's math teacher")]
+    )
     block = FlexBlockPlan(BLOCK, ana.school_id, "Thursday WIN", (ana.math_section_id,), sessions)
     client.eventually(lambda: client.define_flex_block(block), "the flex block")
     guardian = _guardian_of(district, ana.student_id)
@@ -128,11 +151,11 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     # The traced moment: a top rubric score moves her up, regroups the section and tells her guardian.
     trace_id = secrets.token_hex(16)
     teacher = idp.token(district_id=district.district_id, user_id=ana.math_teacher_id, roles=("teacher",))
-    response = client.http.post(client.url("evidence", "/evidence"),
-                                json=_evidence(ana.student_id, competency.id, ana.math_teacher_id,
-                                               ana.math_section_id, 4),
-                                headers={"Authorization": f"Bearer {teacher}",
-                                         "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+    response = client.http.post(
+        client.url("evidence", "/evidence"),
+        json=_evidence(ana.student_id, competency.id, ana.math_teacher_id, ana.math_section_id, 4),
+        headers={"Authorization": f"Bearer {teacher}", "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+    )
     assert response.status_code == 201, response.text
     _wait(lambda: client.session_of(BLOCK, ana.student_id) == "extend-0", "Ana in the extend group")
 
@@ -141,8 +164,10 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
         exported, before their parents)."""
         spans = traces.traces().get(trace_id, [])
         by_id = {s.span_id: s for s in spans}
-        regroup_email = any(s.name == "notify deliver" and any(a.name == "RegroupNeeded process"
-                                                                 for a in _ancestry(s, by_id)) for s in spans)
+        regroup_email = any(
+            s.name == "notify deliver" and any(a.name == "RegroupNeeded process" for a in _ancestry(s, by_id))
+            for s in spans
+        )
         roots = [s for s in spans if s.parent_span_id not in by_id]
         return spans if regroup_email and len(roots) == 1 else []
 
@@ -151,8 +176,13 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     services = {s.service for s in spans}
     assert {"mosaic-evidence", "mosaic-mastery", "mosaic-scheduling", "mosaic-notify"} <= services
     names = {s.name for s in spans}
-    for hop in ("EvidenceRecorded process", "outbox publish MasteryChanged", "outbox publish RegroupNeeded",
-                "RegroupNeeded process", "outbox publish SchedulePublished"):
+    for hop in (
+        "EvidenceRecorded process",
+        "outbox publish MasteryChanged",
+        "outbox publish RegroupNeeded",
+        "RegroupNeeded process",
+        "outbox publish SchedulePublished",
+    ):
         assert hop in names, f"{hop!r} missing from the trace: {sorted(names)}"
 
     # Parent/child links are intact: the one span without a parent in the trace is the teacher's request.
@@ -160,8 +190,11 @@ def test_one_trace_from_http_evidence_to_the_family_email(stack) -> None:
     assert root.service == "mosaic-evidence" and root.name.startswith("POST"), root
 
     # The schedule email descends, hop by hop, from the HTTP request.
-    schedule_emails = [s for s in spans if s.name == "notify deliver"
-                       and any(a.name == "RegroupNeeded process" for a in _ancestry(s, by_id))]
+    schedule_emails = [
+        s
+        for s in spans
+        if s.name == "notify deliver" and any(a.name == "RegroupNeeded process" for a in _ancestry(s, by_id))
+    ]
     assert schedule_emails, "no email sent in consequence of the regroup"
     chain = [s.name for s in reversed(_ancestry(schedule_emails[0], by_id))]
     order = ["EvidenceRecorded process", "RegroupNeeded process", "notify deliver"]

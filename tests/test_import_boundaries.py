@@ -9,8 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a domain/ package never imports: storage, HTTP, messaging, and the chassis that wraps them.
-FRAMEWORKS = frozenset({"sqlalchemy", "alembic", "fastapi", "starlette", "httpx", "faststream", "aiokafka", "kafka",
-                        "mosaic_runtime"})
+FRAMEWORKS = frozenset(
+    {"sqlalchemy", "alembic", "fastapi", "starlette", "httpx", "faststream", "aiokafka", "kafka", "mosaic_runtime"}
+)
 
 
 @dataclass(frozen=True)

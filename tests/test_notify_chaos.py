@@ -54,18 +54,38 @@ def roster(district: str) -> tuple[RosterChanged, list[PersonDetailsChanged]]:
         people.append(Person(id=f"s{i}", role="student"))
         details.append(PersonDetailsChanged(person_id=f"s{i}", role="student", given_name=f"Kid{i}", family_name="F"))
         guardians = [f"g{i}"] + ([f"h{i}"] if i < SECOND_GUARDIANS else [])
-        people += [Person(id=g, role="guardian", preferred_language="es" if i % 2 else "en",
-                          related_ids=(f"s{i}",)) for g in guardians]
-        details += [PersonDetailsChanged(person_id=g, role="guardian", given_name=f"Parent {g}", family_name="F",
-                                         email=f"{g}@{district}.example.org") for g in guardians]
+        people += [
+            Person(id=g, role="guardian", preferred_language="es" if i % 2 else "en", related_ids=(f"s{i}",))
+            for g in guardians
+        ]
+        details += [
+            PersonDetailsChanged(
+                person_id=g,
+                role="guardian",
+                given_name=f"Parent {g}",
+                family_name="F",
+                email=f"{g}@{district}.example.org",
+            )
+            for g in guardians
+        ]
     return RosterChanged(import_id=str(uuid.uuid4()), school_id="school-1", people=tuple(people)), details
 
 
 def mastered(student: str, competency: int) -> MasteryChanged:
     return MasteryChanged(
-        student_id=student, competency_id=f"c{competency}", competency_name=f"Skill number {competency}",
-        old_level="Developing", new_level="Proficient", old_rank=1, new_rank=2, mastered=True, estimate=0.9,
-        method="decaying_average", evidence_count=4, cause_evidence_ids=(str(uuid.uuid4()),))
+        student_id=student,
+        competency_id=f"c{competency}",
+        competency_name=f"Skill number {competency}",
+        old_level="Developing",
+        new_level="Proficient",
+        old_rank=1,
+        new_rank=2,
+        mastered=True,
+        estimate=0.9,
+        method="decaying_average",
+        evidence_count=4,
+        cause_evidence_ids=(str(uuid.uuid4()),),
+    )
 
 
 class NotifyProcess:
@@ -76,8 +96,9 @@ class NotifyProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "mosaic_notify.cli", "serve"], env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mosaic_notify.cli", "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -92,24 +113,33 @@ class NotifyProcess:
 
 
 async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys_news(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     uid = uuid.uuid4().hex[:10]
     district = f"chaos-{uid}"
     topics = {kind: f"test.notify-chaos.{uid}.{kind}" for kind in ("reference", "people", "mastery", "schedule")}
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap,
-                            [Topic(n, "test", 6, 24 * 3600 * 1000, "chaos") for n in topics.values()])
+    await asyncio.to_thread(
+        ensure_topics, kafka_bootstrap, [Topic(n, "test", 6, 24 * 3600 * 1000, "chaos") for n in topics.values()]
+    )
     mail = MailCatcher().start()
     database = tmp_path / "notify.db"
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "MOSAIC_NOTIFY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-           "MOSAIC_NOTIFY_CONSUMER_GROUP": f"chaos-{uid}", "MOSAIC_NOTIFY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
-           "MOSAIC_NOTIFY_HTTP_PORT": str(free_port()),
-           "MOSAIC_NOTIFY_TOPIC_OVERRIDES": json.dumps({f"mosaic.{name}.v1": topic for name, topic in topics.items()}),
-           "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
-           "MOSAIC_NOTIFY_SMTP_LOOKUP_URL": mail.lookup_url, "MOSAIC_NOTIFY_DEFAULT_QUIET_HOURS": "",
-           "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "1000",  # every change here is news to tell at once
-           "MOSAIC_NOTIFY_LEASE_SECONDS": "3", "MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS": "1",
-           "MOSAIC_NOTIFY_DELIVERY_POLL_SECONDS": "0.1", "MOSAIC_NOTIFY_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "MOSAIC_NOTIFY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "MOSAIC_NOTIFY_CONSUMER_GROUP": f"chaos-{uid}",
+        "MOSAIC_NOTIFY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "MOSAIC_NOTIFY_HTTP_PORT": str(free_port()),
+        "MOSAIC_NOTIFY_TOPIC_OVERRIDES": json.dumps({f"mosaic.{name}.v1": topic for name, topic in topics.items()}),
+        "MOSAIC_NOTIFY_SMTP_PORT": str(mail.port),
+        "MOSAIC_NOTIFY_SMTP_LOOKUP_URL": mail.lookup_url,
+        "MOSAIC_NOTIFY_DEFAULT_QUIET_HOURS": "",
+        "MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP": "1000",  # every change here is news to tell at once
+        "MOSAIC_NOTIFY_LEASE_SECONDS": "3",
+        "MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS": "1",
+        "MOSAIC_NOTIFY_DELIVERY_POLL_SECONDS": "0.1",
+        "MOSAIC_NOTIFY_LOG_LEVEL": "WARNING",
+    }
     notify = NotifyProcess(env, tmp_path / "notify.log")
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
@@ -129,8 +159,9 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
         async def stream_changes() -> None:
             order = [(s, c) for c in range(CHANGES_PER_STUDENT) for s in range(STUDENTS)]
             for n, (student, competency) in enumerate(order):
-                event = new_envelope(mastered(f"s{student}", competency), district_id=district,
-                                     producer="mastery", subject=f"s{student}")
+                event = new_envelope(
+                    mastered(f"s{student}", competency), district_id=district, producer="mastery", subject=f"s{student}"
+                )
                 await producer.send_and_wait(topics["mastery"], encode(event), key=event.kafka_key)
                 guardians = [f"g{student}"] + ([f"h{student}"] if student < SECOND_GUARDIANS else [])
                 expected.extend(notification_id(news_id_for(str(event.id)), g, "email") for g in guardians)
@@ -164,8 +195,10 @@ async def test_killing_notify_at_random_moments_never_loses_or_repeats_a_familys
     missing = set(expected) - set(received)
     unexpected = set(received) - set(expected)
     outcomes = _delivery_outcomes(database)
-    print(f"\nchaos: {len(expected)} expected emails, {sum(received.values())} received, {KILLS} kills; "
-          f"delivery log outcomes: {outcomes}")
+    print(
+        f"\nchaos: {len(expected)} expected emails, {sum(received.values())} received, {KILLS} kills; "
+        f"delivery log outcomes: {outcomes}"
+    )
     assert len(expected) == STUDENTS * CHANGES_PER_STUDENT + SECOND_GUARDIANS * CHANGES_PER_STUDENT
     assert not repeated, f"{len(repeated)} emails arrived more than once, e.g. {list(repeated.items())[:3]}"
     assert not unexpected, f"{len(unexpected)} emails nobody expected"
@@ -176,6 +209,7 @@ async def wait_until(check, what: str, timeout_s: float) -> None:  # type: ignor
     async def until() -> None:
         while not check():
             await asyncio.sleep(0.01)
+
     try:
         await asyncio.wait_for(until(), timeout_s)
     except TimeoutError:
@@ -186,9 +220,11 @@ def _reachable_guardians(database: Path) -> int:
     """Guardians notify can write to (an address and a student), read from its database; 0 before it exists."""
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT count(DISTINCT g.guardian_id) FROM notify_guardians g JOIN "
-                              "notify_guardian_students l ON l.guardian_id = g.guardian_id "
-                              "WHERE g.email IS NOT NULL").fetchone()[0]
+            return db.execute(
+                "SELECT count(DISTINCT g.guardian_id) FROM notify_guardians g JOIN "
+                "notify_guardian_students l ON l.guardian_id = g.guardian_id "
+                "WHERE g.email IS NOT NULL"
+            ).fetchone()[0]
     except sqlite3.Error:
         return 0
 

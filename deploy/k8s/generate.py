@@ -36,8 +36,11 @@ MIN_IN_SYNC_REPLICAS = "2"
 KAFKA_PORTS = (9092, 9093)  # Strimzi's plain and TLS client listeners
 # The topics each service writes (its own); KafkaUser ACLs let it write nothing else but the DLQs of what it reads.
 WRITES: dict[str, tuple[Topic, ...]] = {
-    "evidence": (EVIDENCE, REFERENCE), "mastery": (MASTERY, REGROUP), "scheduling": (SCHEDULE,),
-    "notify": (NOTIFY,), "analytics": (ANALYTICS,),
+    "evidence": (EVIDENCE, REFERENCE),
+    "mastery": (MASTERY, REGROUP),
+    "scheduling": (SCHEDULE,),
+    "notify": (NOTIFY,),
+    "analytics": (ANALYTICS,),
 }
 
 
@@ -70,22 +73,48 @@ def _consumed(service: str) -> tuple[Topic, ...]:
 
 
 SERVICES = (
-    Service("evidence", "write side: evidence, frameworks, rosters; projects its own evidence topic",
-            _consumed("evidence"), "250m", "256Mi", "512Mi"),
-    Service("mastery", "mastery projections; emits MasteryChanged and RegroupNeeded",
-            _consumed("mastery"), "250m", "384Mi", "768Mi"),
-    Service("scheduling", "flex blocks and regrouping; emits schedule events",
-            _consumed("scheduling"), "250m", "384Mi", "768Mi"),
-    Service("notify", "family notifications and their delivery",
-            _consumed("notify"), "200m", "256Mi", "512Mi"),
-    Service("analytics", "the pseudonymized stream mosaic.analytics.v1 for analysts",
-            _consumed("analytics"), "100m", "192Mi", "384Mi"),
+    Service(
+        "evidence",
+        "write side: evidence, frameworks, rosters; projects its own evidence topic",
+        _consumed("evidence"),
+        "250m",
+        "256Mi",
+        "512Mi",
+    ),
+    Service(
+        "mastery",
+        "mastery projections; emits MasteryChanged and RegroupNeeded",
+        _consumed("mastery"),
+        "250m",
+        "384Mi",
+        "768Mi",
+    ),
+    Service(
+        "scheduling",
+        "flex blocks and regrouping; emits schedule events",
+        _consumed("scheduling"),
+        "250m",
+        "384Mi",
+        "768Mi",
+    ),
+    Service("notify", "family notifications and their delivery", _consumed("notify"), "200m", "256Mi", "512Mi"),
+    Service(
+        "analytics",
+        "the pseudonymized stream mosaic.analytics.v1 for analysts",
+        _consumed("analytics"),
+        "100m",
+        "192Mi",
+        "384Mi",
+    ),
 )
 
 
 def labels(svc: Service, component: str = "service") -> dict[str, str]:
-    return {"app.kubernetes.io/name": svc.app, "app.kubernetes.io/part-of": "mosaic",
-            "app.kubernetes.io/component": component}
+    return {
+        "app.kubernetes.io/name": svc.app,
+        "app.kubernetes.io/part-of": "mosaic",
+        "app.kubernetes.io/component": component,
+    }
 
 
 def selector(svc: Service) -> dict[str, str]:
@@ -94,28 +123,51 @@ def selector(svc: Service) -> dict[str, str]:
 
 def env_sources(svc: Service) -> list[dict[str, Any]]:
     """Settings: shared ConfigMap, the service's ConfigMap, and its Secret (created by the platform team)."""
-    return [{"configMapRef": {"name": "mosaic-common"}}, {"configMapRef": {"name": svc.app}},
-            {"secretRef": {"name": svc.app}}]
+    return [
+        {"configMapRef": {"name": "mosaic-common"}},
+        {"configMapRef": {"name": svc.app}},
+        {"secretRef": {"name": svc.app}},
+    ]
 
 
 def pod_security() -> dict[str, Any]:
-    return {"runAsNonRoot": True, "runAsUser": USER_ID, "runAsGroup": USER_ID, "fsGroup": USER_ID,
-            "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": USER_ID,
+        "runAsGroup": USER_ID,
+        "fsGroup": USER_ID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def container_security() -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
 
 
 def writable_volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The root filesystem is read-only; /tmp and the data folder are scratch space; the Kafka cluster's CA
     (Strimzi's `<cluster>-cluster-ca-cert`) lets clients verify the brokers' TLS listener."""
-    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
-               {"name": "kafka-ca", "secret": {"secretName": f"{STRIMZI_CLUSTER}-cluster-ca-cert",
-                                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/app/data"},
-              {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True}]
+    volumes = [
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
+        {
+            "name": "kafka-ca",
+            "secret": {
+                "secretName": f"{STRIMZI_CLUSTER}-cluster-ca-cert",
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+            },
+        },
+    ]
+    mounts = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "data", "mountPath": "/app/data"},
+        {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
+    ]
     return volumes, mounts
 
 
@@ -123,38 +175,58 @@ def deployment(svc: Service) -> dict[str, Any]:
     probe = {"httpGet": {"path": "/healthz", "port": "http"}}
     volumes, mounts = writable_volumes()
     container = {
-        "name": svc.name, "image": f"mosaic/{svc.name}", "imagePullPolicy": "IfNotPresent",
+        "name": svc.name,
+        "image": f"mosaic/{svc.name}",
+        "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "envFrom": env_sources(svc),
         "env": [kafka_password(svc)],
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 90},  # migrations run at start
         "livenessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
-        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 3,
-                           "failureThreshold": 2},
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 3,
+            "failureThreshold": 2,
+        },
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(PRE_STOP_SLEEP_SECONDS)]}}},
-        "resources": {"requests": {"cpu": svc.cpu_request, "memory": svc.memory_request},
-                      "limits": {"cpu": "1", "memory": svc.memory_limit}},
+        "resources": {
+            "requests": {"cpu": svc.cpu_request, "memory": svc.memory_request},
+            "limits": {"cpu": "1", "memory": svc.memory_limit},
+        },
         "securityContext": container_security(),
         "volumeMounts": mounts,
     }
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": svc.app, "labels": labels(svc), "annotations": {"mosaic/description": svc.description}},
         # No `replicas`: the autoscaler owns the count, and re-applying the manifest must not reset it.
         "spec": {
-            "revisionHistoryLimit": 5, "selector": {"matchLabels": selector(svc)},
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(svc)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
-                "metadata": {"labels": labels(svc), "annotations": {
-                    "prometheus.io/scrape": "true", "prometheus.io/port": str(HTTP_PORT),
-                    "prometheus.io/path": "/metrics"}},
+                "metadata": {
+                    "labels": labels(svc),
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(HTTP_PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
                 "spec": {
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "securityContext": pod_security(),
-                    "topologySpreadConstraints": [{
-                        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": selector(svc)}}],
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector(svc)},
+                        }
+                    ],
                     "containers": [container],
                     "volumes": volumes,
                 },
@@ -165,32 +237,50 @@ def deployment(svc: Service) -> dict[str, Any]:
 
 def kafka_password(svc: Service) -> dict[str, Any]:
     """The SCRAM password Strimzi generated for the service's KafkaUser."""
-    return {"name": f"{svc.env_prefix}KAFKA_SASL_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": kafka_username(svc), "key": "password"}}}
+    return {
+        "name": f"{svc.env_prefix}KAFKA_SASL_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": kafka_username(svc), "key": "password"}},
+    }
 
 
 def service(svc: Service) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc.app, "labels": labels(svc)},
-            "spec": {"type": "ClusterIP", "selector": selector(svc),
-                     "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(svc),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
 
 
 def disruption_budget(svc: Service) -> dict[str, Any]:
     # maxUnavailable rather than minAvailable: a one-replica dev install can still drain a node.
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-            "metadata": {"name": svc.app, "labels": labels(svc)},
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(svc)}}}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(svc)}},
+    }
 
 
 def cpu_autoscaler(svc: Service) -> dict[str, Any]:
     return {
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": svc.app, "labels": labels(svc)},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.app},
-            "minReplicas": 2, "maxReplicas": svc.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            "minReplicas": 2,
+            "maxReplicas": svc.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
             "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
         },
     }
@@ -198,22 +288,36 @@ def cpu_autoscaler(svc: Service) -> dict[str, Any]:
 
 def lag_scaler(svc: Service) -> dict[str, Any]:
     """KEDA: scale on consumer lag per topic and on CPU; KEDA owns the HPA it creates."""
-    triggers: list[dict[str, Any]] = [{
-        "type": "kafka", "name": f"lag-{t.name.replace('.', '-')}",
-        "metadata": {"bootstrapServers": "mosaic-kafka-bootstrap:9092", "consumerGroup": f"mosaic-{svc.name}",
-                     "topic": t.name, "lagThreshold": "500", "activationLagThreshold": "0",
-                     "offsetResetPolicy": "earliest", "allowIdleConsumers": "false"},
-    } for t in svc.consumes]
+    triggers: list[dict[str, Any]] = [
+        {
+            "type": "kafka",
+            "name": f"lag-{t.name.replace('.', '-')}",
+            "metadata": {
+                "bootstrapServers": "mosaic-kafka-bootstrap:9092",
+                "consumerGroup": f"mosaic-{svc.name}",
+                "topic": t.name,
+                "lagThreshold": "500",
+                "activationLagThreshold": "0",
+                "offsetResetPolicy": "earliest",
+                "allowIdleConsumers": "false",
+            },
+        }
+        for t in svc.consumes
+    ]
     triggers.append({"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}})
     return {
-        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
         "metadata": {"name": svc.app, "labels": labels(svc)},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.app},
-            "minReplicaCount": 2, "maxReplicaCount": svc.max_replicas,
-            "pollingInterval": 15, "cooldownPeriod": 300,
-            "advanced": {"horizontalPodAutoscalerConfig": {
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}}},
+            "minReplicaCount": 2,
+            "maxReplicaCount": svc.max_replicas,
+            "pollingInterval": 15,
+            "cooldownPeriod": 300,
+            "advanced": {
+                "horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}}
+            },
             "triggers": triggers,
         },
     }
@@ -223,26 +327,41 @@ def migration_job(svc: Service) -> dict[str, Any]:
     """Alembic to head before the new pods start (Argo CD / Helm-style hook; see deploy/README.md)."""
     volumes, mounts = writable_volumes()
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": f"{svc.app}-migrate", "labels": labels(svc, "migration"), "annotations": {
-            "argocd.argoproj.io/hook": "PreSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}},
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"{svc.app}-migrate",
+            "labels": labels(svc, "migration"),
+            "annotations": {
+                "argocd.argoproj.io/hook": "PreSync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            },
+        },
         "spec": {
-            "backoffLimit": 3, "activeDeadlineSeconds": 600, "ttlSecondsAfterFinished": 86400,
+            "backoffLimit": 3,
+            "activeDeadlineSeconds": 600,
+            "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": labels(svc, "migration")},
                 "spec": {
-                    "restartPolicy": "Never", "automountServiceAccountToken": False,
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
                     "securityContext": pod_security(),
-                    "containers": [{
-                        "name": "migrate", "image": f"mosaic/{svc.name}",
-                        "command": [f"mosaic-{svc.name}", "migrate"],
-                        "envFrom": env_sources(svc),
-                        "env": [kafka_password(svc)],
-                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                      "limits": {"cpu": "500m", "memory": "256Mi"}},
-                        "securityContext": container_security(),
-                        "volumeMounts": mounts,
-                    }],
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": f"mosaic/{svc.name}",
+                            "command": [f"mosaic-{svc.name}", "migrate"],
+                            "envFrom": env_sources(svc),
+                            "env": [kafka_password(svc)],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "500m", "memory": "256Mi"},
+                            },
+                            "securityContext": container_security(),
+                            "volumeMounts": mounts,
+                        }
+                    ],
                     "volumes": volumes,
                 },
             },
@@ -253,50 +372,75 @@ def migration_job(svc: Service) -> dict[str, Any]:
 def service_config(svc: Service) -> str:
     """Non-secret settings (env file for the ConfigMap generator); secrets go in the Secret."""
     p = svc.env_prefix
-    return "".join(f"{k}={v}\n" for k, v in {
-        f"{p}SERVICE_NAME": svc.name,
-        f"{p}HTTP_HOST": "0.0.0.0",
-        f"{p}HTTP_PORT": HTTP_PORT,
-        f"{p}CONSUMER_GROUP": f"mosaic-{svc.name}",
-        f"{p}KAFKA_SASL_USERNAME": kafka_username(svc),
-        f"{p}LOG_LEVEL": "INFO",
-        f"{p}OIDC_ISSUER": "https://idp.example-district.org",
-        f"{p}OIDC_AUDIENCE": "mosaic",
-        f"{p}OIDC_JWKS_URL": "https://idp.example-district.org/.well-known/jwks.json",
-        "OTEL_SERVICE_NAME": svc.app,
-    }.items())
+    return "".join(
+        f"{k}={v}\n"
+        for k, v in {
+            f"{p}SERVICE_NAME": svc.name,
+            f"{p}HTTP_HOST": "0.0.0.0",
+            f"{p}HTTP_PORT": HTTP_PORT,
+            f"{p}CONSUMER_GROUP": f"mosaic-{svc.name}",
+            f"{p}KAFKA_SASL_USERNAME": kafka_username(svc),
+            f"{p}LOG_LEVEL": "INFO",
+            f"{p}OIDC_ISSUER": "https://idp.example-district.org",
+            f"{p}OIDC_AUDIENCE": "mosaic",
+            f"{p}OIDC_JWKS_URL": "https://idp.example-district.org/.well-known/jwks.json",
+            "OTEL_SERVICE_NAME": svc.app,
+        }.items()
+    )
 
 
 def network_policies() -> list[dict[str, Any]]:
     """Nothing talks to or from a Mosaic pod unless allowed here: DNS, Kafka, PostgreSQL, the OTLP collector and
     HTTPS out (the IdP's keys, notify's providers); HTTP in from Mosaic's own pods, the ingress and monitoring."""
-    dns = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
-    kafka = {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": STRIMZI_CLUSTER}}}],
-             "ports": [{"protocol": "TCP", "port": p} for p in KAFKA_PORTS]}
+    dns = {
+        "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    kafka = {
+        "to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": STRIMZI_CLUSTER}}}],
+        "ports": [{"protocol": "TCP", "port": p} for p in KAFKA_PORTS],
+    }
     postgres = {"ports": [{"protocol": "TCP", "port": 5432}]}
-    otlp = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
-            "ports": [{"protocol": "TCP", "port": 4318}]}
+    otlp = {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
+        "ports": [{"protocol": "TCP", "port": 4318}],
+    }
     https_out = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
-    smtp_out = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                "ports": [{"protocol": "TCP", "port": p} for p in (25, 465, 587)]}
-    http_in = {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "mosaic"}}},
-                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
-                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
-               "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}
-    policies: list[dict[str, Any]] = [{
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "mosaic-default-deny", "labels": {"app.kubernetes.io/part-of": "mosaic"}},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-    }]
+    smtp_out = {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        "ports": [{"protocol": "TCP", "port": p} for p in (25, 465, 587)],
+    }
+    http_in = {
+        "from": [
+            {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "mosaic"}}},
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        ],
+        "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+    }
+    policies: list[dict[str, Any]] = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "mosaic-default-deny", "labels": {"app.kubernetes.io/part-of": "mosaic"}},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }
+    ]
     for svc in SERVICES:
         egress = [dns, kafka, postgres, otlp, https_out, *([smtp_out] if svc.name == "notify" else [])]
-        policies.append({
-            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": svc.app, "labels": labels(svc)},
-            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.app}},
-                     "policyTypes": ["Ingress", "Egress"], "ingress": [http_in], "egress": egress},
-        })
+        policies.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": svc.app, "labels": labels(svc)},
+                "spec": {
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.app}},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [http_in],
+                    "egress": egress,
+                },
+            }
+        )
     return policies
 
 
@@ -305,20 +449,36 @@ def kafka_user(svc: Service) -> dict[str, Any]:
     reads what its handler map reads, and commits offsets only in its own consumer group."""
     acls: list[dict[str, Any]] = []
     for topic in WRITES[svc.name]:
-        acls.append({"resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
-                     "operations": ["Write", "Describe"]})
+        acls.append(
+            {
+                "resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
+                "operations": ["Write", "Describe"],
+            }
+        )
     for topic in svc.consumes:
-        acls.append({"resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
-                     "operations": ["Read", "Describe"]})
-        acls.append({"resource": {"type": "topic", "name": topic.dlq, "patternType": "literal"},
-                     "operations": ["Write", "Describe"]})
-    acls.append({"resource": {"type": "group", "name": f"mosaic-{svc.name}", "patternType": "literal"},
-                 "operations": ["Read", "Describe"]})
+        acls.append(
+            {
+                "resource": {"type": "topic", "name": topic.name, "patternType": "literal"},
+                "operations": ["Read", "Describe"],
+            }
+        )
+        acls.append(
+            {
+                "resource": {"type": "topic", "name": topic.dlq, "patternType": "literal"},
+                "operations": ["Write", "Describe"],
+            }
+        )
+    acls.append(
+        {
+            "resource": {"type": "group", "name": f"mosaic-{svc.name}", "patternType": "literal"},
+            "operations": ["Read", "Describe"],
+        }
+    )
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "kind": "KafkaUser",
         "metadata": {"name": kafka_username(svc), "labels": {**labels(svc), "strimzi.io/cluster": STRIMZI_CLUSTER}},
-        "spec": {"authentication": {"type": "scram-sha-512"},
-                 "authorization": {"type": "simple", "acls": acls}},
+        "spec": {"authentication": {"type": "scram-sha-512"}, "authorization": {"type": "simple", "acls": acls}},
     }
 
 
@@ -331,13 +491,22 @@ def kafka_topics() -> list[dict[str, Any]]:
     """A Strimzi KafkaTopic per catalog topic and its DLQ, from the same specs the local topic admin uses."""
     resources = []
     for spec in topic_specs():
-        resources.append({
-            "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
-            "metadata": {"name": spec.name.replace(".", "-"), "labels": {
-                "strimzi.io/cluster": STRIMZI_CLUSTER, "app.kubernetes.io/part-of": "mosaic"}},
-            "spec": {"topicName": spec.name, "partitions": spec.partitions, "replicas": TOPIC_REPLICAS,
-                     "config": {**spec.config, "min.insync.replicas": MIN_IN_SYNC_REPLICAS}},
-        })
+        resources.append(
+            {
+                "apiVersion": "kafka.strimzi.io/v1beta2",
+                "kind": "KafkaTopic",
+                "metadata": {
+                    "name": spec.name.replace(".", "-"),
+                    "labels": {"strimzi.io/cluster": STRIMZI_CLUSTER, "app.kubernetes.io/part-of": "mosaic"},
+                },
+                "spec": {
+                    "topicName": spec.name,
+                    "partitions": spec.partitions,
+                    "replicas": TOPIC_REPLICAS,
+                    "config": {**spec.config, "min.insync.replicas": MIN_IN_SYNC_REPLICAS},
+                },
+            }
+        )
     return resources
 
 
@@ -353,27 +522,56 @@ def rendered() -> dict[str, str]:
         files[f"{folder}/migrate-job.yaml"] = _yaml(migration_job(svc))
         files[f"{folder}/kafkauser.yaml"] = _yaml(kafka_user(svc))
         files[f"{folder}/config.env"] = HEADER + service_config(svc)
-        files[f"{folder}/kustomization.yaml"] = _yaml({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": ["deployment.yaml", "service.yaml", "pdb.yaml", "hpa.yaml", "migrate-job.yaml",
-                          "kafkauser.yaml"],
-            "configMapGenerator": [{"name": svc.app, "envs": ["config.env"], "options": {"labels": labels(svc)}}],
-        })
+        files[f"{folder}/kustomization.yaml"] = _yaml(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [
+                    "deployment.yaml",
+                    "service.yaml",
+                    "pdb.yaml",
+                    "hpa.yaml",
+                    "migrate-job.yaml",
+                    "kafkauser.yaml",
+                ],
+                "configMapGenerator": [{"name": svc.app, "envs": ["config.env"], "options": {"labels": labels(svc)}}],
+            }
+        )
         files[f"components/keda/{svc.name}-scaledobject.yaml"] = _yaml(lag_scaler(svc))
     files["base/topics/kafkatopics.yaml"] = _yaml(*kafka_topics())
     files["base/network/networkpolicies.yaml"] = _yaml(*network_policies())
-    files["base/network/kustomization.yaml"] = _yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": ["networkpolicies.yaml"]})
-    files["base/topics/kustomization.yaml"] = _yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["kafkatopics.yaml"]})
-    files["components/keda/kustomization.yaml"] = _yaml({
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
-        "resources": [f"{svc.name}-scaledobject.yaml" for svc in SERVICES],
-        "patches": [{"target": {"kind": "HorizontalPodAutoscaler", "name": svc.app}, "patch": _yaml({
-            "$patch": "delete", "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": svc.app}}, header=False)} for svc in SERVICES],
-    })
+    files["base/network/kustomization.yaml"] = _yaml(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": ["networkpolicies.yaml"],
+        }
+    )
+    files["base/topics/kustomization.yaml"] = _yaml(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["kafkatopics.yaml"]}
+    )
+    files["components/keda/kustomization.yaml"] = _yaml(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+            "kind": "Component",
+            "resources": [f"{svc.name}-scaledobject.yaml" for svc in SERVICES],
+            "patches": [
+                {
+                    "target": {"kind": "HorizontalPodAutoscaler", "name": svc.app},
+                    "patch": _yaml(
+                        {
+                            "$patch": "delete",
+                            "apiVersion": "autoscaling/v2",
+                            "kind": "HorizontalPodAutoscaler",
+                            "metadata": {"name": svc.app},
+                        },
+                        header=False,
+                    ),
+                }
+                for svc in SERVICES
+            ],
+        }
+    )
     return files
 
 

@@ -140,8 +140,11 @@ def test_students_start_apart_grow_apart_and_have_jagged_profiles(year_of_eviden
         by_domain[row.student_id][domain_of[row.competency_id]].append(_normalized(row))
     starting_levels = [statistics.mean(v) for v in first_weeks.values() if len(v) >= 5]
     assert statistics.pstdev(starting_levels) > 0.1
-    spreads = [max(means) - min(means) for domains in by_domain.values()
-               if len(means := [statistics.mean(v) for v in domains.values() if len(v) >= 8]) >= 3]
+    spreads = [
+        max(means) - min(means)
+        for domains in by_domain.values()
+        if len(means := [statistics.mean(v) for v in domains.values() if len(v) >= 8]) >= 3
+    ]
     assert statistics.median(spreads) > 0.2
 
 
@@ -157,8 +160,25 @@ def test_the_generate_command_writes_a_district(tmp_path: Path) -> None:
 
     from mosaic_dev.cli import app
 
-    result = CliRunner().invoke(app, ["generate-district", "--out", str(tmp_path), "--seed", "9", "--schools", "1",
-                                      "--students-per-school", "25", "--weeks", "2", "--rows", "100", "--envelopes"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate-district",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "9",
+            "--schools",
+            "1",
+            "--students-per-school",
+            "25",
+            "--weeks",
+            "2",
+            "--rows",
+            "100",
+            "--envelopes",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.json", "envelopes.jsonl", "evidence.csv", "oneroster"]
     assert len((tmp_path / "evidence.csv").read_text().splitlines()) == 101

@@ -47,7 +47,8 @@ def test_ensure_topics_is_idempotent_restores_drifted_retention_and_deletes(kafk
     _eventually(lambda: retention() == "-1", "ensure_topics restored retention -1")
 
     assert sorted(delete_topics(kafka_bootstrap, [topic.name, topic.dlq, "test.admin.never-existed"])) == sorted(
-        [topic.name, topic.dlq])
+        [topic.name, topic.dlq]
+    )
 
 
 def test_partitions_override_applies_to_topic_and_dlq() -> None:

@@ -218,14 +218,21 @@ def generate_district_command(
     from mosaic_dev.district_generator import DEFAULT_START, generate_district, write_district
 
     started = time.monotonic()
-    district = generate_district(seed, schools=schools, students_per_school=students_per_school, weeks=weeks,
-                                 evidence_per_week=evidence_per_week,
-                                 start=date.fromisoformat(start) if start else DEFAULT_START,
-                                 max_rows=rows)
+    district = generate_district(
+        seed,
+        schools=schools,
+        students_per_school=students_per_school,
+        weeks=weeks,
+        evidence_per_week=evidence_per_week,
+        start=date.fromisoformat(start) if start else DEFAULT_START,
+        max_rows=rows,
+    )
     counts = write_district(district, out, envelopes=envelopes)
-    typer.echo(f"district {district.district_id} ({district.roster.district.name}) written to {out} "
-               f"in {time.monotonic() - started:.1f}s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()),
-               err=True)
+    typer.echo(
+        f"district {district.district_id} ({district.roster.district.name}) written to {out} "
+        f"in {time.monotonic() - started:.1f}s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()),
+        err=True,
+    )
 
 
 @app.command()
@@ -253,18 +260,22 @@ def devservers(smtp_port: int = 2525, lookup_port: int = 2580, webhook_port: int
 
 
 @app.command("regroup-demo")
-def regroup_demo(students: Annotated[int, typer.Option(min=1)] = 300,
-                 sessions: Annotated[int, typer.Option(min=1)] = 15,
-                 time_limit: Annotated[float, typer.Option(help="CP-SAT seconds")] = 10.0) -> None:
+def regroup_demo(
+    students: Annotated[int, typer.Option(min=1)] = 300,
+    sessions: Annotated[int, typer.Option(min=1)] = 15,
+    time_limit: Annotated[float, typer.Option(help="CP-SAT seconds")] = 10.0,
+) -> None:
     """Regroup a synthetic flex block with scheduling's engine and print a few explained assignments."""
     from mosaic_dev.synthetic_block import synthetic_block
     from mosaic_scheduling.domain.regroup import SolverSettings, regroup
 
     block = synthetic_block(seed=1, students=students, sessions=sessions)
-    result = regroup(block.school, block.block_id, block.students, block.placements,
-                     SolverSettings(time_limit_seconds=time_limit))
-    typer.echo(f"{result.status} by {result.method}: cost {result.cost}, bound {result.bound}, "
-               f"{result.solve_seconds:.2f}s")
+    result = regroup(
+        block.school, block.block_id, block.students, block.placements, SolverSettings(time_limit_seconds=time_limit)
+    )
+    typer.echo(
+        f"{result.status} by {result.method}: cost {result.cost}, bound {result.bound}, {result.solve_seconds:.2f}s"
+    )
     for decision in result.decisions[:10]:
         typer.echo(f"{decision.student_id} → {decision.session_id}: {decision.reason} {' '.join(decision.notes)}")
 

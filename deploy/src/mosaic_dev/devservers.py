@@ -61,13 +61,13 @@ class _Handler:
         self.refused = refused
         self.delay_s = 0.0  # a slow server, to catch a sender mid-batch
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", responses[-1]]  # aiosmtpd reads commands one by one
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         if address in self.refused:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)

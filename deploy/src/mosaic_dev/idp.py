@@ -24,8 +24,15 @@ class DevIdentityProvider:
         return self.folder / "jwks.json"
 
     def token(self, *, district_id: str, user_id: str, roles: tuple[str, ...], ttl_seconds: int = 12 * 3600) -> str:
-        return mint_token(self.key, district_id=district_id, user_id=user_id, roles=roles, issuer=ISSUER,
-                          audience=AUDIENCE, ttl_seconds=ttl_seconds)
+        return mint_token(
+            self.key,
+            district_id=district_id,
+            user_id=user_id,
+            roles=roles,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            ttl_seconds=ttl_seconds,
+        )
 
     def _load_or_create(self) -> SigningKey:
         pem_file = self.folder / "signing-key.pem"

@@ -66,10 +66,14 @@ def _render_index(folder: Path) -> str:
     rows = []
     for path in sorted(folder.glob("*.eml"), reverse=True):
         msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-        rows.append(f"<tr><td><a href='/{path.name}'>{html.escape(str(msg['Subject']))}</a></td>"
-                    f"<td>{html.escape(str(msg['To']))}</td><td>{html.escape(str(msg['Date']))}</td></tr>")
-    return ("<html><head><meta charset='utf-8'><title>Mosaic mail sink</title></head><body>"
-            f"<h1>Mosaic mail sink ({len(rows)} messages)</h1><table>{''.join(rows)}</table></body></html>")
+        rows.append(
+            f"<tr><td><a href='/{path.name}'>{html.escape(str(msg['Subject']))}</a></td>"
+            f"<td>{html.escape(str(msg['To']))}</td><td>{html.escape(str(msg['Date']))}</td></tr>"
+        )
+    return (
+        "<html><head><meta charset='utf-8'><title>Mosaic mail sink</title></head><body>"
+        f"<h1>Mosaic mail sink ({len(rows)} messages)</h1><table>{''.join(rows)}</table></body></html>"
+    )
 
 
 def _render_message(path: Path) -> str:

@@ -38,8 +38,10 @@ async def _execute(server_url: str, statement: str) -> None:
         connection = await asyncpg.connect(_plain_dsn(server_url), timeout=10)
     except Exception as exc:
         safe = make_url(server_url).render_as_string(hide_password=True)
-        raise RuntimeError(f"cannot reach PostgreSQL at {safe} (from MOSAIC_TEST_POSTGRES_URL): {exc}. Start the "
-                           f"server, or unset MOSAIC_TEST_POSTGRES_URL to test on SQLite only.") from exc
+        raise RuntimeError(
+            f"cannot reach PostgreSQL at {safe} (from MOSAIC_TEST_POSTGRES_URL): {exc}. Start the "
+            f"server, or unset MOSAIC_TEST_POSTGRES_URL to test on SQLite only."
+        ) from exc
     try:
         await connection.execute(statement)
     finally:

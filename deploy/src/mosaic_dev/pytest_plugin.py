@@ -82,8 +82,10 @@ def kafka_bootstrap() -> Iterator[str]:
             bootstrap = stack.enter_context(broker)
             ensure_topics(bootstrap)
         except Exception as exc:
-            pytest.fail(f"No Kafka broker for the integration tests (tried {source}): {exc}\n{HOW_TO_GET_A_BROKER}",
-                        pytrace=False)
+            pytest.fail(
+                f"No Kafka broker for the integration tests (tried {source}): {exc}\n{HOW_TO_GET_A_BROKER}",
+                pytrace=False,
+            )
         yield bootstrap
 
 

@@ -27,8 +27,12 @@ class StackUrls:
     def from_env(cls) -> StackUrls:
         """MOSAIC_<SERVICE>_URL where set (docker compose sets them), else the dev runner's ports."""
         defaults = cls()
-        return cls(**{name: os.environ.get(f"MOSAIC_{name.upper()}_URL", getattr(defaults, name))
-                      for name in ("evidence", "mastery", "scheduling", "notify")})
+        return cls(
+            **{
+                name: os.environ.get(f"MOSAIC_{name.upper()}_URL", getattr(defaults, name))
+                for name in ("evidence", "mastery", "scheduling", "notify")
+            }
+        )
 
 
 class ScenarioError(RuntimeError):
@@ -38,8 +42,9 @@ class ScenarioError(RuntimeError):
 class DistrictClient:
     """One district's view of the four services, with a bearer token."""
 
-    def __init__(self, urls: StackUrls, district_id: str, token: str, timeout: float = 60.0,
-                 patience: float = 300.0) -> None:
+    def __init__(
+        self, urls: StackUrls, district_id: str, token: str, timeout: float = 60.0, patience: float = 300.0
+    ) -> None:
         self.urls = urls
         self.patience = patience
         self.district_id = district_id
@@ -79,8 +84,9 @@ class DistrictClient:
         with zipfile.ZipFile(buffer, "w") as archive:
             for csv in sorted(oneroster_dir.glob("*.csv")):
                 archive.write(csv, csv.name)
-        return self.call("POST", "evidence", "/rosters", content=buffer.getvalue(),
-                         headers={"Content-Type": "application/zip"})
+        return self.call(
+            "POST", "evidence", "/rosters", content=buffer.getvalue(), headers={"Content-Type": "application/zip"}
+        )
 
     def record_evidence(self, items: Sequence[dict[str, Any]], token: str | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -99,30 +105,67 @@ class DistrictClient:
         return self.call("PUT", "mastery", "/settings", json=settings)
 
     def follow_competencies(self, section_id: str, competency_ids: Sequence[str]) -> Any:
-        return self.eventually(lambda: self.call("PUT", "mastery", f"/sections/{section_id}/grouping-competencies",
-                                                 json={"competency_ids": list(competency_ids)}),
-                               f"section {section_id} following {list(competency_ids)}")
+        return self.eventually(
+            lambda: self.call(
+                "PUT",
+                "mastery",
+                f"/sections/{section_id}/grouping-competencies",
+                json={"competency_ids": list(competency_ids)},
+            ),
+            f"section {section_id} following {list(competency_ids)}",
+        )
 
     # --- scheduling ---------------------------------------------------------------------------------
 
     def define_flex_block(self, block: FlexBlockPlan) -> None:
-        self.call("PUT", "scheduling", f"/schools/{block.school_id}", json={"publish_mode": "auto",
-                                                                            "timezone": block.timezone})
-        self.call("PUT", "scheduling", f"/blocks/{block.block_id}", json={
-            "school_id": block.school_id, "name": block.name, "weekday": block.weekday, "starts_at": block.starts_at,
-            "minutes": block.minutes, "starts_on": block.starts_on.isoformat(), "section_ids": list(block.section_ids)})
+        self.call(
+            "PUT",
+            "scheduling",
+            f"/schools/{block.school_id}",
+            json={"publish_mode": "auto", "timezone": block.timezone},
+        )
+        self.call(
+            "PUT",
+            "scheduling",
+            f"/blocks/{block.block_id}",
+            json={
+                "school_id": block.school_id,
+                "name": block.name,
+                "weekday": block.weekday,
+                "starts_at": block.starts_at,
+                "minutes": block.minutes,
+                "starts_on": block.starts_on.isoformat(),
+                "section_ids": list(block.section_ids),
+            },
+        )
         for session in block.sessions:
             room_id = f"room-{session.session_id}"
-            self.call("PUT", "scheduling", f"/rooms/{room_id}", json={
-                "school_id": block.school_id, "name": f"Room for {session.title}", "capacity": session.capacity})
+            self.call(
+                "PUT",
+                "scheduling",
+                f"/rooms/{room_id}",
+                json={"school_id": block.school_id, "name": f"Room for {session.title}", "capacity": session.capacity},
+            )
             if session.teacher_id:
-                self.call("PUT", "scheduling", f"/teachers/{session.teacher_id}", json={
-                    "school_id": block.school_id, "name": session.teacher_name or session.teacher_id,
-                    "expertise": list(session.competency_ids),
-                    "availability": [{"weekday": block.weekday, "starts_at": "07:00", "ends_at": "17:00"}]})
-            body: dict[str, Any] = {"block_id": block.block_id, "title": session.title, "kind": session.kind,
-                                    "room_id": room_id, "teacher_id": session.teacher_id,
-                                    "competency_ids": list(session.competency_ids)}
+                self.call(
+                    "PUT",
+                    "scheduling",
+                    f"/teachers/{session.teacher_id}",
+                    json={
+                        "school_id": block.school_id,
+                        "name": session.teacher_name or session.teacher_id,
+                        "expertise": list(session.competency_ids),
+                        "availability": [{"weekday": block.weekday, "starts_at": "07:00", "ends_at": "17:00"}],
+                    },
+                )
+            body: dict[str, Any] = {
+                "block_id": block.block_id,
+                "title": session.title,
+                "kind": session.kind,
+                "room_id": room_id,
+                "teacher_id": session.teacher_id,
+                "competency_ids": list(session.competency_ids),
+            }
             if session.band is not None:
                 body["band"] = {"lowest": session.band[0], "highest": session.band[1]}
             self.call("PUT", "scheduling", f"/sessions/{session.session_id}", json=body)
@@ -133,14 +176,17 @@ class DistrictClient:
             schedule = self.call("GET", "scheduling", f"/blocks/{block_id}/schedule")
         except ScenarioError:
             return None
-        return next((s["session_id"] for g in schedule["groups"] for s in g["students"]
-                     if s["student_id"] == student_id), None)
+        return next(
+            (s["session_id"] for g in schedule["groups"] for s in g["students"] if s["student_id"] == student_id), None
+        )
 
     # --- notify -------------------------------------------------------------------------------------
 
     def guardian_preferences(self, guardian_id: str) -> dict[str, Any]:
-        return self.eventually(lambda: self.call("GET", "notify", f"/guardians/{guardian_id}/preferences"),
-                               f"guardian {guardian_id} known to notify")
+        return self.eventually(
+            lambda: self.call("GET", "notify", f"/guardians/{guardian_id}/preferences"),
+            f"guardian {guardian_id} known to notify",
+        )
 
     def set_guardian_preferences(self, guardian_id: str, **changes: Any) -> Any:
         preferences = {**self.guardian_preferences(guardian_id), **changes}
@@ -173,8 +219,9 @@ class FlexBlockPlan:
     starts_on: date = field(default_factory=lambda: next_weekday(date.today(), 3))
 
 
-def skill_group_sessions(competencies: Sequence[tuple[str, str]], students: int,
-                         teachers: Sequence[tuple[str, str]]) -> tuple[SessionPlan, ...]:
+def skill_group_sessions(
+    competencies: Sequence[tuple[str, str]], students: int, teachers: Sequence[tuple[str, str]]
+) -> tuple[SessionPlan, ...]:
     """Two skill groups per competency (reteach: levels 0-1, extend: levels 2-3) and an open studio,
     each with room for the whole cohort so capacity never forces a worse fit in the demo."""
     sessions: list[SessionPlan] = []
@@ -182,8 +229,18 @@ def skill_group_sessions(competencies: Sequence[tuple[str, str]], students: int,
         for band, label in (((0, 1), "Reteach"), ((2, 3), "Extend")):
             # a teacher can be in one place at a time: sessions beyond the staff have none
             teacher_id, teacher_name = teachers[len(sessions)] if len(sessions) < len(teachers) else (None, None)
-            sessions.append(SessionPlan(f"{label.lower()}-{index}", f"{label}: {code}", "skill_group",
-                                        (competency_id,), students, band, teacher_id, teacher_name))
+            sessions.append(
+                SessionPlan(
+                    f"{label.lower()}-{index}",
+                    f"{label}: {code}",
+                    "skill_group",
+                    (competency_id,),
+                    students,
+                    band,
+                    teacher_id,
+                    teacher_name,
+                )
+            )
     sessions.append(SessionPlan("open-studio", "Open studio", "open_studio", (), students))
     return tuple(sessions)
 

@@ -21,8 +21,13 @@ def demo_district(students: int = 48, weeks: int = 4) -> District:
     return generate_district(DEMO_SEED, schools=1, students_per_school=students, weeks=weeks, evidence_per_week=3.0)
 
 
-def seed_demo_district(idp: DevIdentityProvider, data_dir: Path, urls: StackUrls | None = None,
-                       echo=print, district: District | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def seed_demo_district(
+    idp: DevIdentityProvider,
+    data_dir: Path,
+    urls: StackUrls | None = None,
+    echo=print,
+    district: District | None = None,
+) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Load the demo district (or a smaller one, for tests) into a running stack; returns what was loaded."""
     district = district or demo_district()
     out = data_dir / "demo"
@@ -40,11 +45,17 @@ def seed_demo_district(idp: DevIdentityProvider, data_dir: Path, urls: StackUrls
         client.eventually(lambda: client.define_flex_block(_thursday_block(district, focus)), "the flex block")
         rows = _evidence_items(district)
         for start in range(0, len(rows), EVIDENCE_BATCH):
-            client.eventually(lambda s=start: client.record_evidence(rows[s:s + EVIDENCE_BATCH]),
-                              f"evidence rows {start}..{start + EVIDENCE_BATCH}")
+            client.eventually(
+                lambda s=start: client.record_evidence(rows[s : s + EVIDENCE_BATCH]),
+                f"evidence rows {start}..{start + EVIDENCE_BATCH}",
+            )
         echo(f"seeded {len(rows)} pieces of evidence for {len(district.roster.placements)} students")
-        return {"district_id": district.district_id, "evidence": len(rows),
-                "students": len(district.roster.placements), "sections": len(math_sections)}
+        return {
+            "district_id": district.district_id,
+            "evidence": len(rows),
+            "students": len(district.roster.placements),
+            "sections": len(math_sections),
+        }
     finally:
         client.close()
 
@@ -59,21 +70,36 @@ def _first_taught(district: District, count: int) -> list[tuple[str, str]]:
 
 def _thursday_block(district: District, focus: list[tuple[str, str]]) -> FlexBlockPlan:
     school = district.roster.schools[0]
-    teachers = [(u.id, f"{u.given_name} {u.family_name}") for u in district.roster.users_with_role("teacher")
-                if school.id in u.school_ids]
+    teachers = [
+        (u.id, f"{u.given_name} {u.family_name}")
+        for u in district.roster.users_with_role("teacher")
+        if school.id in u.school_ids
+    ]
     sections = tuple(sorted({p.math_section_id for p in district.roster.placements if p.school_id == school.id}))
     students = sum(1 for p in district.roster.placements if p.school_id == school.id)
-    return FlexBlockPlan(block_id="thursday-win", school_id=school.id, name="Thursday WIN block",
-                         section_ids=sections, sessions=skill_group_sessions(focus, students, teachers))
+    return FlexBlockPlan(
+        block_id="thursday-win",
+        school_id=school.id,
+        name="Thursday WIN block",
+        section_ids=sections,
+        sessions=skill_group_sessions(focus, students, teachers),
+    )
 
 
 def _evidence_items(district: District) -> list[dict]:
     """The generated evidence as the API takes it, each recorded by the student's own teacher."""
     by_recorder: dict[str, list[dict]] = defaultdict(list)
     for row in district.evidence():
-        by_recorder[row.recorded_by].append({
-            "student_id": row.student_id, "competency_ids": [row.competency_id], "kind": row.kind,
-            "observed_on": row.observed_on.isoformat(), "recorded_by": row.recorded_by,
-            "score": {"value": row.score, "minimum": row.scale_min, "maximum": row.scale_max},
-            "section_id": row.section_id or None, "comment": row.comment or None})
+        by_recorder[row.recorded_by].append(
+            {
+                "student_id": row.student_id,
+                "competency_ids": [row.competency_id],
+                "kind": row.kind,
+                "observed_on": row.observed_on.isoformat(),
+                "recorded_by": row.recorded_by,
+                "score": {"value": row.score, "minimum": row.scale_min, "maximum": row.scale_max},
+                "section_id": row.section_id or None,
+                "comment": row.comment or None,
+            }
+        )
     return sorted((item for items in by_recorder.values() for item in items), key=lambda i: i["observed_on"])

@@ -43,16 +43,29 @@ PORTAL = ServiceSpec("portal", 8080)
 PORTAL_CLIENT_SECRET = "mosaic-portal-dev-client-secret"
 
 
-def front_envs(data_dir: Path, *, idp: ServiceSpec = IDP, portal: ServiceSpec = PORTAL,
-               services: tuple[ServiceSpec, ...] = SERVICES,
-               lti_config_file: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+def front_envs(
+    data_dir: Path,
+    *,
+    idp: ServiceSpec = IDP,
+    portal: ServiceSpec = PORTAL,
+    services: tuple[ServiceSpec, ...] = SERVICES,
+    lti_config_file: Path | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
     """Environments for the dev identity provider (OIDC with PKCE) and the portal that signs people in with it."""
-    shared = {"MOSAIC_DATA_DIR": str(data_dir.resolve()), "MOSAIC_DEV_IDP_URL": idp.url,
-              "MOSAIC_PORTAL_PUBLIC_URL": portal.url, "MOSAIC_PORTAL_OIDC_CLIENT_SECRET": PORTAL_CLIENT_SECRET}
-    portal_env = {**dict(os.environ), **shared, "MOSAIC_PORTAL_ENVIRONMENT": "development",
-                  "MOSAIC_PORTAL_OIDC_AUTHORIZE_URL": f"{idp.url}/authorize",
-                  "MOSAIC_PORTAL_OIDC_TOKEN_URL": f"{idp.url}/token",
-                  **{f"MOSAIC_PORTAL_{s.name.upper()}_URL": s.url for s in services}}
+    shared = {
+        "MOSAIC_DATA_DIR": str(data_dir.resolve()),
+        "MOSAIC_DEV_IDP_URL": idp.url,
+        "MOSAIC_PORTAL_PUBLIC_URL": portal.url,
+        "MOSAIC_PORTAL_OIDC_CLIENT_SECRET": PORTAL_CLIENT_SECRET,
+    }
+    portal_env = {
+        **dict(os.environ),
+        **shared,
+        "MOSAIC_PORTAL_ENVIRONMENT": "development",
+        "MOSAIC_PORTAL_OIDC_AUTHORIZE_URL": f"{idp.url}/authorize",
+        "MOSAIC_PORTAL_OIDC_TOKEN_URL": f"{idp.url}/token",
+        **{f"MOSAIC_PORTAL_{s.name.upper()}_URL": s.url for s in services},
+    }
     seeded = data_dir / "seeded"
     if seeded.exists():
         portal_env["MOSAIC_PORTAL_LTI_DISTRICT_ID"] = seeded.read_text().strip()

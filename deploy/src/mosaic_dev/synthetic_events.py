@@ -32,8 +32,15 @@ def seeded_id(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=value | (0x7000 << 64) | (0x8000 << 48))
 
 
-def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framework_id: str = "math-6",
-              rng: random.Random | None = None, at: datetime = T0) -> Envelope:
+def framework(
+    district_id: str,
+    strands: int = 3,
+    per_strand: int = 4,
+    *,
+    framework_id: str = "math-6",
+    rng: random.Random | None = None,
+    at: datetime = T0,
+) -> Envelope:
     """Strands (roll-up parents) of learning targets, each target a prerequisite of the next in its strand."""
     rng = rng or random.Random(f"{district_id}/framework/{framework_id}/{at.isoformat()}")
     competencies, links = [], []
@@ -42,87 +49,191 @@ def framework(district_id: str, strands: int = 3, per_strand: int = 4, *, framew
         competencies.append(Competency(id=parent, code=f"6.S{s}", statement=f"Strand {s}", sequence=s * 100))
         for t in range(per_strand):
             cid = f"{parent}.T{t}"
-            competencies.append(Competency(id=cid, code=f"6.S{s}.{t}", statement=f"Target {t} of strand {s}",
-                                           parent_id=parent, sequence=s * 100 + t + 1))
+            competencies.append(
+                Competency(
+                    id=cid,
+                    code=f"6.S{s}.{t}",
+                    statement=f"Target {t} of strand {s}",
+                    parent_id=parent,
+                    sequence=s * 100 + t + 1,
+                )
+            )
             if t:
-                links.append(CompetencyLink(origin_id=f"{parent}.T{t - 1}", destination_id=cid,
-                                            association_type="isPrerequisiteOf"))
-    data = FrameworkPublished(framework_id=framework_id, title="Grade 6 math", competencies=tuple(competencies),
-                              links=tuple(links))
+                links.append(
+                    CompetencyLink(
+                        origin_id=f"{parent}.T{t - 1}", destination_id=cid, association_type="isPrerequisiteOf"
+                    )
+                )
+    data = FrameworkPublished(
+        framework_id=framework_id, title="Grade 6 math", competencies=tuple(competencies), links=tuple(links)
+    )
     return new_envelope(data, district_id=district_id, producer="evidence", occurred_at=at, event_id=seeded_id(rng))
 
 
-def roster(district_id: str, school_id: str, sections: dict[str, list[str]], *,
-           rng: random.Random | None = None, at: datetime = T0, mode: str = "full", part: int = 1,
-           parts: int = 1, teacher: str = "teacher-1") -> Envelope:
+def roster(
+    district_id: str,
+    school_id: str,
+    sections: dict[str, list[str]],
+    *,
+    rng: random.Random | None = None,
+    at: datetime = T0,
+    mode: str = "full",
+    part: int = 1,
+    parts: int = 1,
+    teacher: str = "teacher-1",
+) -> Envelope:
     """One roster part: sections (id -> student ids), `teacher` teaching each."""
     rng = rng or random.Random(f"{district_id}/roster/{school_id}/{at.isoformat()}/{part}")
     students = sorted({s for members in sections.values() for s in members})
-    people = [Person(id=s, role="student", school_ids=(school_id,))
-              for s in students]
-    people.append(Person(id=teacher, role="teacher", given_name="Teacher", family_name=teacher,
-                         school_ids=(school_id,)))
-    enrollments = [Enrollment(section_id=sec, user_id=s, role="student")
-                   for sec, members in sorted(sections.items()) for s in members]
-    enrollments += [Enrollment(section_id=sec, user_id=teacher, role="teacher", primary=True)
-                    for sec in sorted(sections)]
-    data = RosterChanged(import_id=f"import-{school_id}", school_id=school_id, mode=mode, part=part, parts=parts,
-                         sections=tuple(Section(id=sec, school_id=school_id, title=sec) for sec in sorted(sections)),
-                         people=tuple(people), enrollments=tuple(enrollments))
-    return new_envelope(data, district_id=district_id, school_id=school_id, producer="evidence", occurred_at=at,
-                        event_id=seeded_id(rng))
+    people = [Person(id=s, role="student", school_ids=(school_id,)) for s in students]
+    people.append(
+        Person(id=teacher, role="teacher", given_name="Teacher", family_name=teacher, school_ids=(school_id,))
+    )
+    enrollments = [
+        Enrollment(section_id=sec, user_id=s, role="student")
+        for sec, members in sorted(sections.items())
+        for s in members
+    ]
+    enrollments += [
+        Enrollment(section_id=sec, user_id=teacher, role="teacher", primary=True) for sec in sorted(sections)
+    ]
+    data = RosterChanged(
+        import_id=f"import-{school_id}",
+        school_id=school_id,
+        mode=mode,
+        part=part,
+        parts=parts,
+        sections=tuple(Section(id=sec, school_id=school_id, title=sec) for sec in sorted(sections)),
+        people=tuple(people),
+        enrollments=tuple(enrollments),
+    )
+    return new_envelope(
+        data, district_id=district_id, school_id=school_id, producer="evidence", occurred_at=at, event_id=seeded_id(rng)
+    )
 
 
-def evidence(district_id: str, student_id: str, competency_ids: tuple[str, ...], score: float, *,
-             evidence_id: str, observed_on: date, rng: random.Random | None = None, at: datetime = T0,
-             kind: str = "assessment_score", section_id: str | None = None, school_id: str | None = None) -> Envelope:
+def evidence(
+    district_id: str,
+    student_id: str,
+    competency_ids: tuple[str, ...],
+    score: float,
+    *,
+    evidence_id: str,
+    observed_on: date,
+    rng: random.Random | None = None,
+    at: datetime = T0,
+    kind: str = "assessment_score",
+    section_id: str | None = None,
+    school_id: str | None = None,
+) -> Envelope:
     """EvidenceRecorded with a 0..4 rubric score."""
     rng = rng or random.Random(f"{district_id}/evidence/{evidence_id}")
-    data = EvidenceRecorded(evidence_id=evidence_id, student_id=student_id, competency_ids=competency_ids, kind=kind,
-                            observed_on=observed_on, recorded_by="teacher-1", score=Score(value=score, maximum=4),
-                            section_id=section_id)
-    return new_envelope(data, district_id=district_id, school_id=school_id, subject=student_id, producer="evidence",
-                        occurred_at=at, event_id=seeded_id(rng))
+    data = EvidenceRecorded(
+        evidence_id=evidence_id,
+        student_id=student_id,
+        competency_ids=competency_ids,
+        kind=kind,
+        observed_on=observed_on,
+        recorded_by="teacher-1",
+        score=Score(value=score, maximum=4),
+        section_id=section_id,
+    )
+    return new_envelope(
+        data,
+        district_id=district_id,
+        school_id=school_id,
+        subject=student_id,
+        producer="evidence",
+        occurred_at=at,
+        event_id=seeded_id(rng),
+    )
 
 
-def correction(district_id: str, student_id: str, evidence_id: str, competency_ids: tuple[str, ...], score: float,
-               observed_on: date, *, rng: random.Random, at: datetime = T0) -> Envelope:
-    data = EvidenceCorrected(evidence_id=evidence_id, student_id=student_id, competency_ids=competency_ids,
-                             observed_on=observed_on, score=Score(value=score, maximum=4), reason="typo",
-                             corrected_by="teacher-1")
-    return new_envelope(data, district_id=district_id, subject=student_id, producer="evidence", occurred_at=at,
-                        event_id=seeded_id(rng))
+def correction(
+    district_id: str,
+    student_id: str,
+    evidence_id: str,
+    competency_ids: tuple[str, ...],
+    score: float,
+    observed_on: date,
+    *,
+    rng: random.Random,
+    at: datetime = T0,
+) -> Envelope:
+    data = EvidenceCorrected(
+        evidence_id=evidence_id,
+        student_id=student_id,
+        competency_ids=competency_ids,
+        observed_on=observed_on,
+        score=Score(value=score, maximum=4),
+        reason="typo",
+        corrected_by="teacher-1",
+    )
+    return new_envelope(
+        data, district_id=district_id, subject=student_id, producer="evidence", occurred_at=at, event_id=seeded_id(rng)
+    )
 
 
-def retraction(district_id: str, student_id: str, evidence_id: str, competency_ids: tuple[str, ...], *,
-               rng: random.Random, at: datetime = T0) -> Envelope:
-    data = EvidenceRetracted(evidence_id=evidence_id, student_id=student_id, competency_ids=competency_ids,
-                             reason="wrong student", retracted_by="teacher-1")
-    return new_envelope(data, district_id=district_id, subject=student_id, producer="evidence", occurred_at=at,
-                        event_id=seeded_id(rng))
+def retraction(
+    district_id: str,
+    student_id: str,
+    evidence_id: str,
+    competency_ids: tuple[str, ...],
+    *,
+    rng: random.Random,
+    at: datetime = T0,
+) -> Envelope:
+    data = EvidenceRetracted(
+        evidence_id=evidence_id,
+        student_id=student_id,
+        competency_ids=competency_ids,
+        reason="wrong student",
+        retracted_by="teacher-1",
+    )
+    return new_envelope(
+        data, district_id=district_id, subject=student_id, producer="evidence", occurred_at=at, event_id=seeded_id(rng)
+    )
 
 
-def district(district_id: str, *, students: int, events: int, seed: int = 7, section_size: int = 25,
-             strands: int = 4, per_strand: int = 5) -> tuple[list[Envelope], Iterator[Envelope]]:
+def district(
+    district_id: str,
+    *,
+    students: int,
+    events: int,
+    seed: int = 7,
+    section_size: int = 25,
+    strands: int = 4,
+    per_strand: int = 5,
+) -> tuple[list[Envelope], Iterator[Envelope]]:
     """(reference envelopes, a stream of `events` evidence envelopes): students learning along the progression,
     with ~2% corrections and ~1% retractions."""
     rng = random.Random(seed)
     school = f"{district_id}-school-1"
     ids = [f"{district_id}-st{i:06d}" for i in range(students)]
-    sections = {f"{district_id}-sec{j:04d}": ids[j * section_size:(j + 1) * section_size]
-                for j in range((students + section_size - 1) // section_size)}
+    sections = {
+        f"{district_id}-sec{j:04d}": ids[j * section_size : (j + 1) * section_size]
+        for j in range((students + section_size - 1) // section_size)
+    }
     names = sorted(sections)
-    chunks = [names[i:i + 40] for i in range(0, len(names), 40)]  # large rosters come in parts
+    chunks = [names[i : i + 40] for i in range(0, len(names), 40)]  # large rosters come in parts
     reference = [framework(district_id, strands, per_strand, rng=rng)] + [
         roster(district_id, school, {n: sections[n] for n in chunk}, rng=rng, part=i + 1, parts=len(chunks))
-        for i, chunk in enumerate(chunks)]
+        for i, chunk in enumerate(chunks)
+    ]
     targets = [f"math-6.S{s}.T{t}" for s in range(strands) for t in range(per_strand)]
     section_of = {s: sec for sec, members in sections.items() for s in members}
     return reference, _evidence_stream(district_id, school, ids, targets, section_of, events, rng)
 
 
-def _evidence_stream(district_id: str, school: str, students: list[str], targets: list[str],
-                     section_of: dict[str, str], count: int, rng: random.Random) -> Iterator[Envelope]:
+def _evidence_stream(
+    district_id: str,
+    school: str,
+    students: list[str],
+    targets: list[str],
+    section_of: dict[str, str],
+    count: int,
+    rng: random.Random,
+) -> Iterator[Envelope]:
     ability = {s: rng.random() for s in students}
     recorded: list[tuple[str, str, tuple[str, ...], date]] = []
     for n in range(count):
@@ -144,5 +255,16 @@ def _evidence_stream(district_id: str, school: str, students: list[str], targets
         kind = "assessment_score" if rng.random() < 0.8 else rng.choice(("observation", "out_of_school"))
         eid = f"{district_id}-ev{n:07d}"
         recorded.append((student, eid, comps, day))
-        yield evidence(district_id, student, comps, score, evidence_id=eid, observed_on=day, rng=rng, at=at,
-                       kind=kind, section_id=section_of[student], school_id=school)
+        yield evidence(
+            district_id,
+            student,
+            comps,
+            score,
+            evidence_id=eid,
+            observed_on=day,
+            rng=rng,
+            at=at,
+            kind=kind,
+            section_id=section_of[student],
+            school_id=school,
+        )

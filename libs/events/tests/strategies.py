@@ -55,13 +55,16 @@ def group_assignment_changes(draw: st.DrawFn) -> GroupAssignmentChanged:
     """Version 2: a new session with its details, or none (the student left the block) and no details."""
     fields = {name: draw(field_strategy(info)) for name, info in GroupAssignmentChanged.model_fields.items()}
     if fields["new_session_id"] is None:
-        fields.update(session_title=None, session_kind=None, starts_at=None, ends_at=None, room_id=None,
-                      teacher_id=None)
+        fields.update(
+            session_title=None, session_kind=None, starts_at=None, ends_at=None, room_id=None, teacher_id=None
+        )
     else:
-        fields.update(session_title=fields["session_title"] or draw(identifiers),
-                      session_kind=fields["session_kind"] or draw(identifiers),
-                      starts_at=fields["starts_at"] or draw(aware_datetimes),
-                      ends_at=fields["ends_at"] or draw(aware_datetimes))
+        fields.update(
+            session_title=fields["session_title"] or draw(identifiers),
+            session_kind=fields["session_kind"] or draw(identifiers),
+            starts_at=fields["starts_at"] or draw(aware_datetimes),
+            ends_at=fields["ends_at"] or draw(aware_datetimes),
+        )
     return GroupAssignmentChanged(**fields)
 
 
@@ -94,8 +97,11 @@ def annotation_strategy(annotation: Any, bounds: dict[str, Any] | None = None) -
         return st.sampled_from(args)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            items = st.lists(annotation_strategy(args[0]), min_size=bounds.get("min_len", 0),
-                             max_size=max(MAX_ITEMS, bounds.get("min_len", 0)))
+            items = st.lists(
+                annotation_strategy(args[0]),
+                min_size=bounds.get("min_len", 0),
+                max_size=max(MAX_ITEMS, bounds.get("min_len", 0)),
+            )
             return items.map(tuple)
         return st.tuples(*(annotation_strategy(a) for a in args))
     return _scalar_strategy(annotation, bounds)
@@ -111,8 +117,7 @@ def _scalar_strategy(annotation: Any, bounds: dict[str, Any]) -> st.SearchStrate
     if annotation is int:
         return st.integers(min_value=bounds.get("ge", -(2**53)), max_value=bounds.get("le", 2**53))
     if annotation is float:
-        return st.floats(min_value=bounds.get("ge"), max_value=bounds.get("le"),
-                         allow_nan=False, allow_infinity=False)
+        return st.floats(min_value=bounds.get("ge"), max_value=bounds.get("le"), allow_nan=False, allow_infinity=False)
     if annotation is str:
         return st.from_regex(bounds["pattern"], fullmatch=True) if "pattern" in bounds else identifiers
     if annotation is UUID:
@@ -150,11 +155,18 @@ def envelopes(draw: st.DrawFn, cls: type[EventData], *, keyed: bool = True) -> E
     data = draw(event_data(cls))
     subject = draw(identifiers if keyed and cls.key_field == "subject" else st.none() | identifiers)
     return Envelope(
-        id=draw(st.uuids()), type=cls.event_type, version=cls.version,
-        occurred_at=draw(aware_datetimes), recorded_at=draw(aware_datetimes),
-        district_id=draw(identifiers), school_id=draw(st.none() | identifiers), subject=subject,
-        correlation_id=draw(st.uuids()), causation_id=draw(st.none() | st.uuids()),
-        producer=draw(identifiers), data=data,
+        id=draw(st.uuids()),
+        type=cls.event_type,
+        version=cls.version,
+        occurred_at=draw(aware_datetimes),
+        recorded_at=draw(aware_datetimes),
+        district_id=draw(identifiers),
+        school_id=draw(st.none() | identifiers),
+        subject=subject,
+        correlation_id=draw(st.uuids()),
+        causation_id=draw(st.none() | st.uuids()),
+        producer=draw(identifiers),
+        data=data,
     )
 
 

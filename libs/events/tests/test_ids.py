@@ -25,8 +25,7 @@ def test_a_different_type_gives_a_different_id(cause: uuid.UUID, types: list[str
     assert derived_event_id(cause, types[0]) != derived_event_id(cause, types[1])
 
 
-@given(cause=st.uuids(), discriminators=st.lists(st.text(min_size=1, max_size=8), min_size=2, max_size=2,
-                                                   unique=True))
+@given(cause=st.uuids(), discriminators=st.lists(st.text(min_size=1, max_size=8), min_size=2, max_size=2, unique=True))
 def test_discriminators_tell_apart_several_events_of_one_cause(cause: uuid.UUID, discriminators: list[str]) -> None:
     first, second = (derived_event_id(cause, "GroupAssignmentChanged", d) for d in discriminators)
     assert first != second
@@ -47,7 +46,10 @@ def test_re_deriving_an_envelope_gives_the_same_id_and_links_the_cause(data: st.
     again = derived_envelope(cause, change, producer="mastery")
     assert first.id == again.id
     assert (first.causation_id, first.correlation_id, first.district_id) == (
-        cause.id, cause.correlation_id, cause.district_id)
+        cause.id,
+        cause.correlation_id,
+        cause.district_id,
+    )
     regroup = derived_envelope(cause, data.draw(event_data(RegroupNeeded)), producer="mastery")
     assert regroup.id != first.id
 

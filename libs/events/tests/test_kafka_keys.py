@@ -35,8 +35,9 @@ def test_the_record_key_is_the_student_or_the_entity(cls: type[EventData], data:
     assert envelope.topic == topic_for_type(cls.event_type).name
 
 
-@pytest.mark.parametrize("cls", [c for c in all_event_classes() if c.key_field == "subject"],
-                         ids=lambda c: c.event_type)
+@pytest.mark.parametrize(
+    "cls", [c for c in all_event_classes() if c.key_field == "subject"], ids=lambda c: c.event_type
+)
 def test_a_student_event_without_a_student_cannot_be_keyed(cls: type[EventData]) -> None:
     envelope = sample_envelope(cls).model_copy(update={"subject": None})
     with pytest.raises(ValueError, match=f"{cls.event_type} needs a 'subject'"):

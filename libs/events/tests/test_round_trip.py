@@ -23,7 +23,17 @@ def test_every_event_type_round_trips_through_json_equal(cls: type[EventData], d
 
 
 def test_the_catalog_covers_the_brief() -> None:
-    brief = {"EvidenceRecorded", "EvidenceCorrected", "EvidenceRetracted", "FrameworkPublished", "RosterChanged",
-             "MasteryChanged", "RegroupNeeded", "SchedulePublished", "GroupAssignmentChanged", "FamilyNotified",
-             "NotificationFailed"}
+    brief = {
+        "EvidenceRecorded",
+        "EvidenceCorrected",
+        "EvidenceRetracted",
+        "FrameworkPublished",
+        "RosterChanged",
+        "MasteryChanged",
+        "RegroupNeeded",
+        "SchedulePublished",
+        "GroupAssignmentChanged",
+        "FamilyNotified",
+        "NotificationFailed",
+    }
     assert brief <= {cls.event_type for cls in all_event_classes()}

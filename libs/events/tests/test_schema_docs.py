@@ -33,8 +33,11 @@ def test_the_checked_in_docs_are_current() -> None:
 
 
 def test_the_module_entry_point_checks_the_docs() -> None:
-    done = subprocess.run([sys.executable, "-m", "mosaic_events.schema_export", "--check", "--docs", str(DOCS)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "mosaic_events.schema_export", "--check", "--docs", str(DOCS)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 

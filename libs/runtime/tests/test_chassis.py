@@ -65,7 +65,8 @@ async def test_each_event_is_applied_once_and_its_consequence_emitted_once(kafka
     assert set(headers) == {b"malformed", b"rejected"}
     assert b"field 'id'" in headers[b"malformed"]["x-mosaic-error"]
     assert headers[b"rejected"]["x-mosaic-error"] == (
-        b"the record is 307200 bytes; a EvidenceRecorded may be at most 262144 bytes")
+        b"the record is 307200 bytes; a EvidenceRecorded may be at most 262144 bytes"
+    )
     assert {h["x-mosaic-consumer-group"] for h in headers.values()} == {group.encode()}  # who wrote each
 
     ids = {str(e.id) for e in events}
@@ -101,6 +102,7 @@ async def test_callers_need_a_valid_token_for_the_district(kafka_bootstrap, topi
 
 # The door: every service's limits on what it reads, over real HTTP (uvicorn on a free port). ------------
 
+
 class Reading(BaseModel):
     value: float
     note: str = ""
@@ -108,8 +110,13 @@ class Reading(BaseModel):
 
 def limited_service(tmp_path, received: list[int]):  # type: ignore[no-untyped-def]
     """A service with a JSON route and a multipart route, 64 KiB for JSON and 256 KiB for uploads."""
-    settings = ServiceSettings(service_name="door", kafka_enabled=False, database_url=f"sqlite+aiosqlite:///"
-                               f"{tmp_path}/door.db", max_request_bytes=64 * 1024, max_upload_bytes=256 * 1024)
+    settings = ServiceSettings(
+        service_name="door",
+        kafka_enabled=False,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/door.db",
+        max_request_bytes=64 * 1024,
+        max_upload_bytes=256 * 1024,
+    )
     router = APIRouter()
 
     @router.post("/readings")
@@ -173,8 +180,9 @@ async def test_a_multipart_upload_is_limited_while_it_streams(tmp_path):
         big = await client.post("/uploads", files={"f": ("b.csv", b"b" * 400_000, "text/csv")})
         assert big.status_code == 413, big.text[:200]
         assert "262144 bytes" in big.json()["detail"]
-        as_json = await client.post("/readings", content=b"{" + b" " * 100_000 + b"}",
-                                    headers={"Content-Type": "application/json"})
+        as_json = await client.post(
+            "/readings", content=b"{" + b" " * 100_000 + b"}", headers={"Content-Type": "application/json"}
+        )
         assert as_json.status_code == 413  # an upload's allowance is not a JSON body's
     assert received == [100_000]
 
@@ -206,8 +214,9 @@ async def test_a_422_quotes_only_an_excerpt_of_the_input(tmp_path):
 
 async def test_a_422_about_nan_or_a_deeply_nested_input_is_still_a_422(tmp_path):
     async with served(limited_service(tmp_path, [])) as client:
-        nan = await client.post("/readings", content=b'{"value": 1, "note": NaN}',
-                                headers={"Content-Type": "application/json"})
+        nan = await client.post(
+            "/readings", content=b'{"value": 1, "note": NaN}', headers={"Content-Type": "application/json"}
+        )
         assert nan.status_code == 422 and nan.json()["detail"][0]["input"] == "NaN"
         deep = b'{"value": 1, "note": ' + b"[" * 5000 + b"]" * 5000 + b"}"
         reply = await client.post("/readings", content=deep, headers={"Content-Type": "application/json"})

@@ -27,11 +27,12 @@ def test_kafka_and_database_have_working_defaults(monkeypatch, tmp_path):
     assert settings.consumer_group == "mosaic-evidence"
 
 
-
 def test_request_limits_are_set_per_service_and_default_to_1_mib_and_50_mib(monkeypatch, tmp_path):
     monkeypatch.setenv("MOSAIC_DATA_DIR", str(tmp_path))
     assert (EvidenceLikeSettings().max_request_bytes, EvidenceLikeSettings().max_upload_bytes) == (
-        1024 * 1024, 50 * 1024 * 1024)
+        1024 * 1024,
+        50 * 1024 * 1024,
+    )
     monkeypatch.setenv("MOSAIC_EVIDENCE_MAX_REQUEST_BYTES", "4096")
     monkeypatch.setenv("MOSAIC_EVIDENCE_MAX_UPLOAD_BYTES", "8192")
     settings = EvidenceLikeSettings()

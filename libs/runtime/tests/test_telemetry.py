@@ -15,7 +15,9 @@ def test_a_background_poll_starts_no_trace_but_work_does():
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("SELECT outbox", kind=SpanKind.CLIENT):
         pass
-    with (tracer.start_as_current_span("POST /evidence", kind=SpanKind.SERVER),
-          tracer.start_as_current_span("INSERT evidence", kind=SpanKind.CLIENT)):
+    with (
+        tracer.start_as_current_span("POST /evidence", kind=SpanKind.SERVER),
+        tracer.start_as_current_span("INSERT evidence", kind=SpanKind.CLIENT),
+    ):
         pass
     assert [s.name for s in exporter.get_finished_spans()] == ["INSERT evidence", "POST /evidence"]

@@ -32,9 +32,18 @@ async def remember(uow: UnitOfWork, _event, envelope) -> None:  # type: ignore[n
 
 async def decide_at_the_end(uow: UnitOfWork) -> None:
     for cause in uow.cache.get("seen", []):
-        changed = MasteryChanged(student_id=cause.subject, competency_id="c-1", old_level=None, new_level="Proficient",
-                                 new_rank=2, mastered=True, estimate=0.9, method="latest", evidence_count=1,
-                                 cause_evidence_ids=(cause.data.evidence_id,))
+        changed = MasteryChanged(
+            student_id=cause.subject,
+            competency_id="c-1",
+            old_level=None,
+            new_level="Proficient",
+            new_rank=2,
+            mastered=True,
+            estimate=0.9,
+            method="latest",
+            evidence_count=1,
+            cause_evidence_ids=(cause.data.evidence_id,),
+        )
         await uow.emit_many([derived_envelope(cause, changed, producer="sample", discriminators=("c-1",))])
 
 
@@ -48,15 +57,20 @@ async def test_an_event_decided_before_commit_carries_its_causes_trace(kafka_boo
     await produce(kafka_bootstrap, topic, [(cause.kafka_key, encode(cause), headers)])
 
     group = f"g-{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(service_name="sample", kafka_bootstrap_servers=kafka_bootstrap, consumer_group=group,
-                               database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db", oidc_jwks_json=KEY.jwks_json,
-                               outbox_poll_seconds=0.05, topic_overrides={"mosaic.evidence.v1": topic})
+    settings = ServiceSettings(
+        service_name="sample",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_group=group,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db",
+        oidc_jwks_json=KEY.jwks_json,
+        outbox_poll_seconds=0.05,
+        topic_overrides={"mosaic.evidence.v1": topic},
+    )
 
     def consumers(ctx: ServiceContext) -> None:
         subscribe(ctx, sample_map(remember, before_commit=decide_at_the_end), on_committed=ctx.relay.wake)
 
-    app = create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata,
-                         setup_consumers=consumers)
+    app = create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata, setup_consumers=consumers)
     async with running(app):
         for _ in range(60):
             records = await read_all(kafka_bootstrap, "mosaic.mastery.v1", 100_000, timeout=1)

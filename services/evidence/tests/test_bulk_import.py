@@ -93,8 +93,12 @@ def _bad_rows(good: list[str], view) -> dict[str, list[str]]:
         for name, value in values.items():
             row[col[name]] = value
         return row
-    teacher = next(pid for pid, role in view.roles.items()
-                   if role == "teacher" and not view.sections_taught_by(pid) & view.sections_of_student(good[1]))
+
+    teacher = next(
+        pid
+        for pid, role in view.roles.items()
+        if role == "teacher" and not view.sections_taught_by(pid) & view.sections_of_student(good[1])
+    )
     return {
         "score": changed(score="5", scale_min="1", scale_max="4"),
         "observed_on": changed(observed_on="14/09/2026"),
@@ -148,16 +152,22 @@ def test_the_fast_envelope_is_what_the_catalog_decodes() -> None:
 
 
 @pytest.mark.integration
-async def test_an_import_sends_each_valid_row_once_and_writes_every_reject(kafka_bootstrap, district_files, view,
-                                                                           tmp_path) -> None:
+async def test_an_import_sends_each_valid_row_once_and_writes_every_reject(
+    kafka_bootstrap, district_files, view, tmp_path
+) -> None:
     district, out = district_files
     rows = _evidence_rows(out)
     bad = _bad_rows(rows[0], view)
     mixed = rows[:300] + list(bad.values()) + rows[300:600]
     path = _write_csv(tmp_path / "evidence.csv", mixed)
     topic = _topic(kafka_bootstrap)
-    options = ImportOptions(path=path, district_id=district.district_id, topic=topic, view=view,
-                            producer_config=import_producer_config(kafka_bootstrap))
+    options = ImportOptions(
+        path=path,
+        district_id=district.district_id,
+        topic=topic,
+        view=view,
+        producer_config=import_producer_config(kafka_bootstrap),
+    )
     summary = await import_evidence(options)
     assert (summary.rows, summary.accepted, summary.rejected) == (len(mixed), 600, len(bad))
     records = await _read_topic(kafka_bootstrap, topic)
@@ -182,8 +192,14 @@ async def test_an_import_killed_midway_resumes_and_the_topic_holds_each_row_once
     rows = _evidence_rows(tmp_path)
     assert len(rows) == 8000
     topic = _topic(kafka_bootstrap)
-    options = ImportOptions(path=path, district_id=district.district_id, topic=topic, checkpoint_seconds=0,
-                            window=1000, producer_config=import_producer_config(kafka_bootstrap))
+    options = ImportOptions(
+        path=path,
+        district_id=district.district_id,
+        topic=topic,
+        checkpoint_seconds=0,
+        window=1000,
+        producer_config=import_producer_config(kafka_bootstrap),
+    )
     on_disk_at_row_6000: list[str] = []
 
     def kill_point(progress: ImportProgress) -> None:
@@ -220,8 +236,9 @@ def test_parser_workers_together_yield_every_row_once_in_order(district_files, v
     district, out = district_files
     rows = _evidence_rows(out)[:200]
     bad = list(_bad_rows(rows[0], view).values())
-    mixed = [row for index, good in enumerate(rows) for row in ([good, bad[index % len(bad)]] if index % 9 == 0
-                                                                   else [good])]
+    mixed = [
+        row for index, good in enumerate(rows) for row in ([good, bad[index % len(bad)]] if index % 9 == 0 else [good])
+    ]
     path = _write_csv(tmp_path / "evidence.csv", mixed)
     monkeypatch.setattr(parsing, "CHUNK_ROWS", 7)
     job = ParseJob(path, 30, "import-1", district.district_id, "test", "2026-09-01T00:00:00Z", view, None)

@@ -110,40 +110,71 @@ def district_package() -> dict:
         return raw
 
     def assoc(ident, origin, kind, destination, seq=None):
-        raw = {"identifier": ident, "originNodeURI": {"identifier": origin}, "associationType": kind,
-               "destinationNodeURI": {"identifier": destination}}
+        raw = {
+            "identifier": ident,
+            "originNodeURI": {"identifier": origin},
+            "associationType": kind,
+            "destinationNodeURI": {"identifier": destination},
+        }
         if seq is not None:
             raw["sequenceNumber"] = seq
         return raw
 
     return {
         "CFDocument": doc,
-        "CFItems": [item("m", "MATH", "Mathematics", "Domain"), item("r1", "6.RP.A.1", "Ratio language", "Standard"),
-                    item("r2", "6.RP.A.2", "Unit rates", "Standard"),
-                    item("t1", "6.RP.A.1.a", "I can describe a ratio", "Learning Target"),
-                    item("d", "SEL", "Dispositions", "Competency Area"),
-                    item("d1", "SEL.1", "Collaboration", "Disposition"),
-                    item("d2", "SEL.2", "Self-direction", "Habit of Work")],
-        "CFAssociations": [assoc("a1", "m", "isChildOf", "doc-1", 1), assoc("a2", "r1", "isChildOf", "m", 1),
-                           assoc("a3", "r2", "isChildOf", "m", 2), assoc("a4", "t1", "isChildOf", "r1"),
-                           assoc("a5", "r1", "precedes", "r2"), assoc("a6", "r1", "isPrerequisiteOf", "r2"),
-                           assoc("a7", "d", "isChildOf", "doc-1", 2), assoc("a8", "d1", "isChildOf", "d"),
-                           assoc("a9", "d2", "isChildOf", "d")],
-        "CFRubrics": [{"identifier": "rub", "title": "4-point", "CFRubricCriteria": [
-            {"identifier": "crit", "CFItemURI": {"identifier": "d1"}, "category": "Collaboration",
-             "CFRubricCriterionLevels": [{"identifier": f"l{n}", "score": n, "quality": q}
-                                         for n, q in enumerate(["Beginning", "Developing", "Proficient",
-                                                                "Advanced"], start=1)]}]}],
+        "CFItems": [
+            item("m", "MATH", "Mathematics", "Domain"),
+            item("r1", "6.RP.A.1", "Ratio language", "Standard"),
+            item("r2", "6.RP.A.2", "Unit rates", "Standard"),
+            item("t1", "6.RP.A.1.a", "I can describe a ratio", "Learning Target"),
+            item("d", "SEL", "Dispositions", "Competency Area"),
+            item("d1", "SEL.1", "Collaboration", "Disposition"),
+            item("d2", "SEL.2", "Self-direction", "Habit of Work"),
+        ],
+        "CFAssociations": [
+            assoc("a1", "m", "isChildOf", "doc-1", 1),
+            assoc("a2", "r1", "isChildOf", "m", 1),
+            assoc("a3", "r2", "isChildOf", "m", 2),
+            assoc("a4", "t1", "isChildOf", "r1"),
+            assoc("a5", "r1", "precedes", "r2"),
+            assoc("a6", "r1", "isPrerequisiteOf", "r2"),
+            assoc("a7", "d", "isChildOf", "doc-1", 2),
+            assoc("a8", "d1", "isChildOf", "d"),
+            assoc("a9", "d2", "isChildOf", "d"),
+        ],
+        "CFRubrics": [
+            {
+                "identifier": "rub",
+                "title": "4-point",
+                "CFRubricCriteria": [
+                    {
+                        "identifier": "crit",
+                        "CFItemURI": {"identifier": "d1"},
+                        "category": "Collaboration",
+                        "CFRubricCriterionLevels": [
+                            {"identifier": f"l{n}", "score": n, "quality": q}
+                            for n, q in enumerate(["Beginning", "Developing", "Proficient", "Advanced"], start=1)
+                        ],
+                    }
+                ],
+            }
+        ],
     }
 
 
 def test_dispositions_progressions_and_rubrics_live_in_one_tree():
     framework = parse_case_package(district_package())
     kinds = {c.id: c.kind for c in framework.competencies}
-    assert (kinds["r1"], kinds["t1"], kinds["d1"], kinds["d2"]) == ("standard", "learning target",
-                                                                   "disposition", "disposition")
+    assert (kinds["r1"], kinds["t1"], kinds["d1"], kinds["d2"]) == (
+        "standard",
+        "learning target",
+        "disposition",
+        "disposition",
+    )
     assert [(link.origin_id, link.association_type, link.destination_id) for link in framework.links] == [
-        ("r1", "precedes", "r2"), ("r1", "isPrerequisiteOf", "r2")]
+        ("r1", "precedes", "r2"),
+        ("r1", "isPrerequisiteOf", "r2"),
+    ]
     assert [c.id for c in framework.competencies] == ["m", "r1", "t1", "r2", "d", "d1", "d2"]
     assert framework.by_id()["t1"].parent_id == "r1" and framework.version == "2026.1"
     levels = framework.rubrics[0].criteria[0].levels
@@ -157,23 +188,35 @@ def test_a_new_version_is_a_diff_of_added_changed_and_removed():
     new_package["CFItems"] = [i for i in new_package["CFItems"] if i["identifier"] != "t1"]  # t1 removed
     new_package["CFAssociations"] = [a for a in new_package["CFAssociations"] if a["identifier"] != "a4"]
     new_package["CFItems"].append({"identifier": "r3", "humanCodingScheme": "6.RP.A.3", "fullStatement": "Ratios"})
-    new_package["CFAssociations"].append({"identifier": "a10", "originNodeURI": {"identifier": "r3"},
-                                          "associationType": "isChildOf", "destinationNodeURI": {"identifier": "m"},
-                                          "sequenceNumber": 3})
+    new_package["CFAssociations"].append(
+        {
+            "identifier": "a10",
+            "originNodeURI": {"identifier": "r3"},
+            "associationType": "isChildOf",
+            "destinationNodeURI": {"identifier": "m"},
+            "sequenceNumber": 3,
+        }
+    )
     diff = diff_frameworks(parse_case_package(old_package), parse_case_package(new_package))
     assert (diff.added, diff.changed, diff.removed) == (("r3",), ("r2",), ("t1",))
     same = diff_frameworks(parse_case_package(old_package), parse_case_package(copy.deepcopy(old_package)))
     assert (same.added, same.changed, same.removed) == ((), (), ())
 
 
-@pytest.mark.parametrize(("package", "fragment"), [
-    ("[]", "JSON object"),
-    ("{not json", "not valid JSON"),
-    ('{"CFItems": []}', "CFDocument is missing"),
-    ('{"CFDocument": {"title": "x"}}', "neither an identifier nor a uri"),
-    ('{"CFDocument": {"identifier": "d"}, "CFItems": [{"identifier": "i"}]}', "CFItems[0] (i) has no fullStatement"),
-    ('{"CFDocument": {"identifier": "d"}, "CFAssociations": [{"identifier": "a"}]}', "CFAssociations[0] lacks"),
-])
+@pytest.mark.parametrize(
+    ("package", "fragment"),
+    [
+        ("[]", "JSON object"),
+        ("{not json", "not valid JSON"),
+        ('{"CFItems": []}', "CFDocument is missing"),
+        ('{"CFDocument": {"title": "x"}}', "neither an identifier nor a uri"),
+        (
+            '{"CFDocument": {"identifier": "d"}, "CFItems": [{"identifier": "i"}]}',
+            "CFItems[0] (i) has no fullStatement",
+        ),
+        ('{"CFDocument": {"identifier": "d"}, "CFAssociations": [{"identifier": "a"}]}', "CFAssociations[0] lacks"),
+    ],
+)
 def test_unreadable_packages_say_what_is_wrong(package, fragment):
     with pytest.raises(FrameworkError) as error:
         parse_case_json(package)
@@ -186,6 +229,6 @@ def test_a_byte_order_mark_is_tolerated():
 
 
 def test_item_types_are_classified():
-    assert [classify_item_type(t) for t in (None, "Standard", "Learning Target", "Social-Emotional Skill",
-                                            "Cluster")] == ["standard", "standard", "learning target",
-                                                            "disposition", "cluster"]
+    assert [
+        classify_item_type(t) for t in (None, "Standard", "Learning Target", "Social-Emotional Skill", "Cluster")
+    ] == ["standard", "standard", "learning target", "disposition", "cluster"]

@@ -144,31 +144,45 @@ class Service:
 
     async def count(self, table) -> int:  # type: ignore[no-untyped-def]
         async with self.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(table).where(
-                table.c.district_id == self.district)) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count()).select_from(table).where(table.c.district_id == self.district)
+                )
+                or 0
+            )
 
     async def seed(self) -> None:
         """Import the ACT math framework and the Northfield roster through the API."""
         framework = json.loads((DATA / "case" / "Ordering.json").read_text("utf-8"))
         reply = await self.client.post(self.path("frameworks"), json=framework, headers=self.admin)
         assert reply.status_code == 201, reply.text
-        reply = await self.client.post(self.path("rosters"), content=northfield_zip(),
-                                       headers={**self.admin, "Content-Type": "application/zip"})
+        reply = await self.client.post(
+            self.path("rosters"), content=northfield_zip(), headers={**self.admin, "Content-Type": "application/zip"}
+        )
         assert reply.status_code == 201, reply.text
 
 
 def evidence_body(roster: Roster, **overrides) -> dict:
-    body = {"student_id": roster.student, "competency_ids": [L1_1], "kind": "rubric_rating",
-            "observed_on": "2026-09-20", "score": {"value": 3, "minimum": 1, "maximum": 4},
-            "comment": "names straight and curved lines"}
+    body = {
+        "student_id": roster.student,
+        "competency_ids": [L1_1],
+        "kind": "rubric_rating",
+        "observed_on": "2026-09-20",
+        "score": {"value": 3, "minimum": 1, "maximum": 4},
+        "comment": "names straight and curved lines",
+    }
     return {**body, **overrides}
 
 
 async def start_service(bootstrap: str, database_url: str, **overrides) -> tuple[object, EvidenceSettings]:
     key = generate_signing_key()
-    settings = EvidenceSettings(database_url=database_url, kafka_bootstrap_servers=bootstrap,
-                                oidc_jwks_json=key.jwks_json, consumer_group=f"test-evidence-{uuid.uuid4().hex[:8]}",
-                                **{"project_evidence_topic": False, **overrides})
+    settings = EvidenceSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        oidc_jwks_json=key.jwks_json,
+        consumer_group=f"test-evidence-{uuid.uuid4().hex[:8]}",
+        **{"project_evidence_topic": False, **overrides},
+    )
     return build_app(settings), settings
 
 
@@ -176,31 +190,44 @@ async def start_service(bootstrap: str, database_url: str, **overrides) -> tuple
 async def service(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Service]:
     app, _ = await start_service(kafka_bootstrap, database_url)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with app.router.lifespan_context(app), httpx.AsyncClient(  # type: ignore[attr-defined]
-            transport=transport, base_url="http://evidence.test") as client:
-            svc = Service(app, client, generate_signing_key(), f"district-{uuid.uuid4().hex[:10]}",
-                          TopicProbe(kafka_bootstrap, EVIDENCE.name), TopicProbe(kafka_bootstrap, REFERENCE.name),
-                          northfield_roles())
-            await svc.seed()
-            yield svc
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(  # type: ignore[attr-defined]
+            transport=transport, base_url="http://evidence.test"
+        ) as client,
+    ):
+        svc = Service(
+            app,
+            client,
+            generate_signing_key(),
+            f"district-{uuid.uuid4().hex[:10]}",
+            TopicProbe(kafka_bootstrap, EVIDENCE.name),
+            TopicProbe(kafka_bootstrap, REFERENCE.name),
+            northfield_roles(),
+        )
+        await svc.seed()
+        yield svc
 
 
 async def test_recorded_evidence_is_read_back_from_the_broker(service: Service):
     roster = service.roster
     mark = await service.evidence_topic.mark()
-    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
-                                      headers=service.headers(roster.teacher))
+    reply = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster), headers=service.headers(roster.teacher)
+    )
     assert reply.status_code == 201, reply.text
     [envelope] = await service.evidence_topic.since(mark, service.district)
     assert envelope.type == "EvidenceRecorded" and envelope.subject == roster.student
     assert envelope.data.evidence_id == reply.json()["evidence_id"]
     assert envelope.data.recorded_by == roster.teacher and envelope.data.score.value == 3
     ordering = json.loads((DATA / "case" / "Ordering.json").read_text("utf-8"))
-    assert envelope.data.competency_ids == tuple(i["identifier"] for i in ordering["CFItems"]
-                                                 if i.get("humanCodingScheme") == L1_1)
+    assert envelope.data.competency_ids == tuple(
+        i["identifier"] for i in ordering["CFItems"] if i.get("humanCodingScheme") == L1_1
+    )
     assert envelope.school_id == "f49effb3-8322-5ad6-9d94-9ad6365874b2"
-    history = await service.client.get(service.path(f"students/{roster.student}/evidence"),
-                                       headers=service.headers(roster.teacher))
+    history = await service.client.get(
+        service.path(f"students/{roster.student}/evidence"), headers=service.headers(roster.teacher)
+    )
     assert history.status_code == 200 and history.json()["total"] == 1
     assert history.json()["items"][0]["history"][0]["event_id"] == str(envelope.id)
 
@@ -209,19 +236,23 @@ async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(serv
     """ADR 0019: no comment, name or contact on a forever topic; names and contacts on mosaic.people.v1."""
     roster = service.roster
     mark = await service.evidence_topic.mark()
-    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
-                                      headers=service.headers(roster.teacher))
+    reply = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster), headers=service.headers(roster.teacher)
+    )
     assert reply.status_code == 201, reply.text
     [envelope] = await service.evidence_topic.since(mark, service.district)
     assert envelope.data.comment is None and envelope.data.reflection is None
-    history = await service.client.get(service.path(f"students/{roster.student}/evidence"),
-                                       headers=service.headers(roster.teacher))
+    history = await service.client.get(
+        service.path(f"students/{roster.student}/evidence"), headers=service.headers(roster.teacher)
+    )
     assert history.json()["items"][0]["comment"] == "names straight and curved lines"  # kept in evidence's store
     rosters = [e for e in await service.reference_topic.since({}, service.district) if e.type == "RosterChanged"]
     people = [p for e in rosters for p in e.data.people]
     assert len(people) > 60
-    assert all(p.given_name == "" and p.family_name == "" and p.email is None and p.phone is None
-               and p.sms is None for p in people)
+    assert all(
+        p.given_name == "" and p.family_name == "" and p.email is None and p.phone is None and p.sms is None
+        for p in people
+    )
     details = await TopicProbe(service.evidence_topic.bootstrap, PEOPLE.name).since({}, service.district)
     by_person = {d.data.person_id: d.data for d in details}
     assert {p.id for p in people} <= set(by_person)
@@ -233,8 +264,9 @@ async def test_the_permanent_log_carries_ids_and_the_people_topic_the_names(serv
 
 async def test_a_district_administrator_erases_a_student_and_the_log_says_so_once(service: Service):
     roster = service.roster
-    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster),
-                                      headers=service.headers(roster.teacher, key="erase-me"))
+    reply = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster), headers=service.headers(roster.teacher, key="erase-me")
+    )
     assert reply.status_code == 201, reply.text
     erasure = service.path(f"people/{roster.student}/erasure")
     refused = await service.client.post(erasure, headers=service.headers(roster.teacher))
@@ -265,25 +297,31 @@ async def test_a_retry_with_the_same_key_records_nothing_new(service: Service):
     first = await service.client.post(service.path("evidence"), json=evidence_body(roster), headers=headers)
     again = await service.client.post(service.path("evidence"), json=evidence_body(roster), headers=headers)
     assert (first.status_code, again.status_code) == (201, 201) and first.json() == again.json()
-    other = await service.client.post(service.path("evidence"), json=evidence_body(roster, comment="changed"),
-                                      headers=headers)
+    other = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster, comment="changed"), headers=headers
+    )
     assert other.status_code == 409 and "different request body" in other.json()["detail"]
     assert len(await service.evidence_topic.since(mark, service.district)) == 1
     assert await service.count(evidence) == 1
 
 
-@pytest.mark.parametrize(("who", "overrides", "status", "code", "field"), [
-    ("teacher", {"student_id": "no-such-student"}, 422, "unknown_student", "student_id"),
-    ("teacher", {"competency_ids": ["9.ZZ.9"]}, 422, "unknown_competency", "competency_ids[0]"),
-    ("other_teacher", {}, 403, "not_permitted", "recorded_by"),
-    ("teacher", {"score": {"value": 5, "minimum": 1, "maximum": 4}}, 422, "score_out_of_scale", "score.value"),
-])
-async def test_bad_evidence_is_refused_with_its_problem_and_no_event(service: Service, who, overrides, status, code,
-                                                                     field):
+@pytest.mark.parametrize(
+    ("who", "overrides", "status", "code", "field"),
+    [
+        ("teacher", {"student_id": "no-such-student"}, 422, "unknown_student", "student_id"),
+        ("teacher", {"competency_ids": ["9.ZZ.9"]}, 422, "unknown_competency", "competency_ids[0]"),
+        ("other_teacher", {}, 403, "not_permitted", "recorded_by"),
+        ("teacher", {"score": {"value": 5, "minimum": 1, "maximum": 4}}, 422, "score_out_of_scale", "score.value"),
+    ],
+)
+async def test_bad_evidence_is_refused_with_its_problem_and_no_event(
+    service: Service, who, overrides, status, code, field
+):
     roster = service.roster
     mark = await service.evidence_topic.mark()
-    reply = await service.client.post(service.path("evidence"), json=evidence_body(roster, **overrides),
-                                      headers=service.headers(getattr(roster, who)))
+    reply = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster, **overrides), headers=service.headers(getattr(roster, who))
+    )
     assert reply.status_code == status, reply.text
     [refusal] = reply.json()["refused"]
     assert [(p["code"], p["field"]) for p in refusal["problems"]] == [(code, field)]
@@ -292,8 +330,11 @@ async def test_bad_evidence_is_refused_with_its_problem_and_no_event(service: Se
 
 
 async def test_another_districts_token_is_forbidden(service: Service):
-    reply = await service.client.post(service.path("evidence"), json=evidence_body(service.roster),
-                                      headers=service.headers(service.roster.teacher, district="elsewhere"))
+    reply = await service.client.post(
+        service.path("evidence"),
+        json=evidence_body(service.roster),
+        headers=service.headers(service.roster.teacher, district="elsewhere"),
+    )
     assert reply.status_code == 403 and "not" in reply.json()["detail"]
 
 
@@ -302,38 +343,56 @@ async def test_a_batch_is_all_or_nothing_and_corrections_and_retractions_are_new
     teacher = service.headers(roster.teacher)
     mark = await service.evidence_topic.mark()
     bad_batch = [evidence_body(roster), evidence_body(roster, student_id=roster.other_student, observed_on="x")]
-    assert (await service.client.post(service.path("evidence/batch"), json=bad_batch, headers=teacher)).status_code \
-        == 422
-    batch = [evidence_body(roster, observed_on=f"2026-09-{day:02d}", score={"value": day % 4 + 1, "minimum": 1,
-                                                                              "maximum": 4}) for day in range(1, 6)]
+    assert (
+        await service.client.post(service.path("evidence/batch"), json=bad_batch, headers=teacher)
+    ).status_code == 422
+    batch = [
+        evidence_body(
+            roster, observed_on=f"2026-09-{day:02d}", score={"value": day % 4 + 1, "minimum": 1, "maximum": 4}
+        )
+        for day in range(1, 6)
+    ]
     batch.append(evidence_body(roster, student_id=roster.other_student, kind="observation"))
     reply = await service.client.post(service.path("evidence/batch"), json=batch, headers=teacher)
     assert reply.status_code == 201, reply.text
     first_id = reply.json()["recorded"][0]["evidence_id"]
-    corrected = await service.client.post(service.path(f"evidence/{first_id}/corrections"), headers=teacher,
-                                          json={"reason": "misread the rubric", "score": {"value": 4, "minimum": 1,
-                                                                                          "maximum": 4}})
+    corrected = await service.client.post(
+        service.path(f"evidence/{first_id}/corrections"),
+        headers=teacher,
+        json={"reason": "misread the rubric", "score": {"value": 4, "minimum": 1, "maximum": 4}},
+    )
     assert corrected.status_code == 201, corrected.text
-    retracted = await service.client.post(service.path(f"evidence/{first_id}/retraction"), headers=teacher,
-                                          json={"reason": "wrong student"})
+    retracted = await service.client.post(
+        service.path(f"evidence/{first_id}/retraction"), headers=teacher, json={"reason": "wrong student"}
+    )
     assert retracted.status_code == 201
-    again = await service.client.post(service.path(f"evidence/{first_id}/retraction"), headers=teacher,
-                                      json={"reason": "twice"})
+    again = await service.client.post(
+        service.path(f"evidence/{first_id}/retraction"), headers=teacher, json={"reason": "twice"}
+    )
     assert again.status_code == 409 and again.json()["problems"][0]["code"] == "already_retracted"
     types = [e.type for e in await service.evidence_topic.since(mark, service.district)]
     assert sorted(types) == sorted(["EvidenceRecorded"] * 6 + ["EvidenceCorrected", "EvidenceRetracted"])
     one = (await service.client.get(service.path(f"evidence/{first_id}"), headers=teacher)).json()
     assert one["retracted"] and one["score"]["value"] == 4 and one["revision"] == 2
     assert [h["type"] for h in one["history"]] == ["EvidenceRecorded", "EvidenceCorrected", "EvidenceRetracted"]
-    page = (await service.client.get(service.path(f"students/{roster.student}/evidence"), headers=teacher,
-                                     params={"limit": 2, "from": "2026-09-02"})).json()
+    page = (
+        await service.client.get(
+            service.path(f"students/{roster.student}/evidence"),
+            headers=teacher,
+            params={"limit": 2, "from": "2026-09-02"},
+        )
+    ).json()
     assert (page["total"], len(page["items"]), page["next_offset"]) == (4, 2, 2)
     assert [i["observed_on"] for i in page["items"]] == ["2026-09-05", "2026-09-04"]
-    kinds = (await service.client.get(service.path(f"students/{roster.other_student}/evidence"), headers=teacher,
-                                      params={"kind": "observation"})).json()
+    kinds = (
+        await service.client.get(
+            service.path(f"students/{roster.other_student}/evidence"), headers=teacher, params={"kind": "observation"}
+        )
+    ).json()
     assert kinds["total"] == 1
-    outsider = await service.client.get(service.path(f"students/{roster.student}/evidence"),
-                                        headers=service.headers(roster.other_teacher))
+    outsider = await service.client.get(
+        service.path(f"students/{roster.student}/evidence"), headers=service.headers(roster.other_teacher)
+    )
     assert outsider.status_code == 404  # the answer an unknown student gets: no existence oracle
 
 
@@ -341,12 +400,19 @@ async def test_xapi_and_caliper_become_evidence_through_the_districts_mapping(se
     roster = service.roster
     activity = "http://example.adlnet.gov/xapi/example/simpleCBT"
     quiz = "https://example.edu/terms/201601/courses/7/sections/1/assess/1"
-    mapping = {"activities": [{"activity_id": activity, "competency_ids": [L1_1]},
-                              {"activity_id": quiz, "competency_ids": [L1_1]}],
-               "actors": {"mailto:example.learner@adlnet.gov": roster.student,
-                          "https://example.edu/users/554433": roster.student}}
-    assert (await service.client.put(service.path("standards-mapping"), json=mapping,
-                                     headers=service.admin)).status_code == 200
+    mapping = {
+        "activities": [
+            {"activity_id": activity, "competency_ids": [L1_1]},
+            {"activity_id": quiz, "competency_ids": [L1_1]},
+        ],
+        "actors": {
+            "mailto:example.learner@adlnet.gov": roster.student,
+            "https://example.edu/users/554433": roster.student,
+        },
+    }
+    assert (
+        await service.client.put(service.path("standards-mapping"), json=mapping, headers=service.admin)
+    ).status_code == 200
     lrs = service.headers("lrs", "integration")
     statements = json.loads((DATA / "xapi" / "spec-examples.json").read_text("utf-8"))
     mark = await service.evidence_topic.mark()
@@ -362,17 +428,24 @@ async def test_xapi_and_caliper_become_evidence_through_the_districts_mapping(se
     unmapped = {**statements[4], "id": str(uuid.uuid4()), "object": {"id": "http://example.com/unmapped"}}
     reply = await service.client.post(service.path("xapi/statements"), json=[unmapped], headers=lrs)
     assert reply.json()["unmapped"] == ["http://example.com/unmapped"]
-    void = {**statements[0], "id": str(uuid.uuid4()),
-            "object": {"objectType": "StatementRef", "id": statements[4]["id"]}}
-    assert (await service.client.post(service.path("xapi/statements"), json=void, headers=lrs)).json()["counts"] \
-        == {"voided": 1}
+    void = {
+        **statements[0],
+        "id": str(uuid.uuid4()),
+        "object": {"objectType": "StatementRef", "id": statements[4]["id"]},
+    }
+    assert (await service.client.post(service.path("xapi/statements"), json=void, headers=lrs)).json()["counts"] == {
+        "voided": 1
+    }
     batch = json.loads((DATA / "caliper" / "caliperEnvelopeEventBatch.json").read_text("utf-8"))
     batch["data"].append(json.loads((DATA / "caliper" / "caliperEventGradeGraded.json").read_text("utf-8")))
     reply = await service.client.post(service.path("caliper/events"), json=batch, headers=lrs)
     assert reply.json()["counts"] == {"evidence": 1, "not_evidence": 3}
     found = await service.evidence_topic.since(mark, service.district)
     assert sorted((e.type, e.data.source if e.type == "EvidenceRecorded" else "") for e in found) == [
-        ("EvidenceRecorded", "caliper"), ("EvidenceRecorded", "xapi"), ("EvidenceRetracted", "")]
+        ("EvidenceRecorded", "caliper"),
+        ("EvidenceRecorded", "xapi"),
+        ("EvidenceRetracted", ""),
+    ]
 
 
 async def test_framework_and_roster_imports_publish_and_refuse_bad_rows(service: Service):
@@ -382,42 +455,73 @@ async def test_framework_and_roster_imports_publish_and_refuse_bad_rows(service:
     reply = await service.client.post(service.path("frameworks"), json=framework, headers=service.admin)
     assert reply.status_code == 200 and reply.json()["diff"]["changed"] == [framework["CFItems"][1]["identifier"]]
     broken_users = (NORTHFIELD / "users.csv").read_text("utf-8").replace(",teacher,", ",wizard,", 1)
-    reply = await service.client.post(service.path("rosters"), headers=service.admin, files=[
-        ("files", ("users.csv", broken_users.encode(), "text/csv")),
-        *[("files", (p.name, p.read_bytes(), "text/csv")) for p in NORTHFIELD.glob("*.csv") if p.name != "users.csv"]])
+    reply = await service.client.post(
+        service.path("rosters"),
+        headers=service.admin,
+        files=[
+            ("files", ("users.csv", broken_users.encode(), "text/csv")),
+            *[
+                ("files", (p.name, p.read_bytes(), "text/csv"))
+                for p in NORTHFIELD.glob("*.csv")
+                if p.name != "users.csv"
+            ],
+        ],
+    )
     assert reply.status_code == 422
-    assert reply.json()["problems"][0] == {"file": "users.csv", "line": 2, "field": "role",
-                                           "reason": reply.json()["problems"][0]["reason"]}
+    assert reply.json()["problems"][0] == {
+        "file": "users.csv",
+        "line": 2,
+        "field": "role",
+        "reason": reply.json()["problems"][0]["reason"],
+    }
     found = await service.reference_topic.since(mark, service.district)
     assert [e.type for e in found] == ["FrameworkPublished"]
     assert found[0].data.diff.changed == (framework["CFItems"][1]["identifier"],)
-    tree = (await service.client.get(service.path(f"frameworks/{framework['CFDocument']['identifier']}"),
-                                     headers=service.admin)).json()
+    tree = (
+        await service.client.get(
+            service.path(f"frameworks/{framework['CFDocument']['identifier']}"), headers=service.admin
+        )
+    ).json()
     assert len(tree["competencies"]) == 28 and tree["competencies"][1]["statement"] == "Plane figures, reworded"
-    students = (await service.client.get(service.path("people"), params={"role": "student", "limit": 1000},
-                                         headers=service.admin)).json()
+    students = (
+        await service.client.get(
+            service.path("people"), params={"role": "student", "limit": 1000}, headers=service.admin
+        )
+    ).json()
     assert len(students["items"]) == 60
     teacher = service.headers(service.roster.teacher)
     refused = await service.client.post(service.path("frameworks"), json=framework, headers=teacher)
     assert refused.status_code == 403
     family = service.headers(service.roster.student, "student")
     assert (await service.client.get(service.path("people"), headers=family)).status_code == 403
-    assert (await service.client.get(service.path(f"students/{service.roster.student}/evidence"),
-                                     headers=family)).status_code == 200
+    assert (
+        await service.client.get(service.path(f"students/{service.roster.student}/evidence"), headers=family)
+    ).status_code == 200
 
 
 async def test_with_the_broker_stopped_recording_answers_503_and_succeeds_once_after(local_kafka, database_url):
     from mosaic_runtime.topics_admin import ensure_topics
 
     await asyncio.to_thread(ensure_topics, local_kafka.bootstrap)
-    app, _ = await start_service(local_kafka.bootstrap, database_url, project_evidence_topic=True,
-                                 publish_timeout_seconds=4)
+    app, _ = await start_service(
+        local_kafka.bootstrap, database_url, project_evidence_topic=True, publish_timeout_seconds=4
+    )
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with app.router.lifespan_context(app), httpx.AsyncClient(  # type: ignore[attr-defined]
-            transport=transport, base_url="http://evidence.test", timeout=120) as client:
-        svc = Service(app, client, generate_signing_key(), f"district-{uuid.uuid4().hex[:10]}",
-                      TopicProbe(local_kafka.bootstrap, EVIDENCE.name),
-                      TopicProbe(local_kafka.bootstrap, REFERENCE.name), northfield_roles())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(  # type: ignore[attr-defined]
+            transport=transport, base_url="http://evidence.test", timeout=120
+        ) as client,
+    ):
+        svc = Service(
+            app,
+            client,
+            generate_signing_key(),
+            f"district-{uuid.uuid4().hex[:10]}",
+            TopicProbe(local_kafka.bootstrap, EVIDENCE.name),
+            TopicProbe(local_kafka.bootstrap, REFERENCE.name),
+            northfield_roles(),
+        )
         await svc.seed()
         mark = await svc.evidence_topic.mark()
         headers = svc.headers(svc.roster.teacher, key="during-outage")
@@ -449,9 +553,16 @@ async def _imported_evidence_is_projected(svc: Service, bootstrap: str) -> None:
     from mosaic_events import encode, new_envelope
     from mosaic_events.catalog import EvidenceRecorded, Score
 
-    imported = EvidenceRecorded(evidence_id="imported-1", student_id=svc.roster.student, competency_ids=("c-x",),
-                                kind="assessment_score", observed_on="2026-06-01", recorded_by="import",
-                                score=Score(value=7, maximum=10), source="import")
+    imported = EvidenceRecorded(
+        evidence_id="imported-1",
+        student_id=svc.roster.student,
+        competency_ids=("c-x",),
+        kind="assessment_score",
+        observed_on="2026-06-01",
+        recorded_by="import",
+        score=Score(value=7, maximum=10),
+        source="import",
+    )
     envelope = new_envelope(imported, district_id=svc.district, producer="evidence-import", subject=svc.roster.student)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
@@ -483,15 +594,19 @@ async def test_a_delta_roster_removes_a_tobedeleted_student_and_says_so_on_the_t
         archive.writestr("manifest.csv", manifest)
         archive.writestr("users.csv", "\ufeff" + out.getvalue())
     mark = await service.reference_topic.mark()
-    reply = await service.client.post(service.path("rosters"), content=buffer.getvalue(),
-                                      headers={**service.admin, "Content-Type": "application/zip"})
+    reply = await service.client.post(
+        service.path("rosters"), content=buffer.getvalue(), headers={**service.admin, "Content-Type": "application/zip"}
+    )
     assert reply.status_code == 201, reply.text
     assert reply.json()["mode"] == "delta" and reply.json()["removed"]["people"] == 1
     assert (await service.client.get(service.path(f"people/{gone}"), headers=service.admin)).status_code == 404
     [event] = await service.reference_topic.since(mark, service.district)
     assert (event.type, event.data.mode, event.data.removed.people) == ("RosterChanged", "delta", (gone,))
-    refused = await service.client.post(service.path("evidence"), json=evidence_body(service.roster, student_id=gone),
-                                        headers=service.headers(service.roster.teacher))
+    refused = await service.client.post(
+        service.path("evidence"),
+        json=evidence_body(service.roster, student_id=gone),
+        headers=service.headers(service.roster.teacher),
+    )
     assert refused.status_code == 422 and refused.json()["refused"][0]["problems"][0]["code"] == "unknown_student"
 
 

@@ -31,16 +31,28 @@ async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
 
 
 def _imported(evidence_id: str, value: float) -> Envelope:
-    recorded = EvidenceRecorded(evidence_id=evidence_id, student_id="ana", competency_ids=("c-fractions",),
-                                kind="assessment_score", observed_on=date(2026, 3, 2), recorded_by="t1",
-                                score=Score(value=value, minimum=0, maximum=4), source="import")
+    recorded = EvidenceRecorded(
+        evidence_id=evidence_id,
+        student_id="ana",
+        competency_ids=("c-fractions",),
+        kind="assessment_score",
+        observed_on=date(2026, 3, 2),
+        recorded_by="t1",
+        score=Score(value=value, minimum=0, maximum=4),
+        source="import",
+    )
     return new_envelope(recorded, district_id=DISTRICT, producer="mosaic-evidence/import", subject="ana")
 
 
 async def test_imported_evidence_shows_in_the_view_and_a_retraction_withdraws_it(harness) -> None:
     await harness.deliver(_imported("ev-1", 3), _imported("ev-2", 1))
-    retraction = EvidenceRetracted(evidence_id="ev-2", student_id="ana", competency_ids=("c-fractions",),
-                                   reason="entered for the wrong student", retracted_by="t1")
+    retraction = EvidenceRetracted(
+        evidence_id="ev-2",
+        student_id="ana",
+        competency_ids=("c-fractions",),
+        reason="entered for the wrong student",
+        retracted_by="t1",
+    )
 
     await harness.deliver(new_envelope(retraction, district_id=DISTRICT, producer="test", subject="ana"))
 

@@ -26,8 +26,9 @@ def table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
 
 def write(rows: list[dict[str, str]], columns: list[str] | None = None, *, bom=False, crlf=False) -> bytes:
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=columns or list(rows[0]), lineterminator="\r\n" if crlf else "\n",
-                            extrasaction="ignore")
+    writer = csv.DictWriter(
+        out, fieldnames=columns or list(rows[0]), lineterminator="\r\n" if crlf else "\n", extrasaction="ignore"
+    )
     writer.writeheader()
     writer.writerows(rows)
     return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
@@ -109,15 +110,47 @@ def test_a_quoted_field_with_a_line_break_keeps_line_numbers_right():
 def test_oneroster_1_2_users_with_a_roles_file_or_a_roles_column_are_accepted():
     files = northfield()
     users = table(files, "users.csv")
-    columns_12 = ["sourcedId", "status", "dateLastModified", "enabledUser", "username", "userIds", "givenName",
-                  "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades",
-                  "password", "userMasterIdentifier", "preferredGivenName", "preferredMiddleName",
-                  "preferredFamilyName", "primaryOrgSourcedId", "pronouns"]
+    columns_12 = [
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "enabledUser",
+        "username",
+        "userIds",
+        "givenName",
+        "familyName",
+        "middleName",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agentSourcedIds",
+        "grades",
+        "password",
+        "userMasterIdentifier",
+        "preferredGivenName",
+        "preferredMiddleName",
+        "preferredFamilyName",
+        "primaryOrgSourcedId",
+        "pronouns",
+    ]
     for user in users:
         user["primaryOrgSourcedId"] = user["orgSourcedIds"]
-    roles = [{"sourcedId": f"r{n}", "status": "active", "dateLastModified": "", "userSourcedId": u["sourcedId"],
-              "roleType": "primary", "role": u["role"], "beginDate": "", "endDate": "",
-              "orgSourcedId": u["orgSourcedIds"], "userProfileSourcedId": ""} for n, u in enumerate(users)]
+    roles = [
+        {
+            "sourcedId": f"r{n}",
+            "status": "active",
+            "dateLastModified": "",
+            "userSourcedId": u["sourcedId"],
+            "roleType": "primary",
+            "role": u["role"],
+            "beginDate": "",
+            "endDate": "",
+            "orgSourcedId": u["orgSourcedIds"],
+            "userProfileSourcedId": "",
+        }
+        for n, u in enumerate(users)
+    ]
     users[0]["preferredGivenName"] = "Pri"
     with_file = {**files, "users.csv": write(users, columns_12), "roles.csv": write(roles)}
     bundle, problems = read_bundle(with_file)
@@ -139,12 +172,18 @@ def test_a_delta_file_removes_tobedeleted_rows():
     gone_student = next(u for u in users if u["role"] == "student")
     gone_student["status"] = "tobedeleted"
     enrollments[0]["status"] = "tobedeleted"
-    manifest = files["manifest.csv"].replace(b"file.users,bulk", b"file.users,delta").replace(
-        b"file.enrollments,bulk", b"file.enrollments,delta")
+    manifest = (
+        files["manifest.csv"]
+        .replace(b"file.users,bulk", b"file.users,delta")
+        .replace(b"file.enrollments,bulk", b"file.enrollments,delta")
+    )
     renamed = next(u for u in users if u["role"] == "teacher")
     renamed["familyName"] = "Okafor-Brown"
-    delta = {"manifest.csv": manifest, "users.csv": write([gone_student, renamed]),
-             "enrollments.csv": write([enrollments[0]])}
+    delta = {
+        "manifest.csv": manifest,
+        "users.csv": write([gone_student, renamed]),
+        "enrollments.csv": write([enrollments[0]]),
+    }
     assert [p.field for p in read_bundle(delta)[1]] == ["orgSourcedIds"]  # the school is not known yet
     known = KnownIds(orgs=frozenset({RIVERSIDE, LAKEVIEW}), users=frozenset(u["sourcedId"] for u in users))
     bundle, problems = read_bundle(delta, known)
@@ -172,16 +211,21 @@ def test_malformed_rows_are_each_reported_with_file_line_and_reason():
     files = northfield()
     users, enrollments = table(files, "users.csv"), table(files, "enrollments.csv")
     sessions = table(files, "academicSessions.csv")
-    users[3]["role"] = "wizard"                      # users.csv line 5
-    users[7]["sourcedId"] = users[6]["sourcedId"]    # users.csv line 9: duplicate
+    users[3]["role"] = "wizard"  # users.csv line 5
+    users[7]["sourcedId"] = users[6]["sourcedId"]  # users.csv line 9: duplicate
     enrollments[10]["classSourcedId"] = "no-such-class"  # enrollments.csv line 12
-    sessions[1]["startDate"] = "2026-13-45"          # academicSessions.csv line 3
-    files.update({"users.csv": write(users), "enrollments.csv": write(enrollments),
-                  "academicSessions.csv": write(sessions)})
+    sessions[1]["startDate"] = "2026-13-45"  # academicSessions.csv line 3
+    files.update(
+        {"users.csv": write(users), "enrollments.csv": write(enrollments), "academicSessions.csv": write(sessions)}
+    )
     problems = read_bundle(files)[1]
     found = {(p.file, p.line, p.field) for p in problems}
-    assert {("users.csv", 5, "role"), ("users.csv", 9, "sourcedId"), ("enrollments.csv", 12, "classSourcedId"),
-            ("academicSessions.csv", 3, "startDate")} <= found
+    assert {
+        ("users.csv", 5, "role"),
+        ("users.csv", 9, "sourcedId"),
+        ("enrollments.csv", 12, "classSourcedId"),
+        ("academicSessions.csv", 3, "startDate"),
+    } <= found
     reasons = {(p.file, p.field): p.reason for p in problems}
     assert "'wizard' is not" in reasons[("users.csv", "role")]
     assert "duplicate sourcedId" in reasons[("users.csv", "sourcedId")]
@@ -198,15 +242,18 @@ def test_a_missing_required_column_is_reported_on_the_header_line():
     assert "userSourcedId" in problems[0].reason
 
 
-@pytest.mark.parametrize(("name", "column", "value", "field"), [
-    ("users.csv", "enabledUser", "maybe", "enabledUser"),
-    ("users.csv", "agentSourcedIds", "ghost-guardian", "agentSourcedIds"),
-    ("enrollments.csv", "userSourcedId", "ghost-user", "userSourcedId"),
-    ("enrollments.csv", "beginDate", "17/08/2026", "beginDate"),
-    ("classes.csv", "schoolSourcedId", "ghost-school", "schoolSourcedId"),
-    ("orgs.csv", "type", "galaxy", "type"),
-    ("demographics.csv", "birthDate", "yesterday", "birthDate"),
-])
+@pytest.mark.parametrize(
+    ("name", "column", "value", "field"),
+    [
+        ("users.csv", "enabledUser", "maybe", "enabledUser"),
+        ("users.csv", "agentSourcedIds", "ghost-guardian", "agentSourcedIds"),
+        ("enrollments.csv", "userSourcedId", "ghost-user", "userSourcedId"),
+        ("enrollments.csv", "beginDate", "17/08/2026", "beginDate"),
+        ("classes.csv", "schoolSourcedId", "ghost-school", "schoolSourcedId"),
+        ("orgs.csv", "type", "galaxy", "type"),
+        ("demographics.csv", "birthDate", "yesterday", "birthDate"),
+    ],
+)
 def test_each_kind_of_bad_value_is_refused(name, column, value, field):
     files = northfield()
     rows = table(files, name)
@@ -266,16 +313,19 @@ def test_an_active_enrollment_of_a_deleted_user_or_class_is_reported():
     assert found == {("enrollments.csv", n, "classSourcedId") for n in (2, 3, 4)}
 
 
-@pytest.mark.parametrize(("name", "column", "value"), [
-    ("enrollments", "beginDate", "17/08/2026"),
-    ("enrollments", "primary", "yes"),
-    ("enrollments", "role", "wizard"),
-    ("users", "enabledUser", "maybe"),
-    ("users", "role", "wizard"),
-    ("academicSessions", "endDate", "2027-13-01"),
-    ("orgs", "type", "galaxy"),
-    ("classes", "classType", "lecture"),
-])
+@pytest.mark.parametrize(
+    ("name", "column", "value"),
+    [
+        ("enrollments", "beginDate", "17/08/2026"),
+        ("enrollments", "primary", "yes"),
+        ("enrollments", "role", "wizard"),
+        ("users", "enabledUser", "maybe"),
+        ("users", "role", "wizard"),
+        ("academicSessions", "endDate", "2027-13-01"),
+        ("orgs", "type", "galaxy"),
+        ("classes", "classType", "lecture"),
+    ],
+)
 def test_a_tobedeleted_row_gets_its_fields_checked_too(name, column, value):
     rows = small_table(name)
     deleted = {**rows[-1], "sourcedId": "extra", "status": "tobedeleted", column: value}
@@ -288,7 +338,10 @@ def test_a_tobedeleted_row_gets_its_fields_checked_too(name, column, value):
 
 def test_a_tobedeleted_row_may_leave_its_other_fields_empty():
     enrollments = small_table("enrollments")
-    enrollments[2] = {k: "" for k in enrollments[2]} | {"sourcedId": "e-ben", "status": "tobedeleted",
-                                                         "classSourcedId": small_district.CLASS,
-                                                         "userSourcedId": small_district.OTHER_STUDENT}
+    enrollments[2] = {k: "" for k in enrollments[2]} | {
+        "sourcedId": "e-ben",
+        "status": "tobedeleted",
+        "classSourcedId": small_district.CLASS,
+        "userSourcedId": small_district.OTHER_STUDENT,
+    }
     assert read_bundle(small_bundle(enrollments=enrollments))[1] == []

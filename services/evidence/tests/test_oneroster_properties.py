@@ -8,8 +8,12 @@ from mosaic_evidence.domain.oneroster import read_bundle
 from mosaic_evidence.domain.roster import plan_roster
 
 ORG = "org-1"
-names = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00") | st.sampled_from(
-    [",", '"', "\n", "\r", "é", "ñ", "ø", "𝑑", "李"]), min_size=1, max_size=30).filter(lambda s: s.strip() == s)
+names = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
+    | st.sampled_from([",", '"', "\n", "\r", "é", "ñ", "ø", "𝑑", "李"]),
+    min_size=1,
+    max_size=30,
+).filter(lambda s: s.strip() == s)
 
 
 def rfc4180_field(value: str) -> str:
@@ -27,10 +31,14 @@ def bundle(given_name: str, family_name: str, *, bom: bool, crlf: bool) -> dict[
         return (("\ufeff" if bom else "") + text).encode("utf-8")
 
     return {
-        "orgs.csv": write(["sourcedId", "status", "dateLastModified", "name", "type"],
-                          [[ORG, "active", "", "Escuela Ñandú, \"Norte\"", "school"]]),
-        "users.csv": write(["sourcedId", "status", "enabledUser", "orgSourcedIds", "role", "givenName", "familyName"],
-                           [["u1", "active", "true", ORG, "student", given_name, family_name]]),
+        "orgs.csv": write(
+            ["sourcedId", "status", "dateLastModified", "name", "type"],
+            [[ORG, "active", "", 'Escuela Ñandú, "Norte"', "school"]],
+        ),
+        "users.csv": write(
+            ["sourcedId", "status", "enabledUser", "orgSourcedIds", "role", "givenName", "familyName"],
+            [["u1", "active", "true", ORG, "student", given_name, family_name]],
+        ),
     }
 
 

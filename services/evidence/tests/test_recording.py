@@ -36,14 +36,21 @@ def view() -> ReferenceView:
         Enrollment(section_id="art", user_id="ben", role="student"),
         Enrollment(section_id="art", user_id="t2", role="teacher"),
     ]
-    competencies = [Competency(id="c1", code="6.RP.A.1", statement="ratio language"),
-                    Competency(id="c2", statement="collaboration", kind="Disposition")]
+    competencies = [
+        Competency(id="c1", code="6.RP.A.1", statement="ratio language"),
+        Competency(id="c2", statement="collaboration", kind="Disposition"),
+    ]
     return ReferenceView.build("d1", people=people, enrollments=enrollments, competencies=competencies)
 
 
 def item(**overrides) -> EvidenceItem:
-    fields = {"student_id": "ana", "competency_ids": ["c1"], "kind": "rubric_rating",
-              "observed_on": "2026-09-20", "score": {"value": 3, "minimum": 1, "maximum": 4}}
+    fields = {
+        "student_id": "ana",
+        "competency_ids": ["c1"],
+        "kind": "rubric_rating",
+        "observed_on": "2026-09-20",
+        "score": {"value": 3, "minimum": 1, "maximum": 4},
+    }
     return EvidenceItem.model_validate({**fields, **overrides})
 
 
@@ -93,22 +100,27 @@ def test_a_student_may_record_only_self_assessments_and_goals_for_themselves(vie
     assert validate_evidence(item(kind="goal"), view, Recorder("ana")) == []
     assert codes(validate_evidence(item(), view, Recorder("ana"))) == [("not_permitted", "recorded_by")]
     assert codes(validate_evidence(item(student_id="ben", kind="goal"), view, Recorder("ana"))) == [
-        ("not_permitted", "recorded_by")]
+        ("not_permitted", "recorded_by")
+    ]
 
 
-@pytest.mark.parametrize(("score", "field"), [
-    ({"value": 5, "minimum": 1, "maximum": 4}, "score.value"),
-    ({"value": 0, "minimum": 1, "maximum": 4}, "score.value"),
-    ({"value": 1, "minimum": 4, "maximum": 4}, "score.maximum"),
-])
+@pytest.mark.parametrize(
+    ("score", "field"),
+    [
+        ({"value": 5, "minimum": 1, "maximum": 4}, "score.value"),
+        ({"value": 0, "minimum": 1, "maximum": 4}, "score.value"),
+        ({"value": 1, "minimum": 4, "maximum": 4}, "score.maximum"),
+    ],
+)
 def test_a_score_must_fit_its_scale(view, score, field):
     problems = validate_evidence(item(score=score), view, Recorder("t1"))
     assert [p.field for p in problems] == [field]
 
 
 def test_a_portfolio_artifact_needs_an_http_link_and_a_reflection(view):
-    problems = validate_evidence(item(kind="portfolio_artifact", artifact_url="file:///etc/passwd"), view,
-                                 Recorder("t1"))
+    problems = validate_evidence(
+        item(kind="portfolio_artifact", artifact_url="file:///etc/passwd"), view, Recorder("t1")
+    )
     assert codes(problems) == [("bad_value", "artifact_url"), ("missing_field", "reflection")]
     ok = item(kind="portfolio_artifact", artifact_url="https://portfolio.example/ana/1", reflection="I learned...")
     assert validate_evidence(ok, view, Recorder("t1")) == []
@@ -127,10 +139,12 @@ def test_a_future_date_and_a_foreign_section_are_refused(view):
 
 
 def test_every_problem_is_reported_at_once(view):
-    problems = validate_evidence(item(competency_ids=["nope"], score={"value": 9, "maximum": 4}), view,
-                                 Recorder("t2"))
-    assert codes(problems) == [("unknown_competency", "competency_ids[0]"), ("score_out_of_scale", "score.value"),
-                               ("not_permitted", "recorded_by")]
+    problems = validate_evidence(item(competency_ids=["nope"], score={"value": 9, "maximum": 4}), view, Recorder("t2"))
+    assert codes(problems) == [
+        ("unknown_competency", "competency_ids[0]"),
+        ("score_out_of_scale", "score.value"),
+        ("not_permitted", "recorded_by"),
+    ]
 
 
 def test_a_correction_then_a_retraction_fold_into_the_current_view(view):

@@ -23,18 +23,28 @@ QUIZ = "https://example.edu/terms/201601/courses/7/sections/1/assess/1"
 
 @pytest.fixture
 def view() -> ReferenceView:
-    people = [Person(id="learner", role="student", given_name="Ex", family_name="Learner",
-                     email="example.learner@adlnet.gov"),
-              Person(id="s554433", role="student", given_name="Caliper", family_name="Student")]
-    return ReferenceView.build("d1", people=people, competencies=[Competency(id="c1", statement="tax returns"),
-                                                                 Competency(id="c2", statement="quizzing")],
-                               enrollments=[Enrollment(section_id="x", user_id="learner", role="student")])
+    people = [
+        Person(
+            id="learner", role="student", given_name="Ex", family_name="Learner", email="example.learner@adlnet.gov"
+        ),
+        Person(id="s554433", role="student", given_name="Caliper", family_name="Student"),
+    ]
+    return ReferenceView.build(
+        "d1",
+        people=people,
+        competencies=[Competency(id="c1", statement="tax returns"), Competency(id="c2", statement="quizzing")],
+        enrollments=[Enrollment(section_id="x", user_id="learner", role="student")],
+    )
 
 
 def mapping(**actors) -> StandardsMapping:
-    return StandardsMapping(activities=[ActivityMapping(activity_id=CBT, competency_ids=["c1"]),
-                                        ActivityMapping(activity_id=QUIZ, competency_ids=["c2"])],
-                            actors=actors)
+    return StandardsMapping(
+        activities=[
+            ActivityMapping(activity_id=CBT, competency_ids=["c1"]),
+            ActivityMapping(activity_id=QUIZ, competency_ids=["c2"]),
+        ],
+        actors=actors,
+    )
 
 
 def xapi_examples():
@@ -43,8 +53,17 @@ def xapi_examples():
 
 def test_the_spec_examples_each_get_an_outcome_and_the_scored_one_is_evidence(view):
     outcomes = translate_statements(xapi_examples(), mapping(), view, received_on=TODAY)
-    assert [o.status for o in outcomes] == ["voided", "no_score", "not_evidence", "not_evidence", "evidence",
-                                            "no_score", "not_evidence", "no_score", "no_score"]
+    assert [o.status for o in outcomes] == [
+        "voided",
+        "no_score",
+        "not_evidence",
+        "not_evidence",
+        "evidence",
+        "no_score",
+        "not_evidence",
+        "no_score",
+        "no_score",
+    ]
     scored = outcomes[4]
     assert scored.source_ref == "7ccd3322-e1a5-411a-a67d-6a735c76f119" and scored.activity_id == CBT
     item = scored.item
@@ -54,8 +73,10 @@ def test_the_spec_examples_each_get_an_outcome_and_the_scored_one_is_evidence(vi
     assert outcomes[0].voids == "e05aa883-acaf-40ad-bf54-02c8ce485fb0"
     assert "attended carries no result.score" in outcomes[5].reason
     broken = translate_statements([{"actor": {}, "verb": {}}, 7], mapping(), view, received_on=TODAY)
-    assert [(o.status, o.reason) for o in broken] == [("invalid", "statement lacks object"),
-                                                      ("invalid", "a statement must be a JSON object")]
+    assert [(o.status, o.reason) for o in broken] == [
+        ("invalid", "statement lacks object"),
+        ("invalid", "a statement must be a JSON object"),
+    ]
 
 
 def test_an_unmapped_activity_is_reported_with_its_id(view):
@@ -68,8 +89,9 @@ def test_raw_scores_use_their_own_scale_or_the_activitys(view):
     assert translate_statements([statement], mapping(), view, received_on=TODAY)[0].item.score.maximum == 20
     bare = {**statement, "result": {"score": {"raw": 3}}}
     assert translate_statements([bare], mapping(), view, received_on=TODAY)[0].status == "invalid"
-    scaled_mapping = StandardsMapping(activities=[ActivityMapping(activity_id=CBT, competency_ids=["c1"],
-                                                                  scale_minimum=1, scale_maximum=4)])
+    scaled_mapping = StandardsMapping(
+        activities=[ActivityMapping(activity_id=CBT, competency_ids=["c1"], scale_minimum=1, scale_maximum=4)]
+    )
     item = translate_statements([bare], scaled_mapping, view, received_on=TODAY)[0].item
     assert (item.score.value, item.score.minimum, item.score.maximum) == (3, 1, 4)
 

@@ -277,8 +277,11 @@ async def test_a_roster_keeping_and_deleting_one_enrollment_is_refused_not_appli
     text = files["enrollments.csv"].decode()
     ana = next(line for line in text.splitlines() if line.startswith("e-ana,"))
     files["enrollments.csv"] = (text + ana.replace("e-ana,active", "e-ana-2,tobedeleted") + "\n").encode()
-    reply = await door.client.post(door.path("rosters"), content=small_district.roster_zip(files),
-                                   headers={**door.admin, "Content-Type": "application/zip"})
+    reply = await door.client.post(
+        door.path("rosters"),
+        content=small_district.roster_zip(files),
+        headers={**door.admin, "Content-Type": "application/zip"},
+    )
     assert reply.status_code == 422, reply.text
     problems = [p for p in reply.json()["problems"] if p["file"] == "enrollments.csv"]
     assert [(p["line"], p["field"]) for p in problems] == [(5, "status")]

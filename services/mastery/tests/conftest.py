@@ -34,6 +34,19 @@ def as_records(envelopes: Iterable[Envelope], partitions: int = 4) -> list[Consu
         offset = offsets.get((envelope.topic, partition), 0)
         offsets[(envelope.topic, partition)] = offset + 1
         value = encode(envelope)
-        records.append(ConsumerRecord(envelope.topic, partition, offset, 0, 0, key, value, None, len(key), len(value),
-                                      [("type", envelope.type.encode())]))
+        records.append(
+            ConsumerRecord(
+                envelope.topic,
+                partition,
+                offset,
+                0,
+                0,
+                key,
+                value,
+                None,
+                len(key),
+                len(value),
+                [("type", envelope.type.encode())],
+            )
+        )
     return records

@@ -22,8 +22,13 @@ async def private_topics(bootstrap: str, evidence_partitions: int = 3) -> tuple[
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(names[0], evidence_partitions, 1), NewTopic(names[1], 1, 1),
-                                   NewTopic(people_topic(names[1]), 1, 1)])
+        await admin.create_topics(
+            [
+                NewTopic(names[0], evidence_partitions, 1),
+                NewTopic(names[1], 1, 1),
+                NewTopic(people_topic(names[1]), 1, 1),
+            ]
+        )
     finally:
         await admin.close()
     return names
@@ -38,8 +43,7 @@ async def produce(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
-        futures = [await producer.send(topic, encode(e), key=e.kafka_key, headers=kafka_headers(e))
-                   for e in envelopes]
+        futures = [await producer.send(topic, encode(e), key=e.kafka_key, headers=kafka_headers(e)) for e in envelopes]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

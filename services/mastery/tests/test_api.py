@@ -35,12 +35,18 @@ async def api(database_url):
     settings = MasterySettings(database_url=database_url, kafka_enabled=False, oidc_jwks_json=KEY.jwks_json)
     app = build_app(settings)
     async with app.router.lifespan_context(app):
-        envelopes = [synthetic.framework(D, strands=1, per_strand=3),
-                     synthetic.roster(D, SCHOOL, {SECTION: ["ana", "ben"]})]
-        envelopes += [synthetic.evidence(D, student, (competency,), score, evidence_id=f"e{n}",
-                                         observed_on=date(2026, 9, 1) + timedelta(n))
-                      for n, (student, competency, score) in enumerate(
-                          [("ana", T0, 4), ("ana", T0, 3), ("ana", T1, 1), ("ben", T0, 1)])]
+        envelopes = [
+            synthetic.framework(D, strands=1, per_strand=3),
+            synthetic.roster(D, SCHOOL, {SECTION: ["ana", "ben"]}),
+        ]
+        envelopes += [
+            synthetic.evidence(
+                D, student, (competency,), score, evidence_id=f"e{n}", observed_on=date(2026, 9, 1) + timedelta(n)
+            )
+            for n, (student, competency, score) in enumerate(
+                [("ana", T0, 4), ("ana", T0, 3), ("ana", T1, 1), ("ben", T0, 1)]
+            )
+        ]
         applier = BatchApplier("api-test", HANDLERS, app.state.ctx.sessions, deps=ProjectionStore())
         await applier.apply(as_records(envelopes))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mastery") as client:
@@ -119,8 +125,9 @@ async def test_grouping_competencies_must_exist_in_the_framework(api):
 
 async def test_a_students_self_rating_counts_only_once_the_district_turns_self_assessments_on(api):
     client, app = api
-    rating = synthetic.evidence(D, "ben", (T0,), 4, evidence_id="self-1", observed_on=date(2026, 9, 20),
-                                kind="self_assessment")
+    rating = synthetic.evidence(
+        D, "ben", (T0,), 4, evidence_id="self-1", observed_on=date(2026, 9, 20), kind="self_assessment"
+    )
     later = BatchApplier("api-test-later", HANDLERS, app.state.ctx.sessions, deps=ProjectionStore())  # own offsets
     await later.apply(as_records([rating]))
     url = f"/v1/districts/{D}/students/ben/profile"

@@ -26,8 +26,9 @@ START = date(2026, 9, 1)
 
 def histories_from(score_rows: np.ndarray, competency: str = "c1") -> dict:
     return {
-        (competency, f"s{i}"): [Observation(f"e{i}-{t}", START + timedelta(days=t), t, float(x), "assessment")
-                                for t, x in enumerate(row)]
+        (competency, f"s{i}"): [
+            Observation(f"e{i}-{t}", START + timedelta(days=t), t, float(x), "assessment") for t, x in enumerate(row)
+        ]
         for i, row in enumerate(score_rows)
     }
 
@@ -109,8 +110,10 @@ def write_evidence_log(path, students: int = 60, seed: int = 0) -> None:
         for t in range(8):
             for competency in ("frac", "ratio"):
                 score = int(np.clip(round(1 + 3 * (skill + 0.03 * t) + rng.normal(0, 0.5)), 1, 4))
-                lines.append(f"e{s}-{t}-{competency},s{s},{competency},rubric_rating,"
-                             f"{START + timedelta(days=7 * t)},t1,{score},1,4\n")
+                lines.append(
+                    f"e{s}-{t}-{competency},s{s},{competency},rubric_rating,"
+                    f"{START + timedelta(days=7 * t)},t1,{score},1,4\n"
+                )
     path.write_text("".join(lines))
 
 
@@ -127,8 +130,7 @@ def test_fit_bkt_writes_params_per_competency_that_the_projection_can_load(tmp_p
 def test_backtest_prints_auc_and_rmse_for_every_method(tmp_path):
     log = tmp_path / "evidence.csv"
     write_evidence_log(log, students=80)
-    result = CliRunner().invoke(app, ["backtest", str(log), "--kind-weight", "self_assessment=0.5"],
-                                terminal_width=200)
+    result = CliRunner().invoke(app, ["backtest", str(log), "--kind-weight", "self_assessment=0.5"], terminal_width=200)
     assert result.exit_code == 0, result.output
     for method in METHODS:
         assert method in result.output
@@ -138,8 +140,12 @@ def test_backtest_prints_auc_and_rmse_for_every_method(tmp_path):
 def test_a_knowledge_tracing_csv_is_read_too_and_an_unknown_layout_is_refused(tmp_path):
     kt = tmp_path / "kt.csv"
     rng = np.random.default_rng(5)
-    kt.write_text("user_id,skill_name,correct\n" + "".join(
-        f"{u},{k},{int(rng.random() < 0.3 + 0.05 * t)}\n" for u in range(40) for k in (1, 2) for t in range(10)))
+    kt.write_text(
+        "user_id,skill_name,correct\n"
+        + "".join(
+            f"{u},{k},{int(rng.random() < 0.3 + 0.05 * t)}\n" for u in range(40) for k in (1, 2) for t in range(10)
+        )
+    )
     out = tmp_path / "bkt.json"
     assert CliRunner().invoke(app, ["fit-bkt", str(kt), "--out", str(out)]).exit_code == 0
     assert set(json.loads(out.read_text())["bkt_params"]) == {"1", "2"}

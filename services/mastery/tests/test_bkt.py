@@ -77,8 +77,9 @@ def test_invalid_params_are_refused_with_the_reason():
 
 
 @spec
-@given(st.lists(st.lists(st.sampled_from([0.0, 1.0, 0.5]), min_size=0, max_size=15), min_size=1, max_size=6),
-       bkt_params())
+@given(
+    st.lists(st.lists(st.sampled_from([0.0, 1.0, 0.5]), min_size=0, max_size=15), min_size=1, max_size=6), bkt_params()
+)
 def test_batch_prediction_equals_tracing_each_sequence_one_result_at_a_time(sequences, params):
     predicted = predict_sequences(sequences, params)
     for sequence, batch in zip(sequences, predicted, strict=True):

@@ -10,8 +10,12 @@ import pytest
 
 from mosaic_mastery.domain.backtest import BktHoldout, bkt_holdout, score_predictions, split_students
 
-DATA = Path(os.environ.get("MOSAIC_KT_DATA", Path(__file__).resolve().parents[3].parent
-                           / "shared" / "data" / "kt" / "assistments2009_builder_train.csv"))
+DATA = Path(
+    os.environ.get(
+        "MOSAIC_KT_DATA",
+        Path(__file__).resolve().parents[3].parent / "shared" / "data" / "kt" / "assistments2009_builder_train.csv",
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +30,15 @@ def responses() -> np.ndarray:
 @pytest.fixture(scope="module")
 def holdout(responses) -> BktHoldout:
     """Fit per skill on 80% of the students (seeded split), predict every response of the other 20%."""
-    return bkt_holdout(responses[:, 0], responses[:, 1], responses[:, 2].astype(float), test_fraction=0.2, seed=0,
-                       restarts=1, fit_forget=True)
+    return bkt_holdout(
+        responses[:, 0],
+        responses[:, 1],
+        responses[:, 2].astype(float),
+        test_fraction=0.2,
+        seed=0,
+        restarts=1,
+        fit_forget=True,
+    )
 
 
 def test_bkt_predicts_held_out_students_next_answers_well(holdout):

@@ -42,16 +42,31 @@ def free_port() -> int:
 
 
 def start_service(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", "mosaic_mastery.main:app", "--port", free_port()
-                             .__str__(), "--log-level", "warning"], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mosaic_mastery.main:app",
+            "--port",
+            free_port().__str__(),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def consumed(sessions, group: str, topic: str) -> int:
     positions = chassis_tables(RUNTIME_METADATA)[POSITIONS]
     async with sessions() as session:
-        return await session.scalar(select(func.coalesce(func.sum(positions.c.next_offset), 0))
-                                    .where(positions.c.consumer_group == group, positions.c.topic == topic))
+        return await session.scalar(
+            select(func.coalesce(func.sum(positions.c.next_offset), 0)).where(
+                positions.c.consumer_group == group, positions.c.topic == topic
+            )
+        )
 
 
 async def wait_for(condition, timeout: float, what: str) -> None:
@@ -64,27 +79,43 @@ async def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "mosaic_mastery.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "mosaic_mastery.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild_matches(
-        kafka_bootstrap, database_url, tmp_path):
+    kafka_bootstrap, database_url, tmp_path
+):
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap)
     district, group = f"d-{uuid.uuid4().hex[:8]}", f"mastery-crash-{uuid.uuid4().hex[:8]}"
     reference, stream = synthetic.district(district, students=60, events=1500, section_size=20)
     evidence = list(stream)
-    settings = DistrictSettings(regroup_threshold=0.3, grouping_competencies={
-        f"{district}-sec0000": ("math-6.S0.T0", "math-6.S0.T1"), f"{district}-sec0001": ("math-6.S1.T0",)})
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "MOSAIC_MASTERY_DATABASE_URL": database_url,
-           "MOSAIC_MASTERY_TOPIC_OVERRIDES": json.dumps({"mosaic.evidence.v1": evidence_topic,
-                                                         "mosaic.reference.v1": reference_topic,
-                                                         "mosaic.people.v1": people_topic(reference_topic)}),
-           "MOSAIC_MASTERY_CONSUMER_GROUP": group, "MOSAIC_MASTERY_CONSUMER_MAX_RECORDS": "200",
-           "MOSAIC_MASTERY_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # the killed member leaves the group soon
-           "MOSAIC_MASTERY_OIDC_JWKS_JSON": generate_signing_key().jwks_json}
+    settings = DistrictSettings(
+        regroup_threshold=0.3,
+        grouping_competencies={
+            f"{district}-sec0000": ("math-6.S0.T0", "math-6.S0.T1"),
+            f"{district}-sec0001": ("math-6.S1.T0",),
+        },
+    )
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "MOSAIC_MASTERY_DATABASE_URL": database_url,
+        "MOSAIC_MASTERY_TOPIC_OVERRIDES": json.dumps(
+            {
+                "mosaic.evidence.v1": evidence_topic,
+                "mosaic.reference.v1": reference_topic,
+                "mosaic.people.v1": people_topic(reference_topic),
+            }
+        ),
+        "MOSAIC_MASTERY_CONSUMER_GROUP": group,
+        "MOSAIC_MASTERY_CONSUMER_MAX_RECORDS": "200",
+        "MOSAIC_MASTERY_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # the killed member leaves the group soon
+        "MOSAIC_MASTERY_OIDC_JWKS_JSON": generate_signing_key().jwks_json,
+    }
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
@@ -110,8 +141,12 @@ async def test_killed_mid_stream_it_resumes_to_the_same_projection_and_a_rebuild
         await engine.dispose()
 
     state = ProjectionState(configs={district: DistrictConfig(settings)})
-    expected = {caused_by_event(emission, envelope).id for envelope in reference + evidence
-                for emission in apply(state, from_envelope(envelope)) if isinstance(emission, LevelChanged)}
+    expected = {
+        caused_by_event(emission, envelope).id
+        for envelope in reference + evidence
+        for emission in apply(state, from_envelope(envelope))
+        if isinstance(emission, LevelChanged)
+    }
     emitted = await read_since(kafka_bootstrap, mastery_starts, district)
     assert {e.id for e in emitted} == expected  # same changes, same ids: a re-sent one is recognisable
 

@@ -12,8 +12,13 @@ from mosaic_mastery.domain.facts import from_envelope, from_record
 def test_fast_and_validated_decoding_agree_on_every_generated_event():
     reference, stream = synthetic.district("d1", students=40, events=600)
     envelopes = reference + list(stream)
-    assert {e.type for e in envelopes} >= {"EvidenceRecorded", "EvidenceCorrected", "EvidenceRetracted",
-                                           "FrameworkPublished", "RosterChanged"}
+    assert {e.type for e in envelopes} >= {
+        "EvidenceRecorded",
+        "EvidenceCorrected",
+        "EvidenceRetracted",
+        "FrameworkPublished",
+        "RosterChanged",
+    }
     for envelope in envelopes:
         assert from_record(encode(envelope)) == from_envelope(envelope)
 

@@ -27,14 +27,17 @@ RATIOS = "math-6.S0.T0"
 async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
     settings = MasterySettings(database_url=database_url, kafka_enabled=False)
     async with handler_harness(settings, MIGRATIONS, setup_consumers) as running:
-        await running.deliver(synthetic.framework(DISTRICT, strands=1, per_strand=2),
-                              synthetic.roster(DISTRICT, SCHOOL, {SECTION: ["ana", "ben"]}))
+        await running.deliver(
+            synthetic.framework(DISTRICT, strands=1, per_strand=2),
+            synthetic.roster(DISTRICT, SCHOOL, {SECTION: ["ana", "ben"]}),
+        )
         yield running
 
 
 def _quiz(student: str, score: float, n: int) -> Envelope:
-    return synthetic.evidence(DISTRICT, student, (RATIOS,), score, evidence_id=f"e{n}",
-                              observed_on=date(2026, 9, 1 + n))
+    return synthetic.evidence(
+        DISTRICT, student, (RATIOS,), score, evidence_id=f"e{n}", observed_on=date(2026, 9, 1 + n)
+    )
 
 
 async def test_evidence_moves_a_level_and_the_change_is_in_the_outbox_caused_by_it(harness) -> None:
@@ -50,8 +53,11 @@ async def test_evidence_moves_a_level_and_the_change_is_in_the_outbox_caused_by_
 
 async def test_a_retraction_takes_the_evidence_back_out_of_the_level(harness) -> None:
     await harness.deliver(_quiz("ben", 4, 1), _quiz("ben", 1, 2))
-    before = [e.data.new_level for e in await harness.outbox() if e.type == "MasteryChanged"
-              and e.data.competency_id == RATIOS]
+    before = [
+        e.data.new_level
+        for e in await harness.outbox()
+        if e.type == "MasteryChanged" and e.data.competency_id == RATIOS
+    ]
 
     await harness.deliver(synthetic.retraction(DISTRICT, "ben", "e2", (RATIOS,), rng=random.Random(2)))
 

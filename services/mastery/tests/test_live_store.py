@@ -28,8 +28,13 @@ from .conftest import as_records
 
 async def test_batches_of_any_size_store_what_a_bulk_replay_stores(sessions):
     async with sessions() as session, session.begin():
-        await ProjectionStore().save_settings(session, "d1", DistrictSettings(
-            grouping_competencies={"d1-sec0000": ("math-6.S0.T0", "math-6.S0.T1")}, regroup_threshold=0.2))
+        await ProjectionStore().save_settings(
+            session,
+            "d1",
+            DistrictSettings(
+                grouping_competencies={"d1-sec0000": ("math-6.S0.T0", "math-6.S0.T1")}, regroup_threshold=0.2
+            ),
+        )
     reference, stream = synthetic.district("d1", students=40, events=700, section_size=20)
     envelopes = reference + list(stream)
     records = as_records(envelopes)
@@ -38,7 +43,7 @@ async def test_batches_of_any_size_store_what_a_bulk_replay_stores(sessions):
     start = 0
     while start < len(records):
         size = rng.choice((1, 7, 50, 400))
-        assert await applier.apply(records[start:start + size]) == []
+        assert await applier.apply(records[start : start + size]) == []
         start += size
     async with sessions() as session:
         live = await projection_checksum(session)
@@ -97,13 +102,16 @@ async def test_retracting_evidence_on_a_strand_or_a_target_folds_in_later_batche
 
     rng = random.Random(11)
     sections = {"sec-1": ["s1", "s2"]}
-    first = [synthetic.framework("d3"), synthetic.roster("d3", "school-1", sections),
-             synthetic.evidence("d3", "s1", ("math-6.S0.T0",), 3, evidence_id="e-target", observed_on=date(2026, 9, 1)),
-             synthetic.evidence("d3", "s1", (on,), 4, evidence_id="e-own", observed_on=date(2026, 9, 2))]
+    first = [
+        synthetic.framework("d3"),
+        synthetic.roster("d3", "school-1", sections),
+        synthetic.evidence("d3", "s1", ("math-6.S0.T0",), 3, evidence_id="e-target", observed_on=date(2026, 9, 1)),
+        synthetic.evidence("d3", "s1", (on,), 4, evidence_id="e-own", observed_on=date(2026, 9, 2)),
+    ]
     later = [synthetic.retraction("d3", "s1", "e-own", (on,), rng=rng)]
     applier = BatchApplier("mastery-test", HANDLERS, sessions, deps=ProjectionStore())
     assert await applier.apply(as_records(first)) == []
-    assert await applier.apply(as_records(first + later)[len(first):]) == []
+    assert await applier.apply(as_records(first + later)[len(first) :]) == []
     async with sessions() as session:
         live = await projection_checksum(session)
     state = ProjectionState()

@@ -245,4 +245,3 @@ def test_observation_and_normalization_refuse_out_of_range_values():
     assert normalize_score(4.0000001, 1, 4) == 1.0
     with pytest.raises(ValueError, match="scale_max"):
         normalize_score(1, 4, 4)
-

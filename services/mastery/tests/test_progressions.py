@@ -12,12 +12,20 @@ from mosaic_mastery.domain.scale import DEFAULT_SCALE
 def reference() -> DistrictReference:
     """A → B → C → D (a long progression) and E (a dead end the student is nearly done with)."""
     ids = ["A", "B", "C", "D", "E"]
-    links = [CompetencyLink(origin_id=o, destination_id=d, association_type="isPrerequisiteOf")
-             for o, d in (("A", "B"), ("B", "C"), ("C", "D"))]
+    links = [
+        CompetencyLink(origin_id=o, destination_id=d, association_type="isPrerequisiteOf")
+        for o, d in (("A", "B"), ("B", "C"), ("C", "D"))
+    ]
     ref = DistrictReference()
-    apply_framework(ref, FrameworkPublished(
-        framework_id="f", title="f", links=tuple(links),
-        competencies=tuple(Competency(id=c, code=c, statement=c, sequence=i) for i, c in enumerate(ids))))
+    apply_framework(
+        ref,
+        FrameworkPublished(
+            framework_id="f",
+            title="f",
+            links=tuple(links),
+            competencies=tuple(Competency(id=c, code=c, statement=c, sequence=i) for i, c in enumerate(ids)),
+        ),
+    )
     return ref
 
 

@@ -38,8 +38,16 @@ def state_with_framework(config: DistrictConfig | None = None) -> ProjectionStat
 
 
 def scored(student: str, competency: str, score: float, n: int, **kw):
-    return synthetic.evidence(D, student, (competency,), score, evidence_id=f"e{n}", observed_on=DAY + timedelta(n),
-                              rng=random.Random(n), **kw)
+    return synthetic.evidence(
+        D,
+        student,
+        (competency,),
+        score,
+        evidence_id=f"e{n}",
+        observed_on=DAY + timedelta(n),
+        rng=random.Random(n),
+        **kw,
+    )
 
 
 def test_first_evidence_gives_a_level_and_one_mastery_change_per_competency():
@@ -78,8 +86,11 @@ def test_a_correction_recomputes_from_the_remaining_evidence():
     fresh = MasteryRecord(D, "ana", T0, observations=list(record.observations))
     replay_record(fresh, state.config(D))
     assert [o.score for o in record.observations] == [0.25, 1.0, 0.25]
-    assert (record.estimate, record.level, record.previous_estimate) == (fresh.estimate, fresh.level,
-                                                                         fresh.previous_estimate)
+    assert (record.estimate, record.level, record.previous_estimate) == (
+        fresh.estimate,
+        fresh.level,
+        fresh.previous_estimate,
+    )
 
 
 def test_a_correction_can_move_evidence_to_another_competency():
@@ -124,8 +135,15 @@ def test_a_method_change_recalculates_every_record_and_marks_the_changes():
     assert state.records[(D, "ana", T0)].method == "highest"
 
 
-actions = st.lists(st.tuples(st.sampled_from(["record", "record", "record", "correct", "retract"]),
-                             st.sampled_from([T0, T1]), st.integers(0, 4), st.integers(0, 30)), max_size=25)
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(["record", "record", "record", "correct", "retract"]),
+        st.sampled_from([T0, T1]),
+        st.integers(0, 4),
+        st.integers(0, 30),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -140,8 +158,9 @@ def test_the_live_fold_equals_a_replay_of_what_remains(steps, method):
     for n, (action, competency, score, day) in enumerate(steps):
         on = DAY + timedelta(day)
         if action == "record" or not live:
-            fold(state, synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on,
-                                           rng=rng))
+            fold(
+                state, synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on, rng=rng)
+            )
             live[f"e{n}"] = (competency, score)
         else:
             eid = rng.choice(sorted(live))
@@ -158,7 +177,10 @@ def test_the_live_fold_equals_a_replay_of_what_remains(steps, method):
             fresh = MasteryRecord(D, "ana", competency, observations=list(record.observations))
             replay_record(fresh, config)
             assert (record.estimate, record.previous_estimate, record.level) == (
-                fresh.estimate, fresh.previous_estimate, fresh.level)
+                fresh.estimate,
+                fresh.previous_estimate,
+                fresh.level,
+            )
 
 
 @settings(max_examples=40, deadline=None)
@@ -172,8 +194,7 @@ def test_a_deferred_replay_settled_at_the_end_equals_the_live_fold(steps):
     for n, (action, competency, score, day) in enumerate(steps):
         on = DAY + timedelta(day)
         if action == "record" or not recorded:
-            envelope = synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on,
-                                          rng=rng)
+            envelope = synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on, rng=rng)
             recorded.append((f"e{n}", competency))
         elif action == "correct":
             eid, _ = rng.choice(recorded)
@@ -188,10 +209,23 @@ def test_a_deferred_replay_settled_at_the_end_equals_the_live_fold(steps):
     assert set(live.records) == set(deferred.records)
     for key, record in live.records.items():
         other = deferred.records[key]
-        assert (record.observations, record.estimate, record.previous_estimate, record.level, record.method,
-                record.evidence_count, record.next_sequence) == (
-            other.observations, other.estimate, other.previous_estimate, other.level, other.method,
-            other.evidence_count, other.next_sequence)
+        assert (
+            record.observations,
+            record.estimate,
+            record.previous_estimate,
+            record.level,
+            record.method,
+            record.evidence_count,
+            record.next_sequence,
+        ) == (
+            other.observations,
+            other.estimate,
+            other.previous_estimate,
+            other.level,
+            other.method,
+            other.evidence_count,
+            other.next_sequence,
+        )
 
 
 @settings(max_examples=40, deadline=None)
@@ -206,8 +240,7 @@ def test_the_rebuilds_short_path_over_raw_records_equals_the_live_fold(steps):
     for n, (action, competency, score, day) in enumerate(steps):
         on = DAY + timedelta(day)
         if action == "record" or not recorded:
-            envelope = synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on,
-                                          rng=rng)
+            envelope = synthetic.evidence(D, "ana", (competency,), score, evidence_id=f"e{n}", observed_on=on, rng=rng)
             recorded.append((f"e{n}", competency))
         elif action == "correct":
             eid, _ = rng.choice(recorded)
@@ -223,16 +256,32 @@ def test_the_rebuilds_short_path_over_raw_records_equals_the_live_fold(steps):
     assert set(live.records) == set(rebuilt.records)
     for key, record in live.records.items():
         other = rebuilt.records[key]
-        assert (record.observations, record.estimate, record.previous_estimate, record.level, record.method,
-                record.evidence_count, record.next_sequence) == (
-            other.observations, other.estimate, other.previous_estimate, other.level, other.method,
-            other.evidence_count, other.next_sequence)
+        assert (
+            record.observations,
+            record.estimate,
+            record.previous_estimate,
+            record.level,
+            record.method,
+            record.evidence_count,
+            record.next_sequence,
+        ) == (
+            other.observations,
+            other.estimate,
+            other.previous_estimate,
+            other.level,
+            other.method,
+            other.evidence_count,
+            other.next_sequence,
+        )
     assert live.evidence == rebuilt.evidence
 
 
 def erased(student: str):
-    return new_envelope(PersonErased(person_id=student, erasure_id=f"erasure-{student}", role="student"),
-                        district_id=D, producer="evidence")
+    return new_envelope(
+        PersonErased(person_id=student, erasure_id=f"erasure-{student}", role="student"),
+        district_id=D,
+        producer="evidence",
+    )
 
 
 def _records(state: ProjectionState) -> dict:

@@ -18,19 +18,29 @@ STUDENTS = [f"s{i}" for i in range(8)]
 
 
 def district(threshold: float = 0.5, debounce_minutes: float = 60, follows=(T0,)) -> ProjectionState:
-    settings = DistrictSettings(regroup_threshold=threshold, regroup_debounce_minutes=debounce_minutes,
-                                grouping_competencies={SECTION: follows})
+    settings = DistrictSettings(
+        regroup_threshold=threshold, regroup_debounce_minutes=debounce_minutes, grouping_competencies={SECTION: follows}
+    )
     state = ProjectionState(configs={D: DistrictConfig(settings)})
-    for envelope in (synthetic.framework(D, strands=1, per_strand=2),
-                     synthetic.roster(D, "school-1", {SECTION: STUDENTS, "sec-b": STUDENTS[:2]})):
+    for envelope in (
+        synthetic.framework(D, strands=1, per_strand=2),
+        synthetic.roster(D, "school-1", {SECTION: STUDENTS, "sec-b": STUDENTS[:2]}),
+    ):
         apply(state, from_envelope(envelope))
     return state
 
 
 def score(state: ProjectionState, student: str, value: float, n: int, minutes: int = 0, competency: str = T0):
-    envelope = synthetic.evidence(D, student, (competency,), value, evidence_id=f"e{n}",
-                                  observed_on=date(2026, 9, 1) + timedelta(n), rng=random.Random(n),
-                                  at=synthetic.T0 + timedelta(minutes=minutes))
+    envelope = synthetic.evidence(
+        D,
+        student,
+        (competency,),
+        value,
+        evidence_id=f"e{n}",
+        observed_on=date(2026, 9, 1) + timedelta(n),
+        rng=random.Random(n),
+        at=synthetic.T0 + timedelta(minutes=minutes),
+    )
     return [e for e in apply(state, from_envelope(envelope)) if isinstance(e, RegroupDue)]
 
 
@@ -62,6 +72,13 @@ def test_a_student_back_at_their_grouped_level_no_longer_counts():
     note_change(watch, "s1", T0, "Developing", "Proficient", at)
     note_change(watch, "s1", T0, "Proficient", "Developing", at)
     assert watch.changes == {} and watch.window_started_at is None
-    due = regroup_if_due(watch, enrolled=frozenset(STUDENTS), followed=(T0,), threshold=0.1,
-                         debounce=timedelta(0), now=at, school_id=None)
+    due = regroup_if_due(
+        watch,
+        enrolled=frozenset(STUDENTS),
+        followed=(T0,),
+        threshold=0.1,
+        debounce=timedelta(0),
+        now=at,
+        school_id=None,
+    )
     assert due is None

@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 from mosaic_mastery.domain.rollup import ROLLUP_RULES, ancestors, roll_up, rollup_one
 
 TREE = {"math": ["algebra", "geometry"], "algebra": ["a1", "a2", "a3"], "geometry": ["g1", "g2"]}
-PARENT_OF = {"algebra": "math", "geometry": "math", "a1": "algebra", "a2": "algebra", "a3": "algebra",
-             "g1": "geometry", "g2": "geometry", "math": None}
+PARENT_OF = {
+    "algebra": "math",
+    "geometry": "math",
+    "a1": "algebra",
+    "a2": "algebra",
+    "a3": "algebra",
+    "g1": "geometry",
+    "g2": "geometry",
+    "math": None,
+}
 spec = settings(deadline=None, max_examples=150)
 
 
@@ -40,8 +48,11 @@ def test_children_without_evidence_are_left_out_and_a_parent_with_none_has_no_es
 
 
 @spec
-@given(st.lists(st.one_of(st.none(), st.floats(0.0, 1.0)), min_size=1, max_size=8),
-       st.sampled_from(sorted(ROLLUP_RULES)), st.floats(0.1, 0.95))
+@given(
+    st.lists(st.one_of(st.none(), st.floats(0.0, 1.0)), min_size=1, max_size=8),
+    st.sampled_from(sorted(ROLLUP_RULES)),
+    st.floats(0.1, 0.95),
+)
 def test_a_roll_up_stays_between_its_lowest_and_highest_child(children, rule, threshold):
     value = rollup_one(children, rule, threshold)
     known = [c for c in children if c is not None]

@@ -36,51 +36,81 @@ async def caught_up(sessions, group: str, records: int, timeout: float = 120.0) 
     async with asyncio.timeout(timeout):
         while True:
             async with sessions() as session:
-                done = await session.scalar(select(func.coalesce(func.sum(positions.c.next_offset), 0))
-                                            .where(positions.c.consumer_group == group))
-                unsent = await session.scalar(select(func.count()).select_from(outbox_table())
-                                              .where(outbox_table().c.sent.is_(False)))
+                done = await session.scalar(
+                    select(func.coalesce(func.sum(positions.c.next_offset), 0)).where(
+                        positions.c.consumer_group == group
+                    )
+                )
+                unsent = await session.scalar(
+                    select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False))
+                )
             if done >= records and unsent == 0:
                 return
             await asyncio.sleep(0.2)
 
 
 def scored(district: str, student: str, score: float, n: int):
-    return synthetic.evidence(district, student, (T0,), score, evidence_id=f"{district}-e{n}",
-                              observed_on=date(2026, 9, 1) + timedelta(n), section_id=SECTION)
+    return synthetic.evidence(
+        district,
+        student,
+        (T0,),
+        score,
+        evidence_id=f"{district}-e{n}",
+        observed_on=date(2026, 9, 1) + timedelta(n),
+        section_id=SECTION,
+    )
 
 
 async def test_evidence_in_mastery_changed_out_and_one_regroup_for_the_section(kafka_bootstrap, database_url):
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap)
     district, group, key = f"d-{uuid.uuid4().hex[:8]}", f"mastery-test-{uuid.uuid4().hex[:8]}", generate_signing_key()
-    settings = MasterySettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                               topic_overrides={"mosaic.evidence.v1": evidence_topic,
-                                                "mosaic.reference.v1": reference_topic,
-                                                "mosaic.people.v1": people_topic(reference_topic)},
-                               consumer_group=group, oidc_jwks_json=key.jwks_json, consumer_max_records=3,
-                               outbox_poll_seconds=0.05)
+    settings = MasterySettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_overrides={
+            "mosaic.evidence.v1": evidence_topic,
+            "mosaic.reference.v1": reference_topic,
+            "mosaic.people.v1": people_topic(reference_topic),
+        },
+        consumer_group=group,
+        oidc_jwks_json=key.jwks_json,
+        consumer_max_records=3,
+        outbox_poll_seconds=0.05,
+    )
     await run_migrations(database_url, MIGRATIONS)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     async with sessions() as session, session.begin():
-        await ProjectionStore().save_settings(session, district, DistrictSettings(
-            regroup_threshold=0.5, regroup_debounce_minutes=60, grouping_competencies={SECTION: (T0,)}))
+        await ProjectionStore().save_settings(
+            session,
+            district,
+            DistrictSettings(
+                regroup_threshold=0.5, regroup_debounce_minutes=60, grouping_competencies={SECTION: (T0,)}
+            ),
+        )
     mastery_starts = await end_offsets(kafka_bootstrap, topics.MASTERY.name)
     regroup_starts = await end_offsets(kafka_bootstrap, topics.REGROUP.name)
     app = build_app(settings)
     try:
         async with app.router.lifespan_context(app):
-            await produce(kafka_bootstrap, reference_topic, [
-                synthetic.framework(district, strands=1, per_strand=2),
-                synthetic.roster(district, "school-1", {SECTION: STUDENTS})])
+            await produce(
+                kafka_bootstrap,
+                reference_topic,
+                [
+                    synthetic.framework(district, strands=1, per_strand=2),
+                    synthetic.roster(district, "school-1", {SECTION: STUDENTS}),
+                ],
+            )
             evidence = [scored(district, s, 4, n) for n, s in enumerate(STUDENTS)]
             await produce(kafka_bootstrap, evidence_topic, evidence)
             await caught_up(sessions, group, 2 + len(evidence))
 
             changes = await read_since(kafka_bootstrap, mastery_starts, district)
             on_target = sorted((e for e in changes if e.data.competency_id == T0), key=lambda e: e.data.student_id)
-            assert [(e.data.student_id, e.data.old_level, e.data.new_level, e.data.mastered, e.data.estimate)
-                    for e in on_target] == [(s, None, "Advanced", True, 1.0) for s in STUDENTS]
+            assert [
+                (e.data.student_id, e.data.old_level, e.data.new_level, e.data.mastered, e.data.estimate)
+                for e in on_target
+            ] == [(s, None, "Advanced", True, 1.0) for s in STUDENTS]
             by_cause = {e.causation_id: e for e in on_target}
             for cause in evidence:
                 emitted = by_cause[cause.id]
@@ -97,21 +127,27 @@ async def test_evidence_in_mastery_changed_out_and_one_regroup_for_the_section(k
             drop_starts = await end_offsets(kafka_bootstrap, topics.MASTERY.name)
             await produce(kafka_bootstrap, evidence_topic, [scored(district, STUDENTS[0], 0, 99)])
             await caught_up(sessions, group, 3 + len(evidence))
-            after = [e for e in await read_since(kafka_bootstrap, drop_starts, district)
-                     if e.data.competency_id == T0]
+            after = [e for e in await read_since(kafka_bootstrap, drop_starts, district) if e.data.competency_id == T0]
             assert [(e.data.old_level, e.data.new_level, e.data.evidence_count) for e in after] == [
-                ("Advanced", "Beginning", 2)]
+                ("Advanced", "Beginning", 2)
+            ]
 
             token = mint_token(key, district_id=district, user_id="teacher-1", roles=("teacher",))
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mastery") as http:
-                answer = await http.get(f"/v1/districts/{district}/students/{STUDENTS[1]}/profile",
-                                        headers={"Authorization": f"Bearer {token}"})
-                heatmap = await http.get(f"/v1/districts/{district}/sections/{SECTION}/heatmap",
-                                         headers={"Authorization": f"Bearer {token}"})
+                answer = await http.get(
+                    f"/v1/districts/{district}/students/{STUDENTS[1]}/profile",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                heatmap = await http.get(
+                    f"/v1/districts/{district}/sections/{SECTION}/heatmap", headers={"Authorization": f"Bearer {token}"}
+                )
             assert answer.status_code == 200, answer.text
             entry = next(c for c in answer.json()["competencies"] if c["competency_id"] == T0)
-            assert entry["level"] == "Advanced" and entry["evidence_count"] == 1 and "Estimate 1.00" in entry[
-                "explanation"]
+            assert (
+                entry["level"] == "Advanced"
+                and entry["evidence_count"] == 1
+                and "Estimate 1.00" in entry["explanation"]
+            )
             assert heatmap.status_code == 200
             cells = {row["student_id"]: row["cells"][T0]["level"] for row in heatmap.json()["students"]}
             assert cells[STUDENTS[0]] == "Beginning" and cells[STUDENTS[1]] == "Advanced"

@@ -40,9 +40,16 @@ def test_a_perfect_goal_or_self_rating_changes_no_method_by_default(method, kind
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["assessment_score", "goal", "self_assessment"]),
-                          st.integers(0, 20)), max_size=12),
-       st.sampled_from(sorted(METHODS)), st.one_of(st.none(), st.floats(1.0, 60.0)))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1), st.sampled_from(["assessment_score", "goal", "self_assessment"]), st.integers(0, 20)
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(sorted(METHODS)),
+    st.one_of(st.none(), st.floats(1.0, 60.0)),
+)
 def test_the_folded_state_is_exactly_the_state_without_the_students_own_entries(rows, method, half_life):
     config = MethodConfig(name=method, decay_half_life_days=half_life)
     history = [Observation(f"e{i}", START + timedelta(days=d), i, s, k) for i, (s, k, d) in enumerate(rows)]
@@ -72,13 +79,15 @@ D, T0 = "d1", "math-6.S0.T0"
 def test_the_projection_keeps_a_goal_but_gives_no_level_from_it_until_the_district_counts_goals():
     state = ProjectionState(configs={D: DistrictConfig()})
     apply(state, from_envelope(synthetic.framework(D, strands=1, per_strand=2)))
-    goal = synthetic.evidence(D, "ana", (T0,), 4, evidence_id="g1", observed_on=START, kind="goal",
-                              rng=random.Random(1))
+    goal = synthetic.evidence(
+        D, "ana", (T0,), 4, evidence_id="g1", observed_on=START, kind="goal", rng=random.Random(1)
+    )
     assert not [c for c in apply(state, from_envelope(goal)) if c.competency_id == T0]
     record = state.records[(D, "ana", T0)]
     assert record.evidence_ids == ("g1",) and record.estimate is None and record.level is None
     assert "1 goals or self-assessments are kept but not counted" in explain(
-        record, state.configs[D], state.references[D])
+        record, state.configs[D], state.references[D]
+    )
     counting = DistrictConfig(DistrictSettings(count_goals=True))
     changes = recalculate(state, D, counting, now=synthetic.T0)
     assert state.records[(D, "ana", T0)].level == "Advanced"
@@ -92,16 +101,31 @@ def test_the_backtest_scores_counting_and_not_counting_on_the_same_demonstrated_
         skill = rng.uniform(0.1, 0.9)
         rows = []
         for t in range(8):
-            rows.append(Observation(f"a{s}-{t}", START + timedelta(days=2 * t), 2 * t,
-                                    float(np.clip(skill + rng.normal(0, 0.15), 0, 1)), "assessment_score"))
-            rows.append(Observation(f"s{s}-{t}", START + timedelta(days=2 * t + 1), 2 * t + 1,
-                                    float(np.clip(skill + 0.3 + rng.normal(0, 0.15), 0, 1)), "self_assessment"))
+            rows.append(
+                Observation(
+                    f"a{s}-{t}",
+                    START + timedelta(days=2 * t),
+                    2 * t,
+                    float(np.clip(skill + rng.normal(0, 0.15), 0, 1)),
+                    "assessment_score",
+                )
+            )
+            rows.append(
+                Observation(
+                    f"s{s}-{t}",
+                    START + timedelta(days=2 * t + 1),
+                    2 * t + 1,
+                    float(np.clip(skill + 0.3 + rng.normal(0, 0.15), 0, 1)),
+                    "self_assessment",
+                )
+            )
         histories[("c1", f"s{s}")] = rows
     for history in histories.values():  # a self-rating first: the target after it is scored in neither run
         history.insert(0, Observation(f"first-{id(history)}", START - timedelta(days=1), -1, 1.0, "self_assessment"))
     off = backtest_methods(histories, MethodConfig(), {}, methods=("average",))["average"]
-    on = backtest_methods(histories, MethodConfig(uncounted_kinds=frozenset({"goal"})), {},
-                          methods=("average",))["average"]
+    on = backtest_methods(histories, MethodConfig(uncounted_kinds=frozenset({"goal"})), {}, methods=("average",))[
+        "average"
+    ]
     assert off.predictions == on.predictions == 200 * 7  # only the demonstrations after the first
     assert off.rmse < on.rmse  # over-confident self-ratings pull the estimate away from what is shown
 

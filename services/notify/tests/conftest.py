@@ -28,8 +28,11 @@ from mosaic_runtime.topics_admin import ensure_topics
 class FakeClock:
     """Noon in New York today unless a test moves it: outside the default quiet hours whenever the suite runs."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(ZoneInfo("America/New_York")).replace(
-        hour=12, minute=0, second=0, microsecond=0))
+    now: datetime = field(
+        default_factory=lambda: datetime.now(ZoneInfo("America/New_York")).replace(
+            hour=12, minute=0, second=0, microsecond=0
+        )
+    )
 
     def __call__(self) -> datetime:
         return self.now
@@ -68,9 +71,11 @@ class Notify:
 
     async def wait_for(self, what: str, check: Callable[[], object], timeout_s: float = 30) -> None:
         """Poll until `check()` is truthy; fail saying what never happened."""
+
         async def until() -> None:
             while not await _maybe_await(check()):
                 await asyncio.sleep(0.05)
+
         try:
             await asyncio.wait_for(until(), timeout_s)
         except TimeoutError:
@@ -78,34 +83,61 @@ class Notify:
 
     async def add_family(self, guardian: str, student: str, student_name: str, language: str = "es") -> None:
         """As evidence publishes a roster: ids and links on the reference topic, names and contacts on people."""
-        roster = RosterChanged(import_id=str(uuid.uuid4()), school_id="school-1", people=(
-            Person(id=student, role="student"),
-            Person(id=guardian, role="parent", preferred_language=language, related_ids=(student,)),
-        ))
+        roster = RosterChanged(
+            import_id=str(uuid.uuid4()),
+            school_id="school-1",
+            people=(
+                Person(id=student, role="student"),
+                Person(id=guardian, role="parent", preferred_language=language, related_ids=(student,)),
+            ),
+        )
         await self.publish(new_envelope(roster, district_id=self.district, producer="evidence", school_id="school-1"))
-        for details in (PersonDetailsChanged(person_id=student, role="student", given_name=student_name,
-                                             family_name="Pérez"),
-                        PersonDetailsChanged(person_id=guardian, role="parent", given_name="José", family_name="Pérez",
-                                             email=f"{guardian}@example.org", sms="+1555" + guardian[-6:])):
+        for details in (
+            PersonDetailsChanged(person_id=student, role="student", given_name=student_name, family_name="Pérez"),
+            PersonDetailsChanged(
+                person_id=guardian,
+                role="parent",
+                given_name="José",
+                family_name="Pérez",
+                email=f"{guardian}@example.org",
+                sms="+1555" + guardian[-6:],
+            ),
+        ):
             await self.publish(new_envelope(details, district_id=self.district, producer="evidence"))
 
         async def known() -> bool:
             async with self.sessions() as session:
                 found = await store.load_guardian(session, self.district, guardian)
                 names = await store.student_names(session, self.district, [student])
-                return found is not None and found.email is not None and found.language == language and bool(
-                    names.get(student)) and found.student_ids == (student,)
+                return (
+                    found is not None
+                    and found.email is not None
+                    and found.language == language
+                    and bool(names.get(student))
+                    and found.student_ids == (student,)
+                )
+
         await self.wait_for(f"guardian {guardian} arriving from the roster", known)
 
     async def publish_framework(self) -> None:
-        framework = FrameworkPublished(framework_id=f"fw-{self.district}", title="Math 6", competencies=(
-            Competency(id="c1", code="6.RP.A.1", statement="Understand ratio concepts and use ratio language.",
-                       abbreviated_statement="Ratio language"),))
+        framework = FrameworkPublished(
+            framework_id=f"fw-{self.district}",
+            title="Math 6",
+            competencies=(
+                Competency(
+                    id="c1",
+                    code="6.RP.A.1",
+                    statement="Understand ratio concepts and use ratio language.",
+                    abbreviated_statement="Ratio language",
+                ),
+            ),
+        )
         await self.publish(new_envelope(framework, district_id=self.district, producer="evidence"))
 
         async def known() -> bool:
             async with self.sessions() as session:
                 return await store.competency_name(session, self.district, "c1") is not None
+
         await self.wait_for("the framework arriving", known)
 
 
@@ -126,10 +158,18 @@ async def notify(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Notif
     mail, hooks = MailCatcher().start(), HttpReceiver().start()
     key = generate_signing_key()
     settings = NotifySettings(
-        database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap, consumer_group=f"test-notify-{uid}",
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_group=f"test-notify-{uid}",
         topic_overrides={f"mosaic.{name}.v1": topic for name, topic in topics.items()},
-        smtp_host="127.0.0.1", smtp_port=mail.port, smtp_lookup_url=mail.lookup_url, oidc_jwks_json=key.jwks_json,
-        delivery_poll_seconds=0.1, outbox_poll_seconds=0.1, unsubscribe_base_url="http://notify.test")
+        smtp_host="127.0.0.1",
+        smtp_port=mail.port,
+        smtp_lookup_url=mail.lookup_url,
+        oidc_jwks_json=key.jwks_json,
+        delivery_poll_seconds=0.1,
+        outbox_poll_seconds=0.1,
+        unsubscribe_base_url="http://notify.test",
+    )
     clock = FakeClock()
     app = build_app(settings, clock)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)

@@ -22,13 +22,19 @@ PREFS = "/v1/districts/d1/guardians/g1/preferences"
 
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = NotifySettings(database_url=database_url, kafka_enabled=False, delivery_enabled=False,
-                              oidc_jwks_json=KEY.jwks_json, inbound_webhook_secret="provider-secret")
+    settings = NotifySettings(
+        database_url=database_url,
+        kafka_enabled=False,
+        delivery_enabled=False,
+        oidc_jwks_json=KEY.jwks_json,
+        inbound_webhook_secret="provider-secret",
+    )
     app = build_app(settings)
     async with app.router.lifespan_context(app):
         async with app.state.ctx.sessions() as session, session.begin():
-            await store.save_guardian(session, Guardian("d1", "g1", "José", "P", "j@x.org", None, "+15550001", "es",
-                                                        ("s1",)))
+            await store.save_guardian(
+                session, Guardian("d1", "g1", "José", "P", "j@x.org", None, "+15550001", "es", ("s1",))
+            )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             yield client
 
@@ -65,11 +71,18 @@ async def test_bad_requests_say_what_is_wrong(api: httpx.AsyncClient):
 
 
 async def test_an_sms_stop_reported_by_the_provider_opts_the_number_out_and_start_opts_it_back_in(
-        api: httpx.AsyncClient):
+    api: httpx.AsyncClient,
+):
     async def reply(text: str, secret: str = "provider-secret") -> httpx.Response:
         body = json.dumps({"from": "+15550001", "text": text}).encode()
-        return await api.post("/v1/providers/sms/inbound", content=body, headers={
-            SIGNATURE_HEADER: webhook_signature(secret, int(time.time()), body), "Content-Type": "application/json"})
+        return await api.post(
+            "/v1/providers/sms/inbound",
+            content=body,
+            headers={
+                SIGNATURE_HEADER: webhook_signature(secret, int(time.time()), body),
+                "Content-Type": "application/json",
+            },
+        )
 
     assert (await reply("STOP", secret="forged")).status_code == 401
     stopped = await reply("stop please")

@@ -52,11 +52,23 @@ async def make_rig(database_url: str, mail: MailCatcher, **overrides: object) ->
     sessions = make_session_factory(engine)
     clock = [NOON]
     worker = DeliveryWorker(sessions, settings, senders(settings), MessageRenderer(), lambda: clock[0])
-    news = News(str(new_event_id()), NewsKind.MASTERED, "d1", "s1", str(new_event_id()), str(new_event_id()), NOON,
-                competency_id="c1", competency_name="Ratio language", new_level="Proficient", evidence_count=3)
+    news = News(
+        str(new_event_id()),
+        NewsKind.MASTERED,
+        "d1",
+        "s1",
+        str(new_event_id()),
+        str(new_event_id()),
+        NOON,
+        competency_id="c1",
+        competency_name="Ratio language",
+        new_level="Proficient",
+        evidence_count=3,
+    )
     async with sessions() as session, session.begin():
-        await store.save_guardian(session, Guardian("d1", "g1", "Eva", "Q", "eva@example.org", None, None, "en",
-                                                    ("s1",)))
+        await store.save_guardian(
+            session, Guardian("d1", "g1", "Eva", "Q", "eva@example.org", None, None, "en", ("s1",))
+        )
         assert await tell(session, news, NOON, settings) == 1
     return Rig(worker, mail, sessions, clock), engine
 
@@ -68,8 +80,9 @@ async def mail() -> AsyncIterator[MailCatcher]:
     catcher.stop()
 
 
-async def test_a_mail_server_that_is_down_means_a_retry_later_then_a_final_failure(database_url: str,
-                                                                                   mail: MailCatcher):
+async def test_a_mail_server_that_is_down_means_a_retry_later_then_a_final_failure(
+    database_url: str, mail: MailCatcher
+):
     rig, engine = await make_rig(database_url, mail, smtp_port=1)  # nothing listens on port 1
     await rig.worker.run_once()
     first = await rig.notification()
@@ -95,15 +108,18 @@ async def test_a_refused_mailbox_fails_at_once_without_retrying(database_url: st
 
 
 async def test_after_a_crash_mid_send_the_worker_asks_the_mail_server_and_does_not_send_twice(
-        database_url: str, mail: MailCatcher):
-    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30,
-                              send_timeout_seconds=5)
+    database_url: str, mail: MailCatcher
+):
+    rig, engine = await make_rig(
+        database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30, send_timeout_seconds=5
+    )
     await rig.worker.run_once()
     assert len(mail.mailbox.snapshot()) == 1
     # Rewind to the moment after the SMTP 250 and before 'delivered' (and its event) committed: the crash window.
     async with rig.sessions() as session, session.begin():  # type: ignore[operator]
-        await session.execute(update(t.notifications).values(status="sending", lease_until=NOON + timedelta(
-            seconds=30)))
+        await session.execute(
+            update(t.notifications).values(status="sending", lease_until=NOON + timedelta(seconds=30))
+        )
         await session.execute(delete(outbox_table()))
     await rig.worker.run_once()
     assert (await rig.notification()).status == "sending"  # the lease has not expired: maybe still sending
@@ -114,24 +130,25 @@ async def test_after_a_crash_mid_send_the_worker_asks_the_mail_server_and_does_n
     await engine.dispose()  # type: ignore[attr-defined]
 
 
-async def test_a_claim_that_never_reached_the_mail_server_is_sent_after_the_lease(database_url: str,
-                                                                                   mail: MailCatcher):
-    rig, engine = await make_rig(database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30,
-                              send_timeout_seconds=5)
+async def test_a_claim_that_never_reached_the_mail_server_is_sent_after_the_lease(database_url: str, mail: MailCatcher):
+    rig, engine = await make_rig(
+        database_url, mail, smtp_lookup_url=mail.lookup_url, lease_seconds=30, send_timeout_seconds=5
+    )
     async with rig.sessions() as session, session.begin():  # type: ignore[operator]
-        await session.execute(update(t.notifications).values(status="sending", attempts=1,
-                                                             lease_until=NOON - timedelta(seconds=1)))
+        await session.execute(
+            update(t.notifications).values(status="sending", attempts=1, lease_until=NOON - timedelta(seconds=1))
+        )
     await rig.worker.run_once()
     assert (await rig.notification()).status == "delivered" and len(mail.mailbox.snapshot()) == 1
     await engine.dispose()  # type: ignore[attr-defined]
 
 
-async def test_without_a_message_search_an_in_doubt_message_is_held_never_resent(database_url: str,
-                                                                                  mail: MailCatcher):
+async def test_without_a_message_search_an_in_doubt_message_is_held_never_resent(database_url: str, mail: MailCatcher):
     rig, engine = await make_rig(database_url, mail)  # no smtp_lookup_url, in_doubt_policy=hold
     async with rig.sessions() as session, session.begin():  # type: ignore[operator]
-        await session.execute(update(t.notifications).values(status="sending", attempts=1,
-                                                             lease_until=NOON - timedelta(seconds=1)))
+        await session.execute(
+            update(t.notifications).values(status="sending", attempts=1, lease_until=NOON - timedelta(seconds=1))
+        )
     await rig.worker.run_once()
     assert (await rig.notification()).status == "in_doubt" and mail.mailbox.snapshot() == []
     [failed] = [e["data"] for e in await rig.events() if e["type"] == "NotificationFailed"]

@@ -195,8 +195,7 @@ async def test_a_mailer_killed_mid_batch_never_mails_a_family_twice(
         assert len(recipients(mail)) == accepted and await statuses(sessions) == Counter(in_doubt=FAMILIES)
 
 
-async def test_due_digests_go_out_in_batches_on_reused_connections(database_url: str, mail: MailCatcher,
-                                                                  engines: list):
+async def test_due_digests_go_out_in_batches_on_reused_connections(database_url: str, mail: MailCatcher, engines: list):
     sessions = await district_with_digests(database_url, engines)
     settings = NotifySettings(database_url=database_url, kafka_enabled=False, smtp_port=mail.port, smtp_connections=3)
     worker = DeliveryWorker(sessions, settings, senders(settings), MessageRenderer(), lambda: EVENING)
@@ -209,16 +208,19 @@ async def test_due_digests_go_out_in_batches_on_reused_connections(database_url:
     assert "Según 1 trabajo reciente" in spanish.get_body(("plain",)).get_content()
 
 
-@pytest.mark.parametrize(("eight_bit", "longest_line", "sent_as"), [
-    (True, 200, "8bit"), (True, 600, "base64"), (False, 200, "base64")])
-def test_message_bytes_read_back_as_the_message_that_was_written(eight_bit: bool, longest_line: int,
-                                                                 sent_as: str) -> None:
+@pytest.mark.parametrize(
+    ("eight_bit", "longest_line", "sent_as"), [(True, 200, "8bit"), (True, 600, "base64"), (False, 200, "base64")]
+)
+def test_message_bytes_read_back_as_the_message_that_was_written(
+    eight_bit: bool, longest_line: int, sent_as: str
+) -> None:
     guardian = Guardian("d1", "g1", "José", "P", "jose@example.org", None, None, "es", ("s1",))
     text = "Hola, José:\n.una línea que empieza con punto\n" + "ñ" * longest_line + "\n"  # 2 bytes a letter
     message = Message("es", "Novedades de Sofía y Zoë — " + "á" * 60, text, f"<p>{text}</p>", "corto")
     outgoing = Outgoing("3f2c", guardian, "email", message, (), True, "https://u.example/x", DistrictRules())
-    content = email_content(outgoing, sender="Mosaic <no-reply@mosaic.local>", message_id="<3f2c@mosaic.local>",
-                            eight_bit=eight_bit)
+    content = email_content(
+        outgoing, sender="Mosaic <no-reply@mosaic.local>", message_id="<3f2c@mosaic.local>", eight_bit=eight_bit
+    )
     raw = content.data
     assert content.eight_bit == (sent_as == "8bit") and raw.count(f"Transfer-Encoding: {sent_as}".encode()) == 2
     assert all(len(line) <= 998 for line in raw.split(b"\r\n")) and raw.isascii() == (sent_as == "base64")

@@ -34,20 +34,43 @@ NY = ZoneInfo("America/New_York")
 GUARDIAN = Guardian("d1", "g1", "José", "Pérez", "jose@example.org", None, "+15550001", "es", ("s1", "s2"))
 
 
-def mastery(old_rank: int | None, new_rank: int, mastered: bool = False, evidence: int = 3,
-            recalculation: bool = False) -> MasteryChanged:
+def mastery(
+    old_rank: int | None, new_rank: int, mastered: bool = False, evidence: int = 3, recalculation: bool = False
+) -> MasteryChanged:
     levels = ["Beginning", "Developing", "Proficient", "Advanced"]
     return MasteryChanged(
-        student_id="s1", competency_id="c1", competency_code="6.RP.A.1", competency_name="Ratio language",
-        old_level=None if old_rank is None else levels[old_rank], new_level=levels[new_rank], old_rank=old_rank,
-        new_rank=new_rank, mastered=mastered, estimate=0.5, method="decaying_average", evidence_count=evidence,
-        cause_evidence_ids=("e1",), recalculation=recalculation)
+        student_id="s1",
+        competency_id="c1",
+        competency_code="6.RP.A.1",
+        competency_name="Ratio language",
+        old_level=None if old_rank is None else levels[old_rank],
+        new_level=levels[new_rank],
+        old_rank=old_rank,
+        new_rank=new_rank,
+        mastered=mastered,
+        estimate=0.5,
+        method="decaying_average",
+        evidence_count=evidence,
+        cause_evidence_ids=("e1",),
+        recalculation=recalculation,
+    )
 
 
 def news(kind: NewsKind, student: str = "s1", competency: str = "c1", at: datetime | None = None) -> News:
-    return News(str(uuid.uuid4()), kind, "d1", student, str(uuid.uuid4()), str(uuid.uuid4()),
-                at or datetime(2026, 11, 23, 15, tzinfo=UTC), competency_id=competency,
-                competency_name="Ratio language", old_level="Developing", new_level="Proficient", evidence_count=4)
+    return News(
+        str(uuid.uuid4()),
+        kind,
+        "d1",
+        student,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        at or datetime(2026, 11, 23, 15, tzinfo=UTC),
+        competency_id=competency,
+        competency_name="Ratio language",
+        old_level="Developing",
+        new_level="Proficient",
+        evidence_count=4,
+    )
 
 
 def test_mastery_changes_become_mastered_moved_up_or_needs_support():
@@ -69,13 +92,18 @@ def test_the_same_event_always_yields_the_same_news_id():
 
 
 def test_guardians_are_linked_to_students_from_either_side_of_the_roster():
-    roster = RosterChanged(import_id="i", school_id="sch", people=(
-        Person(id="s1", role="student", given_name="Ana", family_name="P", related_ids=("g1",)),
-        Person(id="g1", role="parent", given_name="José", family_name="P", email="j@x.org",
-               preferred_language="es-MX"),
-        Person(id="g2", role="guardian", given_name="Eva", family_name="Q", related_ids=("s9",)),
-        Person(id="t1", role="teacher", given_name="T", family_name="T"),
-    ))
+    roster = RosterChanged(
+        import_id="i",
+        school_id="sch",
+        people=(
+            Person(id="s1", role="student", given_name="Ana", family_name="P", related_ids=("g1",)),
+            Person(
+                id="g1", role="parent", given_name="José", family_name="P", email="j@x.org", preferred_language="es-MX"
+            ),
+            Person(id="g2", role="guardian", given_name="Eva", family_name="Q", related_ids=("s9",)),
+            Person(id="t1", role="teacher", given_name="T", family_name="T"),
+        ),
+    )
     contacts = contacts_from_roster("d1", roster)
     by_id = {g.guardian_id: g for g in contacts.guardians}
     assert set(by_id) == {"g1", "g2"}
@@ -83,8 +111,13 @@ def test_guardians_are_linked_to_students_from_either_side_of_the_roster():
     assert by_id["g2"].student_ids == ("s9",) and by_id["g2"].language == "en"
     assert [s.student_id for s in contacts.students] == ["s1"]
     assert {g.email for g in contacts.guardians} == {None}  # contacts come from the people topic only
-    part_two = RosterChanged(import_id="i", school_id="sch", part=2, parts=2, people=(
-        Person(id="s5", role="student", given_name="Eli", family_name="P", related_ids=("g1",)),))
+    part_two = RosterChanged(
+        import_id="i",
+        school_id="sch",
+        part=2,
+        parts=2,
+        people=(Person(id="s5", role="student", given_name="Eli", family_name="P", related_ids=("g1",)),),
+    )
     assert contacts_from_roster("d1", part_two).other_links == (("g1", "s5"),)  # g1 came in part one
 
 
@@ -107,14 +140,22 @@ def test_instant_news_waits_out_quiet_hours_and_urgent_news_does_not():
 
 
 def test_digest_only_kinds_and_daily_channels_go_into_the_digest_at_the_chosen_hour():
-    prefs = Preferences(channels={Channel.EMAIL: ChannelPreference(Frequency.DAILY, digest_hour=18),
-                                  Channel.SMS: ChannelPreference(Frequency.INSTANT)}, quiet_hours=None)
+    prefs = Preferences(
+        channels={
+            Channel.EMAIL: ChannelPreference(Frequency.DAILY, digest_hour=18),
+            Channel.SMS: ChannelPreference(Frequency.INSTANT),
+        },
+        quiet_hours=None,
+    )
     morning = datetime(2026, 11, 23, 9, tzinfo=NY)
     plans = {p.channel: p for p in plan_deliveries(news(NewsKind.MASTERED), GUARDIAN, prefs, DistrictRules(), morning)}
     assert plans[Channel.EMAIL].digest and plans[Channel.EMAIL].due_at == datetime(2026, 11, 23, 18, tzinfo=NY)
     assert not plans[Channel.SMS].digest and plans[Channel.SMS].due_at == morning
-    [moved] = [p for p in plan_deliveries(news(NewsKind.MOVED_UP), GUARDIAN, prefs, DistrictRules(), morning)
-               if p.channel == Channel.SMS]
+    [moved] = [
+        p
+        for p in plan_deliveries(news(NewsKind.MOVED_UP), GUARDIAN, prefs, DistrictRules(), morning)
+        if p.channel == Channel.SMS
+    ]
     assert moved.digest  # district rule: moved-up is digest-only by default
 
 
@@ -136,20 +177,41 @@ def test_a_digest_keeps_the_latest_news_per_competency_and_puts_good_news_first(
     digest = build_daily_digest(GUARDIAN, [support, first, later, other_child, stranger], date(2026, 11, 23))
     assert digest is not None
     assert [(sid, [n.kind for n in items]) for sid, items in digest.by_student] == [
-        ("s1", [NewsKind.MASTERED, NewsKind.NEEDS_SUPPORT]), ("s2", [NewsKind.MOVED_UP])]
+        ("s1", [NewsKind.MASTERED, NewsKind.NEEDS_SUPPORT]),
+        ("s2", [NewsKind.MOVED_UP]),
+    ]
     assert set(digest.covered_news_ids) == {first.news_id, later.news_id, support.news_id, other_child.news_id}
     assert build_daily_digest(GUARDIAN, [stranger], date(2026, 11, 23)) is None
 
 
 def test_messages_speak_the_guardians_language_with_local_dates_and_no_bare_codes():
     renderer = MessageRenderer()
-    item = News("n", NewsKind.NEW_GROUP, "d1", "s1", "c", "c", datetime(2026, 11, 23, tzinfo=UTC),
-                session_title="Fractions", starts_at=datetime(2026, 11, 26, 15, tzinfo=UTC), details={"block_id": "b"})
+    item = News(
+        "n",
+        NewsKind.NEW_GROUP,
+        "d1",
+        "s1",
+        "c",
+        "c",
+        datetime(2026, 11, 23, tzinfo=UTC),
+        session_title="Fractions",
+        starts_at=datetime(2026, 11, 26, 15, tzinfo=UTC),
+        details={"block_id": "b"},
+    )
     spanish = renderer.render_news(item, Audience("José", {"s1": "Ana"}, "es", "America/Chicago", "https://u"))
     assert "jueves, 26 de noviembre de 2026" in spanish.text and "9:00" in spanish.text
     assert "Algo para conversar en casa" in spanish.text and "https://u" in spanish.text
-    nameless = News("n2", NewsKind.MASTERED, "d1", "s1", "c", "c", datetime(2026, 11, 23, tzinfo=UTC),
-                    competency_code="6.RP.A.1", new_level="proficient")
+    nameless = News(
+        "n2",
+        NewsKind.MASTERED,
+        "d1",
+        "s1",
+        "c",
+        "c",
+        datetime(2026, 11, 23, tzinfo=UTC),
+        competency_code="6.RP.A.1",
+        new_level="proficient",
+    )
     english = renderer.render_news(nameless, Audience("Eva", {}, "fr", "America/Chicago"))
     assert english.language == "en"  # no French templates yet: English, not an error
     assert "6.RP.A.1" not in english.text and "one of the skills" in english.text and "Proficient" in english.text
@@ -192,9 +254,18 @@ def test_a_move_is_news_each_time_and_a_resent_change_is_the_same_news():
 
     def moved(old: str | None, new: str, version: int) -> GroupAssignmentChanged:
         return GroupAssignmentChanged(
-            block_id="b1", school_id="sch", student_id="s1", old_session_id=old, new_session_id=new,
-            session_title="Fractions lab", session_kind="skill_group", starts_at=starts, ends_at=starts,
-            reason="regroup", schedule_version=version)
+            block_id="b1",
+            school_id="sch",
+            student_id="s1",
+            old_session_id=old,
+            new_session_id=new,
+            session_title="Fractions lab",
+            session_kind="skill_group",
+            starts_at=starts,
+            ends_at=starts,
+            reason="regroup",
+            schedule_version=version,
+        )
 
     def news_id(change: GroupAssignmentChanged) -> str:
         return news_from_assignment(new_envelope(change, district_id="d1", producer="scheduling", subject="s1")).news_id
@@ -202,8 +273,12 @@ def test_a_move_is_news_each_time_and_a_resent_change_is_the_same_news():
     first, back = news_id(moved("y", "x", 2)), news_id(moved("z", "x", 5))
     assert first != back  # moving back to a group told before is news again
     assert news_id(moved("y", "x", 2)) == first  # the same change re-sent is the same news
-    assert news_from_assignment(new_envelope(moved(None, "x", 1), district_id="d1", producer="scheduling",
-                                             subject="s1")).kind == NewsKind.NEW_GROUP
+    assert (
+        news_from_assignment(
+            new_envelope(moved(None, "x", 1), district_id="d1", producer="scheduling", subject="s1")
+        ).kind
+        == NewsKind.NEW_GROUP
+    )
 
 
 def test_a_weekly_digest_goes_out_on_the_chosen_day_and_hour():
@@ -214,4 +289,5 @@ def test_a_weekly_digest_goes_out_on_the_chosen_day_and_hour():
     monday = datetime(2026, 11, 23, 9, tzinfo=NY)
     assert next_digest_at(prefs, friday_5pm, monday) == datetime(2026, 11, 27, 17, tzinfo=NY)
     assert next_digest_at(prefs, friday_5pm, datetime(2026, 11, 27, 17, tzinfo=NY)) == datetime(
-        2026, 12, 4, 17, tzinfo=NY)
+        2026, 12, 4, 17, tzinfo=NY
+    )

@@ -38,29 +38,66 @@ NOON_IN_CHICAGO = datetime(2026, 10, 14, 17, 0, tzinfo=UTC)  # outside the defau
 async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
     settings = NotifySettings(database_url=database_url, kafka_enabled=False, delivery_enabled=False)
     async with handler_harness(settings, MIGRATIONS, lambda ctx: setup_consumers(ctx, lambda: NOON_IN_CHICAGO)) as h:
-        roster = RosterChanged(import_id="sis-1", school_id=SCHOOL, people=(
-            Person(id="lu", role="student"),
-            Person(id="g-ortiz", role="parent", preferred_language="es", related_ids=("lu",))))
-        details = (PersonDetailsChanged(person_id="lu", role="student", given_name="Lucía", family_name="Ortiz"),
-                   PersonDetailsChanged(person_id="g-ortiz", role="parent", given_name="Ana", family_name="Ortiz",
-                                        email="ana@example.org"))
-        framework = FrameworkPublished(framework_id="fw-sci", title="Science 7", competencies=(
-            Competency(id="c-cells", code="MS-LS1-1", statement="Cells are the building blocks of living things.",
-                       abbreviated_statement="Cells as building blocks"),))
+        roster = RosterChanged(
+            import_id="sis-1",
+            school_id=SCHOOL,
+            people=(
+                Person(id="lu", role="student"),
+                Person(id="g-ortiz", role="parent", preferred_language="es", related_ids=("lu",)),
+            ),
+        )
+        details = (
+            PersonDetailsChanged(person_id="lu", role="student", given_name="Lucía", family_name="Ortiz"),
+            PersonDetailsChanged(
+                person_id="g-ortiz", role="parent", given_name="Ana", family_name="Ortiz", email="ana@example.org"
+            ),
+        )
+        framework = FrameworkPublished(
+            framework_id="fw-sci",
+            title="Science 7",
+            competencies=(
+                Competency(
+                    id="c-cells",
+                    code="MS-LS1-1",
+                    statement="Cells are the building blocks of living things.",
+                    abbreviated_statement="Cells as building blocks",
+                ),
+            ),
+        )
         await h.deliver(*(_event(d) for d in details), _event(roster), _event(framework))
         yield h
 
 
 def _event(data: object, minutes_ago: int = 1, subject: str | None = None) -> Envelope:
-    return new_envelope(data, district_id=DISTRICT, producer="test", school_id=SCHOOL, subject=subject,
-                        occurred_at=NOON_IN_CHICAGO - timedelta(minutes=minutes_ago))
+    return new_envelope(
+        data,
+        district_id=DISTRICT,
+        producer="test",
+        school_id=SCHOOL,
+        subject=subject,
+        occurred_at=NOON_IN_CHICAGO - timedelta(minutes=minutes_ago),
+    )
 
 
 def _mastered(minutes_ago: int = 1) -> Envelope:
-    return _event(MasteryChanged(
-        student_id="lu", competency_id="c-cells", competency_code="MS-LS1-1", old_level="Proficient",
-        new_level="Advanced", old_rank=2, new_rank=3, mastered=True, estimate=0.93, method="decaying_average",
-        evidence_count=4, cause_evidence_ids=("e9",)), minutes_ago, subject="lu")
+    return _event(
+        MasteryChanged(
+            student_id="lu",
+            competency_id="c-cells",
+            competency_code="MS-LS1-1",
+            old_level="Proficient",
+            new_level="Advanced",
+            old_rank=2,
+            new_rank=3,
+            mastered=True,
+            estimate=0.93,
+            method="decaying_average",
+            evidence_count=4,
+            cause_evidence_ids=("e9",),
+        ),
+        minutes_ago,
+        subject="lu",
+    )
 
 
 async def test_a_mastered_competency_becomes_news_in_the_frameworks_words_for_the_guardian(harness) -> None:
@@ -69,13 +106,22 @@ async def test_a_mastered_competency_becomes_news_in_the_frameworks_words_for_th
     await harness.deliver(mastered)
 
     async with harness.sessions() as session:
-        news = (await session.execute(select(t.news.c.kind, t.news.c.student_id, t.news.c.cause_event_id,
-                                             t.news.c.document))).all()
-        planned = (await session.execute(select(t.notifications.c.guardian_id, t.notifications.c.status)
-                                         .where(t.notifications.c.news_kind != "welcome"))).all()
+        news = (
+            await session.execute(
+                select(t.news.c.kind, t.news.c.student_id, t.news.c.cause_event_id, t.news.c.document)
+            )
+        ).all()
+        planned = (
+            await session.execute(
+                select(t.notifications.c.guardian_id, t.notifications.c.status).where(
+                    t.notifications.c.news_kind != "welcome"
+                )
+            )
+        ).all()
         queued = (await session.execute(select(t.digest_items.c.guardian_id))).all()
     assert [(n.student_id, n.cause_event_id, n.document["competency_name"]) for n in news if n.kind != "welcome"] == [
-        ("lu", str(mastered.id), "Cells as building blocks")]
+        ("lu", str(mastered.id), "Cells as building blocks")
+    ]
     assert [tuple(p) for p in planned] == [("g-ortiz", "pending")] and queued == []  # mastery is told at once
     assert harness.dead_letters == []
 
@@ -95,10 +141,19 @@ async def test_news_older_than_the_limit_is_recorded_but_not_told(harness) -> No
 
 
 async def test_names_and_contacts_come_from_the_people_topic_whichever_arrives_first(harness) -> None:
-    roster = RosterChanged(import_id="sis-2", school_id=SCHOOL, people=(
-        Person(id="g-late", role="guardian", preferred_language="es", related_ids=("lu",)),))
-    details = PersonDetailsChanged(person_id="g-late", role="guardian", given_name="Rosa", family_name="Ortiz",
-                                   email="rosa@example.org", phone="+15550100")
+    roster = RosterChanged(
+        import_id="sis-2",
+        school_id=SCHOOL,
+        people=(Person(id="g-late", role="guardian", preferred_language="es", related_ids=("lu",)),),
+    )
+    details = PersonDetailsChanged(
+        person_id="g-late",
+        role="guardian",
+        given_name="Rosa",
+        family_name="Ortiz",
+        email="rosa@example.org",
+        phone="+15550100",
+    )
     await harness.deliver(_event(roster))
     async with harness.sessions() as session:
         before = await store.load_guardian(session, DISTRICT, "g-late")
@@ -109,7 +164,12 @@ async def test_names_and_contacts_come_from_the_people_topic_whichever_arrives_f
         first_names = await store.student_names(session, DISTRICT, ["lu"])
     assert before is not None and before.email is None  # the roster alone says who, not how to reach them
     assert after is not None and (after.given_name, after.email, after.sms, after.language, after.student_ids) == (
-        "Rosa", "rosa@example.org", "+15550100", "es", ("lu",))
+        "Rosa",
+        "rosa@example.org",
+        "+15550100",
+        "es",
+        ("lu",),
+    )
     assert first_names == {"lu": "Lucía"} and harness.dead_letters == []
 
 
@@ -118,12 +178,22 @@ async def test_erasing_the_guardian_and_the_student_leaves_no_row_about_either(h
     async with harness.sessions() as session:
         assert (await session.execute(select(t.notifications.c.notification_id))).all()
 
-    await harness.deliver(_event(PersonErased(person_id="g-ortiz", erasure_id="x1", role="parent")),
-                          _event(PersonErased(person_id="lu", erasure_id="x2", role="student")))
+    await harness.deliver(
+        _event(PersonErased(person_id="g-ortiz", erasure_id="x1", role="parent")),
+        _event(PersonErased(person_id="lu", erasure_id="x2", role="student")),
+    )
 
     async with harness.sessions() as session:
-        for table in (t.guardians, t.guardian_students, t.students, t.preferences, t.news, t.notifications,
-                      t.digest_items, t.delivery_log):
+        for table in (
+            t.guardians,
+            t.guardian_students,
+            t.students,
+            t.preferences,
+            t.news,
+            t.notifications,
+            t.digest_items,
+            t.delivery_log,
+        ):
             rows = (await session.execute(select(table))).all()
             assert rows == [], f"{table.name} still holds {rows}"
     assert harness.dead_letters == []

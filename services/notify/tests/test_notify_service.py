@@ -23,18 +23,33 @@ pytestmark = pytest.mark.integration
 NY = ZoneInfo("America/New_York")
 
 
-def change(student: str, competency: str, old: int | None, new: int, *, mastered: bool = False,
-           name: str | None = None) -> MasteryChanged:
+def change(
+    student: str, competency: str, old: int | None, new: int, *, mastered: bool = False, name: str | None = None
+) -> MasteryChanged:
     levels = ["Beginning", "Developing", "Proficient", "Advanced"]
     return MasteryChanged(
-        student_id=student, competency_id=competency, competency_code=f"X.{competency}", competency_name=name,
-        old_level=None if old is None else levels[old], new_level=levels[new], old_rank=old, new_rank=new,
-        mastered=mastered, estimate=0.8, method="decaying_average", evidence_count=5, cause_evidence_ids=("e1",))
+        student_id=student,
+        competency_id=competency,
+        competency_code=f"X.{competency}",
+        competency_name=name,
+        old_level=None if old is None else levels[old],
+        new_level=levels[new],
+        old_rank=old,
+        new_rank=new,
+        mastered=mastered,
+        estimate=0.8,
+        method="decaying_average",
+        evidence_count=5,
+        cause_evidence_ids=("e1",),
+    )
 
 
 async def set_portal(notify: Notify) -> None:
-    reply = await notify.client.put(f"/v1/districts/{notify.district}/rules", headers=notify.headers(
-        "districtAdministrator"), json={"portal_webhook_url": f"{notify.hooks.url}/portal"})
+    reply = await notify.client.put(
+        f"/v1/districts/{notify.district}/rules",
+        headers=notify.headers("districtAdministrator"),
+        json={"portal_webhook_url": f"{notify.hooks.url}/portal"},
+    )
     assert reply.status_code == 200, reply.text
 
 
@@ -44,12 +59,18 @@ async def count(notify: Notify, table, *where) -> int:  # type: ignore[no-untype
 
 
 async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_language_and_by_signed_webhook(
-        notify: Notify) -> None:
+    notify: Notify,
+) -> None:
     await set_portal(notify)
     await notify.publish_framework()
     await notify.add_family("g-ana", "s-ana", "Ana", language="es")
-    event = new_envelope(change("s-ana", "c1", 1, 2, mastered=True), district_id=notify.district,
-                         producer="mastery", subject="s-ana", occurred_at=notify.clock.now)
+    event = new_envelope(
+        change("s-ana", "c1", 1, 2, mastered=True),
+        district_id=notify.district,
+        producer="mastery",
+        subject="s-ana",
+        occurred_at=notify.clock.now,
+    )
     trace_id = uuid.uuid4().hex
     await notify.publish(event, traceparent=f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01")
     await notify.wait_for("an email and a webhook", lambda: notify.mail.mailbox.snapshot() and notify.hooks.received)
@@ -70,11 +91,17 @@ async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_lang
 
     # The same event again (an upstream re-send), then a later change as a marker that both were consumed.
     await notify.publish(event)
-    marker = new_envelope(change("s-ana", "c9", 0, 1), district_id=notify.district, producer="mastery",
-                          subject="s-ana", occurred_at=notify.clock.now)
+    marker = new_envelope(
+        change("s-ana", "c9", 0, 1),
+        district_id=notify.district,
+        producer="mastery",
+        subject="s-ana",
+        occurred_at=notify.clock.now,
+    )
     await notify.publish(marker)
-    await notify.wait_for("the marker consumed", lambda: count(notify, t.news, t.news.c.cause_event_id == str(
-        marker.id)))
+    await notify.wait_for(
+        "the marker consumed", lambda: count(notify, t.news, t.news.c.cause_event_id == str(marker.id))
+    )
     await notify.worker.run_once()
     assert len(notify.mail.mailbox.snapshot()) == 1 and len(notify.hooks.received) == 1
     outbox = outbox_table()
@@ -82,20 +109,29 @@ async def test_a_mastery_change_reaches_the_guardian_once_by_email_in_their_lang
     async with notify.sessions() as session:
         headers = (await session.execute(select(outbox.c.headers))).scalars().all()
     assert all(dict(h)["traceparent"].split("-")[1] == trace_id for h in headers)  # the evidence's trace, hop 5
-    await notify.wait_for("FamilyNotified relayed to Kafka", lambda: _equals(count(
-        notify, outbox, outbox.c.topic == "mosaic.notify.v1", outbox.c.sent.is_(True)), 2))
-    log = await notify.client.get(f"/v1/districts/{notify.district}/guardians/g-ana/notifications",
-                                  headers=notify.headers())
+    await notify.wait_for(
+        "FamilyNotified relayed to Kafka",
+        lambda: _equals(count(notify, outbox, outbox.c.topic == "mosaic.notify.v1", outbox.c.sent.is_(True)), 2),
+    )
+    log = await notify.client.get(
+        f"/v1/districts/{notify.district}/guardians/g-ana/notifications", headers=notify.headers()
+    )
     assert sorted((n["channel"], n["status"], [e["outcome"] for e in n["log"]]) for n in log.json()) == [
-        ("email", "delivered", ["sending", "delivered"]), ("portal", "delivered", ["sending", "delivered"])]
+        ("email", "delivered", ["sending", "delivered"]),
+        ("portal", "delivered", ["sending", "delivered"]),
+    ]
 
 
 async def test_quiet_hours_hold_a_message_until_they_end(notify: Notify) -> None:
     notify.clock.now = datetime.now(NY).replace(hour=22, minute=30)
     await notify.add_family("g-quiet", "s-quiet", "Luis", language="en")
-    event = new_envelope(change("s-quiet", "c1", 1, 2, mastered=True, name="Fractions"),
-                         district_id=notify.district, producer="mastery", subject="s-quiet",
-                         occurred_at=notify.clock.now)
+    event = new_envelope(
+        change("s-quiet", "c1", 1, 2, mastered=True, name="Fractions"),
+        district_id=notify.district,
+        producer="mastery",
+        subject="s-quiet",
+        occurred_at=notify.clock.now,
+    )
     await notify.publish(event)
     await notify.wait_for("the notification planned", lambda: count(notify, t.notifications))
     await notify.worker.run_once()
@@ -115,14 +151,26 @@ async def test_a_daily_digest_gathers_the_days_news_into_one_email_at_the_chosen
     notify.clock.now = datetime.now(NY).replace(hour=10, minute=0)
     await notify.add_family("g-digest", "s-digest", "Sofía", language="es")
     reply = await notify.client.put(
-        f"/v1/districts/{notify.district}/guardians/g-digest/preferences", headers=notify.headers(),
-        json={"language": "es", "timezone": "America/New_York", "quiet_hours": None,
-              "channels": {"email": {"frequency": "daily", "digest_hour": 18}}})
+        f"/v1/districts/{notify.district}/guardians/g-digest/preferences",
+        headers=notify.headers(),
+        json={
+            "language": "es",
+            "timezone": "America/New_York",
+            "quiet_hours": None,
+            "channels": {"email": {"frequency": "daily", "digest_hour": 18}},
+        },
+    )
     assert reply.status_code == 200, reply.text
     for competency, old, new, mastered in (("c1", 1, 2, True), ("c2", 0, 1, False), ("c3", 2, 1, False)):
-        await notify.publish(new_envelope(
-            change("s-digest", competency, old, new, mastered=mastered, name=f"Skill {competency}"),
-            district_id=notify.district, producer="mastery", subject="s-digest", occurred_at=notify.clock.now))
+        await notify.publish(
+            new_envelope(
+                change("s-digest", competency, old, new, mastered=mastered, name=f"Skill {competency}"),
+                district_id=notify.district,
+                producer="mastery",
+                subject="s-digest",
+                occurred_at=notify.clock.now,
+            )
+        )
     await notify.wait_for("three items waiting for the digest", lambda: _equals(count(notify, t.digest_items), 3))
     await notify.worker.run_once()
     assert notify.mail.mailbox.snapshot() == []
@@ -140,28 +188,39 @@ async def test_a_daily_digest_gathers_the_days_news_into_one_email_at_the_chosen
 async def test_unsubscribing_from_the_emails_link_stops_the_next_email(notify: Notify) -> None:
     await set_portal(notify)
     await notify.add_family("g-unsub", "s-unsub", "Mia", language="en")
-    first = new_envelope(change("s-unsub", "c1", 1, 2, mastered=True, name="Area"), district_id=notify.district,
-                         producer="mastery", subject="s-unsub", occurred_at=notify.clock.now)
+    first = new_envelope(
+        change("s-unsub", "c1", 1, 2, mastered=True, name="Area"),
+        district_id=notify.district,
+        producer="mastery",
+        subject="s-unsub",
+        occurred_at=notify.clock.now,
+    )
     await notify.publish(first)
     await notify.wait_for("the first email", lambda: notify.mail.mailbox.snapshot())
     [email] = notify.mail.mailbox.snapshot()
     link = urlparse(email["List-Unsubscribe"].strip("<>"))
 
     page = await notify.client.get(link.path)
-    assert page.status_code == 200 and "<form method=\"post\">" in page.text  # opening the link changes nothing
+    assert page.status_code == 200 and '<form method="post">' in page.text  # opening the link changes nothing
     done = await notify.client.post(link.path, content=b"List-Unsubscribe=One-Click")
     assert done.status_code == 200 and "will not receive" in done.text
     forged = await notify.client.post(link.path[:-2] + "00")
     assert forged.status_code == 404
 
-    second = new_envelope(change("s-unsub", "c2", 1, 2, mastered=True, name="Volume"), district_id=notify.district,
-                          producer="mastery", subject="s-unsub", occurred_at=notify.clock.now)
+    second = new_envelope(
+        change("s-unsub", "c2", 1, 2, mastered=True, name="Volume"),
+        district_id=notify.district,
+        producer="mastery",
+        subject="s-unsub",
+        occurred_at=notify.clock.now,
+    )
     await notify.publish(second)
     await notify.wait_for("the portal hearing of the second change", lambda: len(notify.hooks.received) == 2)
     await notify.worker.run_once()
     assert len(notify.mail.mailbox.snapshot()) == 1
-    prefs = await notify.client.get(f"/v1/districts/{notify.district}/guardians/g-unsub/preferences",
-                                    headers=notify.headers())
+    prefs = await notify.client.get(
+        f"/v1/districts/{notify.district}/guardians/g-unsub/preferences", headers=notify.headers()
+    )
     assert prefs.json()["opted_out"] == ["email"]
 
 
@@ -175,23 +234,40 @@ async def test_a_new_flex_session_is_told_once_by_its_change_and_the_published_s
     await notify.add_family("g-flex", "s-flex", "Omar", language="en")
     starts = notify.clock.now + timedelta(days=2)
     schedule = SchedulePublished(
-        block_id="b-thu", school_id="school-1", starts_at=starts, ends_at=starts + timedelta(minutes=45),
-        schedule_version=1, trigger="regroup", sessions=(ScheduledSession(
-            session_id="lab", title="Fractions lab", kind="reteach"),),
-        assignments=(Assignment(student_id="s-flex", session_id="lab", reason="fractions"),))
+        block_id="b-thu",
+        school_id="school-1",
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=45),
+        schedule_version=1,
+        trigger="regroup",
+        sessions=(ScheduledSession(session_id="lab", title="Fractions lab", kind="reteach"),),
+        assignments=(Assignment(student_id="s-flex", session_id="lab", reason="fractions"),),
+    )
     moved = GroupAssignmentChanged(
-        block_id="b-thu", school_id="school-1", student_id="s-flex", old_session_id=None, new_session_id="lab",
-        session_title="Fractions lab", session_kind="reteach", starts_at=starts, ends_at=starts, reason="regroup",
-        schedule_version=1)
-    await notify.publish(new_envelope(schedule, district_id=notify.district, producer="scheduling",
-                                      occurred_at=notify.clock.now))
-    change_event = new_envelope(moved, district_id=notify.district, producer="scheduling", subject="s-flex",
-                                occurred_at=notify.clock.now)
+        block_id="b-thu",
+        school_id="school-1",
+        student_id="s-flex",
+        old_session_id=None,
+        new_session_id="lab",
+        session_title="Fractions lab",
+        session_kind="reteach",
+        starts_at=starts,
+        ends_at=starts,
+        reason="regroup",
+        schedule_version=1,
+    )
+    await notify.publish(
+        new_envelope(schedule, district_id=notify.district, producer="scheduling", occurred_at=notify.clock.now)
+    )
+    change_event = new_envelope(
+        moved, district_id=notify.district, producer="scheduling", subject="s-flex", occurred_at=notify.clock.now
+    )
     await notify.publish(change_event)
     await notify.wait_for("the flex email", lambda: notify.mail.mailbox.snapshot())
     processed = runtime_tables(RUNTIME_METADATA)[PROCESSED]
-    await notify.wait_for("the assignment change consumed", lambda: count(
-        notify, processed, processed.c.event_id == str(change_event.id)))
+    await notify.wait_for(
+        "the assignment change consumed", lambda: count(notify, processed, processed.c.event_id == str(change_event.id))
+    )
     assert await count(notify, t.news) == 1
     await notify.worker.run_once()
     [email] = notify.mail.mailbox.snapshot()

@@ -16,9 +16,24 @@ AT = datetime(2026, 11, 23, 15, tzinfo=UTC)
 
 
 def sample(kind: NewsKind) -> News:
-    return News(f"n-{kind}", kind, "d1", "s1", "c", "c", AT, competency_id=f"c-{kind}",
-                competency_name="Ratio language", old_level="Developing", new_level="Proficient", evidence_count=1200,
-                dropped=True, session_title="Fractions lab", starts_at=AT, details={"block_id": "b1"})
+    return News(
+        f"n-{kind}",
+        kind,
+        "d1",
+        "s1",
+        "c",
+        "c",
+        AT,
+        competency_id=f"c-{kind}",
+        competency_name="Ratio language",
+        old_level="Developing",
+        new_level="Proficient",
+        evidence_count=1200,
+        dropped=True,
+        session_title="Fractions lab",
+        starts_at=AT,
+        details={"block_id": "b1"},
+    )
 
 
 @pytest.mark.parametrize("language", sorted(RENDERER.languages))

@@ -48,10 +48,14 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 
 def rsa_pem_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -60,10 +64,16 @@ class Platform(LTI1P3PlatformConfAbstract):
 
     def init_platform_config(self, **kwargs: Any) -> None:
         private, public = kwargs["keys"]
-        self._registration = (Registration().set_iss(PLATFORM_ISS).set_client_id(CLIENT_ID)
-                              .set_deployment_id(DEPLOYMENT).set_oidc_login_url(kwargs["login_url"])
-                              .set_launch_url(kwargs["launch_url"]).set_platform_public_key(public)
-                              .set_platform_private_key(private))
+        self._registration = (
+            Registration()
+            .set_iss(PLATFORM_ISS)
+            .set_client_id(CLIENT_ID)
+            .set_deployment_id(DEPLOYMENT)
+            .set_oidc_login_url(kwargs["login_url"])
+            .set_launch_url(kwargs["launch_url"])
+            .set_platform_public_key(public)
+            .set_platform_private_key(private)
+        )
 
     def get_registration_by_params(self, **kwargs: Any) -> Registration:
         return self._registration
@@ -86,10 +96,13 @@ class SignedLaunch(MessageLaunchAbstract):
         return dict(self._request.query_params)
 
     def render_launch_form(self, launch_data: dict[str, Any], **kwargs: Any) -> HTMLResponse:
-        fields = "".join(f'<input type="hidden" name="{k}" value="{escape(str(launch_data[k]))}">'
-                         for k in ("id_token", "state"))
-        return HTMLResponse(f'<form id="launch" method="post" action="{escape(launch_data["launch_url"])}">'
-                            f'{fields}</form><script>document.getElementById("launch").submit()</script>')
+        fields = "".join(
+            f'<input type="hidden" name="{k}" value="{escape(str(launch_data[k]))}">' for k in ("id_token", "state")
+        )
+        return HTMLResponse(
+            f'<form id="launch" method="post" action="{escape(launch_data["launch_url"])}">'
+            f'{fields}</form><script>document.getElementById("launch").submit()</script>'
+        )
 
 
 @dataclass
@@ -120,8 +133,7 @@ def platform_app(platform: Platform, users: dict[str, LmsUser]) -> FastAPI:
         launch = SignedLaunch(request, platform)
         launch.set_user_data(f"lms-{user.person_id}", user.roles, full_name=user.person_id)
         launch.set_resource_link_claim("resource-1")
-        launch.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis": {
-            "person_sourcedid": user.person_id}})
+        launch.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis": {"person_sourcedid": user.person_id}})
         launch.set_id_token_expiration(user.expires_in)
         return launch.lti_launch()
 
@@ -163,8 +175,12 @@ class Stack:
     platform_keys: tuple[str, str]
 
     def first(self, role: str, language: str | None = None) -> DemoPerson:
-        return next(p for p in self.demo if p.role in ({role} if role != "guardian" else {"parent", "guardian"})
-                    and (language is None or p.language == language))
+        return next(
+            p
+            for p in self.demo
+            if p.role in ({role} if role != "guardian" else {"parent", "guardian"})
+            and (language is None or p.language == language)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -184,37 +200,72 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     (data_dir / "tool-private.key").write_text(tool_private)
     (data_dir / "tool-public.key").write_text(tool_public)
     lti_file = data_dir / "lti.json"
-    lti_file.write_text(json.dumps({PLATFORM_ISS: [{
-        "default": True, "client_id": CLIENT_ID, "auth_login_url": f"{platform_url}/authorize",
-        "auth_token_url": f"{platform_url}/token", "key_set_url": f"{platform_url}/jwks", "key_set": None,
-        "private_key_file": "tool-private.key", "public_key_file": "tool-public.key",
-        "deployment_ids": [DEPLOYMENT]}]}))
+    lti_file.write_text(
+        json.dumps(
+            {
+                PLATFORM_ISS: [
+                    {
+                        "default": True,
+                        "client_id": CLIENT_ID,
+                        "auth_login_url": f"{platform_url}/authorize",
+                        "auth_token_url": f"{platform_url}/token",
+                        "key_set_url": f"{platform_url}/jwks",
+                        "key_set": None,
+                        "private_key_file": "tool-private.key",
+                        "public_key_file": "tool-public.key",
+                        "deployment_ids": [DEPLOYMENT],
+                    }
+                ]
+            }
+        )
+    )
     running: list[RunningService] = []
     try:
         for spec in specs:
-            env = service_env(spec, data_dir=data_dir, bootstrap=kafka_bootstrap, jwks_file=idp.jwks_file, extra={
-                f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.1",
-                f"{spec.prefix}CONSUMER_GROUP": f"portal-{spec.name}-{secrets.token_hex(3)}"})
+            env = service_env(
+                spec,
+                data_dir=data_dir,
+                bootstrap=kafka_bootstrap,
+                jwks_file=idp.jwks_file,
+                extra={
+                    f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.1",
+                    f"{spec.prefix}CONSUMER_GROUP": f"portal-{spec.name}-{secrets.token_hex(3)}",
+                },
+            )
             running.append(start_service(spec, env, data_dir / "logs"))
         for service in running:
             wait_until_ready(service, timeout=180)
         urls = StackUrls(**{s.name: s.url for s in specs})
         loaded = seed_demo_district(idp, data_dir, urls, echo=lambda *_: None)
         (data_dir / "seeded").write_text(f"{loaded['district_id']}\n")
-        idp_env, portal_env = front_envs(data_dir, idp=idp_spec, portal=portal_spec, services=tuple(specs),
-                                         lti_config_file=lti_file)
-        front = [start_service(idp_spec, idp_env, data_dir / "logs"),
-                 start_service(portal_spec, portal_env, data_dir / "logs")]
+        idp_env, portal_env = front_envs(
+            data_dir, idp=idp_spec, portal=portal_spec, services=tuple(specs), lti_config_file=lti_file
+        )
+        front = [
+            start_service(idp_spec, idp_env, data_dir / "logs"),
+            start_service(portal_spec, portal_env, data_dir / "logs"),
+        ]
         running += front
         for service in front:
             wait_until_ready(service, timeout=90)
         people = demo_people(data_dir)
         lms_users: dict[str, LmsUser] = {}
-        platform = Platform(keys=keys, login_url=f"{portal_spec.url}/lti/login",
-                            launch_url=f"{portal_spec.url}/lti/launch")
+        platform = Platform(
+            keys=keys, login_url=f"{portal_spec.url}/lti/login", launch_url=f"{portal_spec.url}/lti/launch"
+        )
         with ThreadedServer(platform_app(platform, lms_users), platform_port):
-            yield Stack(urls, portal_spec.url, idp_spec.url, platform_url, data_dir, str(loaded["district_id"]),
-                        people, choosable(people), lms_users, keys)
+            yield Stack(
+                urls,
+                portal_spec.url,
+                idp_spec.url,
+                platform_url,
+                data_dir,
+                str(loaded["district_id"]),
+                people,
+                choosable(people),
+                lms_users,
+                keys,
+            )
     finally:
         for service in reversed(running):
             stop_service(service)

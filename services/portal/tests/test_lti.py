@@ -33,8 +33,9 @@ def _launch_form(stack: Stack, client: httpx.Client, person_id: str) -> dict[str
 
 
 def _post_launch(client: httpx.Client, form: dict[str, str]) -> httpx.Response:
-    return client.post(form["action"], data={"id_token": form["id_token"], "state": form["state"]},
-                       follow_redirects=False)
+    return client.post(
+        form["action"], data={"id_token": form["id_token"], "state": form["state"]}, follow_redirects=False
+    )
 
 
 def test_lti_roles_map_to_mosaic_roles() -> None:

@@ -37,11 +37,17 @@ def test_spanish_fills_in_values_and_english_is_the_fallback() -> None:
 def test_a_goals_progress_is_the_students_mastery_on_its_competencies() -> None:
     from mosaic_portal.pages.plan import with_progress
 
-    profile = {"scale": [{"name": lv} for lv in LEVELS], "competencies": [
-        {"competency_id": "c1", "code": "6.RP.1", "level": "Proficient", "mastered": True},
-        {"competency_id": "c2", "code": "6.RP.2", "level": "Developing", "mastered": False}]}
-    plan = {"goals": [{"goal_id": "g1", "competency_ids": ["c1", "c2", "c3"]}],
-            "notes": [{"note_id": "n1", "goal_id": "g1"}, {"note_id": "n2", "goal_id": None}]}
+    profile = {
+        "scale": [{"name": lv} for lv in LEVELS],
+        "competencies": [
+            {"competency_id": "c1", "code": "6.RP.1", "level": "Proficient", "mastered": True},
+            {"competency_id": "c2", "code": "6.RP.2", "level": "Developing", "mastered": False},
+        ],
+    }
+    plan = {
+        "goals": [{"goal_id": "g1", "competency_ids": ["c1", "c2", "c3"]}],
+        "notes": [{"note_id": "n1", "goal_id": "g1"}, {"note_id": "n2", "goal_id": None}],
+    }
     shown = with_progress(plan, profile)
     goal = shown["goals"][0]
     assert goal["mastered"] == 1 and goal["share"] == 33

@@ -167,10 +167,13 @@ def test_a_guardian_reads_the_spanish_page_and_changes_a_preference(browser: Bro
     page.get_by_role("button", name="Guardar preferencias").click()
     assert page.locator("p.ok").inner_text() == "Sus preferencias se guardaron."
 
-    token = DevIdentityProvider(stack.data_dir).token(district_id=stack.district_id, user_id=guardian.id,
-                                                       roles=("parent",))
-    prefs = httpx.get(f"{stack.urls.notify}/v1/districts/{stack.district_id}/guardians/{guardian.id}/preferences",
-                      headers={"Authorization": f"Bearer {token}"}).json()
+    token = DevIdentityProvider(stack.data_dir).token(
+        district_id=stack.district_id, user_id=guardian.id, roles=("parent",)
+    )
+    prefs = httpx.get(
+        f"{stack.urls.notify}/v1/districts/{stack.district_id}/guardians/{guardian.id}/preferences",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
     assert prefs["channels"]["email"]["frequency"] == "weekly"
     assert "new_group" not in prefs["kinds"]
 
@@ -212,9 +215,12 @@ def test_a_guardian_comments_on_a_childs_plan(browser: Browser, stack: Stack) ->
     assert "We will practise fractions while cooking on Sunday" in page.locator("main").inner_text()
     accessible(page, "family-plan")
 
-    token = DevIdentityProvider(stack.data_dir).token(district_id=stack.district_id, user_id=guardian.id,
-                                                       roles=("parent",))
-    plan = httpx.get(f"{stack.urls.evidence}/v1/districts/{stack.district_id}/students/{child_id}/plan",
-                     headers={"Authorization": f"Bearer {token}"}).json()
+    token = DevIdentityProvider(stack.data_dir).token(
+        district_id=stack.district_id, user_id=guardian.id, roles=("parent",)
+    )
+    plan = httpx.get(
+        f"{stack.urls.evidence}/v1/districts/{stack.district_id}/students/{child_id}/plan",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
     comment = plan["notes"][0]
     assert comment["author_id"] == guardian.id and comment["author_relationship"] == "guardian"

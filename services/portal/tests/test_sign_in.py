@@ -24,9 +24,18 @@ def _to_callback(stack: Stack, client: httpx.Client, person_id: str) -> tuple[st
     assert start.status_code == 303
     authorize = start.headers["location"]
     query = parse_qs(urlparse(authorize).query)
-    chosen = client.post(f"{stack.idp}/authorize", follow_redirects=False, data={
-        "client_id": query["client_id"][0], "redirect_uri": query["redirect_uri"][0], "state": query["state"][0],
-        "code_challenge": query["code_challenge"][0], "nonce": query["nonce"][0], "person_id": person_id})
+    chosen = client.post(
+        f"{stack.idp}/authorize",
+        follow_redirects=False,
+        data={
+            "client_id": query["client_id"][0],
+            "redirect_uri": query["redirect_uri"][0],
+            "state": query["state"][0],
+            "code_challenge": query["code_challenge"][0],
+            "nonce": query["nonce"][0],
+            "person_id": person_id,
+        },
+    )
     assert chosen.status_code == 303, chosen.text
     return chosen.headers["location"], authorize
 
@@ -58,9 +67,17 @@ def test_the_idp_refuses_a_code_without_the_right_verifier(stack: Stack) -> None
     with httpx.Client(timeout=60) as client:
         callback, _ = _to_callback(stack, client, stack.first("teacher").id)
         code = parse_qs(urlparse(callback).query)["code"][0]
-        refused = httpx.post(f"{stack.idp}/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": callback.split("?")[0],
-            "client_id": "mosaic-portal", "client_secret": PORTAL_CLIENT_SECRET, "code_verifier": "x" * 50})
+        refused = httpx.post(
+            f"{stack.idp}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": callback.split("?")[0],
+                "client_id": "mosaic-portal",
+                "client_secret": PORTAL_CLIENT_SECRET,
+                "code_verifier": "x" * 50,
+            },
+        )
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
         # the code was spent by the failed attempt: the portal's own exchange is refused too
         assert client.get(callback, follow_redirects=False).status_code == 401

@@ -29,8 +29,13 @@ KEY = generate_signing_key()
 
 @pytest.fixture
 async def harness(database_url: str) -> AsyncIterator[HandlerHarness]:
-    settings = SchedulingSettings(database_url=database_url, kafka_enabled=False, oidc_jwks_json=KEY.jwks_json,
-                                  solver_time_limit_seconds=5, solver_workers=1)
+    settings = SchedulingSettings(
+        database_url=database_url,
+        kafka_enabled=False,
+        oidc_jwks_json=KEY.jwks_json,
+        solver_time_limit_seconds=5,
+        solver_workers=1,
+    )
     async with handler_harness(settings, MIGRATIONS, setup_consumers) as running:
         await running.deliver(_roster())  # scheduling's writes refer to the roster's schools and sections
         await _a_flex_block_with_two_groups(settings)
@@ -48,19 +53,37 @@ async def _a_flex_block_with_two_groups(settings: SchedulingSettings) -> None:
         "rooms/library": {"school_id": SCHOOL, "name": "Library", "capacity": 3},
         "teachers/okafor": {**teaching, "name": "Mx Okafor"},
         "teachers/lund": {**teaching, "name": "Ms Lund"},
-        "blocks/flex": {"school_id": SCHOOL, "name": "Flex", "weekday": "MO", "starts_at": "13:00", "minutes": 30,
-                        "starts_on": "2026-09-07", "section_ids": [SECTION]},
+        "blocks/flex": {
+            "school_id": SCHOOL,
+            "name": "Flex",
+            "weekday": "MO",
+            "starts_at": "13:00",
+            "minutes": 30,
+            "starts_on": "2026-09-07",
+            "section_ids": [SECTION],
+        },
     }
-    for session_id, (room, teacher, lowest, highest) in {"review": ("lab", "okafor", 0, 1),
-                                                         "extend": ("library", "lund", 2, 3)}.items():
+    for session_id, (room, teacher, lowest, highest) in {
+        "review": ("lab", "okafor", 0, 1),
+        "extend": ("library", "lund", 2, 3),
+    }.items():
         definitions[f"sessions/{session_id}?regroup=false"] = {
-            "block_id": "flex", "title": session_id.title(), "kind": "skill_group", "room_id": room,
-            "teacher_id": teacher, "competency_ids": [COMPETENCY], "band": {"lowest": lowest, "highest": highest}}
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://scheduling") as client:
+            "block_id": "flex",
+            "title": session_id.title(),
+            "kind": "skill_group",
+            "room_id": room,
+            "teacher_id": teacher,
+            "competency_ids": [COMPETENCY],
+            "band": {"lowest": lowest, "highest": highest},
+        }
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling") as client,
+    ):
         for path, body in definitions.items():
-            reply = await client.put(f"/v1/districts/{DISTRICT}/{path}", json=body,
-                                     headers={"Authorization": f"Bearer {token}"})
+            reply = await client.put(
+                f"/v1/districts/{DISTRICT}/{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
             assert reply.status_code == 200, reply.text
 
 
@@ -70,26 +93,55 @@ def _event(data: object, subject: str = SECTION) -> Envelope:
 
 def _roster() -> Envelope:
     section = catalog.Section(id=SECTION, school_id=SCHOOL, title="Science 7B")
-    return _event(catalog.RosterChanged(
-        import_id="sis-1", school_id=SCHOOL, sections=(section,),
-        people=tuple(catalog.Person(id=s, role="student") for s in RANKS),
-        enrollments=tuple(catalog.Enrollment(section_id=SECTION, user_id=s, role="student") for s in RANKS)))
+    return _event(
+        catalog.RosterChanged(
+            import_id="sis-1",
+            school_id=SCHOOL,
+            sections=(section,),
+            people=tuple(catalog.Person(id=s, role="student") for s in RANKS),
+            enrollments=tuple(catalog.Enrollment(section_id=SECTION, user_id=s, role="student") for s in RANKS),
+        )
+    )
 
 
 def _level(student: str, rank: int) -> Envelope:
-    return _event(catalog.MasteryChanged(
-        student_id=student, competency_id=COMPETENCY, competency_code="MS-LS1-1", old_level=None,
-        new_level=LEVELS[rank], new_rank=rank, mastered=rank >= 2, estimate=rank / 3, method="decaying_average",
-        evidence_count=2, cause_evidence_ids=(f"e-{student}",), section_ids=(SECTION,)), subject=student)
+    return _event(
+        catalog.MasteryChanged(
+            student_id=student,
+            competency_id=COMPETENCY,
+            competency_code="MS-LS1-1",
+            old_level=None,
+            new_level=LEVELS[rank],
+            new_rank=rank,
+            mastered=rank >= 2,
+            estimate=rank / 3,
+            method="decaying_average",
+            evidence_count=2,
+            cause_evidence_ids=(f"e-{student}",),
+            section_ids=(SECTION,),
+        ),
+        subject=student,
+    )
 
 
 async def test_a_regroup_needed_rebuilds_the_block_from_the_levels_and_emits_the_schedule(harness) -> None:
     await harness.deliver(_roster(), *(_level(s, r) for s, r in RANKS.items()))
-    moved = catalog.StudentLevelChange(student_id="ben", competency_id=COMPETENCY, old_level="Beginning",
-                               new_level="Developing", new_rank=1)
-    regroup = _event(catalog.RegroupNeeded(section_id=SECTION, school_id=SCHOOL, competency_ids=(COMPETENCY,),
-                                   changes=(moved,), changed_students=1, section_size=len(RANKS), threshold=0.2,
-                                   window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC), reason="levels moved"))
+    moved = catalog.StudentLevelChange(
+        student_id="ben", competency_id=COMPETENCY, old_level="Beginning", new_level="Developing", new_rank=1
+    )
+    regroup = _event(
+        catalog.RegroupNeeded(
+            section_id=SECTION,
+            school_id=SCHOOL,
+            competency_ids=(COMPETENCY,),
+            changes=(moved,),
+            changed_students=1,
+            section_size=len(RANKS),
+            threshold=0.2,
+            window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC),
+            reason="levels moved",
+        )
+    )
 
     await harness.deliver(regroup)
 
@@ -98,7 +150,11 @@ async def test_a_regroup_needed_rebuilds_the_block_from_the_levels_and_emits_the
     schedule = emitted[0]
     assert schedule.causation_id == regroup.id
     assert {a.student_id: a.session_id for a in schedule.data.assignments} == {
-        "ana": "review", "ben": "review", "caro": "extend", "dev": "extend"}
+        "ana": "review",
+        "ben": "review",
+        "caro": "extend",
+        "dev": "extend",
+    }
     assert harness.dead_letters == []
 
 
@@ -116,22 +172,37 @@ async def test_levels_and_rosters_are_kept_and_an_ignored_framework_changes_noth
 
 
 async def test_an_erased_student_leaves_no_placement_level_enrolment_or_assignment(harness) -> None:
-    moved = catalog.StudentLevelChange(student_id="ben", competency_id=COMPETENCY, old_level="Beginning",
-                                       new_level="Developing", new_rank=1)
-    regroup = _event(catalog.RegroupNeeded(section_id=SECTION, school_id=SCHOOL, competency_ids=(COMPETENCY,),
-                                           changes=(moved,), changed_students=1, section_size=len(RANKS),
-                                           threshold=0.2, window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC),
-                                           reason="levels moved"))
+    moved = catalog.StudentLevelChange(
+        student_id="ben", competency_id=COMPETENCY, old_level="Beginning", new_level="Developing", new_rank=1
+    )
+    regroup = _event(
+        catalog.RegroupNeeded(
+            section_id=SECTION,
+            school_id=SCHOOL,
+            competency_ids=(COMPETENCY,),
+            changes=(moved,),
+            changed_students=1,
+            section_size=len(RANKS),
+            threshold=0.2,
+            window_started_at=datetime(2026, 9, 7, 12, tzinfo=UTC),
+            reason="levels moved",
+        )
+    )
     await harness.deliver(_roster(), *(_level(s, r) for s, r in RANKS.items()), regroup)
     before = len(await harness.outbox())
 
-    await harness.deliver(_event(catalog.PersonErased(person_id="ana", erasure_id="erasure-1", role="student"),
-                                 subject="ana"))
+    await harness.deliver(
+        _event(catalog.PersonErased(person_id="ana", erasure_id="erasure-1", role="student"), subject="ana")
+    )
 
     async with harness.sessions() as session:
-        for table, column in (("mastery_levels", "student_id"), ("roster_enrollments", "user_id"),
-                              ("roster_people", "id"), ("schedule_assignments", "student_id"),
-                              ("placements", "student_id")):
+        for table, column in (
+            ("mastery_levels", "student_id"),
+            ("roster_enrollments", "user_id"),
+            ("roster_people", "id"),
+            ("schedule_assignments", "student_id"),
+            ("placements", "student_id"),
+        ):
             table_ = t.metadata.tables[table]
             left = await session.scalar(select(func.count()).select_from(table_).where(table_.c[column] == "ana"))
             assert left == 0, f"{table} still names the erased student"

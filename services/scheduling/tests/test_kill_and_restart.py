@@ -49,8 +49,12 @@ class ServiceProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "mosaic_scheduling.cli", "serve"], env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mosaic_scheduling.cli", "serve"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -68,8 +72,9 @@ class ServiceProcess:
 async def schedules_done(sessions, count: int) -> bool:
     async with sessions() as session:
         built = await session.scalar(select(func.count()).select_from(t.schedules))
-        unsent = await session.scalar(select(func.count()).select_from(outbox_table())
-                                      .where(outbox_table().c.sent.is_(False)))
+        unsent = await session.scalar(
+            select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False))
+        )
     return built >= count and unsent == 0
 
 
@@ -86,18 +91,31 @@ async def test_killed_mid_stream_every_trigger_is_published_once(kafka_bootstrap
     setup = build_app(settings)
     async with setup.router.lifespan_context(setup):  # migrate and define the school, Kafka off
         await define_school(setup, district)
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "MOSAIC_SCHEDULING_DATABASE_URL": database_url, "MOSAIC_SCHEDULING_TOPIC_OVERRIDES": json.dumps({
-               "mosaic.mastery.v1": mastery_topic, "mosaic.reference.v1": reference_topic,
-               "mosaic.regroup.v1": regroup_topic, "mosaic.people.v1": people_topic(reference_topic)}),
-           "MOSAIC_SCHEDULING_CONSUMER_GROUP": f"scheduling-chaos-{district}",
-           "MOSAIC_SCHEDULING_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # a killed member's partitions come back soon
-           "MOSAIC_SCHEDULING_OIDC_JWKS_JSON": KEY.jwks_json, "MOSAIC_SCHEDULING_HTTP_PORT": str(_free_port()),
-           "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.05", "MOSAIC_SCHEDULING_CONSUMER_MAX_RECORDS": "1",
-           "MOSAIC_SCHEDULING_SOLVER_TIME_LIMIT_SECONDS": "5"}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "MOSAIC_SCHEDULING_DATABASE_URL": database_url,
+        "MOSAIC_SCHEDULING_TOPIC_OVERRIDES": json.dumps(
+            {
+                "mosaic.mastery.v1": mastery_topic,
+                "mosaic.reference.v1": reference_topic,
+                "mosaic.regroup.v1": regroup_topic,
+                "mosaic.people.v1": people_topic(reference_topic),
+            }
+        ),
+        "MOSAIC_SCHEDULING_CONSUMER_GROUP": f"scheduling-chaos-{district}",
+        "MOSAIC_SCHEDULING_CONSUMER_SESSION_TIMEOUT_MS": "6000",  # a killed member's partitions come back soon
+        "MOSAIC_SCHEDULING_OIDC_JWKS_JSON": KEY.jwks_json,
+        "MOSAIC_SCHEDULING_HTTP_PORT": str(_free_port()),
+        "MOSAIC_SCHEDULING_OUTBOX_POLL_SECONDS": "0.05",
+        "MOSAIC_SCHEDULING_CONSUMER_MAX_RECORDS": "1",
+        "MOSAIC_SCHEDULING_SOLVER_TIME_LIMIT_SECONDS": "5",
+    }
     roster, levels, regroup = facts(district)
-    triggers = [new_envelope(regroup.data, district_id=district, producer="test", school_id=regroup.school_id)
-                for _ in range(TRIGGERS)]
+    triggers = [
+        new_envelope(regroup.data, district_id=district, producer="test", school_id=regroup.school_id)
+        for _ in range(TRIGGERS)
+    ]
     schedule_starts = await end_offsets(kafka_bootstrap, topics.SCHEDULE.name)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)

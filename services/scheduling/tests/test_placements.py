@@ -31,16 +31,18 @@ def test_a_lower_placement_cannot_override_a_higher_one() -> None:
 
 
 def test_cancelling_returns_the_student_to_the_prior_placement_when_there_is_room() -> None:
-    placed = place([placement("p1", "art", Priority.STUDENT_CHOICE)],
-                   placement("p2", "ratios", Priority.ADMIN_REQUIRED, 1)).placements
+    placed = place(
+        [placement("p1", "art", Priority.STUDENT_CHOICE)], placement("p2", "ratios", Priority.ADMIN_REQUIRED, 1)
+    ).placements
     change = cancel(placed, "p2", seats_left=lambda session: 3)
     assert change.active.id == "p1"
     assert change.message == "cancelled; back to art (student_choice)"
 
 
 def test_cancelling_without_room_in_the_prior_session_leaves_it_to_the_engine() -> None:
-    placed = place([placement("p1", "art", Priority.STUDENT_CHOICE)],
-                   placement("p2", "ratios", Priority.ADMIN_REQUIRED, 1)).placements
+    placed = place(
+        [placement("p1", "art", Priority.STUDENT_CHOICE)], placement("p2", "ratios", Priority.ADMIN_REQUIRED, 1)
+    ).placements
     change = cancel(placed, "p2", seats_left=lambda session: 0)
     assert change.active is None
     assert "could not return to art: no room" in change.message

@@ -44,8 +44,11 @@ def group(sid: str, title: str, low: int, high: int, competency: str = RATIOS) -
 
 
 def student(sid: str, rank: int | None = None, competency: str = RATIOS, **kw) -> Participant:
-    levels = {} if rank is None else {competency: Level(rank, LABELS[rank], "6.RP.A.1" if competency == RATIOS
-                                                        else "6.RP.A.2")}
+    levels = (
+        {}
+        if rank is None
+        else {competency: Level(rank, LABELS[rank], "6.RP.A.1" if competency == RATIOS else "6.RP.A.2")}
+    )
     return Participant(sid, levels, **kw)
 
 
@@ -87,8 +90,10 @@ def test_support_plans_are_placed_first_even_when_others_fit_the_session_better(
     studio = Session("studio", "win", "Studio", "open_studio", "r-studio", "t-studio")
     sch = school(help_, studio, seats=2)
     needy = [student("n1", 0), student("n2", 0)]
-    planned = [student("p1", 3, support_plan=SupportPlan("p1", "intervention")),
-               student("p2", 3, support_plan=SupportPlan("p2", "intervention"))]
+    planned = [
+        student("p1", 3, support_plan=SupportPlan("p1", "intervention")),
+        student("p2", 3, support_plan=SupportPlan("p2", "intervention")),
+    ]
     result = regroup(sch, "win", needy + planned, [])
     assert placed(result) == {"p1": "help", "p2": "help", "n1": "studio", "n2": "studio"}
     assert "support plan: intervention" in {d.student_id: d.reason for d in result.decisions}["p1"]
@@ -146,8 +151,11 @@ def test_a_locked_group_keeps_its_members_and_takes_nobody_new() -> None:
 
 
 def test_a_session_whose_teacher_is_away_is_not_offered() -> None:
-    sch = school(group("low", "Ratios", 0, 1), group("high", "Ratios+", 2, 3),
-                 teachers=(teacher("t-low", free=False), teacher("t-high")))
+    sch = school(
+        group("low", "Ratios", 0, 1),
+        group("high", "Ratios+", 2, 3),
+        teachers=(teacher("t-low", free=False), teacher("t-high")),
+    )
     result = regroup(sch, "win", [student("ana", 0)], [])
     assert placed(result) == {"ana": "high"}
     assert result.notes == ("Ratios is not offered: Teacher t-low is not available TH 10:00-10:45",)
@@ -164,15 +172,19 @@ def test_support_plans_beyond_the_intervention_seats_are_infeasible_with_the_cau
     sch = school(help_, group("low", "Ratios", 0, 1), seats=2)
     planned = [student(f"p{i}", support_plan=SupportPlan(f"p{i}", "intervention")) for i in range(3)]
     result = regroup(sch, "win", planned, [])
-    assert result.causes == ("3 students can only go to sessions that seat 2 in block WIN "
-                             "[3 support plan: intervention]; sessions: Reading help (2). "
-                             "Add seats or sessions, or lift placements",)
+    assert result.causes == (
+        "3 students can only go to sessions that seat 2 in block WIN "
+        "[3 support plan: intervention]; sessions: Reading help (2). "
+        "Add seats or sessions, or lift placements",
+    )
 
 
 def test_a_support_plan_no_session_can_meet_is_the_cause() -> None:
     result = regroup(TWO_BANDS, "win", [student("ana", support_plan=SupportPlan("ana", "intervention"))], [])
-    assert result.causes == ("student ana's support plan requires a intervention session and block WIN offers "
-                             "none that can run; add one or give it a room",)
+    assert result.causes == (
+        "student ana's support plan requires a intervention session and block WIN offers "
+        "none that can run; add one or give it a room",
+    )
 
 
 def test_an_empty_block_is_scheduled_trivially() -> None:

@@ -50,10 +50,20 @@ def sessions(draw: st.DrawFn, n: int) -> list[Session]:
         competencies = tuple(draw(st.lists(st.sampled_from(COMPETENCIES), min_size=1, max_size=2, unique=True)))
         low = draw(st.integers(0, 3))
         band = LevelBand(low, draw(st.integers(low, 3)))
-        made.append(Session(f"x{j}", BLOCK.id, f"Session {j}", kind, f"r{j}", f"t{j}",
-                            competencies if kind in ("skill_group", "intervention") else (),
-                            band if kind == "skill_group" else None,
-                            capacity=draw(st.none() | st.integers(1, 8)), locked=draw(st.booleans()) and j == 0))
+        made.append(
+            Session(
+                f"x{j}",
+                BLOCK.id,
+                f"Session {j}",
+                kind,
+                f"r{j}",
+                f"t{j}",
+                competencies if kind in ("skill_group", "intervention") else (),
+                band if kind == "skill_group" else None,
+                capacity=draw(st.none() | st.integers(1, 8)),
+                locked=draw(st.booleans()) and j == 0,
+            )
+        )
     return made
 
 
@@ -62,14 +72,34 @@ def schools(draw: st.DrawFn) -> tuple[School, list[Participant], list[Placement]
     n_sessions = draw(st.integers(1, 6))
     offered = draw(sessions(n_sessions))
     rooms = tuple(Room(f"r{j}", "s", f"Room {j}", draw(st.integers(1, 10))) for j in range(n_sessions))
-    teachers = tuple(Teacher(f"t{j}", "s", f"Teacher {j}", frozenset(draw(st.sets(st.sampled_from(COMPETENCIES)))),
-                             ON_THURSDAY if draw(st.integers(0, 5)) else ON_MONDAY) for j in range(n_sessions))
+    teachers = tuple(
+        Teacher(
+            f"t{j}",
+            "s",
+            f"Teacher {j}",
+            frozenset(draw(st.sets(st.sampled_from(COMPETENCIES)))),
+            ON_THURSDAY if draw(st.integers(0, 5)) else ON_MONDAY,
+        )
+        for j in range(n_sessions)
+    )
     school = School("s", (BLOCK,), tuple(offered), rooms, teachers)
-    students = [draw(participants(f"p{i:02d}", [s.id for s in offered], [s.kind for s in offered]))
-                for i in range(draw(st.integers(0, 30)))]
-    pins = [Placement(f"pin{i}", BLOCK.id, student.id, draw(st.sampled_from(offered)).id,
-                      draw(st.sampled_from(list(Priority))), "t0", datetime(2026, 9, 1, tzinfo=UTC))
-            for i, student in enumerate(students) if draw(st.integers(0, 9)) == 0]
+    students = [
+        draw(participants(f"p{i:02d}", [s.id for s in offered], [s.kind for s in offered]))
+        for i in range(draw(st.integers(0, 30)))
+    ]
+    pins = [
+        Placement(
+            f"pin{i}",
+            BLOCK.id,
+            student.id,
+            draw(st.sampled_from(offered)).id,
+            draw(st.sampled_from(list(Priority))),
+            "t0",
+            datetime(2026, 9, 1, tzinfo=UTC),
+        )
+        for i, student in enumerate(students)
+        if draw(st.integers(0, 9)) == 0
+    ]
     return school, students, pins
 
 
@@ -82,12 +112,12 @@ def participants(draw: st.DrawFn, student_id: str, session_ids: list[str], kinds
     plan = SupportPlan(student_id, draw(st.sampled_from(kinds))) if draw(st.integers(0, 7)) == 0 else None
     wanted = draw(st.lists(st.sampled_from(session_ids), max_size=2, unique=True))
     previous = PreviousAssignment(draw(st.sampled_from(session_ids))) if draw(st.booleans()) else None
-    return Participant(student_id, levels, plan, StudentRequest(student_id, tuple(wanted)) if wanted else None,
-                       previous)
+    return Participant(
+        student_id, levels, plan, StudentRequest(student_id, tuple(wanted)) if wanted else None, previous
+    )
 
 
-def hard_limits_hold(school: School, students: list[Participant], pins: list[Placement],
-                     result: RegroupResult) -> None:
+def hard_limits_hold(school: School, students: list[Participant], pins: list[Placement], result: RegroupResult) -> None:
     by_id = {s.id: s for s in school.sessions}
     assert sorted(d.student_id for d in result.decisions) == sorted(p.id for p in students)
     sizes = Counter(d.session_id for d in result.decisions)
@@ -137,8 +167,12 @@ def has_any_assignment(school: School, students: list[Participant], pins: list[P
 def locked_group_of(p: Participant, usable: list[Session]) -> str | None:
     """The locked session a student stays in: they were there and their support plan allows it."""
     for s in usable:
-        if s.locked and p.previous is not None and p.previous.session_id == s.id and (
-                p.support_plan is None or p.support_plan.required_kind == s.kind):
+        if (
+            s.locked
+            and p.previous is not None
+            and p.previous.session_id == s.id
+            and (p.support_plan is None or p.support_plan.required_kind == s.kind)
+        ):
             return s.id
     return None
 
@@ -180,8 +214,16 @@ def test_rerunning_with_unchanged_data_moves_nobody(case, greedy: bool) -> None:
     if first.status == "infeasible":
         return
     published = {d.student_id: d for d in first.decisions}
-    again = [Participant(p.id, p.levels, p.support_plan, p.request,
-                         PreviousAssignment(published[p.id].session_id, published[p.id].fit_key)) for p in students]
+    again = [
+        Participant(
+            p.id,
+            p.levels,
+            p.support_plan,
+            p.request,
+            PreviousAssignment(published[p.id].session_id, published[p.id].fit_key),
+        )
+        for p in students
+    ]
     second = regroup(school, BLOCK.id, again, pins, FAST)
     assert [d for d in second.decisions if d.moved] == []
 

@@ -127,10 +127,12 @@ async def levels_known(sessions) -> bool:
 
 async def published_and_sent(sessions) -> bool:
     async with sessions() as session:
-        published = await session.scalar(select(func.count()).select_from(t.schedules)
-                                         .where(t.schedules.c.status == "published"))
-        unsent = await session.scalar(select(func.count()).select_from(outbox_table())
-                                      .where(outbox_table().c.sent.is_(False)))
+        published = await session.scalar(
+            select(func.count()).select_from(t.schedules).where(t.schedules.c.status == "published")
+        )
+        unsent = await session.scalar(
+            select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False))
+        )
     return published >= 1 and unsent == 0
 
 
@@ -148,14 +150,42 @@ async def define_school(app, district: str) -> None:
         (f"{base}/rooms/r2", {"school_id": SCHOOL, "name": "102", "capacity": 5}),
         (f"{base}/teachers/t1", {"school_id": SCHOOL, "name": "Ms Ito", "availability": free}),
         (f"{base}/teachers/t2", {"school_id": SCHOOL, "name": "Mr Diaz", "availability": free}),
-        (f"{base}/blocks/win", {"school_id": SCHOOL, "name": "WIN", "weekday": "TH", "starts_at": "10:00",
-                                "minutes": 45, "starts_on": "2026-09-03", "section_ids": [SECTION]}),
-        (f"{base}/sessions/low?regroup=false", {"block_id": "win", "title": "Ratios", "kind": "skill_group",
-                                                "room_id": "r1", "teacher_id": "t1", "competency_ids": ["c1"],
-                                                "band": {"lowest": 0, "highest": 1}}),
-        (f"{base}/sessions/high?regroup=false", {"block_id": "win", "title": "Ratios+", "kind": "skill_group",
-                                                 "room_id": "r2", "teacher_id": "t2", "competency_ids": ["c1"],
-                                                 "band": {"lowest": 2, "highest": 3}}),
+        (
+            f"{base}/blocks/win",
+            {
+                "school_id": SCHOOL,
+                "name": "WIN",
+                "weekday": "TH",
+                "starts_at": "10:00",
+                "minutes": 45,
+                "starts_on": "2026-09-03",
+                "section_ids": [SECTION],
+            },
+        ),
+        (
+            f"{base}/sessions/low?regroup=false",
+            {
+                "block_id": "win",
+                "title": "Ratios",
+                "kind": "skill_group",
+                "room_id": "r1",
+                "teacher_id": "t1",
+                "competency_ids": ["c1"],
+                "band": {"lowest": 0, "highest": 1},
+            },
+        ),
+        (
+            f"{base}/sessions/high?regroup=false",
+            {
+                "block_id": "win",
+                "title": "Ratios+",
+                "kind": "skill_group",
+                "room_id": "r2",
+                "teacher_id": "t2",
+                "competency_ids": ["c1"],
+                "band": {"lowest": 2, "highest": 3},
+            },
+        ),
     ]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         for url, body in calls:
@@ -164,37 +194,79 @@ async def define_school(app, district: str) -> None:
 
 
 def facts(district: str) -> tuple[list[Envelope], list[Envelope], Envelope]:
-    roster = new_envelope(RosterChanged(
-        import_id="i1", school_id=SCHOOL, sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
-        people=tuple(Person(id=s, role="student") for s in STUDENTS),
-        enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student") for s in STUDENTS)),
-        district_id=district, producer="test", school_id=SCHOOL)
-    levels = [new_envelope(MasteryChanged(
-        student_id=s, competency_id="c1", competency_code="6.RP.A.1", old_level=None, new_level=LABELS[i % 4],
-        new_rank=i % 4, mastered=i % 4 >= 2, estimate=(i % 4) / 3, method="decaying_average", evidence_count=1,
-        cause_evidence_ids=("e1",), section_ids=(SECTION,)), district_id=district, producer="test", subject=s)
-        for i, s in enumerate(STUDENTS)]
-    regroup = new_envelope(RegroupNeeded(
-        section_id=SECTION, school_id=SCHOOL, competency_ids=("c1",),
-        changes=tuple(StudentLevelChange(student_id=s, competency_id="c1", old_level=None, new_level=LABELS[i % 4])
-                      for i, s in enumerate(STUDENTS)),
-        changed_students=8, section_size=8, threshold=0.3, window_started_at=datetime(2026, 9, 1, tzinfo=UTC),
-        reason="8 of 8 students changed level on 6.RP.A.1"), district_id=district, producer="test",
-        school_id=SCHOOL)
+    roster = new_envelope(
+        RosterChanged(
+            import_id="i1",
+            school_id=SCHOOL,
+            sections=(Section(id=SECTION, school_id=SCHOOL, title="Math 6A"),),
+            people=tuple(Person(id=s, role="student") for s in STUDENTS),
+            enrollments=tuple(Enrollment(section_id=SECTION, user_id=s, role="student") for s in STUDENTS),
+        ),
+        district_id=district,
+        producer="test",
+        school_id=SCHOOL,
+    )
+    levels = [
+        new_envelope(
+            MasteryChanged(
+                student_id=s,
+                competency_id="c1",
+                competency_code="6.RP.A.1",
+                old_level=None,
+                new_level=LABELS[i % 4],
+                new_rank=i % 4,
+                mastered=i % 4 >= 2,
+                estimate=(i % 4) / 3,
+                method="decaying_average",
+                evidence_count=1,
+                cause_evidence_ids=("e1",),
+                section_ids=(SECTION,),
+            ),
+            district_id=district,
+            producer="test",
+            subject=s,
+        )
+        for i, s in enumerate(STUDENTS)
+    ]
+    regroup = new_envelope(
+        RegroupNeeded(
+            section_id=SECTION,
+            school_id=SCHOOL,
+            competency_ids=("c1",),
+            changes=tuple(
+                StudentLevelChange(student_id=s, competency_id="c1", old_level=None, new_level=LABELS[i % 4])
+                for i, s in enumerate(STUDENTS)
+            ),
+            changed_students=8,
+            section_size=8,
+            threshold=0.3,
+            window_started_at=datetime(2026, 9, 1, tzinfo=UTC),
+            reason="8 of 8 students changed level on 6.RP.A.1",
+        ),
+        district_id=district,
+        producer="test",
+        school_id=SCHOOL,
+    )
     return [roster], levels, regroup
 
 
 async def test_regroup_needed_in_schedule_out_once_across_a_restart(kafka_bootstrap, database_url) -> None:
     mastery_topic, reference_topic, regroup_topic = await private_topics(kafka_bootstrap)
     district = f"d-{uuid.uuid4().hex[:8]}"
-    settings = SchedulingSettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                                  topic_overrides={"mosaic.mastery.v1": mastery_topic,
-                                                   "mosaic.reference.v1": reference_topic,
-                                                   "mosaic.people.v1": people_topic(reference_topic),
-                                                   "mosaic.regroup.v1": regroup_topic},
-                                  consumer_group=f"scheduling-test-{district}",
-                                  oidc_jwks_json=KEY.jwks_json, outbox_poll_seconds=0.05,
-                                  solver_time_limit_seconds=5)
+    settings = SchedulingSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_overrides={
+            "mosaic.mastery.v1": mastery_topic,
+            "mosaic.reference.v1": reference_topic,
+            "mosaic.people.v1": people_topic(reference_topic),
+            "mosaic.regroup.v1": regroup_topic,
+        },
+        consumer_group=f"scheduling-test-{district}",
+        oidc_jwks_json=KEY.jwks_json,
+        outbox_poll_seconds=0.05,
+        solver_time_limit_seconds=5,
+    )
     roster, levels, regroup = facts(district)
     schedule_starts = await end_offsets(kafka_bootstrap, topics.SCHEDULE.name)
     engine = make_engine(database_url)
@@ -227,7 +299,9 @@ async def test_regroup_needed_in_schedule_out_once_across_a_restart(kafka_bootst
     [schedule] = published
     assert schedule.causation_id == regroup.id and schedule.correlation_id == regroup.correlation_id
     assert {a.student_id: a.session_id for a in schedule.data.assignments} == {
-        s: "low" if i % 4 < 2 else "high" for i, s in enumerate(STUDENTS)}
+        s: "low" if i % 4 < 2 else "high" for i, s in enumerate(STUDENTS)
+    }
     assert sorted((c.data.student_id, c.data.old_session_id, c.data.new_session_id) for c in changes) == sorted(
-        (s, None, "low" if i % 4 < 2 else "high") for i, s in enumerate(STUDENTS))
+        (s, None, "low" if i % 4 < 2 else "high") for i, s in enumerate(STUDENTS)
+    )
     assert all(c.causation_id == schedule.id and c.subject == c.data.student_id for c in changes)

@@ -12,8 +12,10 @@ from mosaic_scheduling.domain.validation import DefinitionRefused, blocks_overla
 
 THURSDAY = FlexBlock("win", "s", "WIN", "TH", time(10), 45, date(2026, 9, 3))
 ROOMS = (Room("r1", "s", "101", 20), Room("r2", "s", "102", 20))
-TEACHERS = (Teacher("t1", "s", "Ms Ito", availability=(AvailabilityWindow("TH", time(8), time(15)),)),
-            Teacher("t2", "s", "Mr Diaz"))
+TEACHERS = (
+    Teacher("t1", "s", "Ms Ito", availability=(AvailabilityWindow("TH", time(8), time(15)),)),
+    Teacher("t2", "s", "Mr Diaz"),
+)
 RATIOS = Session("ratios", "win", "Ratios", "skill_group", "r1", "t1", ("c1",), LevelBand(0, 1))
 
 
@@ -52,7 +54,8 @@ def test_a_session_with_no_room_is_refused() -> None:
 def test_a_teacher_in_two_places_at_once_is_refused() -> None:
     problems = validate_school(school(RATIOS, Session("fractions", "win", "Fractions", "intervention", "r2", "t1")))
     assert [(p.field, "already leads session 'ratios'" in p.message) for p in problems] == [
-        ("sessions[fractions].teacher_id", True)]
+        ("sessions[fractions].teacher_id", True)
+    ]
 
 
 def test_a_teacher_in_overlapping_blocks_is_refused() -> None:

@@ -1,8 +1,8 @@
 """A realistic synthetic district, seeded and reproducible: framework, roster and months of evidence.
 
-    district = generate_district(7, schools=3, students_per_school=300, weeks=12)
-    for row in district.evidence(): ...          # streamed, never all in memory
-    write_district(district, Path("out"))        # case.json, oneroster/, evidence.csv
+district = generate_district(7, schools=3, students_per_school=300, weeks=12)
+for row in district.evidence(): ...          # streamed, never all in memory
+write_district(district, Path("out"))        # case.json, oneroster/, evidence.csv
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from mosaic_dev.district_generator.writers import write_case, write_envelopes, w
 DEFAULT_START = date(2026, 8, 17)
 
 __all__ = [
-    "EVIDENCE_COLUMNS", "District", "EvidenceRow", "Framework", "FrameworkItem", "Roster", "generate_district",
+    "EVIDENCE_COLUMNS",
+    "District",
+    "EvidenceRow",
+    "Framework",
+    "FrameworkItem",
+    "Roster",
+    "generate_district",
     "write_district",
 ]
 
@@ -43,8 +49,15 @@ class District:
 
     def evidence(self) -> Iterator[EvidenceRow]:
         """Every evidence row in date order; each call replays the same rows."""
-        return iter_evidence(self.seed, self.framework, self.roster.placements, weeks=self.weeks,
-                             evidence_per_week=self.evidence_per_week, start=self.start, max_rows=self.max_rows)
+        return iter_evidence(
+            self.seed,
+            self.framework,
+            self.roster.placements,
+            weeks=self.weeks,
+            evidence_per_week=self.evidence_per_week,
+            start=self.start,
+            max_rows=self.max_rows,
+        )
 
     def intro_weeks(self) -> dict[str, int]:
         """The week each assessable competency is first taught (dispositions: week 0)."""
@@ -58,9 +71,16 @@ class District:
         return {p.student_id: p.school_id for p in self.roster.placements}
 
 
-def generate_district(seed: int = 7, *, schools: int = 3, students_per_school: int = 300, weeks: int = 12,
-                      evidence_per_week: float = 5.0, start: date = DEFAULT_START,
-                      max_rows: int | None = None) -> District:
+def generate_district(
+    seed: int = 7,
+    *,
+    schools: int = 3,
+    students_per_school: int = 300,
+    weeks: int = 12,
+    evidence_per_week: float = 5.0,
+    start: date = DEFAULT_START,
+    max_rows: int | None = None,
+) -> District:
     """A district of `schools` × `students_per_school` grade-6 students, with `weeks` of evidence."""
     if schools < 1 or students_per_school < 1 or weeks < 1:
         raise ValueError("schools, students_per_school and weeks must each be at least 1")
@@ -76,10 +96,16 @@ def write_district(district: District, out: Path, *, envelopes: bool = False) ->
     out.mkdir(parents=True, exist_ok=True)
     write_case(out / "case.json", district.framework, creator=district.roster.district.name)
     write_oneroster(out / "oneroster", district.roster)
-    counts = {"competencies": len(district.framework.items), "users": len(district.roster.users),
-              "evidence": write_evidence_csv(out / "evidence.csv", district.evidence())}
+    counts = {
+        "competencies": len(district.framework.items),
+        "users": len(district.roster.users),
+        "evidence": write_evidence_csv(out / "evidence.csv", district.evidence()),
+    }
     if envelopes:
-        counts["envelopes"] = write_envelopes(out / "envelopes.jsonl", district.evidence(),
-                                              district_id=district.district_id,
-                                              school_of=district.school_of_student())
+        counts["envelopes"] = write_envelopes(
+            out / "envelopes.jsonl",
+            district.evidence(),
+            district_id=district.district_id,
+            school_of=district.school_of_student(),
+        )
     return counts

@@ -88,13 +88,13 @@ def build_framework(seed: int, district_name: str) -> Framework:
     for code, statement, indicators in DISPOSITIONS:
         ids[code] = add(code, statement, "Disposition", ids[DISPOSITION_DOMAIN], DISPOSITION_DOMAIN)
         for indicator_code, indicator in indicators:
-            ids[indicator_code] = add(indicator_code, indicator, "Disposition Indicator", ids[code],
-                                      DISPOSITION_DOMAIN)
+            ids[indicator_code] = add(indicator_code, indicator, "Disposition Indicator", ids[code], DISPOSITION_DOMAIN)
     links = [(item.id, "isChildOf", item.parent_id) for item in items]
     links += _precedes_within_clusters(ids)
     links += [(ids[origin], "isPrerequisiteOf", ids[destination]) for origin, destination in PREREQUISITES]
-    return Framework(document_id, f"{district_name} Grade 6 Mathematics and Habits of Success",
-                     tuple(items), tuple(links))
+    return Framework(
+        document_id, f"{district_name} Grade 6 Mathematics and Habits of Success", tuple(items), tuple(links)
+    )
 
 
 def _precedes_within_clusters(ids: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -109,16 +109,23 @@ def _precedes_within_clusters(ids: dict[str, str]) -> list[tuple[str, str, str]]
 
 def case_package(framework: Framework, *, creator: str) -> dict[str, Any]:
     """The framework as a CASE 1.0 CFPackage document (what a CASE server's /CFPackages returns)."""
-    doc_ref = {"title": framework.title, "identifier": framework.document_id,
-               "uri": f"{CASE_BASE}/CFDocuments/{framework.document_id}"}
+    doc_ref = {
+        "title": framework.title,
+        "identifier": framework.document_id,
+        "uri": f"{CASE_BASE}/CFDocuments/{framework.document_id}",
+    }
     seed_key = framework.document_id
     type_ids = {name: str(_type_id(seed_key, name)) for name in ITEM_TYPES}
     codes = {item.id: item.code for item in framework.items}
     return {
         "CFDocument": {
             **{"uri": doc_ref["uri"], "identifier": framework.document_id},
-            "lastChangeDateTime": LAST_CHANGE, "creator": creator, "title": framework.title,
-            "adoptionStatus": "Adopted", "language": "en", "version": "2026.1",
+            "lastChangeDateTime": LAST_CHANGE,
+            "creator": creator,
+            "title": framework.title,
+            "adoptionStatus": "Adopted",
+            "language": "en",
+            "version": "2026.1",
             "CFPackageURI": {**doc_ref, "uri": f"{CASE_BASE}/CFPackages/{framework.document_id}"},
         },
         "CFItems": [_cf_item(item, doc_ref, type_ids[item.item_type]) for item in framework.items],
@@ -127,11 +134,20 @@ def case_package(framework: Framework, *, creator: str) -> dict[str, Any]:
             for origin, kind, destination in framework.links
         ],
         "CFDefinitions": {
-            "CFConcepts": [], "CFSubjects": [], "CFLicenses": [], "CFAssociationGroupings": [],
+            "CFConcepts": [],
+            "CFSubjects": [],
+            "CFLicenses": [],
+            "CFAssociationGroupings": [],
             "CFItemTypes": [
-                {"uri": f"{CASE_BASE}/CFItemTypes/{type_ids[name]}", "identifier": type_ids[name],
-                 "lastChangeDateTime": LAST_CHANGE, "title": name, "description": name, "typeCode": name,
-                 "hierarchyCode": str(index)}
+                {
+                    "uri": f"{CASE_BASE}/CFItemTypes/{type_ids[name]}",
+                    "identifier": type_ids[name],
+                    "lastChangeDateTime": LAST_CHANGE,
+                    "title": name,
+                    "description": name,
+                    "typeCode": name,
+                    "hierarchyCode": str(index),
+                }
                 for index, name in enumerate(ITEM_TYPES, start=1)
             ],
         },
@@ -144,30 +160,43 @@ def _type_id(document_id: str, name: str) -> str:
 
 def _cf_item(item: FrameworkItem, doc_ref: dict[str, str], type_id: str) -> dict[str, Any]:
     cf_item: dict[str, Any] = {
-        "uri": f"{CASE_BASE}/CFItems/{item.id}", "identifier": item.id, "lastChangeDateTime": LAST_CHANGE,
-        "CFDocumentURI": doc_ref, "humanCodingScheme": item.code, "fullStatement": item.statement,
+        "uri": f"{CASE_BASE}/CFItems/{item.id}",
+        "identifier": item.id,
+        "lastChangeDateTime": LAST_CHANGE,
+        "CFDocumentURI": doc_ref,
+        "humanCodingScheme": item.code,
+        "fullStatement": item.statement,
         "CFItemType": item.item_type,
         "CFItemTypeURI": {"title": item.item_type, "identifier": type_id, "uri": f"{CASE_BASE}/CFItemTypes/{type_id}"},
-        "educationLevel": ["06"], "language": "en", "listEnumeration": str(item.sequence),
+        "educationLevel": ["06"],
+        "language": "en",
+        "listEnumeration": str(item.sequence),
     }
     if item.item_type in ("Domain", "Disposition"):
         cf_item["abbreviatedStatement"] = item.statement.split(":")[0]
     return cf_item
 
 
-def _cf_association(framework: Framework, origin: str, kind: str, destination: str,
-                    doc_ref: dict[str, str], codes: dict[str, str]) -> dict[str, Any]:
+def _cf_association(
+    framework: Framework, origin: str, kind: str, destination: str, doc_ref: dict[str, str], codes: dict[str, str]
+) -> dict[str, Any]:
     association_id = str(uuid.uuid5(uuid.UUID(framework.document_id), f"association|{origin}|{kind}|{destination}"))
     if destination == framework.document_id:
         destination_ref = doc_ref
     else:
-        destination_ref = {"title": codes[destination], "identifier": destination,
-                           "uri": f"{CASE_BASE}/CFItems/{destination}"}
+        destination_ref = {
+            "title": codes[destination],
+            "identifier": destination,
+            "uri": f"{CASE_BASE}/CFItems/{destination}",
+        }
     association: dict[str, Any] = {
-        "uri": f"{CASE_BASE}/CFAssociations/{association_id}", "identifier": association_id,
-        "lastChangeDateTime": LAST_CHANGE, "CFDocumentURI": doc_ref,
+        "uri": f"{CASE_BASE}/CFAssociations/{association_id}",
+        "identifier": association_id,
+        "lastChangeDateTime": LAST_CHANGE,
+        "CFDocumentURI": doc_ref,
         "originNodeURI": {"title": codes[origin], "identifier": origin, "uri": f"{CASE_BASE}/CFItems/{origin}"},
-        "associationType": kind, "destinationNodeURI": destination_ref,
+        "associationType": kind,
+        "destinationNodeURI": destination_ref,
     }
     if kind == "isChildOf":
         association["sequenceNumber"] = next(i.sequence for i in framework.items if i.id == origin)

@@ -28,10 +28,18 @@ DISPOSITION_SHARE = 0.2
 GROWTH_HORIZON_WEEKS = 8.0
 SELF_RATING_BIAS = 0.4  # students tend to rate themselves a little higher
 RUBRIC_COMMENT_SHARE = 0.15
-RUBRIC_COMMENTS = ("Not yet: let's revisit this together.", "Partly right; check the steps again.",
-                   "Meets the target, explained clearly.", "Goes beyond the target: explained it to classmates.")
-OBSERVATION_COMMENTS = ("Struggled today; needed several prompts.", "Some progress, still needs reminders.",
-                        "Showed this consistently in class.", "A model for the group today.")
+RUBRIC_COMMENTS = (
+    "Not yet: let's revisit this together.",
+    "Partly right; check the steps again.",
+    "Meets the target, explained clearly.",
+    "Goes beyond the target: explained it to classmates.",
+)
+OBSERVATION_COMMENTS = (
+    "Struggled today; needed several prompts.",
+    "Some progress, still needs reminders.",
+    "Showed this consistently in class.",
+    "A model for the group today.",
+)
 
 
 class EvidenceRow(NamedTuple):
@@ -88,21 +96,33 @@ def make_cohort(seed: int, students: int, framework: Framework) -> Cohort:
     domains = sorted({item.domain for item in items})
     domain_index = np.array([domains.index(item.domain) for item in items])
     domain_strength = rng.normal(0.0, 0.7, (students, len(domains)))
-    return Cohort(level=rng.normal(0.0, 1.0, students), rate=0.25 * rng.lognormal(0.0, 0.45, students),
-                  noise=rng.uniform(0.35, 0.9, students),
-                  strength=domain_strength[:, domain_index] + rng.normal(0.0, 0.35, (students, len(items))))
+    return Cohort(
+        level=rng.normal(0.0, 1.0, students),
+        rate=0.25 * rng.lognormal(0.0, 0.45, students),
+        noise=rng.uniform(0.35, 0.9, students),
+        strength=domain_strength[:, domain_index] + rng.normal(0.0, 0.35, (students, len(items))),
+    )
 
 
-def ability(cohort: Cohort, curriculum: Curriculum, student: np.ndarray, item: np.ndarray,
-            weeks_taught: np.ndarray) -> np.ndarray:
+def ability(
+    cohort: Cohort, curriculum: Curriculum, student: np.ndarray, item: np.ndarray, weeks_taught: np.ndarray
+) -> np.ndarray:
     """The latent ability (logits) of each (student, competency) pair after `weeks_taught` weeks."""
     rate = cohort.rate[student] * np.where(curriculum.is_disposition[item], 0.5, 1.0)
     growth = rate * GROWTH_HORIZON_WEEKS * (1.0 - np.exp(-weeks_taught / GROWTH_HORIZON_WEEKS))
     return cohort.level[student] + cohort.strength[student, item] - curriculum.difficulty[item] + growth
 
 
-def iter_evidence(seed: int, framework: Framework, placements: list[StudentPlacement], *, weeks: int,
-                  evidence_per_week: float, start: date, max_rows: int | None = None) -> Iterator[EvidenceRow]:
+def iter_evidence(
+    seed: int,
+    framework: Framework,
+    placements: list[StudentPlacement],
+    *,
+    weeks: int,
+    evidence_per_week: float,
+    start: date,
+    max_rows: int | None = None,
+) -> Iterator[EvidenceRow]:
     """Evidence in date order, week by week; only one week is ever held in memory."""
     curriculum = make_curriculum(seed, framework, weeks)
     cohort = make_cohort(seed, len(placements), framework)
@@ -116,8 +136,15 @@ def iter_evidence(seed: int, framework: Framework, placements: list[StudentPlace
             yield row
 
 
-def _week(rng: np.random.Generator, week: int, cohort: Cohort, curriculum: Curriculum,
-          placements: list[StudentPlacement], per_week: float, start: date) -> list[EvidenceRow]:
+def _week(
+    rng: np.random.Generator,
+    week: int,
+    cohort: Cohort,
+    curriculum: Curriculum,
+    placements: list[StudentPlacement],
+    per_week: float,
+    start: date,
+) -> list[EvidenceRow]:
     student = np.repeat(np.arange(len(placements)), rng.poisson(per_week, len(placements)))
     count = len(student)
     item = _competencies(rng, week, curriculum, count)
@@ -135,10 +162,20 @@ def _week(rng: np.random.Generator, week: int, cohort: Cohort, curriculum: Curri
     evidence_ids = _uuid4_strings(rng, count)
     order = np.argsort(day, kind="stable")
     days = [start + timedelta(days=7 * week + d) for d in range(5)]
-    columns = (student[order].tolist(), item[order].tolist(), kind[order].tolist(), day[order].tolist(),
-               score[order].tolist(), by_advisor[order].tolist(), wants_comment[order].tolist(), order.tolist())
-    return [_row(placements[s], curriculum.ids[i], k, days[d], sc, adv, com, evidence_ids[o])
-            for s, i, k, d, sc, adv, com, o in zip(*columns, strict=True)]
+    columns = (
+        student[order].tolist(),
+        item[order].tolist(),
+        kind[order].tolist(),
+        day[order].tolist(),
+        score[order].tolist(),
+        by_advisor[order].tolist(),
+        wants_comment[order].tolist(),
+        order.tolist(),
+    )
+    return [
+        _row(placements[s], curriculum.ids[i], k, days[d], sc, adv, com, evidence_ids[o])
+        for s, i, k, d, sc, adv, com, o in zip(*columns, strict=True)
+    ]
 
 
 def _uuid4_strings(rng: np.random.Generator, count: int) -> list[str]:
@@ -147,8 +184,9 @@ def _uuid4_strings(rng: np.random.Generator, count: int) -> list[str]:
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     text = raw.tobytes().hex()
-    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in
-            (text[32 * n:32 * n + 32] for n in range(count))]
+    return [
+        f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in (text[32 * n : 32 * n + 32] for n in range(count))
+    ]
 
 
 def _competencies(rng: np.random.Generator, week: int, curriculum: Curriculum, count: int) -> np.ndarray:
@@ -159,13 +197,22 @@ def _competencies(rng: np.random.Generator, week: int, curriculum: Curriculum, c
     if weights.sum() == 0:
         weights = dispositions
     standard_pick = rng.choice(len(weights), count, p=weights / weights.sum())
-    disposition_pick = rng.choice(len(weights), count, p=dispositions / dispositions.sum()) \
-        if dispositions.any() else standard_pick
+    disposition_pick = (
+        rng.choice(len(weights), count, p=dispositions / dispositions.sum()) if dispositions.any() else standard_pick
+    )
     return np.where(rng.random(count) < DISPOSITION_SHARE, disposition_pick, standard_pick)
 
 
-def _row(place: StudentPlacement, competency_id: str, kind: int, day: date, score: int, by_advisor: bool,
-         wants_comment: bool, evidence_id: str) -> EvidenceRow:
+def _row(
+    place: StudentPlacement,
+    competency_id: str,
+    kind: int,
+    day: date,
+    score: int,
+    by_advisor: bool,
+    wants_comment: bool,
+    evidence_id: str,
+) -> EvidenceRow:
     if kind == SELF:
         recorder, section = place.student_id, place.advisory_section_id
     elif by_advisor:
@@ -176,8 +223,9 @@ def _row(place: StudentPlacement, competency_id: str, kind: int, day: date, scor
     comment = ""
     if wants_comment:
         comment = (OBSERVATION_COMMENTS if kind == OBSERVATION else RUBRIC_COMMENTS)[score - 1]
-    return EvidenceRow(evidence_id, place.student_id, competency_id, KINDS[kind], day, recorder, score, low, high,
-                       section, comment)
+    return EvidenceRow(
+        evidence_id, place.student_id, competency_id, KINDS[kind], day, recorder, score, low, high, section, comment
+    )
 
 
 def _seed_int(seed: int, purpose: str) -> int:

@@ -30,8 +30,10 @@ MATH_CLUSTERS: tuple[tuple[str, str], ...] = (
 MATH_STANDARDS: tuple[tuple[str, str], ...] = (
     ("6.RP.A.1", "Use ratio language to describe how two quantities are related."),
     ("6.RP.A.2", "Understand a unit rate as 'how much for one' and use rate language."),
-    ("6.RP.A.3", "Solve real-world ratio and rate problems with tables, tape diagrams, double number lines "
-                 "or equations."),
+    (
+        "6.RP.A.3",
+        "Solve real-world ratio and rate problems with tables, tape diagrams, double number lines or equations.",
+    ),
     ("6.NS.A.1", "Divide fractions by fractions and explain what the answer means in a story."),
     ("6.NS.B.2", "Divide multi-digit numbers fluently with the standard method."),
     ("6.NS.B.3", "Add, subtract, multiply and divide decimals fluently."),
@@ -61,11 +63,15 @@ MATH_STANDARDS: tuple[tuple[str, str], ...] = (
 )
 
 LEARNING_TARGETS: dict[str, tuple[str, ...]] = {
-    "6.RP.A.1": ("I can write a ratio three ways: a to b, a:b and a/b.",
-                 "I can explain what a ratio means in a real situation."),
+    "6.RP.A.1": (
+        "I can write a ratio three ways: a to b, a:b and a/b.",
+        "I can explain what a ratio means in a real situation.",
+    ),
     "6.RP.A.2": ("I can find a unit rate from a ratio.",),
-    "6.RP.A.3": ("I can use a double number line to solve a ratio problem.",
-                 "I can find a percent of a quantity as a rate per 100."),
+    "6.RP.A.3": (
+        "I can use a double number line to solve a ratio problem.",
+        "I can find a percent of a quantity as a rate per 100.",
+    ),
     "6.EE.B.7": ("I can solve a one-step equation and check my answer.",),
     "6.G.A.1": ("I can find the area of a triangle by relating it to a rectangle.",),
     "6.SP.B.5": ("I can describe a data set using its median and interquartile range.",),
@@ -83,19 +89,31 @@ PREREQUISITES: tuple[tuple[str, str], ...] = (
 )
 
 DISPOSITIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("HS.COL", "Collaboration: works with others to learn and get things done.", (
-        ("HS.COL.1", "Listens to others and builds on their ideas."),
-        ("HS.COL.2", "Shares the work fairly and follows through on what they promised the group."),
-        ("HS.COL.3", "Disagrees respectfully and helps the group reach a decision."),
-    )),
-    ("HS.SD", "Self-direction: takes charge of their own learning.", (
-        ("HS.SD.1", "Sets learning goals and checks progress toward them."),
-        ("HS.SD.2", "Starts work without reminders and manages their time."),
-        ("HS.SD.3", "Asks for help or looks for resources when stuck."),
-    )),
-    ("HS.SEL", "Social-emotional skills: understands and manages feelings and relationships.", (
-        ("HS.SEL.1", "Names their feelings and handles frustration calmly."),
-        ("HS.SEL.2", "Shows empathy and respects other people's points of view."),
-        ("HS.SEL.3", "Makes responsible choices and reflects on them."),
-    )),
+    (
+        "HS.COL",
+        "Collaboration: works with others to learn and get things done.",
+        (
+            ("HS.COL.1", "Listens to others and builds on their ideas."),
+            ("HS.COL.2", "Shares the work fairly and follows through on what they promised the group."),
+            ("HS.COL.3", "Disagrees respectfully and helps the group reach a decision."),
+        ),
+    ),
+    (
+        "HS.SD",
+        "Self-direction: takes charge of their own learning.",
+        (
+            ("HS.SD.1", "Sets learning goals and checks progress toward them."),
+            ("HS.SD.2", "Starts work without reminders and manages their time."),
+            ("HS.SD.3", "Asks for help or looks for resources when stuck."),
+        ),
+    ),
+    (
+        "HS.SEL",
+        "Social-emotional skills: understands and manages feelings and relationships.",
+        (
+            ("HS.SEL.1", "Names their feelings and handles frustration calmly."),
+            ("HS.SEL.2", "Shows empathy and respects other people's points of view."),
+            ("HS.SEL.3", "Makes responsible choices and reflects on them."),
+        ),
+    ),
 )

@@ -52,9 +52,18 @@ class BrokerEndpoints:
 class LocalKafka:
     """One broker process; stop() keeps ports and data so start()/restart() bring the same broker back."""
 
-    def __init__(self, data_dir: Path | str | None = None, *, port: int = 0, controller_port: int = 0,
-                 heap: str = "512m", jvm_options: tuple[str, ...] = (), class_sharing: bool = True,
-                 start_timeout: float = 120.0, scram_users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        port: int = 0,
+        controller_port: int = 0,
+        heap: str = "512m",
+        jvm_options: tuple[str, ...] = (),
+        class_sharing: bool = True,
+        start_timeout: float = 120.0,
+        scram_users: dict[str, str] | None = None,
+    ) -> None:
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="mosaic-kafka-"))
         self._may_move_ports = not (port or controller_port)  # until the first start; afterwards ports are fixed
@@ -115,14 +124,30 @@ class LocalKafka:
         shared = self._share_classes(lib, java)
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(java, classpath, config)
-        command = [java, f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
-                   *shared, *self.jvm_options, f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}",
-                   "-cp", classpath, "kafka.Kafka", str(config)]
+        command = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
+            *shared,
+            *self.jvm_options,
+            f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(config),
+        ]
         in_main_thread = threading.current_thread() is threading.main_thread()
         with open(self.broker_log, "ab") as out:
-            self._process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             start_new_session=True,
-                                             preexec_fn=_die_with_parent if in_main_thread else None)
+            self._process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if in_main_thread else None,
+            )
         try:
             self._wait_until_answering()
         except BaseException:
@@ -172,8 +197,14 @@ class LocalKafka:
 
     def _write_config(self) -> Path:
         config = self.data_dir / "server.properties"
-        config.write_text(server_properties(port=self.endpoints.port, controller_port=self.endpoints.controller_port,
-                                            log_dir=self.data_dir / "logs", sasl_port=self.sasl_port))
+        config.write_text(
+            server_properties(
+                port=self.endpoints.port,
+                controller_port=self.endpoints.controller_port,
+                log_dir=self.data_dir / "logs",
+                sasl_port=self.sasl_port,
+            )
+        )
         (self.data_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
         return config
 
@@ -181,14 +212,28 @@ class LocalKafka:
         cluster_id = _kafka_uuid()
         archive = class_archive_path(Path(classpath.rstrip("*")), java)
         shared = [f"-XX:SharedArchiveFile={archive}"] if self.class_sharing and archive.is_file() else []
-        command = [java, "-Xmx256m", *shared, f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}",
-                   "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)]
+        command = [
+            java,
+            "-Xmx256m",
+            *shared,
+            f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(config),
+        ]
         for name, password in self.scram_users.items():
             command += ["--add-scram", f"{SCRAM}=[name={name},password={password}]"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise KafkaUnavailable(f"formatting Kafka storage in {self.data_dir} failed (exit {result.returncode}):\n"
-                                   f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise KafkaUnavailable(
+                f"formatting Kafka storage in {self.data_dir} failed (exit {result.returncode}):\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
 
     def _wait_until_answering(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -198,8 +243,10 @@ class LocalKafka:
             if accepts_connections(self.endpoints.port) and _answers_metadata(self.bootstrap):
                 return
             time.sleep(0.3)
-        raise KafkaUnavailable(f"the Kafka broker did not answer on {self.bootstrap} within "
-                               f"{self.start_timeout:.0f} s; its output:\n{self._log_tail()}")
+        raise KafkaUnavailable(
+            f"the Kafka broker did not answer on {self.bootstrap} within "
+            f"{self.start_timeout:.0f} s; its output:\n{self._log_tail()}"
+        )
 
     def _log_tail(self, chars: int = 4000) -> str:
         try:
@@ -226,8 +273,12 @@ def _answers_metadata(bootstrap: str) -> bool:
     from kafka.admin import KafkaAdminClient
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mosaic-dev-probe",
-                                 bootstrap_timeout_ms=5000, request_timeout_ms=5000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            client_id="mosaic-dev-probe",
+            bootstrap_timeout_ms=5000,
+            request_timeout_ms=5000,
+        )
     except Exception:
         return False
     try:

@@ -21,8 +21,9 @@ def class_archive_path(lib: Path, java: str) -> Path:
 def can_dump_class_archive(java: str) -> bool:
     """Dumping needs the JDK's base CDS archive; without it the JVM refuses to start, so ask a throw-away JVM."""
     with tempfile.TemporaryDirectory() as scratch:
-        probe = subprocess.run([java, f"-XX:ArchiveClassesAtExit={scratch}/probe.jsa", "-version"],
-                               capture_output=True, check=False)
+        probe = subprocess.run(
+            [java, f"-XX:ArchiveClassesAtExit={scratch}/probe.jsa", "-version"], capture_output=True, check=False
+        )
     return probe.returncode == 0
 
 

@@ -35,8 +35,9 @@ def sasl_listener() -> dict[str, str]:
     """A SASL_PLAINTEXT listener taking SCRAM-SHA-512 credentials (users are added when storage is formatted)."""
     return {
         "sasl.enabled.mechanisms": SCRAM,
-        f"listener.name.sasl_plaintext.{SCRAM.lower()}.sasl.jaas.config":
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        f"listener.name.sasl_plaintext.{SCRAM.lower()}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
     }
 
 

@@ -49,8 +49,9 @@ def jars_present(lib: Path | None = None) -> bool:
 def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise KafkaUnavailable(f"`{name}` is not on PATH, so the local Kafka launcher cannot run. "
-                               f"{HOW_TO_GET_A_BROKER}")
+        raise KafkaUnavailable(
+            f"`{name}` is not on PATH, so the local Kafka launcher cannot run. {HOW_TO_GET_A_BROKER}"
+        )
     return path
 
 
@@ -68,15 +69,26 @@ def fetch_jars(*, quiet: bool = True) -> Path:
         if jars_present(lib):
             return lib
         staging = Path(tempfile.mkdtemp(prefix="lib-", dir=lib.parent))
-        command = [mvn, "-B", "-ntp", *(["-q"] if quiet else []), "-f", str(POM_PATH), "dependency:copy-dependencies",
-                   "-DincludeScope=runtime", f"-DoutputDirectory={staging}"]
+        command = [
+            mvn,
+            "-B",
+            "-ntp",
+            *(["-q"] if quiet else []),
+            "-f",
+            str(POM_PATH),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ]
         result = subprocess.run(command, capture_output=quiet, text=True, check=False)
         jars = sorted(p.name for p in staging.glob("*.jar"))
         if result.returncode != 0 or not jars:
             shutil.rmtree(staging, ignore_errors=True)
             detail = (result.stdout or "")[-3000:] if quiet else ""
-            raise KafkaUnavailable(f"Maven could not resolve Apache Kafka {KAFKA_VERSION} (exit {result.returncode}). "
-                                   f"Is Maven Central reachable?\n{detail}")
+            raise KafkaUnavailable(
+                f"Maven could not resolve Apache Kafka {KAFKA_VERSION} (exit {result.returncode}). "
+                f"Is Maven Central reachable?\n{detail}"
+            )
         (staging / COMPLETE_MARKER).write_text("\n".join(jars) + "\n")
         shutil.rmtree(lib, ignore_errors=True)
         staging.rename(lib)

@@ -270,9 +270,16 @@ def replay(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"replaying {service}", total=None)
         try:
-            summary = asyncio.run(replay_until(service, database_url, bootstrap, live_url=live_database_url,
-                                               until_ms=int(moment.timestamp() * 1000),
-                                               advance=lambda n: progress.advance(task, n)))
+            summary = asyncio.run(
+                replay_until(
+                    service,
+                    database_url,
+                    bootstrap,
+                    live_url=live_database_url,
+                    until_ms=int(moment.timestamp() * 1000),
+                    advance=lambda n: progress.advance(task, n),
+                )
+            )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {moment.isoformat()}")
@@ -280,5 +287,7 @@ def replay(
         table.add_row(position, str(offset))
     console.print(table)
     console.print(f"copied {summary.copied} row(s) the log does not hold from the live database")
-    console.print(f"applied {summary.applied} record(s) ({summary.dead_lettered} unreadable, as live); "
-                  f"{summary.emitted} emission(s) decided again and marked sent, not published")
+    console.print(
+        f"applied {summary.applied} record(s) ({summary.dead_lettered} unreadable, as live); "
+        f"{summary.emitted} emission(s) decided again and marked sent, not published"
+    )

@@ -9,8 +9,22 @@ from mosaic_events.serde import decode, encode
 from mosaic_events.topics import TOPICS, Topic, topic_for_type, topic_named
 
 __all__ = [
-    "TOPICS", "Envelope", "EventData", "EventError", "MalformedEvent", "Topic",
-    "UnknownEventType", "UnsupportedVersion", "all_event_classes", "decode",
-    "derived_envelope", "derived_event_id", "encode", "event_class", "new_envelope",
-    "new_event_id", "topic_for_type", "topic_named",
+    "TOPICS",
+    "Envelope",
+    "EventData",
+    "EventError",
+    "MalformedEvent",
+    "Topic",
+    "UnknownEventType",
+    "UnsupportedVersion",
+    "all_event_classes",
+    "decode",
+    "derived_envelope",
+    "derived_event_id",
+    "encode",
+    "event_class",
+    "new_envelope",
+    "new_event_id",
+    "topic_for_type",
+    "topic_named",
 ]

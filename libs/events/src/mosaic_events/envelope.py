@@ -99,9 +99,18 @@ def new_envelope(
     now = datetime.now(UTC)
     eid = event_id or new_event_id()
     return Envelope(
-        id=eid, type=data.event_type, version=data.version, occurred_at=occurred_at or now,
-        recorded_at=now, district_id=district_id, school_id=school_id, subject=subject,
-        correlation_id=correlation_id or eid, causation_id=causation_id, producer=producer, data=data,
+        id=eid,
+        type=data.event_type,
+        version=data.version,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        district_id=district_id,
+        school_id=school_id,
+        subject=subject,
+        correlation_id=correlation_id or eid,
+        causation_id=causation_id,
+        producer=producer,
+        data=data,
     )
 
 
@@ -128,9 +137,15 @@ def derived_envelope(
     """
     return Envelope(
         id=derived_event_id(cause.id, data.event_type, *discriminators),
-        type=data.event_type, version=data.version,
-        occurred_at=occurred_at or cause.occurred_at, recorded_at=datetime.now(UTC),
-        district_id=cause.district_id, school_id=school_id or cause.school_id,
+        type=data.event_type,
+        version=data.version,
+        occurred_at=occurred_at or cause.occurred_at,
+        recorded_at=datetime.now(UTC),
+        district_id=cause.district_id,
+        school_id=school_id or cause.school_id,
         subject=cause.subject if isinstance(subject, _SameAsCause) else subject,
-        correlation_id=cause.correlation_id, causation_id=cause.id, producer=producer, data=data,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.id,
+        producer=producer,
+        data=data,
     )

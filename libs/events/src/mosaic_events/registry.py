@@ -50,8 +50,7 @@ def event_class(event_type: str, version: int) -> type[EventData]:
     known = sorted(v for (t, v) in _REGISTRY if t == event_type)
     if not known:
         raise UnknownEventType(f"unknown event type {event_type!r}")
-    raise UnsupportedVersion(
-        f"event type {event_type!r} version {version} is not supported (known: {known})")
+    raise UnsupportedVersion(f"event type {event_type!r} version {version} is not supported (known: {known})")
 
 
 def all_event_classes() -> list[type[EventData]]:

@@ -38,16 +38,27 @@ DLQ_HEADERS = {
     "x-mosaic-consumer-group": "the consumer group that could not read it (each group dead-letters on its own)",
 }
 
-READER_TYPE_NAMES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "NoneType": "null",
-                     "datetime": "date-time", "AwareDatetime": "date-time with offset", "date": "date (ISO 8601)"}
+READER_TYPE_NAMES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "NoneType": "null",
+    "datetime": "date-time",
+    "AwareDatetime": "date-time with offset",
+    "date": "date (ISO 8601)",
+}
 
 
 @functools.cache
 def typed_envelope(cls: type[EventData]) -> type[Envelope]:
     """The envelope with `type`, `version` and `data` pinned to one event type, for its schema."""
     return create_model(
-        f"{cls.__name__}Envelope", __base__=Envelope, __doc__=cls.__doc__,
-        type=(Literal[cls.event_type], ...), version=(Literal[cls.version], ...),  # type: ignore[arg-type]
+        f"{cls.__name__}Envelope",
+        __base__=Envelope,
+        __doc__=cls.__doc__,
+        type=(Literal[cls.event_type], ...),  # type: ignore[arg-type]
+        version=(Literal[cls.version], ...),  # type: ignore[arg-type]
         data=(cls, ...),
     )
 
@@ -60,8 +71,12 @@ def envelope_schema(cls: type[EventData]) -> dict[str, Any]:
     """JSON Schema of the full envelope carrying `cls`, with its topic and key as annotations."""
     topic = cls.topic()
     schema = typed_envelope(cls).model_json_schema()
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema, "x-mosaic-topic": topic.name,
-            "x-mosaic-kafka-key": _key_description(cls)}
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        **schema,
+        "x-mosaic-topic": topic.name,
+        "x-mosaic-kafka-key": _key_description(cls),
+    }
 
 
 def asyncapi_document() -> dict[str, Any]:
@@ -69,12 +84,20 @@ def asyncapi_document() -> dict[str, Any]:
     broker = KafkaBroker("kafka:9092", description="The district's Kafka cluster (KAFKA_BOOTSTRAP_SERVERS).")
     for topic in TOPICS:
         broker.publisher(topic.name, title=topic.name, description=topic.description, schema=_payload_type(topic))
-        broker.publisher(topic.dlq, title=topic.dlq, schema=bytes,
-                         description=f"Messages from {topic.name} a consumer could not read, as they were, "
-                                     "with the reason in their headers. Kept 30 days.")
-    spec = AsyncAPI(broker, title="Mosaic events", version="1",
-                    description="Every Mosaic topic: what it carries, how it is keyed and how long it is kept. "
-                                "Generated from libs/events by `python -m mosaic_events.schema_export`.")
+        broker.publisher(
+            topic.dlq,
+            title=topic.dlq,
+            schema=bytes,
+            description=f"Messages from {topic.name} a consumer could not read, as they were, "
+            "with the reason in their headers. Kept 30 days.",
+        )
+    spec = AsyncAPI(
+        broker,
+        title="Mosaic events",
+        version="1",
+        description="Every Mosaic topic: what it carries, how it is keyed and how long it is kept. "
+        "Generated from libs/events by `python -m mosaic_events.schema_export`.",
+    )
     document = spec.to_specification().to_jsonable()
     _add_kafka_bindings(document)
     return _sorted_maps(document)
@@ -89,20 +112,27 @@ def _add_kafka_bindings(document: dict[str, Any]) -> None:
     """What FastStream does not model: partitions, retention, the record key and headers."""
     for topic in TOPICS:
         for name, retention, headers, policy in (
-                (topic.name, topic.retention_ms, CONTRACT_HEADERS, "compact" if topic.compacted else "delete"),
-                (topic.dlq, DLQ_RETENTION_MS, DLQ_HEADERS, "delete")):
+            (topic.name, topic.retention_ms, CONTRACT_HEADERS, "compact" if topic.compacted else "delete"),
+            (topic.dlq, DLQ_RETENTION_MS, DLQ_HEADERS, "delete"),
+        ):
             document["channels"][name]["bindings"]["kafka"].update(
-                partitions=topic.partitions,
-                topicConfiguration={"cleanup.policy": [policy], "retention.ms": retention})
+                partitions=topic.partitions, topicConfiguration={"cleanup.policy": [policy], "retention.ms": retention}
+            )
             message = document["components"]["messages"][f"{name}:Message"]
             if name == topic.name:  # the envelope carries it; FastStream assumes a header
                 message["correlationId"] = {"location": "$message.payload#/correlation_id"}
             else:
                 message.pop("correlationId", None)
-            message["headers"] = {"type": "object", "properties": {
-                h: {"type": "string", "description": d} for h, d in headers.items()}}
-            message["bindings"] = {"kafka": {"bindingVersion": KAFKA_BINDING_VERSION, "key": {
-                "type": "string", "description": f"the {topic.key} id (UTF-8)"}}}
+            message["headers"] = {
+                "type": "object",
+                "properties": {h: {"type": "string", "description": d} for h, d in headers.items()},
+            }
+            message["bindings"] = {
+                "kafka": {
+                    "bindingVersion": KAFKA_BINDING_VERSION,
+                    "key": {"type": "string", "description": f"the {topic.key} id (UTF-8)"},
+                }
+            }
 
 
 def _sorted_maps(document: dict[str, Any]) -> dict[str, Any]:
@@ -120,22 +150,38 @@ def _key_description(cls: type[EventData]) -> str:
 
 # --- docs/events.md -----------------------------------------------------------------------
 
+
 def events_markdown() -> str:
     """The human catalog: topics, then each type with its docstring and fields, then value objects."""
-    lines = ["# Mosaic event catalog", "",
-             "Generated from `libs/events` by `uv run python -m mosaic_events.schema_export`; do not edit by hand.",
-             "Topic and type names are public contracts: added freely, never renamed. JSON Schemas per type are in",
-             "[`events/`](events/), every topic in [`asyncapi.json`](asyncapi.json).", "",
-             "## Topics", "", "| topic | key | partitions | retention | types |", "|---|---|---|---|---|"]
+    lines = [
+        "# Mosaic event catalog",
+        "",
+        "Generated from `libs/events` by `uv run python -m mosaic_events.schema_export`; do not edit by hand.",
+        "Topic and type names are public contracts: added freely, never renamed. JSON Schemas per type are in",
+        "[`events/`](events/), every topic in [`asyncapi.json`](asyncapi.json).",
+        "",
+        "## Topics",
+        "",
+        "| topic | key | partitions | retention | types |",
+        "|---|---|---|---|---|",
+    ]
     for topic in TOPICS:
         kept = _retention(topic.retention_ms) + (", compacted by key" if topic.compacted else "")
-        lines.append(f"| `{topic.name}` | {topic.key} | {topic.partitions} | {kept} | "
-                     f"{', '.join(topic.types)} |")
+        lines.append(f"| `{topic.name}` | {topic.key} | {topic.partitions} | {kept} | {', '.join(topic.types)} |")
     dlq_kept = _retention(DLQ_RETENTION_MS)
-    lines += ["", f"Every topic has a `<topic>.dlq` twin, keyed like its source and kept {dlq_kept},",
-              "holding unreadable messages with `x-mosaic-error` and `x-mosaic-reason` headers.", "",
-              "## The envelope", "", Envelope.__doc__ or "", "", *_field_table(Envelope, skip=("data",)),
-              "| `data` | object | yes | the event type's payload, below |", ""]
+    lines += [
+        "",
+        f"Every topic has a `<topic>.dlq` twin, keyed like its source and kept {dlq_kept},",
+        "holding unreadable messages with `x-mosaic-error` and `x-mosaic-reason` headers.",
+        "",
+        "## The envelope",
+        "",
+        Envelope.__doc__ or "",
+        "",
+        *_field_table(Envelope, skip=("data",)),
+        "| `data` | object | yes | the event type's payload, below |",
+        "",
+    ]
     nested: dict[str, type[BaseModel]] = {}
     for cls in all_event_classes():
         lines += _event_section(cls)
@@ -149,10 +195,18 @@ def events_markdown() -> str:
 
 def _event_section(cls: type[EventData]) -> list[str]:
     topic = cls.topic()
-    return [f"## {cls.event_type} (v{cls.version})", "", (cls.__doc__ or "").strip(), "",
-            f"- topic: `{topic.name}`", f"- Kafka key: {_key_description(cls)}",
-            f"- schema: [`events/{schema_file_name(cls)}`](events/{schema_file_name(cls)})", "",
-            *_field_table(cls), ""]
+    return [
+        f"## {cls.event_type} (v{cls.version})",
+        "",
+        (cls.__doc__ or "").strip(),
+        "",
+        f"- topic: `{topic.name}`",
+        f"- Kafka key: {_key_description(cls)}",
+        f"- schema: [`events/{schema_file_name(cls)}`](events/{schema_file_name(cls)})",
+        "",
+        *_field_table(cls),
+        "",
+    ]
 
 
 def _field_table(model: type[BaseModel], skip: Iterable[str] = ()) -> list[str]:
@@ -211,6 +265,7 @@ def _retention(ms: int) -> str:
 
 # --- writing and checking -----------------------------------------------------------------
 
+
 @functools.cache
 def rendered_docs() -> dict[str, str]:
     """Every generated file, by its path under docs/, with its exact content (the catalog is fixed per process)."""
@@ -224,8 +279,11 @@ def stale_docs(docs: Path) -> list[str]:
     """Generated files that are missing, different, or left over from a type that is gone."""
     expected = rendered_docs()
     stale = [p for p, text in expected.items() if not (docs / p).is_file() or (docs / p).read_text() != text]
-    leftovers = [f"events/{p.name}" for p in sorted((docs / "events").glob("*.schema.json"))
-                 if f"events/{p.name}" not in expected]
+    leftovers = [
+        f"events/{p.name}"
+        for p in sorted((docs / "events").glob("*.schema.json"))
+        if f"events/{p.name}" not in expected
+    ]
     return stale + leftovers
 
 
@@ -250,8 +308,11 @@ def _json(value: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mosaic_events.schema_export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mosaic_events.schema_export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="the docs folder (default: ./docs)")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if any file is stale")
     args = parser.parse_args(argv)

@@ -164,8 +164,11 @@ def probes_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="The broker and the database are reachable",
-                responses={503: {"description": "the broker or the database is unreachable; `checks` says which"}})
+    @router.get(
+        "/readyz",
+        summary="The broker and the database are reachable",
+        responses={503: {"description": "the broker or the database is unreachable; `checks` says which"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         checks = await _readiness_checks(request.app.state.ctx)
         ready = all(ok for ok in checks.values())

@@ -87,10 +87,18 @@ class TokenVerifier:
         key = self._key_for(header, token)
         allowed = KEY_ALGORITHMS.get(str(key.key_type), ())
         if header.get("alg") not in allowed:
-            raise TokenRejected(f"the token is signed with {header.get('alg')!r}, but its key "
-                                f"{key.key_id!r} signs with {', '.join(allowed) or 'nothing we accept'}")
-        claims = jwt.decode(token, key.key, algorithms=list(allowed), audience=self.audience, issuer=self.issuer,
-                            options={"require": ["exp", "iss", "aud", "sub"]})
+            raise TokenRejected(
+                f"the token is signed with {header.get('alg')!r}, but its key "
+                f"{key.key_id!r} signs with {', '.join(allowed) or 'nothing we accept'}"
+            )
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=list(allowed),
+            audience=self.audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
         return principal_from_claims(claims)
 
 

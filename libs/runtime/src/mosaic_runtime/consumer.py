@@ -132,13 +132,16 @@ class HandlerMap:
         strangers = [cls.__name__ for cls in decided if cls not in catalog]
         if strangers:
             raise UnmappedEventTypes(f"{', '.join(strangers)} are not in the event catalog (mosaic_events)")
-        undecided = [f"{cls.event_type} v{cls.version} ({cls.topic().name})" for cls in catalog
-                     if cls.topic() in self.topics() and cls not in decided
-                     and (cls.event_type, cls.version) not in UPCASTERS]  # read as their newest version
+        undecided = [
+            f"{cls.event_type} v{cls.version} ({cls.topic().name})"
+            for cls in catalog
+            if cls.topic() in self.topics() and cls not in decided and (cls.event_type, cls.version) not in UPCASTERS
+        ]  # read as their newest version
         if undecided:
             raise UnmappedEventTypes(
                 f"the handler map decides nothing about {', '.join(sorted(undecided))}: handle each, "
-                "list it in `ignored`, or in `dead_lettered`")
+                "list it in `ignored`, or in `dead_lettered`"
+            )
 
     def decide(self, data: EventData) -> Handler | DeadLetterReason | None:
         """The handler for this event, a reason to dead-letter it, or None to skip it (ignored by name)."""
@@ -169,7 +172,6 @@ class DeadLetter:
     reason: str
     error: str
     group: str = ""
-
 
 
 class BatchApplier:
@@ -290,8 +292,12 @@ class BatchApplier:
             # (created first if new, in one order) so the new owner waits and then reads what the old committed.
             await session.execute(
                 pg_insert(t)
-                .values([{"consumer_group": self.group, "topic": topic, "partition": partition, "next_offset": 0}
-                         for topic, partition in sorted(partitions)])
+                .values(
+                    [
+                        {"consumer_group": self.group, "topic": topic, "partition": partition, "next_offset": 0}
+                        for topic, partition in sorted(partitions)
+                    ]
+                )
                 .on_conflict_do_nothing()
             )
             query = query.with_for_update()
@@ -364,7 +370,10 @@ def subscribe(
     """
     settings, broker = ctx.settings, ctx.broker
     group, max_records, session_timeout_ms = (
-        settings.consumer_group, settings.consumer_max_records, settings.consumer_session_timeout_ms)
+        settings.consumer_group,
+        settings.consumer_max_records,
+        settings.consumer_session_timeout_ms,
+    )
     topic_list = list(subscribed_topics(handlers, settings))
 
     async def dead_letter(letters: Sequence[DeadLetter]) -> None:
@@ -374,8 +383,16 @@ def subscribe(
         for reason in DEAD_LETTER_REASONS:
             EVENTS_DEAD_LETTERED.labels(topic, reason, group)
 
-    applier = BatchApplier(group, handlers, ctx.sessions, deps=deps, dedupe_ids=dedupe_ids, dead_letter=dead_letter,
-                           max_record_bytes=ctx.settings.consumer_max_record_bytes, topics=topic_list)
+    applier = BatchApplier(
+        group,
+        handlers,
+        ctx.sessions,
+        deps=deps,
+        dedupe_ids=dedupe_ids,
+        dead_letter=dead_letter,
+        max_record_bytes=ctx.settings.consumer_max_record_bytes,
+        topics=topic_list,
+    )
     _APPLIERS.setdefault(broker, []).append(applier)
 
     # A generous session timeout (Kafka's own client default, 45 s): a busy node or a long batch must not be

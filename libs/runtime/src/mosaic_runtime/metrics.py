@@ -11,7 +11,9 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 # Seconds from recorded_at to applied: per hop, how far behind the world a projection is (e.g. mastery latency).
 EVENT_AGE_SECONDS = Histogram(
-    "mosaic_event_age_seconds", "Seconds from an event's recording until a consumer applied it", ["group", "type"],
+    "mosaic_event_age_seconds",
+    "Seconds from an event's recording until a consumer applied it",
+    ["group", "type"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 HANDLER_SECONDS = Histogram("mosaic_handler_seconds", "Time to apply one consumed batch", ["group"])

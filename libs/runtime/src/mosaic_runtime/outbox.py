@@ -31,17 +31,30 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mosaic.outbox")
 
 
-async def emit_many(session: AsyncSession, envelopes: Sequence[Envelope],
-                    trace_ctx_of: Callable[[Envelope], otel_context.Context | None] = lambda _: None) -> None:
+async def emit_many(
+    session: AsyncSession,
+    envelopes: Sequence[Envelope],
+    trace_ctx_of: Callable[[Envelope], otel_context.Context | None] = lambda _: None,
+) -> None:
     """Add envelopes in order with one statement (a batch can decide hundreds of events)."""
     if not envelopes:
         return
     now = datetime.now(UTC)
-    await session.execute(insert(outbox_table()), [
-        {"event_id": str(e.id), "topic": e.topic, "key": e.kafka_key, "value": encode(e),
-         "headers": [[k, v.decode()] for k, v in kafka_headers(e, trace_ctx_of(e))], "created_at": now,
-         "sent": False}
-        for e in envelopes])
+    await session.execute(
+        insert(outbox_table()),
+        [
+            {
+                "event_id": str(e.id),
+                "topic": e.topic,
+                "key": e.kafka_key,
+                "value": encode(e),
+                "headers": [[k, v.decode()] for k, v in kafka_headers(e, trace_ctx_of(e))],
+                "created_at": now,
+                "sent": False,
+            }
+            for e in envelopes
+        ],
+    )
 
 
 def outbox_table() -> Table:
@@ -123,8 +136,9 @@ class OutboxRelay:
             futures = [await self._publish(row) for row in rows]
             await asyncio.gather(*futures)
             await session.execute(update(table).where(table.c.seq.in_([r.seq for r in rows])).values(sent=True))
-            backlog, oldest = (await session.execute(
-                select(func.count(), func.min(table.c.created_at)).where(table.c.sent.is_(False)))).one()
+            backlog, oldest = (
+                await session.execute(select(func.count(), func.min(table.c.created_at)).where(table.c.sent.is_(False)))
+            ).one()
             await session.commit()
         _record_backlog(backlog or 0, oldest)  # counted after marking this batch sent: what is left
         return len(rows)

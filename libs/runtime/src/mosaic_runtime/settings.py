@@ -29,15 +29,16 @@ class InsecureSettings(RuntimeError):
     """Outside development, a service refuses to start with a default or missing secret."""
 
 
-
 class ServiceSettings(BaseSettings):
     """What every service needs to run; subclasses add their own fields and set the prefix."""
 
     model_config = service_config("SERVICE")
 
     service_name: str = "mosaic"
-    environment: str = Field(default=DEVELOPMENT, description="anything but 'development' refuses default or "
-                                                              "missing secrets at start (MOSAIC_ENVIRONMENT)")
+    environment: str = Field(
+        default=DEVELOPMENT,
+        description="anything but 'development' refuses default or missing secrets at start (MOSAIC_ENVIRONMENT)",
+    )
     service_version: str = "0.1.0"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -48,12 +49,14 @@ class ServiceSettings(BaseSettings):
     kafka_enabled: bool = True
     # Each service has its own Kafka user (ACLs: it writes only its own topics); TLS trusts the cluster CA.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        default="PLAINTEXT", validation_alias=AliasChoices("kafka_security_protocol", "KAFKA_SECURITY_PROTOCOL"))
+        default="PLAINTEXT", validation_alias=AliasChoices("kafka_security_protocol", "KAFKA_SECURITY_PROTOCOL")
+    )
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = Field(
-        default=None, validation_alias=AliasChoices("kafka_ssl_cafile", "KAFKA_SSL_CAFILE"))
+        default=None, validation_alias=AliasChoices("kafka_ssl_cafile", "KAFKA_SSL_CAFILE")
+    )
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
     consumer_group: str = ""
@@ -67,34 +70,44 @@ class ServiceSettings(BaseSettings):
     oidc_jwks_file: Path | None = None
     oidc_jwks_json: str | None = Field(default=None, description="the JWKS itself, inline (tests, dev)")
     migrate_at_start: bool = Field(
-        default=True, description="run Alembic migrations at start; turn off where a migration Job runs them")
+        default=True, description="run Alembic migrations at start; turn off where a migration Job runs them"
+    )
     outbox_poll_seconds: float = 0.2
     publish_timeout_seconds: float = Field(
-        default=10.0, description="how long an acknowledged write waits for the broker before answering 503")
+        default=10.0, description="how long an acknowledged write waits for the broker before answering 503"
+    )
     consumer_max_records: int = 500
     consumer_max_record_bytes: int = Field(
-        default=256 * 1024, description="a larger record is dead-lettered as rejected (rosters and frameworks: more)")
+        default=256 * 1024, description="a larger record is dead-lettered as rejected (rosters and frameworks: more)"
+    )
     topic_overrides: dict[str, str] = Field(
-        default_factory=dict, description="catalog topic name → the name to read instead (isolated tests only)")
+        default_factory=dict, description="catalog topic name → the name to read instead (isolated tests only)"
+    )
     consumer_session_timeout_ms: int = Field(
-        default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it")
+        default=45_000, description="how long a silent consumer keeps its partitions; tests that kill one lower it"
+    )
     shutdown_grace_seconds: float = 25.0
     audit_enabled: bool = Field(default=True, description="record reads and writes of students' data (off: benchmarks)")
     audit_retention_days: int = Field(
-        default=365, description="days audit entries are kept where a district chose none (PUT …/audit/retention)")
+        default=365, description="days audit entries are kept where a district chose none (PUT …/audit/retention)"
+    )
     audit_purge_every_seconds: float = 3600.0
     max_request_bytes: int = Field(
-        default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413")
+        default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413"
+    )
     max_upload_bytes: int = Field(
-        default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413")
+        default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413"
+    )
 
     @model_validator(mode="after")
     def _sasl_has_credentials(self) -> ServiceSettings:
         protocol = self.kafka_security_protocol
         if protocol.startswith("SASL") and not (self.kafka_sasl_username and self.kafka_sasl_password):
             prefix = self.model_config.get("env_prefix", "MOSAIC_<SERVICE>_")
-            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {prefix}KAFKA_SASL_USERNAME "
-                             f"and {prefix}KAFKA_SASL_PASSWORD (the service's Kafka user)")
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs {prefix}KAFKA_SASL_USERNAME "
+                f"and {prefix}KAFKA_SASL_PASSWORD (the service's Kafka user)"
+            )
         return self
 
     def model_post_init(self, __context: object) -> None:
@@ -111,8 +124,9 @@ class ServiceSettings(BaseSettings):
         if self.environment != DEVELOPMENT:
             problems = self.secret_problems()
             if problems:
-                raise InsecureSettings(f"{self.service_name} will not start in {self.environment!r}: "
-                                       + "; ".join(problems))
+                raise InsecureSettings(
+                    f"{self.service_name} will not start in {self.environment!r}: " + "; ".join(problems)
+                )
 
     def secret_problems(self) -> list[str]:
         """What is default or missing among the secrets; subclasses add theirs."""

@@ -49,8 +49,9 @@ def topic_specs(topics: Iterable[Topic] = TOPICS, partitions_override: int | Non
 
 
 @contextmanager
-def admin_client(bootstrap: str, timeout_ms: int = 30000, security: Mapping[str, Any] | None = None
-                 ) -> Iterator[KafkaAdminClient]:
+def admin_client(
+    bootstrap: str, timeout_ms: int = 30000, security: Mapping[str, Any] | None = None
+) -> Iterator[KafkaAdminClient]:
     """A kafka-python admin client; `security` is `kafka_security.kafka_python_security(settings)` (SASL/TLS)."""
     from kafka.admin import KafkaAdminClient
 

@@ -76,8 +76,9 @@ def mastery_changed(cause: Envelope) -> Envelope:
 
 def sample_map(handler: Handler, before_commit: BatchHook | None = None) -> HandlerMap:
     """The sample service reads the evidence topic and handles EvidenceRecorded only."""
-    return HandlerMap({EvidenceRecorded: handler}, ignored=(EvidenceCorrected, EvidenceRetracted),
-                      before_commit=before_commit)
+    return HandlerMap(
+        {EvidenceRecorded: handler}, ignored=(EvidenceCorrected, EvidenceRetracted), before_commit=before_commit
+    )
 
 
 def sample_service(bootstrap: str, database_url: str, topic: str, group: str):  # type: ignore[no-untyped-def]

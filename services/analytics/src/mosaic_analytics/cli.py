@@ -20,9 +20,11 @@ def _settings() -> ServiceSettings:
 
 
 app.command("serve", help="Run the consumers and the outbox relay (settings from MOSAIC_ANALYTICS_*).")(
-    serve_command(_settings, "mosaic_analytics.main", log_level="warning"))
+    serve_command(_settings, "mosaic_analytics.main", log_level="warning")
+)
 app.command("migrate", help="Upgrade the database to the latest schema.")(
-    migrate_command(_settings, "mosaic_analytics.main"))
+    migrate_command(_settings, "mosaic_analytics.main")
+)
 
 
 @app.command()

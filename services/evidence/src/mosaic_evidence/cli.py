@@ -26,7 +26,8 @@ console = Console(stderr=True)
 
 
 app.command("migrate", help="Upgrade the database to the latest schema (what the Kubernetes migration Job runs).")(
-    migrate_command(EvidenceSettings, "mosaic_evidence.main"))
+    migrate_command(EvidenceSettings, "mosaic_evidence.main")
+)
 
 
 @app.command("import-evidence")
@@ -58,16 +59,27 @@ def import_evidence_command(
         raise typer.BadParameter("no broker: pass --bootstrap host:port or set KAFKA_BOOTSTRAP_SERVERS")
     try:
         view = reference_view_from_files(district, framework, roster) if framework and roster else None
-        options = ImportOptions(path=file, district_id=district, producer_config=import_producer_config(servers),
-                                topic=topic, checkpoint_path=checkpoint, rejects_path=rejects, resume=resume,
-                                view=view, today=date.today(), checkpoint_seconds=checkpoint_seconds)
+        options = ImportOptions(
+            path=file,
+            district_id=district,
+            producer_config=import_producer_config(servers),
+            topic=topic,
+            checkpoint_path=checkpoint,
+            rejects_path=rejects,
+            resume=resume,
+            view=view,
+            today=date.today(),
+            checkpoint_seconds=checkpoint_seconds,
+        )
         summary = _run_with_progress(options, progress)
     except (ImportFailed, CheckpointMismatch, HeaderError, TopicMissing, ReferenceFilesError) as exc:
         console.print(f"[red]import stopped:[/red] {exc}")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted:[/yellow] the checkpoint holds every acknowledged row; "
-                      "run the same command with --resume to continue")
+        console.print(
+            "[yellow]interrupted:[/yellow] the checkpoint holds every acknowledged row; "
+            "run the same command with --resume to continue"
+        )
         raise typer.Exit(130) from None
     _print_summary(summary)
 
@@ -76,8 +88,9 @@ def import_evidence_command(
 def erase_person_command(
     person: Annotated[str, typer.Argument(help="the person's sourcedId (a student, guardian, teacher...)")],
     district: Annotated[str, typer.Option(help="the district the person belongs to (its sourcedId)")],
-    url: Annotated[str, typer.Option(envvar="MOSAIC_EVIDENCE_URL", help="the evidence service")] =
-        "http://127.0.0.1:8081",
+    url: Annotated[
+        str, typer.Option(envvar="MOSAIC_EVIDENCE_URL", help="the evidence service")
+    ] = "http://127.0.0.1:8081",
     token: Annotated[str, typer.Option(envvar="MOSAIC_TOKEN", help="a district administrator's bearer token")] = "",
 ) -> None:
     """Erase a person through the running service (ADR 0019): it answers once PersonErased is on the log."""
@@ -89,25 +102,36 @@ def erase_person_command(
         console.print("[red]no token:[/red] set MOSAIC_TOKEN (or --token) to a district administrator's token")
         raise typer.Exit(2)
     request = urllib.request.Request(
-        f"{url.rstrip('/')}/v1/districts/{district}/people/{person}/erasure", method="POST",
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"erasure-{person}"})
+        f"{url.rstrip('/')}/v1/districts/{district}/people/{person}/erasure",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"erasure-{person}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as reply:
             body = json.loads(reply.read())
     except urllib.error.HTTPError as refused:
         console.print(f"[red]not erased ({refused.code}):[/red] {refused.read().decode(errors='replace')}")
         raise typer.Exit(1) from None
-    Console().print(f"erased {body['role']} {person}: erasure {body['erasure_id']}, "
-                    f"{body['evidence_anonymized']} evidence anonymized; every service purges on PersonErased")
+    Console().print(
+        f"erased {body['role']} {person}: erasure {body['erasure_id']}, "
+        f"{body['evidence_anonymized']} evidence anonymized; every service purges on PersonErased"
+    )
 
 
 def _run_with_progress(options: ImportOptions, show: bool) -> ImportSummary:
     from mosaic_evidence.bulk.importer import import_evidence
 
-    columns = (TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-               TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>9,.0f} rows/s"),
-               TextColumn("{task.fields[rejected]:,} rejected"), TimeElapsedColumn(), TextColumn("ETA"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[rows]:>12,} rows"),
+        TextColumn("{task.fields[rate]:>9,.0f} rows/s"),
+        TextColumn("{task.fields[rejected]:,} rejected"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, disable=not show, transient=False) as bar:
         task = bar.add_task("import", total=options.path.stat().st_size, rows=0, rate=0.0, rejected=0)
         started = time.monotonic()
@@ -129,8 +153,9 @@ def _print_summary(summary: ImportSummary) -> None:
     table = Table(title="evidence import", show_header=False)
     table.add_row("rows read", f"{summary.rows:,}")
     table.add_row("accepted", f"{summary.accepted:,}")
-    table.add_row("rejected", f"{summary.rejected:,}" + (f" (reasons in {summary.rejects_file})"
-                                                         if summary.rejected else ""))
+    table.add_row(
+        "rejected", f"{summary.rejected:,}" + (f" (reasons in {summary.rejects_file})" if summary.rejected else "")
+    )
     if summary.resumed_from_row:
         table.add_row("resumed after row", f"{summary.resumed_from_row:,}")
         table.add_row("found already on the topic", f"{summary.already_on_topic:,}")

@@ -14,16 +14,19 @@ from mosaic_runtime.app import ServiceContext
 from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 
 
-async def project_evidence(uow: UnitOfWork, _event: EvidenceRecorded | EvidenceCorrected | EvidenceRetracted,
-                           envelope: Envelope) -> None:
+async def project_evidence(
+    uow: UnitOfWork, _event: EvidenceRecorded | EvidenceCorrected | EvidenceRetracted, envelope: Envelope
+) -> None:
     await evidence_store.apply_envelope(uow.session, envelope)
 
 
-HANDLERS = HandlerMap({
-    EvidenceRecorded: project_evidence,
-    EvidenceCorrected: project_evidence,
-    EvidenceRetracted: project_evidence,
-})
+HANDLERS = HandlerMap(
+    {
+        EvidenceRecorded: project_evidence,
+        EvidenceCorrected: project_evidence,
+        EvidenceRetracted: project_evidence,
+    }
+)
 
 
 def setup_consumers(ctx: ServiceContext) -> None:

@@ -18,17 +18,25 @@ from mosaic_runtime.app import create_service
 from mosaic_runtime.publishing import BrokerUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DESCRIPTION = ("The write side of Mosaic: evidence of learning against the district's CASE framework and "
-               "OneRoster roster, from portals, xAPI and Caliper. A write is answered only after Kafka "
-               "acknowledged its event.")
+DESCRIPTION = (
+    "The write side of Mosaic: evidence of learning against the district's CASE framework and "
+    "OneRoster roster, from portals, xAPI and Caliper. A write is answered only after Kafka "
+    "acknowledged its event."
+)
 
 
 def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
-    app = create_service(settings, title="Mosaic evidence", description=DESCRIPTION, migrations=MIGRATIONS,
-                         metadata=metadata, routers=[evidence.router, reference.router, standards.router,
-                                                           plans.router],
-                         setup_consumers=setup_consumers, on_startup=[audit.start])
+    app = create_service(
+        settings,
+        title="Mosaic evidence",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        metadata=metadata,
+        routers=[evidence.router, reference.router, standards.router, plans.router],
+        setup_consumers=setup_consumers,
+        on_startup=[audit.start],
+    )
     audit.install(app)
     app.state.relationships = RosterRelationships
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
@@ -37,8 +45,11 @@ def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
 
 
 async def _broker_unavailable(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
-    return JSONResponse({"detail": f"nothing was recorded: {exc}; retry with the same Idempotency-Key"},
-                        status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"detail": f"nothing was recorded: {exc}; retry with the same Idempotency-Key"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _idempotency_conflict(_request: Request, exc: IdempotencyConflict) -> JSONResponse:

@@ -24,33 +24,42 @@ console = Console(stderr=True)
 
 
 app.command("serve", help="Run the service (HTTP API, live consumer, outbox relay).")(
-    serve_command(MasterySettings, "mosaic_mastery.main"))
+    serve_command(MasterySettings, "mosaic_mastery.main")
+)
 app.command("migrate", help="Bring the database schema to the latest version.")(
-    migrate_command(MasterySettings, "mosaic_mastery.main"))
+    migrate_command(MasterySettings, "mosaic_mastery.main")
+)
 
 
 @app.command("rebuild")
 def rebuild_command(
-    bootstrap: Annotated[str | None, typer.Option(
-        help="Kafka bootstrap servers [MOSAIC_MASTERY_KAFKA_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS]")] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(
+            help="Kafka bootstrap servers [MOSAIC_MASTERY_KAFKA_BOOTSTRAP_SERVERS or KAFKA_BOOTSTRAP_SERVERS]"
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option(min=100, help="records per fetch")] = 20_000,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="processes, each replaying a share of the evidence partitions [cores - 1]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="processes, each replaying a share of the evidence partitions [cores - 1]")
+    ] = None,
 ) -> None:
     """Drop the projection and replay the evidence and reference topics from offset zero (stop the service first).
 
     The live consumer resumes right after what was replayed."""
     settings = MasterySettings()
-    report = asyncio.run(_rebuild(settings, bootstrap or settings.kafka_bootstrap_servers, batch, progress,
-                                  workers))
-    console.print(f"replayed {report.events:,} records ({report.facts:,} folded) in {report.replay_seconds:.1f}s "
-                  f"= {report.replay_rate:,.0f} records/s; wrote {report.records:,} mastery records in "
-                  f"{report.write_seconds:.1f}s")
+    report = asyncio.run(_rebuild(settings, bootstrap or settings.kafka_bootstrap_servers, batch, progress, workers))
+    console.print(
+        f"replayed {report.events:,} records ({report.facts:,} folded) in {report.replay_seconds:.1f}s "
+        f"= {report.replay_rate:,.0f} records/s; wrote {report.records:,} mastery records in "
+        f"{report.write_seconds:.1f}s"
+    )
 
 
-async def _rebuild(settings: MasterySettings, bootstrap: str, batch: int, show: bool,
-                   workers: int | None = None) -> RebuildReport:
+async def _rebuild(
+    settings: MasterySettings, bootstrap: str, batch: int, show: bool, workers: int | None = None
+) -> RebuildReport:
     from mosaic_mastery.main import MIGRATIONS
 
     await run_migrations(settings.database_url, MIGRATIONS)
@@ -59,10 +68,16 @@ async def _rebuild(settings: MasterySettings, bootstrap: str, batch: int, show: 
     try:
         with Progress(*columns, console=console, disable=not show) as bar:
             task = bar.add_task("replay", total=None)
-            return await rebuild(make_session_factory(engine), bootstrap, subscribed_topics(HANDLERS, settings),
-                                 settings.consumer_group, max_records=batch, workers=workers,
-                                 on_total=lambda n: bar.update(task, total=n),
-                                 on_progress=lambda n: bar.advance(task, n))
+            return await rebuild(
+                make_session_factory(engine),
+                bootstrap,
+                subscribed_topics(HANDLERS, settings),
+                settings.consumer_group,
+                max_records=batch,
+                workers=workers,
+                on_total=lambda n: bar.update(task, total=n),
+                on_progress=lambda n: bar.advance(task, n),
+            )
     finally:
         await engine.dispose()
 

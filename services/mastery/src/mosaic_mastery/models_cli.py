@@ -25,8 +25,16 @@ app = typer.Typer(name="models", help="Fit and compare mastery models on an evid
 console = Console()
 
 Histories = dict[tuple[str, str], list[Observation]]
-EVIDENCE_COLUMNS = {"evidence_id", "student_id", "competency_id", "kind", "observed_on", "score", "scale_min",
-                    "scale_max"}
+EVIDENCE_COLUMNS = {
+    "evidence_id",
+    "student_id",
+    "competency_id",
+    "kind",
+    "observed_on",
+    "score",
+    "scale_min",
+    "scale_max",
+}
 KT_COLUMNS = {"user_id", "skill_name", "correct"}
 KT_DAY = date(2009, 9, 1)  # knowledge-tracing logs carry order, not dates
 
@@ -42,7 +50,8 @@ def read_histories(path: Path) -> Histories:
             return _group(_kt_rows(reader))
     raise typer.BadParameter(
         f"{path}: columns {sorted(columns)} are neither an evidence log ({sorted(EVIDENCE_COLUMNS)}) "
-        f"nor a knowledge-tracing log ({sorted(KT_COLUMNS)})")
+        f"nor a knowledge-tracing log ({sorted(KT_COLUMNS)})"
+    )
 
 
 def _evidence_rows(reader: csv.DictReader, path: Path):
@@ -52,14 +61,20 @@ def _evidence_rows(reader: csv.DictReader, path: Path):
             observed_on = date.fromisoformat(row["observed_on"][:10])
         except ValueError as exc:
             raise typer.BadParameter(f"{path} line {line}: {exc}") from None
-        yield row["competency_id"], row["student_id"], Observation(
-            row["evidence_id"], observed_on, line, score, row["kind"])
+        yield (
+            row["competency_id"],
+            row["student_id"],
+            Observation(row["evidence_id"], observed_on, line, score, row["kind"]),
+        )
 
 
 def _kt_rows(reader: csv.DictReader):
     for line, row in enumerate(reader, start=2):
-        yield row["skill_name"], row["user_id"], Observation(f"row-{line}", KT_DAY, line, float(row["correct"]),
-                                                             "assessment")
+        yield (
+            row["skill_name"],
+            row["user_id"],
+            Observation(f"row-{line}", KT_DAY, line, float(row["correct"]), "assessment"),
+        )
 
 
 def _group(rows) -> Histories:
@@ -81,8 +96,9 @@ def parse_kind_weights(pairs: list[str]) -> dict[str, float]:
     return weights
 
 
-LogArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                             help="evidence.csv, or a user_id,skill_name,correct CSV")]
+LogArgument = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, help="evidence.csv, or a user_id,skill_name,correct CSV")
+]
 KindWeights = Annotated[list[str], typer.Option("--kind-weight", help="KIND=WEIGHT, repeatable (unlisted kinds: 1.0)")]
 Threshold = Annotated[float, typer.Option(min=0.0, max=1.0, help="score counted as mastered (normalized)")]
 
@@ -90,7 +106,7 @@ Threshold = Annotated[float, typer.Option(min=0.0, max=1.0, help="score counted 
 @app.command("fit-bkt")
 def fit_bkt_command(
     log: LogArgument,
-    out: Annotated[Path, typer.Option(help="JSON to write: {\"bkt_params\": {competency: params}}")],
+    out: Annotated[Path, typer.Option(help='JSON to write: {"bkt_params": {competency: params}}')],
     restarts: Annotated[int, typer.Option(min=1, help="EM restarts per competency (the likeliest wins)")] = 3,
     seed: Annotated[int, typer.Option(help="seed of the random restarts")] = 0,
     forget: Annotated[bool, typer.Option(help="also fit a forgetting rate (AUC .806 vs .763 on ASSISTments)")] = True,
@@ -102,8 +118,10 @@ def fit_bkt_command(
     params = fit_bkt_on_histories(histories, config, restarts=restarts, seed=seed, fit_forget=forget)
     out.write_text(json.dumps({"bkt_params": {str(c): p.to_dict() for c, p in sorted(params.items())}}, indent=2))
     responses = sum(len(h) for h in histories.values())
-    console.print(f"fitted {len(params)} competencies from {responses:,} results of "
-                  f"{len({s for _, s in histories}):,} students → {out}")
+    console.print(
+        f"fitted {len(params)} competencies from {responses:,} results of "
+        f"{len({s for _, s in histories}):,} students → {out}"
+    )
 
 
 @app.command("backtest")
@@ -114,8 +132,9 @@ def backtest_command(
     decay_half_life_days: Annotated[float | None, typer.Option(help="decay by elapsed days instead")] = None,
     n: Annotated[int, typer.Option(min=1, help="n_mastery: results needed at mastery")] = 3,
     kind_weight: KindWeights = [],  # noqa: B006 - typer reads the default
-    bkt_params: Annotated[Path | None, typer.Option(help="fitted params JSON (else fitted on the training students)")]
-    = None,
+    bkt_params: Annotated[
+        Path | None, typer.Option(help="fitted params JSON (else fitted on the training students)")
+    ] = None,
     test_fraction: Annotated[float, typer.Option(min=0.01, max=0.99, help="students held out for scoring")] = 0.2,
     seed: Annotated[int, typer.Option(help="seed of the student split and BKT restarts")] = 0,
     count_self_assessments: Annotated[bool, typer.Option(help="count self-assessments (as a district may)")] = False,
@@ -124,9 +143,15 @@ def backtest_command(
     """How well each method predicts held-out students' next result from the results before it (AUC, RMSE)."""
     histories = read_histories(log)
     counted = {kind for kind, on in (("self_assessment", count_self_assessments), ("goal", count_goals)) if on}
-    base = MethodConfig(name="latest", weight_latest=weight_latest, decay_half_life_days=decay_half_life_days, n=n,
-                        mastery_threshold=mastery_threshold, kind_weights=parse_kind_weights(kind_weight),
-                        uncounted_kinds=STUDENT_OWN_KINDS - counted)
+    base = MethodConfig(
+        name="latest",
+        weight_latest=weight_latest,
+        decay_half_life_days=decay_half_life_days,
+        n=n,
+        mastery_threshold=mastery_threshold,
+        kind_weights=parse_kind_weights(kind_weight),
+        uncounted_kinds=STUDENT_OWN_KINDS - counted,
+    )
     held_out = split_students([student for _, student in histories], test_fraction, seed)
     test = {key: h for key, h in histories.items() if key[1] in held_out}
     if bkt_params is None:
@@ -135,14 +160,17 @@ def backtest_command(
     else:
         params = {c: BktParams.from_dict(p) for c, p in json.loads(bkt_params.read_text())["bkt_params"].items()}
     scores = backtest_methods(test, base, params)
-    table = Table(title=f"Next-result prediction on {len(held_out):,} held-out students "
-                        f"(label: next result ≥ {mastery_threshold:g})")
+    table = Table(
+        title=f"Next-result prediction on {len(held_out):,} held-out students "
+        f"(label: next result ≥ {mastery_threshold:g})"
+    )
     for column in ("method", "AUC", "RMSE", "predictions"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for method in sorted(scores, key=lambda m: -(scores[m].auc or 0.0)):
         score = scores[method]
-        table.add_row(method, "n/a" if score.auc is None else f"{score.auc:.4f}", f"{score.rmse:.4f}",
-                      f"{score.predictions:,}")
+        table.add_row(
+            method, "n/a" if score.auc is None else f"{score.auc:.4f}", f"{score.rmse:.4f}", f"{score.predictions:,}"
+        )
     console.print(table)
     unscored = sorted(set(METHODS) - set(scores))
     if unscored:

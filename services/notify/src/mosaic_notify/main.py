@@ -49,8 +49,9 @@ def build_app(settings: NotifySettings | None = None, clock: Clock = utc_now) ->
     renderer = MessageRenderer()
 
     def start_delivery(ctx: ServiceContext) -> None:
-        worker = DeliveryWorker(ctx.sessions, settings, senders(settings), renderer, clock,
-                                after_commit=publisher_of(ctx).committed)
+        worker = DeliveryWorker(
+            ctx.sessions, settings, senders(settings), renderer, clock, after_commit=publisher_of(ctx).committed
+        )
         ctx.state["worker"] = worker
         if settings.delivery_enabled:
             ctx.tasks.append(asyncio.create_task(worker.run_forever(), name="notify-delivery"))

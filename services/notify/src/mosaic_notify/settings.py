@@ -33,14 +33,27 @@ class NotifySettings(ServiceSettings):
     push_webhook_url: str | None = None
 
     default_timezone: str = "America/New_York"
-    default_quiet_hours: str = Field(default="21:00-07:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
-                                     description="quiet hours until a guardian chooses; empty for none")
-    default_repeat_window_hours: float = Field(default=7 * 24.0, ge=0, description=(
-        "for districts whose rules set none: the same news about the same competency reaches a guardian once "
-        "in this many hours"))
-    default_daily_instant_cap: int = Field(default=3, ge=0, description=(
-        "for districts whose rules set none: instant messages per guardian, channel and local day before news "
-        "waits for the digest (urgent kinds excepted)"))
+    default_quiet_hours: str = Field(
+        default="21:00-07:00",
+        pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
+        description="quiet hours until a guardian chooses; empty for none",
+    )
+    default_repeat_window_hours: float = Field(
+        default=7 * 24.0,
+        ge=0,
+        description=(
+            "for districts whose rules set none: the same news about the same competency reaches a guardian once "
+            "in this many hours"
+        ),
+    )
+    default_daily_instant_cap: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "for districts whose rules set none: instant messages per guardian, channel and local day before news "
+            "waits for the digest (urgent kinds excepted)"
+        ),
+    )
     max_news_age_hours: float = 72.0  # older news is recorded, not told (a replay must not re-tell the past)
 
     delivery_enabled: bool = True
@@ -58,8 +71,10 @@ class NotifySettings(ServiceSettings):
     def _lease_outlives_a_send(self) -> NotifySettings:
         # A lease that expires while a live worker is still sending would let another worker second-guess it.
         if self.lease_seconds <= 2 * self.send_timeout_seconds:
-            raise ValueError(f"MOSAIC_NOTIFY_LEASE_SECONDS ({self.lease_seconds}) must exceed twice "
-                             f"MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds})")
+            raise ValueError(
+                f"MOSAIC_NOTIFY_LEASE_SECONDS ({self.lease_seconds}) must exceed twice "
+                f"MOSAIC_NOTIFY_SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds})"
+            )
         return self
 
     def secret_problems(self) -> list[str]:

@@ -37,8 +37,14 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.lti = lti.LtiTool(settings)
     # Signed (itsdangerous), HttpOnly, SameSite=Lax; Secure behind HTTPS.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
-                       same_site="lax", https_only=settings.https_only_cookies, max_age=12 * 3600)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        same_site="lax",
+        https_only=settings.https_only_cookies,
+        max_age=12 * 3600,
+    )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for module in (auth, lti, student, family, teacher, plan):
         app.include_router(module.router)

@@ -31,16 +31,25 @@ from mosaic_portal.settings import PortalSettings
 router = APIRouter(prefix="/lti")
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 ROLE_MAP = {
-    f"{LIS}membership#Learner": "student", f"{LIS}institution/person#Student": "student",
+    f"{LIS}membership#Learner": "student",
+    f"{LIS}institution/person#Student": "student",
     f"{LIS}institution/person#Learner": "student",
-    f"{LIS}membership#Instructor": "teacher", f"{LIS}institution/person#Instructor": "teacher",
-    f"{LIS}institution/person#Faculty": "teacher", f"{LIS}membership#ContentDeveloper": "teacher",
-    f"{LIS}membership#Mentor": "guardian", f"{LIS}institution/person#Mentor": "guardian",
-    f"{LIS}institution/person#Administrator": "administrator", f"{LIS}system/person#Administrator": "administrator",
+    f"{LIS}membership#Instructor": "teacher",
+    f"{LIS}institution/person#Instructor": "teacher",
+    f"{LIS}institution/person#Faculty": "teacher",
+    f"{LIS}membership#ContentDeveloper": "teacher",
+    f"{LIS}membership#Mentor": "guardian",
+    f"{LIS}institution/person#Mentor": "guardian",
+    f"{LIS}institution/person#Administrator": "administrator",
+    f"{LIS}system/person#Administrator": "administrator",
     f"{LIS}membership#Administrator": "administrator",
 }
-ROSTER_FAMILY = {"student": {"student"}, "teacher": {"teacher", "aide"}, "guardian": {"parent", "guardian", "relative"},
-                 "administrator": {"administrator", "districtAdministrator", "siteAdministrator"}}
+ROSTER_FAMILY = {
+    "student": {"student"},
+    "teacher": {"teacher", "aide"},
+    "guardian": {"parent", "guardian", "relative"},
+    "administrator": {"administrator", "districtAdministrator", "siteAdministrator"},
+}
 
 
 def mosaic_roles(lti_roles: list[str]) -> set[str]:
@@ -130,8 +139,9 @@ class Cookies(CookieService):
     def apply(self, response: Response) -> Response:
         secure = self._request.is_secure()
         for key, (value, exp) in self._to_set.items():
-            response.set_cookie(key, value, max_age=exp, path="/", httponly=True, secure=secure,
-                                samesite="none" if secure else "lax")
+            response.set_cookie(
+                key, value, max_age=exp, path="/", httponly=True, secure=secure, samesite="none" if secure else "lax"
+            )
         return response
 
 
@@ -171,8 +181,11 @@ class LtiTool:
     def __init__(self, settings: PortalSettings, config: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self.storage = MemoryStorage()
-        self.config: Any = ToolConfDict(config) if config is not None else (
-            ToolConfJsonFile(str(settings.lti_config_file)) if settings.lti_config_file else None)
+        self.config: Any = (
+            ToolConfDict(config)
+            if config is not None
+            else (ToolConfJsonFile(str(settings.lti_config_file)) if settings.lti_config_file else None)
+        )
 
     def configure(self, config: dict[str, Any]) -> None:
         self.config = ToolConfDict(config)
@@ -231,8 +244,12 @@ async def launch(request: Request) -> Response:
     person_id = tool.person_of(claims)
     district = tool.settings.lti_district_id
     if not person_id or not district:
-        return _refuse(request, 403, f"The launch names no roster person ({tool.settings.lti_person_claim}); "
-                                     "ask the portal's administrator to send lis.person_sourcedid.")
+        return _refuse(
+            request,
+            403,
+            f"The launch names no roster person ({tool.settings.lti_person_claim}); "
+            "ask the portal's administrator to send lis.person_sourcedid.",
+        )
     roster = await request.app.state.credential.roster(district)
     try:
         person = await roster.get("evidence", f"/people/{person_id}")
@@ -240,8 +257,12 @@ async def launch(request: Request) -> Response:
         return _refuse(request, 403, f"Person {person_id!r} from the launch is not on the district's roster.")
     roster_role = str(person.get("role", ""))
     if not roles or not any(roster_role in ROSTER_FAMILY[r] for r in roles):
-        return _refuse(request, 403, f"The launch says {sorted(roles) or 'no known role'}, the roster says "
-                                     f"{roster_role!r}; Mosaic opens only when they agree.")
+        return _refuse(
+            request,
+            403,
+            f"The launch says {sorted(roles) or 'no known role'}, the roster says "
+            f"{roster_role!r}; Mosaic opens only when they agree.",
+        )
     request.session["lti"] = {"person": person_id, "roles": sorted(roles)}
     from mosaic_portal.auth import begin_sign_in
 

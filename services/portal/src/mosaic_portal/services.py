@@ -34,8 +34,9 @@ class Services:
         return f"{base}/v1/districts/{self.district_id}{path}"
 
     async def call(self, method: str, service: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, self._url(service, path),
-                                           headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
+        response = await self.http.request(
+            method, self._url(service, path), headers={"Authorization": f"Bearer {self.token}"}, **kwargs
+        )
         if response.status_code >= 400:
             raise ServiceRefused(response.status_code, _detail(response))
         return response.json() if response.content else None
@@ -69,12 +70,18 @@ class PortalCredential:
 
     async def token(self) -> str:
         if self._token is None or time.time() > self._expires - 60:
-            response = await self.http.post(self.settings.oidc_token_url, data={
-                "grant_type": "client_credentials", "client_id": self.settings.oidc_client_id,
-                "client_secret": self.settings.oidc_client_secret})
+            response = await self.http.post(
+                self.settings.oidc_token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.settings.oidc_client_id,
+                    "client_secret": self.settings.oidc_client_secret,
+                },
+            )
             if response.status_code != 200:
-                raise ServiceRefused(response.status_code, f"the identity provider refused the portal: "
-                                                           f"{response.text[:200]}")
+                raise ServiceRefused(
+                    response.status_code, f"the identity provider refused the portal: {response.text[:200]}"
+                )
             body = response.json()
             self._token, self._expires = body["access_token"], time.time() + float(body.get("expires_in", 300))
         return self._token

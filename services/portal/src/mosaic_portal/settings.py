@@ -28,8 +28,10 @@ class PortalSettings(BaseSettings):
     oidc_client_secret: str = ""
     lti_config_file: Path | None = Field(None, description="PyLTI1p3 tool configuration (JSON): platforms we trust")
     lti_district_id: str | None = Field(None, description="the district LTI launches belong to")
-    lti_person_claim: str = Field("https://purl.imsglobal.org/spec/lti/claim/lis#person_sourcedid",
-                                  description="claim naming the roster person: '<claim>#<field>' or '<claim>'")
+    lti_person_claim: str = Field(
+        "https://purl.imsglobal.org/spec/lti/claim/lis#person_sourcedid",
+        description="claim naming the roster person: '<claim>#<field>' or '<claim>'",
+    )
     request_timeout_seconds: float = 20.0
 
     @model_validator(mode="after")

@@ -31,31 +31,51 @@ PENDING = "scheduling.regroups"
 
 
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
-    key = {"district_id": envelope.district_id, "student_id": change.student_id,
-           "competency_id": change.competency_id}
+    key = {"district_id": envelope.district_id, "student_id": change.student_id, "competency_id": change.competency_id}
     if change.new_rank is None:  # v2: no level left (its evidence retracted), as if never assessed
         await repo.remove(uow.session, t.mastery_levels, key)
         return
-    await repo.upsert(uow.session, t.mastery_levels, key,
-                      {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code})
+    await repo.upsert(
+        uow.session,
+        t.mastery_levels,
+        key,
+        {"rank": change.new_rank, "label": change.new_level, "code": change.competency_code},
+    )
 
 
 async def keep_roster(uow: UnitOfWork, roster: RosterChanged, envelope: Envelope) -> None:
     district = envelope.district_id
     for section in roster.sections:
-        await repo.upsert(uow.session, t.roster_sections, {"district_id": district, "id": section.id},
-                          {"school_id": section.school_id, "title": section.title})
+        await repo.upsert(
+            uow.session,
+            t.roster_sections,
+            {"district_id": district, "id": section.id},
+            {"school_id": section.school_id, "title": section.title},
+        )
     for person in roster.people:
-        await repo.upsert(uow.session, t.roster_people, {"district_id": district, "id": person.id},
-                          {"role": person.role, "given_name": "", "family_name": "",  # no names on the log
-                           "school_ids": list(person.school_ids), "related_ids": list(person.related_ids)})
+        await repo.upsert(
+            uow.session,
+            t.roster_people,
+            {"district_id": district, "id": person.id},
+            {
+                "role": person.role,
+                "given_name": "",
+                "family_name": "",  # no names on the log
+                "school_ids": list(person.school_ids),
+                "related_ids": list(person.related_ids),
+            },
+        )
     for enrollment in roster.enrollments:
-        await repo.upsert(uow.session, t.roster_enrollments,
-                          {"district_id": district, "section_id": enrollment.section_id,
-                           "user_id": enrollment.user_id}, {"role": enrollment.role})
+        await repo.upsert(
+            uow.session,
+            t.roster_enrollments,
+            {"district_id": district, "section_id": enrollment.section_id, "user_id": enrollment.user_id},
+            {"role": enrollment.role},
+        )
     for section_id, user_id in roster.removed.enrollments:
-        await repo.remove(uow.session, t.roster_enrollments,
-                          {"district_id": district, "section_id": section_id, "user_id": user_id})
+        await repo.remove(
+            uow.session, t.roster_enrollments, {"district_id": district, "section_id": section_id, "user_id": user_id}
+        )
     for section_id in roster.removed.sections:
         await repo.remove(uow.session, t.roster_sections, {"district_id": district, "id": section_id})
     for person_id in roster.removed.people:
@@ -75,10 +95,16 @@ async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelo
     # MasteryChanged events it summarises (another topic), and the rebuild must see them.
     for change in need.changes:
         if change.new_rank is not None:
-            await repo.upsert(uow.session, t.mastery_levels,
-                              {"district_id": envelope.district_id, "student_id": change.student_id,
-                               "competency_id": change.competency_id},
-                              {"rank": change.new_rank, "label": change.new_level})
+            await repo.upsert(
+                uow.session,
+                t.mastery_levels,
+                {
+                    "district_id": envelope.district_id,
+                    "student_id": change.student_id,
+                    "competency_id": change.competency_id,
+                },
+                {"rank": change.new_rank, "label": change.new_level},
+            )
     uow.cache.setdefault(PENDING, []).append((need, envelope))
 
 
@@ -86,8 +112,10 @@ async def rebuild_blocks(uow: UnitOfWork) -> None:
     """Rebuild the blocks of the batch's RegroupNeeded, having locked them all first in one order (district,
     block), so replicas handling other sections of the same blocks wait instead of deadlocking."""
     pending: list[tuple[RegroupNeeded, Envelope]] = uow.cache.pop(PENDING, [])
-    work = [(need, envelope, await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id))
-            for need, envelope in pending]
+    work = [
+        (need, envelope, await repo.blocks_with_section(uow.session, envelope.district_id, need.section_id))
+        for need, envelope in pending
+    ]
     wanted: dict[str, set[str]] = {}
     for _, envelope, blocks in work:
         wanted.setdefault(envelope.district_id, set()).update(b.id for b in blocks)
@@ -96,11 +124,23 @@ async def rebuild_blocks(uow: UnitOfWork) -> None:
     solver: SolverSettings = uow.deps
     for need, envelope, blocks in work:
         for block in blocks:
-            outcome = await rebuild_block(uow.session, envelope.district_id, block.id, cause=envelope,
-                                          trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
-                                          solver=solver, emit=uow.emit)
-            log.info("regrouped block %s for section %s: %s v%s %s", block.id, need.section_id, outcome.status,
-                     outcome.version, "; ".join(outcome.causes))
+            outcome = await rebuild_block(
+                uow.session,
+                envelope.district_id,
+                block.id,
+                cause=envelope,
+                trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
+                solver=solver,
+                emit=uow.emit,
+            )
+            log.info(
+                "regrouped block %s for section %s: %s v%s %s",
+                block.id,
+                need.section_id,
+                outcome.status,
+                outcome.version,
+                "; ".join(outcome.causes),
+            )
 
 
 HANDLERS = HandlerMap(
@@ -119,6 +159,8 @@ HANDLERS = HandlerMap(
 def setup_consumers(ctx: ServiceContext) -> None:
     """Mastery and roster views, and RegroupNeeded → rebuild: one effectively-once batch consumer."""
     settings = ctx.settings
-    solver = SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
-                            workers=settings.solver_workers)  # type: ignore[attr-defined]
+    solver = SolverSettings(
+        time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
+        workers=settings.solver_workers,
+    )  # type: ignore[attr-defined]
     subscribe(ctx, HANDLERS, deps=solver, on_committed=publisher_of(ctx).committed)

@@ -19,8 +19,7 @@ class Score(BaseModel):
         if self.maximum <= self.minimum:
             raise ValueError(f"scale maximum {self.maximum} must exceed minimum {self.minimum}")
         if not self.minimum <= self.value <= self.maximum:
-            raise ValueError(
-                f"score {self.value} is outside its scale {self.minimum}..{self.maximum}")
+            raise ValueError(f"score {self.value} is outside its scale {self.minimum}..{self.maximum}")
         return self
 
     @property

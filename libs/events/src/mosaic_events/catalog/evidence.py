@@ -10,12 +10,19 @@ from pydantic import Field
 from mosaic_events.catalog.common import Score
 from mosaic_events.registry import EventData, register
 
-PRIVATE_TEXT = ("free text about a child: kept in evidence's own store, always null on the log "
-                "(evidence strips it before publishing; ADR 0019)")
+PRIVATE_TEXT = (
+    "free text about a child: kept in evidence's own store, always null on the log "
+    "(evidence strips it before publishing; ADR 0019)"
+)
 
 EvidenceKind = Literal[
-    "assessment_score", "rubric_rating", "observation", "portfolio_artifact",
-    "self_assessment", "goal", "out_of_school",
+    "assessment_score",
+    "rubric_rating",
+    "observation",
+    "portfolio_artifact",
+    "self_assessment",
+    "goal",
+    "out_of_school",
 ]
 
 

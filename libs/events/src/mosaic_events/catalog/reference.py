@@ -70,8 +70,18 @@ class Section(BaseModel):
     grades: tuple[str, ...] = ()
 
 
-Role = Literal["student", "teacher", "guardian", "parent", "relative", "aide",
-               "administrator", "proctor", "districtAdministrator", "siteAdministrator"]
+Role = Literal[
+    "student",
+    "teacher",
+    "guardian",
+    "parent",
+    "relative",
+    "aide",
+    "administrator",
+    "proctor",
+    "districtAdministrator",
+    "siteAdministrator",
+]
 
 
 class Person(BaseModel):

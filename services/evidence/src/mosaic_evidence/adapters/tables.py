@@ -27,7 +27,8 @@ metadata = MetaData()
 ID = 255
 
 frameworks = Table(
-    "frameworks", metadata,
+    "frameworks",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("framework_id", String(ID), primary_key=True),
     Column("title", Text, nullable=False),
@@ -38,7 +39,8 @@ frameworks = Table(
 )
 
 competencies = Table(
-    "competencies", metadata,
+    "competencies",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("id", String(ID), primary_key=True),
     Column("framework_id", String(ID), nullable=False),
@@ -53,7 +55,8 @@ competencies = Table(
 )
 
 competency_links = Table(
-    "competency_links", metadata,
+    "competency_links",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("framework_id", String(ID), primary_key=True),
     Column("origin_id", String(ID), primary_key=True),
@@ -62,7 +65,8 @@ competency_links = Table(
 )
 
 people = Table(
-    "people", metadata,
+    "people",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("id", String(ID), primary_key=True),
     Column("role", String(64), nullable=False),
@@ -73,7 +77,8 @@ people = Table(
 )
 
 person_schools = Table(
-    "person_schools", metadata,
+    "person_schools",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("school_id", String(ID), primary_key=True),
     Column("person_id", String(ID), primary_key=True),
@@ -81,7 +86,8 @@ person_schools = Table(
 )
 
 sections = Table(
-    "sections", metadata,
+    "sections",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("id", String(ID), primary_key=True),
     Column("school_id", String(ID), nullable=False),
@@ -90,7 +96,8 @@ sections = Table(
 )
 
 enrollments = Table(
-    "enrollments", metadata,
+    "enrollments",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("section_id", String(ID), primary_key=True),
     Column("user_id", String(ID), primary_key=True),
@@ -101,7 +108,8 @@ enrollments = Table(
 )
 
 roster_imports = Table(
-    "roster_imports", metadata,
+    "roster_imports",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("import_id", String(64), primary_key=True),
     Column("mode", String(16), nullable=False),
@@ -110,7 +118,8 @@ roster_imports = Table(
 )
 
 evidence = Table(
-    "evidence", metadata,
+    "evidence",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("evidence_id", String(64), primary_key=True),
     Column("student_id", String(ID), nullable=False),
@@ -130,7 +139,8 @@ evidence = Table(
 )
 
 evidence_competencies = Table(
-    "evidence_competencies", metadata,
+    "evidence_competencies",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("evidence_id", String(64), primary_key=True),
     Column("competency_id", String(ID), primary_key=True),
@@ -138,7 +148,8 @@ evidence_competencies = Table(
 )
 
 evidence_history = Table(
-    "evidence_history", metadata,
+    "evidence_history",
+    metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("district_id", String(ID), nullable=False),
     Column("event_id", String(36), nullable=False, unique=True),
@@ -150,7 +161,8 @@ evidence_history = Table(
 )
 
 idempotency_keys = Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("key", String(ID), primary_key=True),
     Column("request_hash", String(64), nullable=False),
@@ -160,14 +172,16 @@ idempotency_keys = Table(
 )
 
 standards_mappings = Table(
-    "standards_mappings", metadata,
+    "standards_mappings",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("mapping", JSON, nullable=False, doc="a StandardsMapping: activities → competencies, actors → students"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 received_statements = Table(
-    "received_statements", metadata,
+    "received_statements",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("source", String(16), primary_key=True, doc="xapi or caliper"),
     Column("statement_id", String(ID), primary_key=True, doc="the xAPI statement id or the Caliper event id"),
@@ -176,7 +190,8 @@ received_statements = Table(
 )
 
 learner_plans = Table(
-    "learner_plans", metadata,
+    "learner_plans",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("student_id", String(ID), primary_key=True),
     Column("interests", JSON, nullable=False, doc="what the student names; personal data, never on a topic"),
@@ -185,7 +200,8 @@ learner_plans = Table(
 )
 
 plan_goals = Table(
-    "plan_goals", metadata,
+    "plan_goals",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("goal_id", String(ID), primary_key=True),
     Column("student_id", String(ID), nullable=False),
@@ -202,7 +218,8 @@ plan_goals = Table(
 )
 
 plan_notes = Table(
-    "plan_notes", metadata,
+    "plan_notes",
+    metadata,
     Column("district_id", String(ID), primary_key=True),
     Column("note_id", String(ID), primary_key=True),
     Column("student_id", String(ID), nullable=False),

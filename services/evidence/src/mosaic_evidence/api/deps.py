@@ -17,9 +17,14 @@ from mosaic_runtime.auth import Principal
 MAX_OFFSET = 10_000_000
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=255,
-    description="makes a retry safe: the same key and body return the first answer; another body is a 409")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="makes a retry safe: the same key and body return the first answer; another body is a 409",
+    ),
+]
 
 
 def recorder(principal: Principal) -> Recorder:
@@ -40,8 +45,9 @@ def respond(result: Done | Refused) -> JSONResponse:
     return answer(201 if result.created else 200, result.body)
 
 
-async def write(ctx: ServiceContext, district_id: str, decide: Decide, *, key: str | None,
-                request: Any) -> JSONResponse:
+async def write(
+    ctx: ServiceContext, district_id: str, decide: Decide, *, key: str | None, request: Any
+) -> JSONResponse:
     """Run a write under its Idempotency-Key; `request` is what a retry must repeat exactly (a dict or bytes)."""
     return respond(await run_write(ctx, district_id, decide, key=key, payload_hash=request_hash(request)))
 

@@ -35,14 +35,14 @@ async def _write(ctx, district_id: str, path: str, body: Any, decide, key: str |
     return await write(ctx, district_id, decide, key=key, request={"path": path, "body": body.model_dump(mode="json")})
 
 
-@router.get("", responses=RESPONSES, summary="The plan: interests, strengths, goals, comments and reviews",
-            dependencies=READING)
+@router.get(
+    "", responses=RESPONSES, summary="The plan: interests, strengths, goals, comments and reviews", dependencies=READING
+)
 async def read_plan(district_id: str, student_id: str, principal: DistrictPrincipal, session: Session):
     return found(await plans.read_plan(session, district_id, student_id, recorder(principal)))
 
 
-@router.put("", responses=RESPONSES, summary="The student names their interests and strengths",
-            dependencies=WRITING)
+@router.put("", responses=RESPONSES, summary="The student names their interests and strengths", dependencies=WRITING)
 async def update_profile(
     district_id: str,
     student_id: str,
@@ -62,8 +62,13 @@ async def update_profile(
     )
 
 
-@router.post("/goals", status_code=201, responses=RESPONSES, summary="The student sets a goal on competencies",
-             dependencies=WRITING)
+@router.post(
+    "/goals",
+    status_code=201,
+    responses=RESPONSES,
+    summary="The student sets a goal on competencies",
+    dependencies=WRITING,
+)
 async def set_goal(
     district_id: str,
     student_id: str,

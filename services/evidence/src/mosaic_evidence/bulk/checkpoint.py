@@ -46,8 +46,12 @@ class Checkpoint:
 
     def check_matches(self, *, import_id: str, district_id: str, topic: str) -> None:
         if self.import_id != import_id:
-            raise CheckpointMismatch("the file changed since the interrupted import (its SHA-256 differs); "
-                                     "delete the checkpoint to import the new file from the start")
+            raise CheckpointMismatch(
+                "the file changed since the interrupted import (its SHA-256 differs); "
+                "delete the checkpoint to import the new file from the start"
+            )
         if (self.district_id, self.topic) != (district_id, topic):
-            raise CheckpointMismatch(f"the checkpoint is for district {self.district_id} and topic {self.topic}, "
-                                     f"not {district_id} and {topic}")
+            raise CheckpointMismatch(
+                f"the checkpoint is for district {self.district_id} and topic {self.topic}, "
+                f"not {district_id} and {topic}"
+            )

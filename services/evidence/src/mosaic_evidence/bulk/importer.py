@@ -118,8 +118,12 @@ async def import_evidence(options: ImportOptions, on_progress: ProgressCallback 
     security = security_of(options.producer_config)
     present: set[str] = set()
     if checkpoint is None:
-        checkpoint = Checkpoint(import_id, options.district_id, options.topic,
-                                scan_from=await end_offsets(bootstrap, options.topic, **security))
+        checkpoint = Checkpoint(
+            import_id,
+            options.district_id,
+            options.topic,
+            scan_from=await end_offsets(bootstrap, options.topic, **security),
+        )
         _start_rejects_file(options.rejects_file)
         checkpoint.rejects_bytes = options.rejects_file.stat().st_size
         checkpoint.save(options.checkpoint_file)
@@ -137,9 +141,11 @@ def _open_checkpoint(options: ImportOptions, import_id: str) -> Checkpoint | Non
         return None
     checkpoint = Checkpoint.load(path)
     if not options.resume:
-        raise ImportFailed(f"{path} holds the checkpoint of an earlier import of this file (row "
-                           f"{checkpoint.last_row}{', finished' if checkpoint.done else ''}); pass --resume to "
-                           "continue it, or delete the checkpoint to import again from the first row")
+        raise ImportFailed(
+            f"{path} holds the checkpoint of an earlier import of this file (row "
+            f"{checkpoint.last_row}{', finished' if checkpoint.done else ''}); pass --resume to "
+            "continue it, or delete the checkpoint to import again from the first row"
+        )
     checkpoint.check_matches(import_id=import_id, district_id=options.district_id, topic=options.topic)
     return checkpoint
 
@@ -155,10 +161,20 @@ def _truncate(path: Path, size: int) -> None:
         rejects.truncate(size)
 
 
-def _summary(checkpoint: Checkpoint, options: ImportOptions, started: float, reasons: Counter, present: int,
-             resumed_from: int) -> ImportSummary:
-    return ImportSummary(checkpoint.import_id, checkpoint.last_row, checkpoint.accepted, checkpoint.rejected, present,
-                         resumed_from, time.monotonic() - started, options.rejects_file, reasons)
+def _summary(
+    checkpoint: Checkpoint, options: ImportOptions, started: float, reasons: Counter, present: int, resumed_from: int
+) -> ImportSummary:
+    return ImportSummary(
+        checkpoint.import_id,
+        checkpoint.last_row,
+        checkpoint.accepted,
+        checkpoint.rejected,
+        present,
+        resumed_from,
+        time.monotonic() - started,
+        options.rejects_file,
+        reasons,
+    )
 
 
 class _ImportRun:
@@ -169,8 +185,9 @@ class _ImportRun:
     or already on the topic. That row is the checkpoint.
     """
 
-    def __init__(self, options: ImportOptions, checkpoint: Checkpoint, present: set[str],
-                 on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, options: ImportOptions, checkpoint: Checkpoint, present: set[str], on_progress: ProgressCallback | None
+    ) -> None:
         self.options = options
         self.checkpoint = checkpoint
         self.present = present
@@ -187,9 +204,19 @@ class _ImportRun:
     async def execute(self) -> None:
         """The parsers start first, so reading and checking overlap the producer's connecting."""
         options, checkpoint = self.options, self.checkpoint
-        parsers = start_parsers(ParseJob(options.path, checkpoint.last_row, checkpoint.import_id[:16],
-                                         options.district_id, PRODUCER_NAME, self.recorded_at, options.view,
-                                         options.today, options.parsers))
+        parsers = start_parsers(
+            ParseJob(
+                options.path,
+                checkpoint.last_row,
+                checkpoint.import_id[:16],
+                options.district_id,
+                PRODUCER_NAME,
+                self.recorded_at,
+                options.view,
+                options.today,
+                options.parsers,
+            )
+        )
         try:
             await self._execute(parsers)
         finally:
@@ -199,8 +226,11 @@ class _ImportRun:
                 process.join()
 
     async def _execute(self, parsers: list[Parser]) -> None:
-        partitions = await topic_partitions(self.options.producer_config["bootstrap_servers"], self.options.topic,
-                                            **security_of(self.options.producer_config))
+        partitions = await topic_partitions(
+            self.options.producer_config["bootstrap_servers"],
+            self.options.topic,
+            **security_of(self.options.producer_config),
+        )
         producer = AIOKafkaProducer(**self.options.producer_config)
         await producer.start()
         self.sender = BatchSender(producer, self.options.topic, [tp.partition for tp in partitions], HEADERS)
@@ -249,8 +279,7 @@ class _ImportRun:
             if full is not None:
                 await sender.send(full)
         if len(chunk):
-            self.current_row = max(chunk.rows[-1] if chunk.rows else 0,
-                                   chunk.rejected[-1][0] if chunk.rejected else 0)
+            self.current_row = max(chunk.rows[-1] if chunk.rows else 0, chunk.rejected[-1][0] if chunk.rejected else 0)
 
     async def _settle(self, *, wait_all: bool) -> None:
         """Move the checkpoint as far as acknowledgements allow; wait for them when the window is full."""
@@ -273,8 +302,10 @@ class _ImportRun:
             error = batch.future.exception()
             if error is not None:
                 batches.appendleft(batch)
-                raise ImportFailed(f"Kafka did not acknowledge rows {batch.first_row}..{batch.last_row}: {error}; "
-                                   "run again with --resume once the broker is back")
+                raise ImportFailed(
+                    f"Kafka did not acknowledge rows {batch.first_row}..{batch.last_row}: {error}; "
+                    "run again with --resume once the broker is back"
+                )
             self.acknowledged[batch.partition].append(batch)
         settled = batches[0].first_row - 1 if batches else self.current_row
         while self.unwritten_rejects and self.unwritten_rejects[0][0] <= settled:
@@ -308,8 +339,9 @@ class _ImportRun:
 
     def _report(self, bytes_read: int, total: int) -> None:
         if self.on_progress is not None:
-            self.on_progress(ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted,
-                                            self.checkpoint.rejected))
+            self.on_progress(
+                ImportProgress(bytes_read, total, self.current_row, self.checkpoint.accepted, self.checkpoint.rejected)
+            )
 
 
 def _next_chunk(process, chunks):

@@ -72,10 +72,13 @@ class Chunk:
         """(row, event id, key, value) for each valid row, in order."""
         keys, values, ids = bytes(self.keys), bytes(self.values), self.event_ids.decode()
         key_start = value_start = 0
-        for index, (row, key_end, value_end) in enumerate(zip(self.rows, self.key_ends, self.value_ends,
-                                                              strict=True)):
-            yield (row, ids[index * EVENT_ID_LENGTH:(index + 1) * EVENT_ID_LENGTH], keys[key_start:key_end],
-                   values[value_start:value_end])
+        for index, (row, key_end, value_end) in enumerate(zip(self.rows, self.key_ends, self.value_ends, strict=True)):
+            yield (
+                row,
+                ids[index * EVENT_ID_LENGTH : (index + 1) * EVENT_ID_LENGTH],
+                keys[key_start:key_end],
+                values[value_start:value_end],
+            )
             key_start, value_start = key_end, value_end
 
     def __len__(self) -> int:
@@ -118,8 +121,13 @@ def parse_rows(job: ParseJob, worker: int = 0) -> Iterator[Chunk]:
                 event_id, value = encoder.envelope(checked, school_id=school, recorded_at=job.recorded_at)
                 rows.add(row_number, event_id, checked.student_id.encode(), value)
             else:
-                line = [str(row_number), str(reader.line_num), _at(values, evidence_at), _at(values, student_at),
-                        "; ".join(checked)]
+                line = [
+                    str(row_number),
+                    str(reader.line_num),
+                    _at(values, evidence_at),
+                    _at(values, student_at),
+                    "; ".join(checked),
+                ]
                 rows.rejected.append((row_number, tuple(reason.split(":")[0] for reason in checked), line))
         if current >= 0 and current % job.workers == worker:
             rows.bytes_read = raw.tell()
@@ -143,8 +151,12 @@ def start_parsers(job: ParseJob) -> list[Parser]:
     parsers = []
     for worker in range(job.workers):
         chunks: multiprocessing.Queue = context.Queue(maxsize=QUEUE_CHUNKS)
-        process = context.Process(target=_parse_into, args=(job, worker, chunks, os.getpid()), daemon=True,
-                                  name=f"mosaic-evidence-parser-{worker}")
+        process = context.Process(
+            target=_parse_into,
+            args=(job, worker, chunks, os.getpid()),
+            daemon=True,
+            name=f"mosaic-evidence-parser-{worker}",
+        )
         process.start()
         parsers.append((process, chunks))
     return parsers

@@ -18,6 +18,7 @@ class ImportSettings(ServiceSettings):
 
 def import_producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
     # database_url is set only so the chassis settings do not create a data folder for a CLI run.
-    settings = ImportSettings(service_name="evidence-import", kafka_bootstrap_servers=bootstrap,
-                              database_url="sqlite+aiosqlite:///:memory:")
+    settings = ImportSettings(
+        service_name="evidence-import", kafka_bootstrap_servers=bootstrap, database_url="sqlite+aiosqlite:///:memory:"
+    )
     return producer_config(settings, **{**IMPORT_TUNING, **overrides})

@@ -27,7 +27,13 @@ def reference_view_from_files(district_id: str, framework: Path, roster: Path) -
     change = plan_roster(bundle, import_id="bulk-import-reference")
     people = change.all_people().values()
     enrollments = [e for school in change.schools.values() for e in school.enrollments.values()]
-    section_schools = {section_id: school.school_id for school in change.schools.values()
-                       for section_id in school.sections}
-    return ReferenceView.build(district_id, people=people, enrollments=enrollments, competencies=parsed.competencies,
-                               section_schools=section_schools)
+    section_schools = {
+        section_id: school.school_id for school in change.schools.values() for section_id in school.sections
+    }
+    return ReferenceView.build(
+        district_id,
+        people=people,
+        enrollments=enrollments,
+        competencies=parsed.competencies,
+        section_schools=section_schools,
+    )

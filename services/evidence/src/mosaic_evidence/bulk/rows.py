@@ -39,20 +39,24 @@ class RowChecker:
     distinct value is checked once and its verdict remembered.
     """
 
-    def __init__(self, header: list[str], *, import_id: str, view: ReferenceView | None = None,
-                 today: date | None = None) -> None:
+    def __init__(
+        self, header: list[str], *, import_id: str, view: ReferenceView | None = None, today: date | None = None
+    ) -> None:
         names = [name.strip() for name in header]
         missing = [name for name in REQUIRED_COLUMNS if name not in names]
         if missing:
-            raise HeaderError(f"the header lacks required column(s) {', '.join(missing)}; "
-                              f"expected {', '.join(REQUIRED_COLUMNS)} (and optionally {', '.join(OPTIONAL_COLUMNS)})")
+            raise HeaderError(
+                f"the header lacks required column(s) {', '.join(missing)}; "
+                f"expected {', '.join(REQUIRED_COLUMNS)} (and optionally {', '.join(OPTIONAL_COLUMNS)})"
+            )
         self.width = len(names)
         self.index = {name: names.index(name) for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if name in names}
         # A missing optional column reads the empty string appended to every row (at index `width`).
         self._required = tuple(self.index[name] for name in REQUIRED_COLUMNS)
         self._needs_blank = any(name not in self.index for name in OPTIONAL_COLUMNS)
-        self._fields = operator.itemgetter(*self._required,
-                                           *(self.index.get(name, self.width) for name in OPTIONAL_COLUMNS))
+        self._fields = operator.itemgetter(
+            *self._required, *(self.index.get(name, self.width) for name in OPTIONAL_COLUMNS)
+        )
         self.import_id = import_id
         self.view = view
         self.today = today.isoformat() if today else None
@@ -68,10 +72,14 @@ class RowChecker:
         if self._needs_blank:
             values = [*values, ""]
         student, competency, kind, observed, recorder, score, high, evidence_id, low, section, comment = map(
-            str.strip, self._fields(values))
+            str.strip, self._fields(values)
+        )
         if not (student and competency and kind and observed and recorder and score and high):
-            return [f"column {name!r} is empty" for name, position in zip(REQUIRED_COLUMNS, self._required,
-                                                                           strict=True) if not values[position].strip()]
+            return [
+                f"column {name!r} is empty"
+                for name, position in zip(REQUIRED_COLUMNS, self._required, strict=True)
+                if not values[position].strip()
+            ]
         reasons: list[str] = []
         if kind not in IMPORTABLE_KINDS:
             reasons.append(_kind_reason(kind))
@@ -87,8 +95,19 @@ class RowChecker:
             reasons += self._person_reasons(student, recorder, kind, section)
         if reasons:
             return reasons
-        return ValidEvidence(evidence_id or f"{self.import_id}:{row_number}", student, competency_ids, kind,
-                             observed_on, recorder, scale[0], scale[1], scale[2], section or None, comment or None)
+        return ValidEvidence(
+            evidence_id or f"{self.import_id}:{row_number}",
+            student,
+            competency_ids,
+            kind,
+            observed_on,
+            recorder,
+            scale[0],
+            scale[1],
+            scale[2],
+            section or None,
+            comment or None,
+        )
 
     def _date(self, text: str) -> str | list[str]:
         verdict = self._dates.get(text)
@@ -105,8 +124,11 @@ class RowChecker:
         verdict = self._scales.get(key)
         if verdict is None:
             reasons: list[str] = []
-            numbers = (_number("score", score, reasons), _number("scale_min", low, reasons),
-                       _number("scale_max", high, reasons))
+            numbers = (
+                _number("score", score, reasons),
+                _number("scale_min", low, reasons),
+                _number("scale_max", high, reasons),
+            )
             if not reasons:
                 reasons += _scale_reasons(*numbers)
             verdict = self._scales[key] = reasons or numbers

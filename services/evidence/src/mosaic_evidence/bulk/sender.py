@@ -31,8 +31,9 @@ class OpenBatch:
 
 
 class BatchSender:
-    def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: list[int],
-                 headers: list[tuple[str, bytes]]) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, partitions: list[int], headers: list[tuple[str, bytes]]
+    ) -> None:
         self.producer = producer
         self.topic = topic
         self.partitions = sorted(partitions)

@@ -17,8 +17,9 @@ class TopicMissing(RuntimeError):
 
 
 async def _consumer(bootstrap: str, **security: Any) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest", **security)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", **security
+    )
     await consumer.start()
     return consumer
 
@@ -34,10 +35,13 @@ async def topic_partitions(bootstrap: str, topic: str, **security: Any) -> list[
     finally:
         await admin.close()
     if description["error_code"] != 0 or not description["partitions"]:
-        raise TopicMissing(f"topic {topic} does not exist on the broker (error code {description['error_code']}); "
-                           "create it first (the deploy tooling creates every catalog topic)")
-    return [TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"],
-                                                                  key=lambda p: p["partition"])]
+        raise TopicMissing(
+            f"topic {topic} does not exist on the broker (error code {description['error_code']}); "
+            "create it first (the deploy tooling creates every catalog topic)"
+        )
+    return [
+        TopicPartition(topic, p["partition"]) for p in sorted(description["partitions"], key=lambda p: p["partition"])
+    ]
 
 
 async def end_offsets(bootstrap: str, topic: str, **security: Any) -> dict[int, int]:
@@ -69,8 +73,9 @@ async def already_on_topic(bootstrap: str, topic: str, scan_from: dict[int, int]
         await consumer.stop()
 
 
-async def _collect_ids(consumer: AIOKafkaConsumer, remaining: set[TopicPartition],
-                       ends: dict[TopicPartition, int]) -> set[str]:
+async def _collect_ids(
+    consumer: AIOKafkaConsumer, remaining: set[TopicPartition], ends: dict[TopicPartition, int]
+) -> set[str]:
     ids: set[str] = set()
     while remaining:
         batches = await consumer.getmany(*remaining, timeout_ms=1000)

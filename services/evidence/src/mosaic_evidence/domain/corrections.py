@@ -64,18 +64,32 @@ class EvidenceState:
 def apply(state: EvidenceState | None, fact: EvidenceFact) -> EvidenceState | None:
     """Fold one fact into the current view; the live reader and a replay share this."""
     if isinstance(fact, EvidenceRecorded):
-        return state or EvidenceState(recorded=fact, competency_ids=fact.competency_ids,
-                                      observed_on=fact.observed_on, score=fact.score, comment=fact.comment)
+        return state or EvidenceState(
+            recorded=fact,
+            competency_ids=fact.competency_ids,
+            observed_on=fact.observed_on,
+            score=fact.score,
+            comment=fact.comment,
+        )
     if state is None:
         return None
     if isinstance(fact, EvidenceCorrected):
-        return replace(state, competency_ids=fact.competency_ids, observed_on=fact.observed_on, score=fact.score,
-                       comment=fact.comment, revision=state.revision + 1)
+        return replace(
+            state,
+            competency_ids=fact.competency_ids,
+            observed_on=fact.observed_on,
+            score=fact.score,
+            comment=fact.comment,
+            revision=state.revision + 1,
+        )
     return replace(state, retracted=True, revision=state.revision + 1)
 
 
 def validate_correction(
-    state: EvidenceState | None, request: CorrectionRequest, view: ReferenceView, recorder: Recorder,
+    state: EvidenceState | None,
+    request: CorrectionRequest,
+    view: ReferenceView,
+    recorder: Recorder,
 ) -> list[Problem]:
     problems = _check_open(state)
     if state is None or problems:
@@ -98,26 +112,47 @@ def _check_open(state: EvidenceState | None) -> list[Problem]:
     if state is None:
         return [Problem("unknown_evidence", "evidence_id", "no such evidence in this district")]
     if state.retracted:
-        return [Problem("already_retracted", "evidence_id",
-                        f"evidence {state.evidence_id} was retracted; record new evidence instead")]
+        return [
+            Problem(
+                "already_retracted",
+                "evidence_id",
+                f"evidence {state.evidence_id} was retracted; record new evidence instead",
+            )
+        ]
     return []
 
 
-def to_corrected(state: EvidenceState, request: CorrectionRequest, view: ReferenceView,
-                 corrected_by: str) -> EvidenceCorrected:
+def to_corrected(
+    state: EvidenceState, request: CorrectionRequest, view: ReferenceView, corrected_by: str
+) -> EvidenceCorrected:
     """The EvidenceCorrected carrying the whole corrected view (unchanged fields repeated)."""
-    competencies = state.competency_ids if request.competency_ids is None else tuple(
-        dict.fromkeys(view.resolve_competency(ref) or ref for ref in request.competency_ids))
-    score = state.score if request.score is None else Score(
-        value=request.score.value, minimum=request.score.minimum, maximum=request.score.maximum)
+    competencies = (
+        state.competency_ids
+        if request.competency_ids is None
+        else tuple(dict.fromkeys(view.resolve_competency(ref) or ref for ref in request.competency_ids))
+    )
+    score = (
+        state.score
+        if request.score is None
+        else Score(value=request.score.value, minimum=request.score.minimum, maximum=request.score.maximum)
+    )
     return EvidenceCorrected(
-        evidence_id=state.evidence_id, student_id=state.student_id, competency_ids=competencies,
-        observed_on=request.observed_on or state.observed_on, score=score,
+        evidence_id=state.evidence_id,
+        student_id=state.student_id,
+        competency_ids=competencies,
+        observed_on=request.observed_on or state.observed_on,
+        score=score,
         comment=request.comment if request.comment is not None else state.comment,
-        reason=request.reason, corrected_by=corrected_by,
+        reason=request.reason,
+        corrected_by=corrected_by,
     )
 
 
 def to_retracted(state: EvidenceState, request: RetractionRequest, retracted_by: str) -> EvidenceRetracted:
-    return EvidenceRetracted(evidence_id=state.evidence_id, student_id=state.student_id,
-                             competency_ids=state.competency_ids, reason=request.reason, retracted_by=retracted_by)
+    return EvidenceRetracted(
+        evidence_id=state.evidence_id,
+        student_id=state.student_id,
+        competency_ids=state.competency_ids,
+        reason=request.reason,
+        retracted_by=retracted_by,
+    )

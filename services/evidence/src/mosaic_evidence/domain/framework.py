@@ -17,8 +17,19 @@ from typing import Any
 from mosaic_events.catalog import Competency, CompetencyLink, FrameworkDiff, FrameworkPublished
 
 CHILD_OF = "isChildOf"
-DISPOSITION_WORDS = ("disposition", "habit", "social-emotional", "social emotional", "sel ", "character",
-                     "collaboration", "self-direction", "self direction", "mindset", "work habit")
+DISPOSITION_WORDS = (
+    "disposition",
+    "habit",
+    "social-emotional",
+    "social emotional",
+    "sel ",
+    "character",
+    "collaboration",
+    "self-direction",
+    "self direction",
+    "mindset",
+    "work habit",
+)
 TARGET_WORDS = ("learning target", "learning objective", "target", "objective", "indicator")
 
 
@@ -111,12 +122,15 @@ def parse_case_package(package: Any) -> Framework:
     parents, sequences, links = _tree_edges(associations, set(items), framework_id or "")
     ordered = _preorder(items, parents, sequences)
     return Framework(
-        framework_id=framework_id or "", title=_text(document.get("title")) or framework_id or "untitled",
+        framework_id=framework_id or "",
+        title=_text(document.get("title")) or framework_id or "untitled",
         version=_text(document.get("version")) or _text(document.get("lastChangeDateTime")),
-        competencies=tuple(ordered), links=tuple(links),
+        competencies=tuple(ordered),
+        links=tuple(links),
         association_counts=Counter(a["type"] for a in associations),
         rubrics=tuple(_read_rubrics(package.get("CFRubrics"))),
-        creator=_text(document.get("creator")), adoption_status=_text(document.get("adoptionStatus")),
+        creator=_text(document.get("creator")),
+        adoption_status=_text(document.get("adoptionStatus")),
         external=not raw_items,
     )
 
@@ -146,8 +160,11 @@ def diff_frameworks(old: Framework | None, new: Framework) -> FrameworkDiff:
 
 def to_published(framework: Framework, diff: FrameworkDiff | None = None) -> FrameworkPublished:
     return FrameworkPublished(
-        framework_id=framework.framework_id, title=framework.title, framework_version=framework.version,
-        competencies=framework.competencies, links=framework.links,
+        framework_id=framework.framework_id,
+        title=framework.title,
+        framework_version=framework.version,
+        competencies=framework.competencies,
+        links=framework.links,
         diff=diff or FrameworkDiff(added=tuple(c.id for c in framework.competencies)),
     )
 
@@ -166,13 +183,18 @@ def _read_items(raw_items: list[Any], item_types: dict[str, str], problems: list
         if identifier in items:
             problems.append(f"{where}: identifier {identifier} appears twice")
             continue
-        statement = _text(raw.get("fullStatement")) or _text(raw.get("abbreviatedStatement")) \
+        statement = (
+            _text(raw.get("fullStatement"))
+            or _text(raw.get("abbreviatedStatement"))
             or _text(raw.get("humanCodingScheme"))
+        )
         if not statement:
             problems.append(f"{where} ({identifier}) has no fullStatement")
             continue
         items[identifier] = {
-            "id": identifier, "statement": statement, "code": _text(raw.get("humanCodingScheme")),
+            "id": identifier,
+            "statement": statement,
+            "code": _text(raw.get("humanCodingScheme")),
             "abbreviated_statement": _text(raw.get("abbreviatedStatement")),
             "kind": classify_item_type(_item_type_of(raw, item_types)),
             "education_levels": tuple(str(v) for v in raw.get("educationLevel") or () if str(v).strip()),
@@ -191,18 +213,29 @@ def _read_associations(raw_links: list[Any], problems: list[str]) -> list[dict[s
         origin = _node_id(raw.get("originNodeURI"))
         destination = _node_id(raw.get("destinationNodeURI"))
         kind = _text(raw.get("associationType"))
-        missing = [n for n, v in (("originNodeURI", origin), ("destinationNodeURI", destination),
-                                  ("associationType", kind)) if not v]
+        missing = [
+            n
+            for n, v in (("originNodeURI", origin), ("destinationNodeURI", destination), ("associationType", kind))
+            if not v
+        ]
         if missing:
             problems.append(f"{where} lacks {', '.join(missing)}")
             continue
-        associations.append({"origin": origin, "destination": destination, "type": kind,
-                             "sequence": _number(raw.get("sequenceNumber")), "file_order": index})
+        associations.append(
+            {
+                "origin": origin,
+                "destination": destination,
+                "type": kind,
+                "sequence": _number(raw.get("sequenceNumber")),
+                "file_order": index,
+            }
+        )
     return associations
 
 
-def _tree_edges(associations: list[dict[str, Any]], item_ids: set[str], document_id: str
-                ) -> tuple[dict[str, str | None], dict[str, float | None], list[CompetencyLink]]:
+def _tree_edges(
+    associations: list[dict[str, Any]], item_ids: set[str], document_id: str
+) -> tuple[dict[str, str | None], dict[str, float | None], list[CompetencyLink]]:
     """Parents and sibling positions from isChildOf; every other association (and extra parents) as links."""
     parents: dict[str, str | None] = {}
     sequences: dict[str, float | None] = {}
@@ -219,8 +252,9 @@ def _tree_edges(associations: list[dict[str, Any]], item_ids: set[str], document
     return parents, sequences, links
 
 
-def _preorder(items: dict[str, dict[str, Any]], parents: dict[str, str | None],
-              sequences: dict[str, float | None]) -> list[Competency]:
+def _preorder(
+    items: dict[str, dict[str, Any]], parents: dict[str, str | None], sequences: dict[str, float | None]
+) -> list[Competency]:
     """Depth-first order; siblings by sequence number, then natural coding-scheme order, then file order."""
     children: dict[str | None, list[str]] = defaultdict(list)
     for item_id in items:
@@ -266,14 +300,23 @@ def _read_rubrics(raw_rubrics: Any) -> list[Rubric]:
         criteria = []
         for crit in raw.get("CFRubricCriteria") or ():
             levels = tuple(
-                RubricLevel(score=_number(level.get("score")), title=_text(level.get("quality")) or
-                            _text(level.get("description")) or "", description=_text(level.get("description")))
-                for level in crit.get("CFRubricCriterionLevels") or () if isinstance(level, dict))
-            criteria.append(RubricCriterion(id=_identifier(crit) or "", item_id=_node_id(crit.get("CFItemURI")),
-                                            title=_text(crit.get("category")) or _text(crit.get("description")) or "",
-                                            levels=levels))
-        rubrics.append(Rubric(id=_identifier(raw) or "", title=_text(raw.get("title")) or "",
-                              criteria=tuple(criteria)))
+                RubricLevel(
+                    score=_number(level.get("score")),
+                    title=_text(level.get("quality")) or _text(level.get("description")) or "",
+                    description=_text(level.get("description")),
+                )
+                for level in crit.get("CFRubricCriterionLevels") or ()
+                if isinstance(level, dict)
+            )
+            criteria.append(
+                RubricCriterion(
+                    id=_identifier(crit) or "",
+                    item_id=_node_id(crit.get("CFItemURI")),
+                    title=_text(crit.get("category")) or _text(crit.get("description")) or "",
+                    levels=levels,
+                )
+            )
+        rubrics.append(Rubric(id=_identifier(raw) or "", title=_text(raw.get("title")) or "", criteria=tuple(criteria)))
     return rubrics
 
 

@@ -17,10 +17,23 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-USER_ROLES = frozenset({
-    "administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher",
-    "counselor", "districtAdministrator", "principal", "siteAdministrator", "systemAdministrator",
-})
+USER_ROLES = frozenset(
+    {
+        "administrator",
+        "aide",
+        "guardian",
+        "parent",
+        "proctor",
+        "relative",
+        "student",
+        "teacher",
+        "counselor",
+        "districtAdministrator",
+        "principal",
+        "siteAdministrator",
+        "systemAdministrator",
+    }
+)
 ENROLLMENT_ROLES = frozenset({"administrator", "aide", "proctor", "student", "teacher", "guardian", "parent"})
 ORG_TYPES = frozenset({"department", "school", "district", "local", "state", "national"})
 SESSION_TYPES = frozenset({"gradingPeriod", "semester", "schoolYear", "term"})
@@ -125,8 +138,20 @@ def read_bundle(files: dict[str, bytes], known: KnownIds | None = None) -> tuple
     return bundle, problems
 
 
-_IGNORED = frozenset({"categories", "classResources", "courseResources", "lineItems", "resources", "results",
-                      "scoreScales", "lineItemLearningObjectiveIds", "resultLearningObjectiveIds", "userProfiles"})
+_IGNORED = frozenset(
+    {
+        "categories",
+        "classResources",
+        "courseResources",
+        "lineItems",
+        "resources",
+        "results",
+        "scoreScales",
+        "lineItemLearningObjectiveIds",
+        "resultLearningObjectiveIds",
+        "userProfiles",
+    }
+)
 
 
 def _stem(name: str) -> str:
@@ -166,8 +191,14 @@ def _read_csv(file: str, content: bytes, required: tuple[str, ...], problems: li
             if not any(v.strip() for v in record):
                 continue
             if len(record) != len(header):
-                problems.append(RosterProblem(file, start, "row", f"has {len(record)} fields, the header has "
-                                              f"{len(header)} (an unquoted comma?)"))
+                problems.append(
+                    RosterProblem(
+                        file,
+                        start,
+                        "row",
+                        f"has {len(record)} fields, the header has {len(header)} (an unquoted comma?)",
+                    )
+                )
                 continue
             rows.append(Row(file, start, dict(zip(header, record, strict=True))))
     except csv.Error as exc:
@@ -192,8 +223,15 @@ def _check_rows(bundle: RosterBundle, known: KnownIds, problems: list[RosterProb
                 problems += [RosterProblem(row.file, row.line, fld, reason) for fld, reason in _check_forms(stem, row)]
                 continue
             check = _ROW_CHECKS[stem]
-            for fld, reason in check(row, orgs=orgs, sessions=sessions, courses=courses, classes=classes,
-                                     users=users, roles_by_user=roles_by_user):
+            for fld, reason in check(
+                row,
+                orgs=orgs,
+                sessions=sessions,
+                courses=courses,
+                classes=classes,
+                users=users,
+                roles_by_user=roles_by_user,
+            ):
                 problems.append(RosterProblem(row.file, row.line, fld, reason))
     problems += _contradictions(bundle)
 
@@ -203,19 +241,30 @@ def _check_common(row: Row, seen: dict[str, Row], problems: list[RosterProblem])
     if not sourced_id:
         problems.append(RosterProblem(row.file, row.line, "sourcedId", "is empty"))
     elif sourced_id in seen and seen[sourced_id].deleted != row.deleted:
-        problems.append(RosterProblem(row.file, row.line, "status", _contradiction(
-            f"{sourced_id}", seen[sourced_id], row)))
+        problems.append(
+            RosterProblem(row.file, row.line, "status", _contradiction(f"{sourced_id}", seen[sourced_id], row))
+        )
     elif sourced_id in seen:
-        problems.append(RosterProblem(row.file, row.line, "sourcedId",
-                                      f"duplicate sourcedId {sourced_id} (first on line {seen[sourced_id].line})"))
+        problems.append(
+            RosterProblem(
+                row.file,
+                row.line,
+                "sourcedId",
+                f"duplicate sourcedId {sourced_id} (first on line {seen[sourced_id].line})",
+            )
+        )
     else:
         seen[sourced_id] = row
     if row.get("status") not in STATUSES:
-        problems.append(RosterProblem(row.file, row.line, "status",
-                                      f"{row.get('status')!r} is not active or tobedeleted"))
+        problems.append(
+            RosterProblem(row.file, row.line, "status", f"{row.get('status')!r} is not active or tobedeleted")
+        )
     if row.get("dateLastModified") and _datetime(row.get("dateLastModified")) is None:
-        problems.append(RosterProblem(row.file, row.line, "dateLastModified",
-                                      f"{row.get('dateLastModified')!r} is not an ISO 8601 date-time"))
+        problems.append(
+            RosterProblem(
+                row.file, row.line, "dateLastModified", f"{row.get('dateLastModified')!r} is not an ISO 8601 date-time"
+            )
+        )
 
 
 Ids = Collection[str]  # the sourcedIds a row may refer to
@@ -313,8 +362,12 @@ def _check_role(row: Row, *, orgs: Ids, users: Ids, **_: object) -> list[tuple[s
 
 # What a tobedeleted row must still get right: any value it gives has the right form.
 _FORMS: dict[str, dict[str, frozenset[str]]] = {
-    "orgs": {"type": ORG_TYPES}, "academicSessions": {"type": SESSION_TYPES}, "classes": {"classType": CLASS_TYPES},
-    "users": {"role": USER_ROLES}, "enrollments": {"role": ENROLLMENT_ROLES}, "demographics": {"sex": SEXES},
+    "orgs": {"type": ORG_TYPES},
+    "academicSessions": {"type": SESSION_TYPES},
+    "classes": {"classType": CLASS_TYPES},
+    "users": {"role": USER_ROLES},
+    "enrollments": {"role": ENROLLMENT_ROLES},
+    "demographics": {"sex": SEXES},
     "roles": {"role": USER_ROLES},
 }
 
@@ -322,18 +375,25 @@ _FORMS: dict[str, dict[str, frozenset[str]]] = {
 def _check_forms(stem: str, row: Row) -> list[tuple[str, str]]:
     """A tobedeleted row may leave fields empty, but what it fills in is checked like any other row."""
     problems = _dates(row, "startDate", "endDate", "beginDate", "birthDate")
-    problems += [(n, f"{row.get(n)!r} is not true or false") for n in ("enabledUser", "primary")
-                 if row.get(n) and row.get(n).lower() not in BOOLEANS]
+    problems += [
+        (n, f"{row.get(n)!r} is not true or false")
+        for n in ("enabledUser", "primary")
+        if row.get(n) and row.get(n).lower() not in BOOLEANS
+    ]
     for name, allowed in _FORMS.get(stem, {}).items():
         problems += _enum(row, name, allowed) if row.get(name) else []
     return problems
 
 
 def _contradiction(what: str, first: Row, later: Row) -> str:
-    states = {first.line: "tobedeleted" if first.deleted else "active",
-              later.line: "tobedeleted" if later.deleted else "active"}
-    return (f"{what} is {states[first.line]} on line {first.line} and {states[later.line]} on line {later.line} "
-            "of this bundle; send one row for it, with the status you mean")
+    states = {
+        first.line: "tobedeleted" if first.deleted else "active",
+        later.line: "tobedeleted" if later.deleted else "active",
+    }
+    return (
+        f"{what} is {states[first.line]} on line {first.line} and {states[later.line]} on line {later.line} "
+        "of this bundle; send one row for it, with the status you mean"
+    )
 
 
 def _contradictions(bundle: RosterBundle) -> list[RosterProblem]:
@@ -345,22 +405,42 @@ def _contradictions(bundle: RosterBundle) -> list[RosterProblem]:
         key = (row.get("classSourcedId"), row.get("userSourcedId"))
         first = pairs.setdefault(key, row)
         if first.deleted != row.deleted and first.get("sourcedId") != row.get("sourcedId"):
-            problems.append(RosterProblem(row.file, row.line, "status", _contradiction(
-                f"the enrollment of user {key[1]} in class {key[0]}", first, row)))
+            problems.append(
+                RosterProblem(
+                    row.file,
+                    row.line,
+                    "status",
+                    _contradiction(f"the enrollment of user {key[1]} in class {key[0]}", first, row),
+                )
+            )
     deleted = {stem: {r.get("sourcedId"): r for r in bundle.of(stem) if r.deleted} for stem in ("users", "classes")}
     for row in bundle.live("enrollments"):
         for stem, column in (("users", "userSourcedId"), ("classes", "classSourcedId")):
             gone = deleted[stem].get(row.get(column))
             if gone is not None:
-                problems.append(RosterProblem(row.file, row.line, column, (
-                    f"{stem[:-1]} {row.get(column)} is tobedeleted ({gone.file} line {gone.line}) but this "
-                    "enrollment keeps it active; delete the enrollment too or keep the " + stem[:-1])))
+                problems.append(
+                    RosterProblem(
+                        row.file,
+                        row.line,
+                        column,
+                        (
+                            f"{stem[:-1]} {row.get(column)} is tobedeleted ({gone.file} line {gone.line}) but this "
+                            "enrollment keeps it active; delete the enrollment too or keep the " + stem[:-1]
+                        ),
+                    )
+                )
     return problems
 
 
 _ROW_CHECKS: dict[str, Callable[..., list[tuple[str, str]]]] = {
-    "orgs": _check_org, "academicSessions": _check_session, "courses": _check_course, "classes": _check_class,
-    "users": _check_user, "enrollments": _check_enrollment, "demographics": _check_demographics, "roles": _check_role,
+    "orgs": _check_org,
+    "academicSessions": _check_session,
+    "courses": _check_course,
+    "classes": _check_class,
+    "users": _check_user,
+    "enrollments": _check_enrollment,
+    "demographics": _check_demographics,
+    "roles": _check_role,
 }
 
 
@@ -405,8 +485,9 @@ def _nonempty(row: Row, name: str) -> list[tuple[str, str]]:
 
 
 def _dates(row: Row, *names: str) -> list[tuple[str, str]]:
-    return [(n, f"{row.get(n)!r} is not a date (YYYY-MM-DD)") for n in names
-            if row.get(n) and _date(row.get(n)) is None]
+    return [
+        (n, f"{row.get(n)!r} is not a date (YYYY-MM-DD)") for n in names if row.get(n) and _date(row.get(n)) is None
+    ]
 
 
 def _date(value: str) -> date | None:

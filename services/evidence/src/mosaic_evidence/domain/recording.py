@@ -22,8 +22,17 @@ from mosaic_evidence.domain.reference import STAFF_SECTION_ROLES, ReferenceView
 EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
 
 ProblemCode = Literal[
-    "unknown_student", "not_a_student", "unknown_competency", "not_permitted", "score_out_of_scale",
-    "bad_scale", "missing_field", "bad_value", "not_in_section", "future_date", "unknown_evidence",
+    "unknown_student",
+    "not_a_student",
+    "unknown_competency",
+    "not_permitted",
+    "score_out_of_scale",
+    "bad_scale",
+    "missing_field",
+    "bad_value",
+    "not_in_section",
+    "future_date",
+    "unknown_evidence",
     "already_retracted",
 ]
 
@@ -82,15 +91,20 @@ class EvidenceItem(BaseModel):
     section_id: str | None = None
     comment: str | None = Field(default=None, max_length=20_000)
     artifact_url: str | None = Field(default=None, description="portfolio_artifact: link to the work")
-    reflection: str | None = Field(default=None, max_length=20_000,
-                                   description="portfolio_artifact: the student's reflection")
+    reflection: str | None = Field(
+        default=None, max_length=20_000, description="portfolio_artifact: the student's reflection"
+    )
     source: str | None = Field(default=None, description="out_of_school: the provider; else portal, xapi, ...")
     source_ref: str | None = None
     verified_by: str | None = Field(default=None, description="out_of_school: who verified it")
 
 
 def validate_evidence(
-    item: EvidenceItem, view: ReferenceView, recorder: Recorder, *, today: date | None = None,
+    item: EvidenceItem,
+    view: ReferenceView,
+    recorder: Recorder,
+    *,
+    today: date | None = None,
 ) -> list[Problem]:
     """Every reason `item` cannot be recorded by `recorder` against `view`; empty means it can."""
     problems = check_student(item.student_id, view)
@@ -98,12 +112,21 @@ def validate_evidence(
     problems += check_score(item.score)
     problems += check_kind_fields(item)
     if today is not None and item.observed_on > today:
-        problems.append(Problem("future_date", "observed_on",
-                                f"evidence date {item.observed_on} is after today ({today})"))
-    if item.section_id is not None and view.is_student(item.student_id) \
-            and item.section_id not in view.sections_of_student(item.student_id):
-        problems.append(Problem("not_in_section", "section_id",
-                                f"student {item.student_id} is not enrolled in section {item.section_id}"))
+        problems.append(
+            Problem("future_date", "observed_on", f"evidence date {item.observed_on} is after today ({today})")
+        )
+    if (
+        item.section_id is not None
+        and view.is_student(item.student_id)
+        and item.section_id not in view.sections_of_student(item.student_id)
+    ):
+        problems.append(
+            Problem(
+                "not_in_section",
+                "section_id",
+                f"student {item.student_id} is not enrolled in section {item.section_id}",
+            )
+        )
     if view.is_student(item.student_id):
         problems += check_permission(recorder, item.student_id, item.kind, view)
     return problems
@@ -112,8 +135,11 @@ def validate_evidence(
 def check_student(student_id: str, view: ReferenceView) -> list[Problem]:
     role = view.role_of(student_id)
     if role is None:
-        return [Problem("unknown_student", "student_id",
-                        f"no person {student_id!r} in district {view.district_id}'s roster")]
+        return [
+            Problem(
+                "unknown_student", "student_id", f"no person {student_id!r} in district {view.district_id}'s roster"
+            )
+        ]
     if role != "student":
         return [Problem("not_a_student", "student_id", f"person {student_id!r} is a {role}, not a student")]
     return []
@@ -123,8 +149,13 @@ def check_competencies(refs: list[str], view: ReferenceView, field: str = "compe
     problems = []
     for index, ref in enumerate(refs):
         if view.resolve_competency(ref) is None:
-            problems.append(Problem("unknown_competency", f"{field}[{index}]",
-                                    f"competency {ref!r} is not in district {view.district_id}'s framework in force"))
+            problems.append(
+                Problem(
+                    "unknown_competency",
+                    f"{field}[{index}]",
+                    f"competency {ref!r} is not in district {view.district_id}'s framework in force",
+                )
+            )
     return problems
 
 
@@ -133,11 +164,21 @@ def check_score(score: ScoreInput, field: str = "score") -> list[Problem]:
     if not all(math.isfinite(v) for v in values):
         return [Problem("bad_value", field, "score value, minimum and maximum must be finite numbers")]
     if score.maximum <= score.minimum:
-        return [Problem("bad_scale", f"{field}.maximum",
-                        f"scale maximum {score.maximum:g} must exceed minimum {score.minimum:g}")]
+        return [
+            Problem(
+                "bad_scale",
+                f"{field}.maximum",
+                f"scale maximum {score.maximum:g} must exceed minimum {score.minimum:g}",
+            )
+        ]
     if not score.minimum <= score.value <= score.maximum:
-        return [Problem("score_out_of_scale", f"{field}.value",
-                        f"score {score.value:g} is outside its scale {score.minimum:g}..{score.maximum:g}")]
+        return [
+            Problem(
+                "score_out_of_scale",
+                f"{field}.value",
+                f"score {score.value:g} is outside its scale {score.minimum:g}..{score.maximum:g}",
+            )
+        ]
     return []
 
 
@@ -148,15 +189,20 @@ def check_kind_fields(item: EvidenceItem) -> list[Problem]:
         if not item.artifact_url:
             problems.append(Problem("missing_field", "artifact_url", "a portfolio artifact needs a link to the work"))
         elif urlparse(item.artifact_url).scheme not in ("http", "https"):
-            problems.append(Problem("bad_value", "artifact_url",
-                                    f"artifact_url {item.artifact_url!r} must be an http(s) link"))
+            problems.append(
+                Problem("bad_value", "artifact_url", f"artifact_url {item.artifact_url!r} must be an http(s) link")
+            )
         if not (item.reflection or "").strip():
-            problems.append(Problem("missing_field", "reflection",
-                                    "a portfolio artifact needs the student's reflection"))
+            problems.append(
+                Problem("missing_field", "reflection", "a portfolio artifact needs the student's reflection")
+            )
     if item.kind == "out_of_school":
         if not (item.source or "").strip():
-            problems.append(Problem("missing_field", "source",
-                                    "out-of-school learning needs its source (the provider or programme)"))
+            problems.append(
+                Problem(
+                    "missing_field", "source", "out-of-school learning needs its source (the provider or programme)"
+                )
+            )
         if not (item.verified_by or "").strip():
             problems.append(Problem("missing_field", "verified_by", "out-of-school learning needs who verified it"))
     return problems
@@ -172,13 +218,23 @@ def check_permission(recorder: Recorder, student_id: str, kind: str, view: Refer
     if recorder.user_id == student_id:
         if kind in STUDENT_OWN_KINDS:
             return []
-        return [Problem("not_permitted", "recorded_by",
-                        f"a student may record only {', '.join(sorted(STUDENT_OWN_KINDS))} for themselves, not {kind}")]
+        return [
+            Problem(
+                "not_permitted",
+                "recorded_by",
+                f"a student may record only {', '.join(sorted(STUDENT_OWN_KINDS))} for themselves, not {kind}",
+            )
+        ]
     if roles & STAFF_SECTION_ROLES and view.sections_taught_by(recorder.user_id) & view.sections_of_student(student_id):
         return []
-    return [Problem("not_permitted", "recorded_by",
-                    f"{recorder.user_id} does not teach any section of student {student_id} "
-                    "and has no role that may record for them")]
+    return [
+        Problem(
+            "not_permitted",
+            "recorded_by",
+            f"{recorder.user_id} does not teach any section of student {student_id} "
+            "and has no role that may record for them",
+        )
+    ]
 
 
 def effective_roles(recorder: Recorder, view: ReferenceView) -> frozenset[str]:
@@ -196,11 +252,18 @@ def to_recorded(item: EvidenceItem, *, evidence_id: str, recorded_by: str, view:
     """The EvidenceRecorded for a valid item, with competency codes resolved to ids."""
     competency_ids = tuple(dict.fromkeys(view.resolve_competency(ref) or ref for ref in item.competency_ids))
     return EvidenceRecorded(
-        evidence_id=evidence_id, student_id=item.student_id, competency_ids=competency_ids, kind=item.kind,
-        observed_on=item.observed_on, recorded_by=item.recorded_by or recorded_by,
+        evidence_id=evidence_id,
+        student_id=item.student_id,
+        competency_ids=competency_ids,
+        kind=item.kind,
+        observed_on=item.observed_on,
+        recorded_by=item.recorded_by or recorded_by,
         score=Score(value=item.score.value, minimum=item.score.minimum, maximum=item.score.maximum),
-        section_id=item.section_id, comment=item.comment, artifact_url=item.artifact_url,
-        reflection=item.reflection, source=item.source or "portal", source_ref=item.source_ref,
+        section_id=item.section_id,
+        comment=item.comment,
+        artifact_url=item.artifact_url,
+        reflection=item.reflection,
+        source=item.source or "portal",
+        source_ref=item.source_ref,
         verified_by=item.verified_by,
     )
-

@@ -61,11 +61,16 @@ class ReferenceView:
             if competency.code:
                 codes.setdefault(competency.code, competency.id)
         return cls(
-            district_id=district_id, roles=roles, person_schools=schools,
-            competency_ids=frozenset(ids), competency_codes=codes,
+            district_id=district_id,
+            roles=roles,
+            person_schools=schools,
+            competency_ids=frozenset(ids),
+            competency_codes=codes,
             student_sections={k: frozenset(v) for k, v in by_student.items()},
             staff_sections={k: frozenset(v) for k, v in by_staff.items()},
-            section_schools=dict(section_schools or {}), emails=emails, related=related,
+            section_schools=dict(section_schools or {}),
+            emails=emails,
+            related=related,
         )
 
     def person_with_email(self, email: str) -> str | None:

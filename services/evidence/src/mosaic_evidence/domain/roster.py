@@ -46,8 +46,12 @@ class RosterChange:
         return {pid: p for school in self.schools.values() for pid, p in school.people.items()}
 
 
-def plan_roster(bundle: RosterBundle, import_id: str, current: RosterState | None = None,
-                known_schools: frozenset[str] = frozenset()) -> RosterChange:
+def plan_roster(
+    bundle: RosterBundle,
+    import_id: str,
+    current: RosterState | None = None,
+    known_schools: frozenset[str] = frozenset(),
+) -> RosterChange:
     """Group a clean bundle by school; a full import also removes what the school no longer lists.
 
     A delta without orgs.csv names schools the district already has: pass them as `known_schools`.
@@ -81,8 +85,12 @@ def plan_roster(bundle: RosterBundle, import_id: str, current: RosterState | Non
         if row.deleted:
             school(home).removed_enrollments.add(pair)
         else:
-            school(home).enrollments[pair] = Enrollment(section_id=pair[0], user_id=pair[1], role=row.get("role"),
-                                                        primary=BOOLEANS.get(row.get("primary").lower(), False))
+            school(home).enrollments[pair] = Enrollment(
+                section_id=pair[0],
+                user_id=pair[1],
+                role=row.get("role"),
+                primary=BOOLEANS.get(row.get("primary").lower(), False),
+            )
     if change.mode == "full" and current is not None:
         _remove_absent(change, current)
     return change
@@ -97,9 +105,14 @@ def _remove_absent(change: RosterChange, current: RosterState) -> None:
 
 def _section(row: Row, course: Row | None) -> Section:
     subjects = split_list(row.get("subjects")) or (split_list(course.get("subjects")) if course else [])
-    return Section(id=row.get("sourcedId"), school_id=row.get("schoolSourcedId"), title=row.get("title"),
-                   course_id=row.get("courseSourcedId") or None, subjects=tuple(subjects),
-                   grades=tuple(split_list(row.get("grades"))))
+    return Section(
+        id=row.get("sourcedId"),
+        school_id=row.get("schoolSourcedId"),
+        title=row.get("title"),
+        course_id=row.get("courseSourcedId") or None,
+        subjects=tuple(subjects),
+        grades=tuple(split_list(row.get("grades"))),
+    )
 
 
 def _people(bundle: RosterBundle, school_ids: set[str]) -> list[tuple[Person, Row]]:
@@ -121,15 +134,24 @@ def _people(bundle: RosterBundle, school_ids: set[str]) -> list[tuple[Person, Ro
         schools = [o for o in orgs[pid] if o in school_ids]
         if not schools and roles[0] in GUARDIAN_ROLES:
             schools = sorted({s for kid in related[pid] for s in orgs.get(kid, ()) if s in school_ids})
-        people.append((Person(
-            id=pid, role=roles[0],
-            given_name=row.get("preferredGivenName") or row.get("preferredFirstName") or row.get("givenName"),
-            family_name=row.get("preferredFamilyName") or row.get("preferredLastName") or row.get("familyName"),
-            school_ids=tuple(schools or orgs[pid]), email=row.get("email") or None, phone=row.get("phone") or None,
-            sms=row.get("sms") or None, preferred_language=next((row.get(c) for c in LANGUAGE_COLUMNS if row.get(c)),
-                                                                  None),
-            grades=tuple(split_list(row.get("grades"))), related_ids=tuple(sorted(related[pid])),
-        ), row))
+        people.append(
+            (
+                Person(
+                    id=pid,
+                    role=roles[0],
+                    given_name=row.get("preferredGivenName") or row.get("preferredFirstName") or row.get("givenName"),
+                    family_name=row.get("preferredFamilyName") or row.get("preferredLastName") or row.get("familyName"),
+                    school_ids=tuple(schools or orgs[pid]),
+                    email=row.get("email") or None,
+                    phone=row.get("phone") or None,
+                    sms=row.get("sms") or None,
+                    preferred_language=next((row.get(c) for c in LANGUAGE_COLUMNS if row.get(c)), None),
+                    grades=tuple(split_list(row.get("grades"))),
+                    related_ids=tuple(sorted(related[pid])),
+                ),
+                row,
+            )
+        )
     return people
 
 
@@ -144,9 +166,18 @@ def without_personal_data(person: Person) -> Person:
 
 def details_events(change: RosterChange) -> list[PersonDetailsChanged]:
     """Each person's name and contacts, for the compacted, erasable mosaic.people.v1."""
-    return [PersonDetailsChanged(person_id=p.id, role=p.role, given_name=p.given_name, family_name=p.family_name,
-                                 email=p.email, phone=p.phone, sms=p.sms)
-            for _, p in sorted(change.all_people().items())]
+    return [
+        PersonDetailsChanged(
+            person_id=p.id,
+            role=p.role,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            email=p.email,
+            phone=p.phone,
+            sms=p.sms,
+        )
+        for _, p in sorted(change.all_people().items())
+    ]
 
 
 def to_events(change: RosterChange, max_bytes: int = MAX_EVENT_BYTES) -> list[RosterChanged]:
@@ -154,20 +185,31 @@ def to_events(change: RosterChange, max_bytes: int = MAX_EVENT_BYTES) -> list[Ro
     events = []
     for school_id in sorted(change.schools):
         target = change.schools[school_id]
-        removed = RosterRemovals(people=tuple(sorted(target.removed_people)),
-                                 sections=tuple(sorted(target.removed_sections)),
-                                 enrollments=tuple(sorted(target.removed_enrollments)))
-        chunks = _pack([("sections", s) for s in target.sections.values()]
-                       + [("people", without_personal_data(p)) for p in target.people.values()]
-                       + [("enrollments", e) for e in target.enrollments.values()],
-                       max_bytes - len(removed.model_dump_json()) - 2_000)
+        removed = RosterRemovals(
+            people=tuple(sorted(target.removed_people)),
+            sections=tuple(sorted(target.removed_sections)),
+            enrollments=tuple(sorted(target.removed_enrollments)),
+        )
+        chunks = _pack(
+            [("sections", s) for s in target.sections.values()]
+            + [("people", without_personal_data(p)) for p in target.people.values()]
+            + [("enrollments", e) for e in target.enrollments.values()],
+            max_bytes - len(removed.model_dump_json()) - 2_000,
+        )
         for number, chunk in enumerate(chunks, start=1):
-            events.append(RosterChanged(
-                import_id=change.import_id, school_id=school_id, mode=change.mode, part=number, parts=len(chunks),
-                sections=tuple(v for k, v in chunk if k == "sections" and isinstance(v, Section)),
-                people=tuple(v for k, v in chunk if k == "people" and isinstance(v, Person)),
-                enrollments=tuple(v for k, v in chunk if k == "enrollments" and isinstance(v, Enrollment)),
-                removed=removed if number == 1 else RosterRemovals()))
+            events.append(
+                RosterChanged(
+                    import_id=change.import_id,
+                    school_id=school_id,
+                    mode=change.mode,
+                    part=number,
+                    parts=len(chunks),
+                    sections=tuple(v for k, v in chunk if k == "sections" and isinstance(v, Section)),
+                    people=tuple(v for k, v in chunk if k == "people" and isinstance(v, Person)),
+                    enrollments=tuple(v for k, v in chunk if k == "enrollments" and isinstance(v, Enrollment)),
+                    removed=removed if number == 1 else RosterRemovals(),
+                )
+            )
     return events
 
 

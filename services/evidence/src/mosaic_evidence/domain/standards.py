@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mosaic_evidence.domain.recording import EVIDENCE_KINDS, EvidenceItem, ScoreInput
 from mosaic_evidence.domain.reference import ReferenceView
 
-OutcomeStatus = Literal["evidence", "unmapped_activity", "unknown_actor", "no_score", "not_evidence", "voided",
-                        "invalid", "duplicate"]
+OutcomeStatus = Literal[
+    "evidence", "unmapped_activity", "unknown_actor", "no_score", "not_evidence", "voided", "invalid", "duplicate"
+]
 
 
 class ActivityMapping(BaseModel):
@@ -38,8 +39,9 @@ class StandardsMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     activities: list[ActivityMapping] = []
-    actors: dict[str, str] = Field(default_factory=dict,
-                                   description="actor key (mailto:..., an account name, a Caliper IRI) → student id")
+    actors: dict[str, str] = Field(
+        default_factory=dict, description="actor key (mailto:..., an account name, a Caliper IRI) → student id"
+    )
 
     def activity(self, activity_id: str) -> ActivityMapping | None:
         return next((a for a in self.activities if a.activity_id == activity_id), None)
@@ -61,8 +63,13 @@ class Outcome:
     voids: str | None = None  # the statement id a voiding statement retracts
 
     def report(self) -> dict[str, object]:
-        body = {"index": self.index, "status": self.status, "source_ref": self.source_ref,
-                "activity_id": self.activity_id, "reason": self.reason}
+        body = {
+            "index": self.index,
+            "status": self.status,
+            "source_ref": self.source_ref,
+            "activity_id": self.activity_id,
+            "reason": self.reason,
+        }
         return {k: v for k, v in body.items() if v not in (None, "")}
 
 
@@ -78,8 +85,9 @@ def resolve_actor(keys: list[str], mapping: StandardsMapping, view: ReferenceVie
     return None
 
 
-def score_on_scale(value: float, minimum: float | None, maximum: float | None,
-                   activity: ActivityMapping) -> ScoreInput | None:
+def score_on_scale(
+    value: float, minimum: float | None, maximum: float | None, activity: ActivityMapping
+) -> ScoreInput | None:
     """A score with its scale from the statement, else the activity's declared scale; None if neither."""
     low = minimum if minimum is not None else activity.scale_minimum
     high = maximum if maximum is not None else activity.scale_maximum
@@ -88,11 +96,26 @@ def score_on_scale(value: float, minimum: float | None, maximum: float | None,
     return ScoreInput(value=value, minimum=low if low is not None else 0.0, maximum=high)
 
 
-def evidence_item(student_id: str, activity: ActivityMapping, score: ScoreInput, observed_on: date, *,
-                  source: str, source_ref: str, comment: str | None = None) -> EvidenceItem:
-    return EvidenceItem(student_id=student_id, competency_ids=list(activity.competency_ids),
-                        kind=activity.kind, observed_on=observed_on, score=score,  # type: ignore[arg-type]
-                        source=source, source_ref=source_ref, comment=comment)
+def evidence_item(
+    student_id: str,
+    activity: ActivityMapping,
+    score: ScoreInput,
+    observed_on: date,
+    *,
+    source: str,
+    source_ref: str,
+    comment: str | None = None,
+) -> EvidenceItem:
+    return EvidenceItem(
+        student_id=student_id,
+        competency_ids=list(activity.competency_ids),
+        kind=activity.kind,  # type: ignore[arg-type]
+        observed_on=observed_on,
+        score=score,
+        source=source,
+        source_ref=source_ref,
+        comment=comment,
+    )
 
 
 def iso_date(value: object, fallback: date) -> date:

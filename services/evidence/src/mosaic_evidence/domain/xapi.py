@@ -27,14 +27,16 @@ def statement_list(body: Any) -> list[Any]:
     return body if isinstance(body, list) else [body]
 
 
-def translate_statements(statements: list[Any], mapping: StandardsMapping, view: ReferenceView, *,
-                         received_on: date) -> list[Outcome]:
+def translate_statements(
+    statements: list[Any], mapping: StandardsMapping, view: ReferenceView, *, received_on: date
+) -> list[Outcome]:
     """Statements already checked by xapi_validation: each gets its outcome."""
     return [translate_statement(i, s, mapping, view, received_on=received_on) for i, s in enumerate(statements)]
 
 
-def translate_statement(index: int, statement: Any, mapping: StandardsMapping, view: ReferenceView, *,
-                        received_on: date) -> Outcome:
+def translate_statement(
+    index: int, statement: Any, mapping: StandardsMapping, view: ReferenceView, *, received_on: date
+) -> Outcome:
     if not isinstance(statement, dict):
         return Outcome(index, "invalid", reason="a statement must be a JSON object")
     missing = [k for k in ("actor", "verb", "object") if not isinstance(statement.get(k), dict)]
@@ -48,28 +50,56 @@ def translate_statement(index: int, statement: Any, mapping: StandardsMapping, v
             return Outcome(index, "invalid", ref, reason="a voiding statement must target a StatementRef")
         return Outcome(index, "voided", ref, reason=f"voids statement {target['id']}", voids=str(target["id"]))
     if target.get("objectType", "Activity") != "Activity":
-        return Outcome(index, "not_evidence", ref,
-                       reason=f"the object is a {target.get('objectType')}, not an Activity")
+        return Outcome(
+            index, "not_evidence", ref, reason=f"the object is a {target.get('objectType')}, not an Activity"
+        )
     activity_id = str(target.get("id") or "")
     raw_score = (statement.get("result") or {}).get("score") if isinstance(statement.get("result"), dict) else None
     if not isinstance(raw_score, dict) or not raw_score:
         return Outcome(index, "no_score", ref, activity_id, reason=f"verb {verb} carries no result.score")
     activity = mapping.activity(activity_id)
     if activity is None:
-        return Outcome(index, "unmapped_activity", ref, activity_id,
-                       reason="no competency mapping for this activity; add one to the district's mapping")
+        return Outcome(
+            index,
+            "unmapped_activity",
+            ref,
+            activity_id,
+            reason="no competency mapping for this activity; add one to the district's mapping",
+        )
     student = resolve_actor(actor_keys(statement["actor"]), mapping, view)
     if student is None:
-        return Outcome(index, "unknown_actor", ref, activity_id,
-                       reason=f"actor {actor_keys(statement['actor'])} matches no student in the roster or mapping")
+        return Outcome(
+            index,
+            "unknown_actor",
+            ref,
+            activity_id,
+            reason=f"actor {actor_keys(statement['actor'])} matches no student in the roster or mapping",
+        )
     score = _score(raw_score, activity)
     if score is None:
-        return Outcome(index, "invalid", ref, activity_id,
-                       reason="result.score has no scaled value, and raw has no max and the activity no scale")
+        return Outcome(
+            index,
+            "invalid",
+            ref,
+            activity_id,
+            reason="result.score has no scaled value, and raw has no max and the activity no scale",
+        )
     observed = iso_date(statement.get("timestamp"), received_on)  # validated: a date and a time, or absent
-    return Outcome(index, "evidence", ref, activity_id, item=evidence_item(
-        student, activity, score, observed, source="xapi", source_ref=ref,
-        comment=_text((statement.get("result") or {}).get("response"))))
+    return Outcome(
+        index,
+        "evidence",
+        ref,
+        activity_id,
+        item=evidence_item(
+            student,
+            activity,
+            score,
+            observed,
+            source="xapi",
+            source_ref=ref,
+            comment=_text((statement.get("result") or {}).get("response")),
+        ),
+    )
 
 
 def _score(raw: dict[str, Any], activity: ActivityMapping) -> ScoreInput | None:

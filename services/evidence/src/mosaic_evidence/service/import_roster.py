@@ -37,8 +37,9 @@ async def import_roster(session: AsyncSession, district_id: str, files: dict[str
     summary = _summary(change, len(events))
     await reference_store.apply_roster(session, district_id, change, summary)
     details = [envelope_for(d, district_id) for d in details_events(change)]
-    return Decision(Done(summary, created=True),
-                    details + [envelope_for(e, district_id, school_id=e.school_id) for e in events])
+    return Decision(
+        Done(summary, created=True), details + [envelope_for(e, district_id, school_id=e.school_id) for e in events]
+    )
 
 
 def _summary(change: RosterChange, events: int) -> dict[str, Any]:

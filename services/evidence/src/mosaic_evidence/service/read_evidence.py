@@ -43,4 +43,3 @@ async def student_history(
             "items": items,
         }
     )
-

@@ -35,8 +35,10 @@ async def record_evidence(
     )
     # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
     unsent = await evidence_store.apply_recorded(session, envelopes)
-    recorded = [{"evidence_id": eid, "event_id": str(e.id), "student_id": e.subject}
-                for eid, e in zip(ids, envelopes, strict=True)]
+    recorded = [
+        {"evidence_id": eid, "event_id": str(e.id), "student_id": e.subject}
+        for eid, e in zip(ids, envelopes, strict=True)
+    ]
     return Decision(Done({"recorded": recorded}, created=True), unsent)
 
 

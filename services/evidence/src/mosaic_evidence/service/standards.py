@@ -55,8 +55,12 @@ async def ingest_caliper(session: AsyncSession, district_id: str, body: Any, cal
     mapping = await evidence_store.load_mapping(session, district_id)
     view = await _actor_view(session, district_id, keys, mapping.actors.values())
     today = datetime.now(UTC).date()
-    outcomes = [_resent(i, e, first) if i in events and first[str(e["id"])] != i
-                else caliper.translate_event(i, e, mapping, view, received_on=today) for i, e in enumerate(items)]
+    outcomes = [
+        _resent(i, e, first)
+        if i in events and first[str(e["id"])] != i
+        else caliper.translate_event(i, e, mapping, view, received_on=today)
+        for i, e in enumerate(items)
+    ]
     return await _record_outcomes(session, district_id, outcomes, caller, "caliper")
 
 
@@ -67,19 +71,35 @@ def unreadable(body: Any) -> Decision | None:
 
 
 def _resent(index: int, event: dict[str, Any], first: dict[str, int]) -> Outcome:
-    return Outcome(index, "duplicate", str(event["id"]),
-                   reason=f"the same event as number {first[str(event['id'])]} of this request")
+    return Outcome(
+        index,
+        "duplicate",
+        str(event["id"]),
+        reason=f"the same event as number {first[str(event['id'])]} of this request",
+    )
 
 
 def _malformed(problems: list[InputProblem], what: str) -> Decision:
-    return Decision(Refused("malformed", {
-        "detail": f"the request holds input that is not valid {what}; nothing was recorded. "
-                  "Fix each problem listed and send the whole request again",
-        "problems": [p.as_dict() for p in problems]}))
+    return Decision(
+        Refused(
+            "malformed",
+            {
+                "detail": f"the request holds input that is not valid {what}; nothing was recorded. "
+                "Fix each problem listed and send the whole request again",
+                "problems": [p.as_dict() for p in problems],
+            },
+        )
+    )
 
 
-async def _conflicts(session: AsyncSession, district_id: str, source: str, ids: list[str], hashes: list[str],
-                     indexes: list[int] | None = None) -> Decision | None:
+async def _conflicts(
+    session: AsyncSession,
+    district_id: str,
+    source: str,
+    ids: list[str],
+    hashes: list[str],
+    indexes: list[int] | None = None,
+) -> Decision | None:
     """409 if an id was received before (or earlier in this request) with other content; else remember the new."""
     positions = indexes if indexes is not None else list(range(len(ids)))
     known = await statement_store.known_hashes(session, district_id, source, ids)
@@ -89,14 +109,26 @@ async def _conflicts(session: AsyncSession, district_id: str, source: str, ids: 
         seen = known.get(sid, fresh.get(sid))
         if seen is not None and seen != digest:
             where = "earlier in this request" if sid in fresh else "before"
-            conflicts.append({"index": index, "id": sid,
-                              "reason": f"id {sid} was received {where} with other content; an id names one "
-                                        "statement for good: send a changed statement with a new id"})
+            conflicts.append(
+                {
+                    "index": index,
+                    "id": sid,
+                    "reason": f"id {sid} was received {where} with other content; an id names one "
+                    "statement for good: send a changed statement with a new id",
+                }
+            )
         elif seen is None:
             fresh[sid] = digest
     if conflicts:
-        return Decision(Refused("conflict", {"detail": "statement ids already used for other content; nothing was "
-                                                       "recorded", "conflicts": conflicts}))
+        return Decision(
+            Refused(
+                "conflict",
+                {
+                    "detail": "statement ids already used for other content; nothing was recorded",
+                    "conflicts": conflicts,
+                },
+            )
+        )
     await statement_store.remember(session, district_id, source, fresh)
     return None
 
@@ -114,8 +146,9 @@ async def _actor_view(session: AsyncSession, district_id: str, keys: list[str], 
     return await reference_store.load_view_for(session, district_id, person_ids=ids, competency_refs=[])
 
 
-async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: list[Outcome], caller: Recorder,
-                           source: str) -> Decision:
+async def _record_outcomes(
+    session: AsyncSession, district_id: str, outcomes: list[Outcome], caller: Recorder, source: str
+) -> Decision:
     """Record each statement that is valid evidence and new; report every other one with its reason."""
     reports = [o.report() for o in outcomes]
     candidates = [o for o in outcomes if o.status == "evidence" and o.item is not None]
@@ -138,14 +171,28 @@ async def _record_outcomes(session: AsyncSession, district_id: str, outcomes: li
         if await evidence_store.apply_envelope(session, retraction):
             envelopes.append(retraction)
     counts = Counter(r["status"] for r in reports)
-    return Decision(Done({"counts": dict(sorted(counts.items())), "results": reports,
-                          "unmapped": sorted({r["activity_id"] for r in reports
-                                              if r["status"] == "unmapped_activity" and "activity_id" in r})}),
-                    envelopes)
+    return Decision(
+        Done(
+            {
+                "counts": dict(sorted(counts.items())),
+                "results": reports,
+                "unmapped": sorted(
+                    {r["activity_id"] for r in reports if r["status"] == "unmapped_activity" and "activity_id" in r}
+                ),
+            }
+        ),
+        envelopes,
+    )
 
 
-async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome], reports: list[dict[str, Any]],
-                 caller: Recorder, source: str) -> list[Any]:
+async def _voids(
+    session: AsyncSession,
+    district_id: str,
+    outcomes: list[Outcome],
+    reports: list[dict[str, Any]],
+    caller: Recorder,
+    source: str,
+) -> list[Any]:
     envelopes = []
     for outcome in (o for o in outcomes if o.status == "voided" and o.voids):
         target = evidence_id_for(district_id, source, outcome.voids)  # type: ignore[arg-type]
@@ -153,14 +200,16 @@ async def _voids(session: AsyncSession, district_id: str, outcomes: list[Outcome
         if state is None or state.retracted:
             reports[outcome.index]["reason"] += " (no open evidence came from it; nothing to retract)"
             continue
-        view = await reference_store.load_view_for(session, district_id, person_ids={caller.user_id, state.student_id},
-                                                   competency_refs=[])
+        view = await reference_store.load_view_for(
+            session, district_id, person_ids={caller.user_id, state.student_id}, competency_refs=[]
+        )
         problems = validate_retraction(state, view, caller)
         if problems:
             reports[outcome.index].update(status="refused", problems=[p.as_dict() for p in problems])
             continue
         request = RetractionRequest(reason=f"voided by {source} statement {outcome.source_ref}")
-        envelopes.append(envelope_for(to_retracted(state, request, caller.user_id), district_id,
-                                      subject=state.student_id))
+        envelopes.append(
+            envelope_for(to_retracted(state, request, caller.user_id), district_id, subject=state.student_id)
+        )
         reports[outcome.index].update(evidence_id=target, reason=f"retracted evidence {target}")
     return envelopes

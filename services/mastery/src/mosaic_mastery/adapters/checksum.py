@@ -14,8 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_mastery.adapters.tables import evidence_index, mastery_records
 
-RECORD_COLUMNS = ("district_id", "student_id", "competency_id", "estimate", "previous_estimate", "level", "trend",
-                  "method", "evidence_count", "last_evidence_on", "observations")
+RECORD_COLUMNS = (
+    "district_id",
+    "student_id",
+    "competency_id",
+    "estimate",
+    "previous_estimate",
+    "level",
+    "trend",
+    "method",
+    "evidence_count",
+    "last_evidence_on",
+    "observations",
+)
 EVIDENCE_COLUMNS = ("district_id", "evidence_id", "student_id", "kind", "competency_ids", "section_id", "retracted")
 
 

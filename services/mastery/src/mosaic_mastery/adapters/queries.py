@@ -23,7 +23,7 @@ async def records_of(session: AsyncSession, district_id: str, students: Iterable
     students = sorted(students)
     found: list[MasteryRecord] = []
     for start in range(0, len(students), 500):
-        chunk = students[start:start + 500]
+        chunk = students[start : start + 500]
         rows = await session.execute(select(t).where(t.c.district_id == district_id, t.c.student_id.in_(chunk)))
         found += [record_from_row(row) for row in rows]
     return found

@@ -72,14 +72,26 @@ class RebuildReport:
         return self.events / self.replay_seconds if self.replay_seconds else 0.0
 
 
-async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: ProjectionState, *,
-                        max_records: int = 20_000, on_progress: Progress | None = None,
-                        on_total: Callable[[int], None] | None = None,
-                        partitions: list[TopicPartition] | None = None) -> ReplayResult:
+async def replay_topics(
+    bootstrap: str,
+    topics: tuple[str, ...],
+    state: ProjectionState,
+    *,
+    max_records: int = 20_000,
+    on_progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    partitions: list[TopicPartition] | None = None,
+) -> ReplayResult:
     """Fold every record (of `partitions`, default all of the topics') up to the end offsets seen now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
-                                max_partition_fetch_bytes=16 * 1024 * 1024, check_crcs=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        check_crcs=False,
+    )
     if partitions is None:
         partitions = await partitions_of(bootstrap, topics)
     await consumer.start()
@@ -116,8 +128,14 @@ async def replay_topics(bootstrap: str, topics: tuple[str, ...], state: Projecti
                     consumer.pause(tp)
             if on_progress is not None:
                 on_progress(sum(len(v) for v in batch.values()))
-        return ReplayResult(ends, sum(read_by_topic.values()), sum(folded_by_topic.values()),
-                            time.perf_counter() - started, read_by_topic, folded_by_topic)
+        return ReplayResult(
+            ends,
+            sum(read_by_topic.values()),
+            sum(folded_by_topic.values()),
+            time.perf_counter() - started,
+            read_by_topic,
+            folded_by_topic,
+        )
     finally:
         await consumer.stop()
 
@@ -149,8 +167,9 @@ def fold_record(state: ProjectionState, raw: bytes) -> bool:
         record = records.get(record_key)
         if record is None:
             record = records[record_key] = MasteryRecord(district, student, competency)
-        record.observations.append(Observation(fact.evidence_id, fact.observed_on, record.take_sequence(),
-                                               fact.score, kind))
+        record.observations.append(
+            Observation(fact.evidence_id, fact.observed_on, record.take_sequence(), fact.score, kind)
+        )
     return True
 
 
@@ -171,13 +190,24 @@ async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPa
     missing = [d["topic"] for d in described if d.get("error_code")]
     if missing:
         raise RuntimeError(f"topics {missing} do not exist on {bootstrap}; create them (mosaic-dev topics) first")
-    return [TopicPartition(d["topic"], p["partition"]) for d in described for p in sorted(
-        d["partitions"], key=lambda p: p["partition"])]
+    return [
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        for p in sorted(d["partitions"], key=lambda p: p["partition"])
+    ]
 
 
-async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, topics: tuple[str, ...], group: str,
-                  *, max_records: int = 20_000, on_progress: Progress | None = None,
-                  on_total: Callable[[int], None] | None = None, workers: int | None = None) -> RebuildReport:
+async def rebuild(
+    sessions: async_sessionmaker[AsyncSession],
+    bootstrap: str,
+    topics: tuple[str, ...],
+    group: str,
+    *,
+    max_records: int = 20_000,
+    on_progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> RebuildReport:
     """Replay the topics into a fresh state, then replace the stored projection and positions with it.
 
     With more than one worker (default: one per core but one, left to the broker and the database;
@@ -190,13 +220,23 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, to
     partitions = await partitions_of(bootstrap, topics)
     evidence = [tp for tp in partitions if tp.topic == topics[0]]
     workers = max(1, min(workers or (os.cpu_count() or 1) - 1, len(evidence)))
-    rows = await _replay_in_processes(bootstrap, topics, partitions, configs, max_records, workers,
-                                      on_progress, on_total) if workers > 1 else None
+    rows = (
+        await _replay_in_processes(bootstrap, topics, partitions, configs, max_records, workers, on_progress, on_total)
+        if workers > 1
+        else None
+    )
     if rows is None:
         workers = 1
         state = ProjectionState(deferred=True, configs=configs)
-        replay = await replay_topics(bootstrap, topics, state, max_records=max_records, on_progress=on_progress,
-                                     on_total=on_total, partitions=partitions)
+        replay = await replay_topics(
+            bootstrap,
+            topics,
+            state,
+            max_records=max_records,
+            on_progress=on_progress,
+            on_total=on_total,
+            partitions=partitions,
+        )
         settled = time.perf_counter()
         sort_observations(state)
         settle(state)
@@ -208,8 +248,9 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], bootstrap: str, to
     async with sessions() as session, session.begin():
         await write_rows(session, rows)
         await store_positions(session, group, rows.ends)
-    return RebuildReport(rows.read, rows.folded, len(rows.records), rows.seconds, time.perf_counter() - settled,
-                         workers)
+    return RebuildReport(
+        rows.read, rows.folded, len(rows.records), rows.seconds, time.perf_counter() - settled, workers
+    )
 
 
 @dataclass
@@ -232,14 +273,22 @@ class Rows:
             records=[codec.record_values(r) for r in state.records.values()],
             evidence=[codec.evidence_values(d, e, ref) for (d, e), ref in state.evidence.items()],
             references=[(d, 1, codec.reference_body(ref)) for d, ref in state.references.items()]
-            if include_references else [],
+            if include_references
+            else [],
             watches=[(d, s, codec.watch_body(w)) for (d, s), w in state.watches.items()],
         )
 
 
-async def _replay_in_processes(bootstrap: str, topics: tuple[str, ...], partitions: list[TopicPartition],
-                               configs: dict, max_records: int, workers: int, on_progress: Progress | None,
-                               on_total: Callable[[int], None] | None) -> Rows | None:
+async def _replay_in_processes(
+    bootstrap: str,
+    topics: tuple[str, ...],
+    partitions: list[TopicPartition],
+    configs: dict,
+    max_records: int,
+    workers: int,
+    on_progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+) -> Rows | None:
     """Each worker replays every `workers`-th evidence partition and all the reference; None if two
     shares hold the same evidence id (the one-process replay then decides which is a re-send)."""
     evidence = [tp for tp in partitions if tp.topic == topics[0]]
@@ -248,11 +297,20 @@ async def _replay_in_processes(bootstrap: str, topics: tuple[str, ...], partitio
     counter = _FORK.Value("q", 0)
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(workers, mp_context=_FORK, initializer=_remember_counter,
-                             initargs=(counter,)) as pool:
-        futures = [loop.run_in_executor(pool, _replay_share, bootstrap, topics,
-                                        [(tp.topic, tp.partition) for tp in share], configs, max_records, i == 0)
-                   for i, share in enumerate(shares)]
+    with ProcessPoolExecutor(workers, mp_context=_FORK, initializer=_remember_counter, initargs=(counter,)) as pool:
+        futures = [
+            loop.run_in_executor(
+                pool,
+                _replay_share,
+                bootstrap,
+                topics,
+                [(tp.topic, tp.partition) for tp in share],
+                configs,
+                max_records,
+                i == 0,
+            )
+            for i, share in enumerate(shares)
+        ]
         if on_total is not None or on_progress is not None:
             await _report_progress(futures, counter, bootstrap, partitions, on_progress, on_total)
         results: list[Rows] = await asyncio.gather(*futures)
@@ -271,9 +329,14 @@ async def _replay_in_processes(bootstrap: str, topics: tuple[str, ...], partitio
     return merged
 
 
-async def _report_progress(futures: list, counter, bootstrap: str,  # type: ignore[no-untyped-def]
-                           partitions: list[TopicPartition], on_progress: Progress | None,
-                           on_total: Callable[[int], None] | None) -> None:
+async def _report_progress(
+    futures: list,
+    counter,
+    bootstrap: str,  # type: ignore[no-untyped-def]
+    partitions: list[TopicPartition],
+    on_progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+) -> None:
     if on_total is not None:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
         await consumer.start()
@@ -301,15 +364,30 @@ def _remember_counter(counter) -> None:  # type: ignore[no-untyped-def]
     _counter = counter
 
 
-def _replay_share(bootstrap: str, topics: tuple[str, ...], share: list[tuple[str, int]], configs: dict,
-                  max_records: int, count_reference: bool) -> Rows:
+def _replay_share(
+    bootstrap: str,
+    topics: tuple[str, ...],
+    share: list[tuple[str, int]],
+    configs: dict,
+    max_records: int,
+    count_reference: bool,
+) -> Rows:
     """In a worker process: replay, settle and encode one share of the partitions."""
-    return asyncio.run(_replay_share_async(bootstrap, topics, [TopicPartition(t, p) for t, p in share], configs,
-                                           max_records, count_reference))
+    return asyncio.run(
+        _replay_share_async(
+            bootstrap, topics, [TopicPartition(t, p) for t, p in share], configs, max_records, count_reference
+        )
+    )
 
 
-async def _replay_share_async(bootstrap: str, topics: tuple[str, ...], share: list[TopicPartition], configs: dict,
-                              max_records: int, count_reference: bool) -> Rows:
+async def _replay_share_async(
+    bootstrap: str,
+    topics: tuple[str, ...],
+    share: list[TopicPartition],
+    configs: dict,
+    max_records: int,
+    count_reference: bool,
+) -> Rows:
     state = ProjectionState(deferred=True, configs=configs)
 
     def advance(n: int) -> None:
@@ -317,8 +395,9 @@ async def _replay_share_async(bootstrap: str, topics: tuple[str, ...], share: li
             with _counter.get_lock():
                 _counter.value += n
 
-    replay = await replay_topics(bootstrap, topics, state, max_records=max_records, partitions=share,
-                                 on_progress=advance)
+    replay = await replay_topics(
+        bootstrap, topics, state, max_records=max_records, partitions=share, on_progress=advance
+    )
     sort_observations(state)
     settle(state)
     rows = Rows.of(state, include_references=count_reference)
@@ -340,10 +419,12 @@ async def write_rows(session: AsyncSession, rows: Rows) -> None:
     for table in (mastery_records, evidence_index, district_references, section_watches):
         await session.execute(delete(table))
     connection = await session.connection()
-    for table, columns, values in ((mastery_records, codec.RECORD_COLUMNS, rows.records),
-                                   (evidence_index, codec.EVIDENCE_COLUMNS, rows.evidence),
-                                   (district_references, ("district_id", "version", "body"), rows.references),
-                                   (section_watches, ("district_id", "section_id", "body"), rows.watches)):
+    for table, columns, values in (
+        (mastery_records, codec.RECORD_COLUMNS, rows.records),
+        (evidence_index, codec.EVIDENCE_COLUMNS, rows.evidence),
+        (district_references, ("district_id", "version", "body"), rows.references),
+        (section_watches, ("district_id", "section_id", "body"), rows.watches),
+    ):
         await _bulk(connection, table, columns, values)
 
 
@@ -352,14 +433,17 @@ async def store_positions(session: AsyncSession, group: str, ends: dict[TopicPar
     tables = runtime_tables(RUNTIME_METADATA)
     positions = tables[POSITIONS]
     await session.execute(delete(positions).where(positions.c.consumer_group == group))
-    rows = [{"consumer_group": group, "topic": tp.topic, "partition": tp.partition, "next_offset": end}
-            for tp, end in sorted(ends.items())]
+    rows = [
+        {"consumer_group": group, "topic": tp.topic, "partition": tp.partition, "next_offset": end}
+        for tp, end in sorted(ends.items())
+    ]
     if rows:
         await session.execute(insert(positions), rows)
 
 
-async def _bulk(connection: AsyncConnection, table: Table, columns: tuple[str, ...], values: list[tuple],
-                chunk: int = 20_000) -> None:
+async def _bulk(
+    connection: AsyncConnection, table: Table, columns: tuple[str, ...], values: list[tuple], chunk: int = 20_000
+) -> None:
     """Insert tuples: COPY on PostgreSQL, else the driver's executemany, where only the columns whose type
     needs it (dates on SQLite, booleans) go through SQLAlchemy's bind processor. JSON arrives encoded."""
     if not values:
@@ -371,14 +455,19 @@ async def _bulk(connection: AsyncConnection, table: Table, columns: tuple[str, .
         return
     statement = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     order = [columns.index(name) for name in statement.positiontup]  # type: ignore[union-attr]
-    convert = [(position, processor) for position, processor in enumerate(
-        None if isinstance(table.c[columns[i]].type, JSON) else table.c[columns[i]].type.bind_processor(dialect)
-        for i in order) if processor is not None]
+    convert = [
+        (position, processor)
+        for position, processor in enumerate(
+            None if isinstance(table.c[columns[i]].type, JSON) else table.c[columns[i]].type.bind_processor(dialect)
+            for i in order
+        )
+        if processor is not None
+    ]
     in_order = order == list(range(len(columns)))
     sql = str(statement)
     for offset in range(0, len(values), chunk):
         prepared = []
-        for row in values[offset:offset + chunk]:
+        for row in values[offset : offset + chunk]:
             if convert:
                 row = list(row) if in_order else [row[i] for i in order]
                 for position, processor in convert:

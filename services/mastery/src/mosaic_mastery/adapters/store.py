@@ -133,8 +133,9 @@ class ProjectionStore:
         version = await self.settings_version(session, district_id)
         body = settings.model_dump_json()
         if version:
-            await session.execute(update(t).where(t.c.district_id == district_id).values(version=version + 1,
-                                                                                          body=body))
+            await session.execute(
+                update(t).where(t.c.district_id == district_id).values(version=version + 1, body=body)
+            )
         else:
             await session.execute(insert(t).values(district_id=district_id, version=1, body=body))
         return version + 1
@@ -142,16 +143,20 @@ class ProjectionStore:
     async def references(self, session: AsyncSession, districts: Iterable[str]) -> dict[str, DistrictReference]:
         t = district_references
         districts = list(districts)
-        versions = {r.district_id: r.version for r in await session.execute(
-            select(t.c.district_id, t.c.version).where(t.c.district_id.in_(districts)))}
+        versions = {
+            r.district_id: r.version
+            for r in await session.execute(select(t.c.district_id, t.c.version).where(t.c.district_id.in_(districts)))
+        }
         found = {}
         for district in districts:
             version = versions.get(district, 0)
             cached = self._references.get(district)
             if cached is None or cached[0] != version:
                 body = await session.scalar(select(t.c.body).where(t.c.district_id == district)) if version else None
-                cached = self._references[district] = (version, codec.reference_from_body(body) if body
-                                                       else DistrictReference())
+                cached = self._references[district] = (
+                    version,
+                    codec.reference_from_body(body) if body else DistrictReference(),
+                )
             found[district] = cached[1]
         return found
 
@@ -170,12 +175,14 @@ class ProjectionStore:
             state.loaded.add(("reference", district))
         evidence = [f for f in facts if isinstance(f, EvidenceFact)]
         await self._load_evidence(session, state, evidence)
-        state.whole_districts = {f.district_id for f in facts
-                                 if isinstance(f, ReferenceFact) and hasattr(f.data, "framework_id")}
+        state.whole_districts = {
+            f.district_id for f in facts if isinstance(f, ReferenceFact) and hasattr(f.data, "framework_id")
+        }
         for district in state.whole_districts:
             await self._load_records(session, state, mastery_records.c.district_id == district)
-        await self._load_needed_records(session, state, [f for f in evidence
-                                                         if f.district_id not in state.whole_districts])
+        await self._load_needed_records(
+            session, state, [f for f in evidence if f.district_id not in state.whole_districts]
+        )
         for erased in [f for f in facts if isinstance(f, ReferenceFact) and isinstance(f.data, PersonErased)]:
             await self._load_person(session, state, erased.district_id, erased.data.person_id)
         for district in districts:
@@ -186,8 +193,7 @@ class ProjectionStore:
             await self._load_watches(session, state, district, watched)
         return state
 
-    async def load_district(self, session: AsyncSession, district: str,
-                            settings: DistrictSettings) -> LiveSlice:
+    async def load_district(self, session: AsyncSession, district: str, settings: DistrictSettings) -> LiveSlice:
         """Every record of a district (for a recalculation), with its reference and the watched sections."""
         await locks.lock_districts(session, {district: True})
         state = LiveSlice(whole_districts={district})
@@ -198,8 +204,7 @@ class ProjectionStore:
         await self._load_watches(session, state, district, tuple(settings.grouping_competencies))
         return state
 
-    async def _load_evidence(self, session: AsyncSession, state: LiveSlice,
-                             facts: Sequence[EvidenceFact]) -> None:
+    async def _load_evidence(self, session: AsyncSession, state: LiveSlice, facts: Sequence[EvidenceFact]) -> None:
         t = evidence_index
         keys = sorted({(f.district_id, f.evidence_id) for f in facts})
         for chunk in _chunks(keys):
@@ -208,8 +213,9 @@ class ProjectionStore:
                 state.evidence[(row.district_id, row.evidence_id)] = codec.evidence_from_row(row)
         state.loaded.update(("evidence", *k) for k in keys)
 
-    async def _load_needed_records(self, session: AsyncSession, state: LiveSlice,
-                                   facts: Sequence[EvidenceFact]) -> None:
+    async def _load_needed_records(
+        self, session: AsyncSession, state: LiveSlice, facts: Sequence[EvidenceFact]
+    ) -> None:
         keys: set[tuple[str, str, str]] = set()
         for f in facts:
             known = state.evidence.get((f.district_id, f.evidence_id))
@@ -218,16 +224,21 @@ class ProjectionStore:
                 keys.add((f.district_id, f.student_id, competency))
         t = mastery_records
         for chunk in _chunks(sorted(keys)):
-            await self._load_records(session, state, tuple_(t.c.district_id, t.c.student_id,
-                                                            t.c.competency_id).in_(chunk))
+            await self._load_records(
+                session, state, tuple_(t.c.district_id, t.c.student_id, t.c.competency_id).in_(chunk)
+            )
         state.loaded.update(("record", *k) for k in keys)
 
     async def _load_person(self, session: AsyncSession, state: LiveSlice, district: str, person_id: str) -> None:
         """Everything the fold holds about one person: their records and their evidence index."""
-        await self._load_records(session, state, (mastery_records.c.district_id == district)
-                                 & (mastery_records.c.student_id == person_id))
-        rows = await session.execute(select(evidence_index).where(
-            evidence_index.c.district_id == district, evidence_index.c.student_id == person_id))
+        await self._load_records(
+            session, state, (mastery_records.c.district_id == district) & (mastery_records.c.student_id == person_id)
+        )
+        rows = await session.execute(
+            select(evidence_index).where(
+                evidence_index.c.district_id == district, evidence_index.c.student_id == person_id
+            )
+        )
         for row in rows:
             state.evidence[(row.district_id, row.evidence_id)] = codec.evidence_from_row(row)
             state.loaded.add(("evidence", row.district_id, row.evidence_id))
@@ -237,8 +248,9 @@ class ProjectionStore:
             record = codec.record_from_row(row)
             state.records[record.key] = record
 
-    async def _load_watches(self, session: AsyncSession, state: LiveSlice, district: str,
-                            sections: tuple[str, ...]) -> None:
+    async def _load_watches(
+        self, session: AsyncSession, state: LiveSlice, district: str, sections: tuple[str, ...]
+    ) -> None:
         t = section_watches
         for chunk in _chunks(list(sections)):
             rows = await session.execute(select(t).where(t.c.district_id == district, t.c.section_id.in_(chunk)))
@@ -250,15 +262,30 @@ class ProjectionStore:
 
     async def save(self, session: AsyncSession, state: LiveSlice) -> None:
         """Replace every row the fold touched (delete + insert works the same on SQLite and PostgreSQL)."""
-        await _replace(session, mastery_records, ("district_id", "student_id", "competency_id"),
-                       state.dirty_records, [codec.record_row(state.records[k])
-                                             for k in sorted(state.dirty_records) if k in state.records])
-        await _replace(session, evidence_index, ("district_id", "evidence_id"), state.dirty_evidence,
-                       [codec.evidence_row(*k, state.evidence[k]) for k in sorted(state.dirty_evidence)
-                        if k in state.evidence])
-        await _replace(session, section_watches, ("district_id", "section_id"), state.dirty_watches,
-                       [{"district_id": d, "section_id": s, "body": codec.watch_body(state.watches[(d, s)])}
-                        for d, s in sorted(state.dirty_watches)])
+        await _replace(
+            session,
+            mastery_records,
+            ("district_id", "student_id", "competency_id"),
+            state.dirty_records,
+            [codec.record_row(state.records[k]) for k in sorted(state.dirty_records) if k in state.records],
+        )
+        await _replace(
+            session,
+            evidence_index,
+            ("district_id", "evidence_id"),
+            state.dirty_evidence,
+            [codec.evidence_row(*k, state.evidence[k]) for k in sorted(state.dirty_evidence) if k in state.evidence],
+        )
+        await _replace(
+            session,
+            section_watches,
+            ("district_id", "section_id"),
+            state.dirty_watches,
+            [
+                {"district_id": d, "section_id": s, "body": codec.watch_body(state.watches[(d, s)])}
+                for d, s in sorted(state.dirty_watches)
+            ],
+        )
         for district in sorted(state.dirty_references):
             await self._save_reference(session, district, state.references[district])
         state.dirty_records.clear()
@@ -277,8 +304,9 @@ class ProjectionStore:
         self._references.pop(district, None)  # re-read after commit; a rollback must not leave it cached
 
 
-async def _replace(session: AsyncSession, table: Table, key_columns: tuple[str, ...], keys: Iterable[tuple],
-                   rows: list[dict[str, Any]]) -> None:
+async def _replace(
+    session: AsyncSession, table: Table, key_columns: tuple[str, ...], keys: Iterable[tuple], rows: list[dict[str, Any]]
+) -> None:
     key = tuple_(*(table.c[c] for c in key_columns))
     for chunk in _chunks(sorted(keys)):
         await session.execute(delete(table).where(key.in_(chunk)))
@@ -286,8 +314,9 @@ async def _replace(session: AsyncSession, table: Table, key_columns: tuple[str, 
         await session.execute(insert(table), chunk)
 
 
-def _sections_of_students(state: LiveSlice, district: str, facts: Sequence[EvidenceFact],
-                          watched: tuple[str, ...]) -> tuple[str, ...]:
+def _sections_of_students(
+    state: LiveSlice, district: str, facts: Sequence[EvidenceFact], watched: tuple[str, ...]
+) -> tuple[str, ...]:
     """The watched sections whose watch the batch's evidence may change: those its students sit in."""
     ref = state.references[district]
     students = set()
@@ -303,4 +332,4 @@ def _sections_of_students(state: LiveSlice, district: str, facts: Sequence[Evide
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

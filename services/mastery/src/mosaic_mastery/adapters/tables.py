@@ -12,7 +12,8 @@ runtime_tables(metadata)
 audit_tables(metadata)
 
 mastery_records = Table(
-    "mastery_records", metadata,
+    "mastery_records",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("student_id", String(128), primary_key=True),
     Column("competency_id", String(255), primary_key=True),
@@ -32,7 +33,8 @@ mastery_records = Table(
 Index("ix_mastery_records_district_competency", mastery_records.c.district_id, mastery_records.c.competency_id)
 
 evidence_index = Table(
-    "evidence_index", metadata,
+    "evidence_index",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("evidence_id", String(255), primary_key=True),
     Column("student_id", String(128), nullable=False),
@@ -43,21 +45,24 @@ evidence_index = Table(
 )
 
 district_references = Table(
-    "district_references", metadata,
+    "district_references",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("body", Text, nullable=False, doc="JSON: competencies, links, sections, enrollments, students"),
 )
 
 district_settings = Table(
-    "district_settings", metadata,
+    "district_settings",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("body", Text, nullable=False, doc="JSON: DistrictSettings"),
 )
 
 section_watches = Table(
-    "section_watches", metadata,
+    "section_watches",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("section_id", String(128), primary_key=True),
     Column("body", Text, nullable=False, doc="JSON: pending level changes since the last grouping"),

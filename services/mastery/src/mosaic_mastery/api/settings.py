@@ -24,32 +24,44 @@ class GroupingCompetencies(BaseModel):
     competency_ids: tuple[str, ...] = Field(description="the competencies this section's flexible groups follow")
 
 
-@router.get("/settings", summary="The district's mastery settings (defaults until changed)",
-            dependencies=[Depends(allow(Rule.DISTRICT_INFO))])
-async def read_settings(district_id: str, session: Session,
-                        store: Store) -> DistrictSettings:
+@router.get(
+    "/settings",
+    summary="The district's mastery settings (defaults until changed)",
+    dependencies=[Depends(allow(Rule.DISTRICT_INFO))],
+)
+async def read_settings(district_id: str, session: Session, store: Store) -> DistrictSettings:
     return await district_settings(session, store, district_id)
 
 
-@router.put("/settings",
-            response_model=SettingsChanged,
-            summary="Change the settings; a new method or scale recalculates the district and emits "
-                                 "the level changes as recalculations",
-            dependencies=[Depends(allow(Rule.DISTRICT_SETUP))])
-async def write_settings(district_id: str, body: DistrictSettings, session: Session,
-                         store: Store, ctx: Context) -> dict[str, Any]:
+@router.put(
+    "/settings",
+    response_model=SettingsChanged,
+    summary="Change the settings; a new method or scale recalculates the district and emits "
+    "the level changes as recalculations",
+    dependencies=[Depends(allow(Rule.DISTRICT_SETUP))],
+)
+async def write_settings(
+    district_id: str, body: DistrictSettings, session: Session, store: Store, ctx: Context
+) -> dict[str, Any]:
     change = await change_settings(session, store, district_id, body)
     publisher_of(ctx).committed()  # publish the recalculation now rather than at the next poll
-    return {"version": change.version, "recalculated": change.recalculated, "level_changes": change.level_changes,
-            "regroups": change.regroups}
+    return {
+        "version": change.version,
+        "recalculated": change.recalculated,
+        "level_changes": change.level_changes,
+        "regroups": change.regroups,
+    }
 
 
-@router.put("/sections/{section_id}/grouping-competencies",
-            response_model=GroupingChanged,
-            summary="Which competencies a section's flexible groups follow (regrouping watches these)",
-            dependencies=[Depends(allow(Rule.SECTION_DATA))])
-async def set_grouping(district_id: str, section_id: str, body: GroupingCompetencies,
-                       session: Session, store: Store) -> dict[str, Any]:
+@router.put(
+    "/sections/{section_id}/grouping-competencies",
+    response_model=GroupingChanged,
+    summary="Which competencies a section's flexible groups follow (regrouping watches these)",
+    dependencies=[Depends(allow(Rule.SECTION_DATA))],
+)
+async def set_grouping(
+    district_id: str, section_id: str, body: GroupingCompetencies, session: Session, store: Store
+) -> dict[str, Any]:
     chosen = await choose_grouping(session, store, district_id, section_id, body.competency_ids)
     if isinstance(chosen, UnknownSection):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=chosen.detail)

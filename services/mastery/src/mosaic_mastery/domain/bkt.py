@@ -128,8 +128,9 @@ class _Packed:
         return self.slices[t]
 
 
-def _forward(packed: _Packed, prior: np.ndarray, learn: np.ndarray, guess: np.ndarray, slip: np.ndarray,
-             forget: np.ndarray) -> tuple[np.ndarray, ...]:
+def _forward(
+    packed: _Packed, prior: np.ndarray, learn: np.ndarray, guess: np.ndarray, slip: np.ndarray, forget: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Filtered P(known) before (pred) and after (post) each response, and each response's likelihood."""
     g, s = guess[packed.group], slip[packed.group]
     if_known = packed.obs * (1 - s) + (1 - packed.obs) * s
@@ -152,8 +153,9 @@ _TINY_PROB = 1e-12
 _TINY_BETA = 1e-200
 
 
-def _expected_counts(packed: _Packed, params: tuple[np.ndarray, ...], n_groups: int
-                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _expected_counts(
+    packed: _Packed, params: tuple[np.ndarray, ...], n_groups: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """E-step: expected sufficient statistics per group, and each group's log-likelihood."""
     learn, forget = params[1], params[4]
     _, filtered, evidence, if_known, if_unknown = _forward(packed, *params)
@@ -272,9 +274,18 @@ def fit_bkt_many(
     return {key: BktParams(*(float(p[chosen[i]]) for p in params)) for i, key in enumerate(keys)}
 
 
-def _run_em(sequences: list[Results], groups: np.ndarray, n_groups: int, restarts: int, seed: int,
-            max_iter: int, tol: float, fit_forget: bool, bounds: FitBounds, n_competencies: int,
-            ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def _run_em(
+    sequences: list[Results],
+    groups: np.ndarray,
+    n_groups: int,
+    restarts: int,
+    seed: int,
+    max_iter: int,
+    tol: float,
+    fit_forget: bool,
+    bounds: FitBounds,
+    n_competencies: int,
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """EM until every group converges; converged groups leave the batch so the rest iterate on less data."""
     params = _initial_params(n_competencies, restarts, seed, bounds)
     responses = np.bincount(groups, weights=[len(s) for s in sequences], minlength=n_groups)

@@ -41,8 +41,9 @@ class LevelSettings(_Strict):
 
 
 class ScaleSettings(_Strict):
-    levels: tuple[LevelSettings, ...] = tuple(LevelSettings(name=lv.name, threshold=lv.threshold)
-                                             for lv in DEFAULT_SCALE.levels)
+    levels: tuple[LevelSettings, ...] = tuple(
+        LevelSettings(name=lv.name, threshold=lv.threshold) for lv in DEFAULT_SCALE.levels
+    )
     mastery_level: str = DEFAULT_SCALE.mastery_level_name
     margin: float = DEFAULT_SCALE.margin
 
@@ -52,8 +53,7 @@ class ScaleSettings(_Strict):
         return self
 
     def to_scale(self) -> MasteryScale:
-        return MasteryScale(tuple(Level(lv.name, lv.threshold) for lv in self.levels), self.mastery_level,
-                            self.margin)
+        return MasteryScale(tuple(Level(lv.name, lv.threshold) for lv in self.levels), self.mastery_level, self.margin)
 
 
 class DistrictSettings(_Strict):
@@ -64,19 +64,27 @@ class DistrictSettings(_Strict):
     scale: ScaleSettings = ScaleSettings()
     kind_weights: dict[str, float] = Field(
         default_factory=lambda: {"out_of_school": 0.5, "self_assessment": 0.5},
-        description="evidence kind -> weight; kinds not listed weigh 1.0")
-    count_goals: bool = Field(default=False, description="count a student's goals toward mastery (an intention, "
-                                                        "not a demonstration: off unless the district decides)")
-    count_self_assessments: bool = Field(default=False, description="count self-assessments toward mastery, "
-                                                                   "at their kind_weights weight")
+        description="evidence kind -> weight; kinds not listed weigh 1.0",
+    )
+    count_goals: bool = Field(
+        default=False,
+        description="count a student's goals toward mastery (an intention, "
+        "not a demonstration: off unless the district decides)",
+    )
+    count_self_assessments: bool = Field(
+        default=False, description="count self-assessments toward mastery, at their kind_weights weight"
+    )
     bkt_params: dict[str, dict[str, float]] = Field(default_factory=dict, description="fitted BKT per competency")
     rollup_rule: str = "mean_of_children"
-    regroup_threshold: float = Field(default=0.25, gt=0.0, le=1.0,
-                                     description="fraction of a section's students whose level changed")
-    regroup_debounce_minutes: float = Field(default=60.0, ge=0.0,
-                                            description="at most one RegroupNeeded per section per window")
+    regroup_threshold: float = Field(
+        default=0.25, gt=0.0, le=1.0, description="fraction of a section's students whose level changed"
+    )
+    regroup_debounce_minutes: float = Field(
+        default=60.0, ge=0.0, description="at most one RegroupNeeded per section per window"
+    )
     grouping_competencies: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="section id -> competencies its flexible groups follow")
+        default_factory=dict, description="section id -> competencies its flexible groups follow"
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> DistrictSettings:
@@ -100,9 +108,15 @@ class DistrictSettings(_Strict):
 
     def calculation_fingerprint(self) -> tuple[object, ...]:
         """What the estimates and levels depend on; when it changes, the district is recalculated."""
-        return (self.method, tuple(sorted(self.competency_methods.items())), self.scale,
-                tuple(sorted(self.kind_weights.items())), tuple(sorted(self.uncounted_kinds())),
-                tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.bkt_params.items())), self.rollup_rule)
+        return (
+            self.method,
+            tuple(sorted(self.competency_methods.items())),
+            self.scale,
+            tuple(sorted(self.kind_weights.items())),
+            tuple(sorted(self.uncounted_kinds())),
+            tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.bkt_params.items())),
+            self.rollup_rule,
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +149,12 @@ class DistrictConfig:
             chosen = self.settings.competency_methods.get(competency_id, self.settings.method)
             params = self.settings.bkt_params.get(competency_id)
             cached = MethodConfig(
-                name=chosen.name, weight_latest=chosen.weight_latest, decay_half_life_days=chosen.decay_half_life_days,
-                n=chosen.n, mastery_threshold=self.scale.mastery_threshold, kind_weights=self.settings.kind_weights,
+                name=chosen.name,
+                weight_latest=chosen.weight_latest,
+                decay_half_life_days=chosen.decay_half_life_days,
+                n=chosen.n,
+                mastery_threshold=self.scale.mastery_threshold,
+                kind_weights=self.settings.kind_weights,
                 bkt=BktParams.from_dict(params) if params else BktParams(),
                 uncounted_kinds=self.settings.uncounted_kinds(),
             )

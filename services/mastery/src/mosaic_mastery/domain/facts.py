@@ -26,7 +26,9 @@ from mosaic_events.catalog import (
 
 EvidenceAction = Literal["recorded", "corrected", "retracted"]
 EVIDENCE_ACTIONS: dict[str, EvidenceAction] = {
-    "EvidenceRecorded": "recorded", "EvidenceCorrected": "corrected", "EvidenceRetracted": "retracted",
+    "EvidenceRecorded": "recorded",
+    "EvidenceCorrected": "corrected",
+    "EvidenceRetracted": "retracted",
 }
 
 
@@ -68,11 +70,18 @@ def from_envelope(envelope: Envelope) -> Fact | None:
     if action is not None and isinstance(data, EvidenceRecorded | EvidenceCorrected | EvidenceRetracted):
         score = getattr(data, "score", None)
         return EvidenceFact(
-            action=action, event_id=str(envelope.id), district_id=envelope.district_id,
-            school_id=envelope.school_id, student_id=data.student_id, evidence_id=data.evidence_id,
-            competency_ids=tuple(data.competency_ids), occurred_at=envelope.occurred_at,
-            kind=getattr(data, "kind", None), observed_on=getattr(data, "observed_on", None),
-            score=None if score is None else score.normalized, section_id=getattr(data, "section_id", None),
+            action=action,
+            event_id=str(envelope.id),
+            district_id=envelope.district_id,
+            school_id=envelope.school_id,
+            student_id=data.student_id,
+            evidence_id=data.evidence_id,
+            competency_ids=tuple(data.competency_ids),
+            occurred_at=envelope.occurred_at,
+            kind=getattr(data, "kind", None),
+            observed_on=getattr(data, "observed_on", None),
+            score=None if score is None else score.normalized,
+            section_id=getattr(data, "section_id", None),
         )
     if isinstance(data, FrameworkPublished | RosterChanged | PersonErased):
         return ReferenceFact(str(envelope.id), envelope.district_id, envelope.occurred_at, data)
@@ -94,13 +103,20 @@ def from_record(raw: bytes) -> Fact | None:
 
 
 _ENVELOPE_FIELDS = frozenset(Envelope.model_fields)
-_DATA_FIELDS = {name: frozenset(cls.model_fields) for name, cls in
-                (("EvidenceRecorded", EvidenceRecorded), ("EvidenceCorrected", EvidenceCorrected),
-                 ("EvidenceRetracted", EvidenceRetracted))}
+_DATA_FIELDS = {
+    name: frozenset(cls.model_fields)
+    for name, cls in (
+        ("EvidenceRecorded", EvidenceRecorded),
+        ("EvidenceCorrected", EvidenceCorrected),
+        ("EvidenceRetracted", EvidenceRetracted),
+    )
+}
 _KINDS = frozenset(get_args(EvidenceKind))
-_TEXT_FIELDS = {"recorded": ("evidence_id", "student_id", "recorded_by"),
-                "corrected": ("evidence_id", "student_id", "reason", "corrected_by"),
-                "retracted": ("evidence_id", "student_id", "reason", "retracted_by")}
+_TEXT_FIELDS = {
+    "recorded": ("evidence_id", "student_id", "recorded_by"),
+    "corrected": ("evidence_id", "student_id", "reason", "corrected_by"),
+    "retracted": ("evidence_id", "student_id", "reason", "retracted_by"),
+}
 
 
 def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
@@ -129,8 +145,16 @@ def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at")
     return EvidenceFact(
-        action=action, event_id=payload["id"], district_id=payload["district_id"],
-        school_id=payload.get("school_id"), student_id=data["student_id"], evidence_id=data["evidence_id"],
-        competency_ids=tuple(competencies), occurred_at=occurred_at,
-        kind=data.get("kind"), observed_on=observed_on, score=score, section_id=data.get("section_id"),
+        action=action,
+        event_id=payload["id"],
+        district_id=payload["district_id"],
+        school_id=payload.get("school_id"),
+        student_id=data["student_id"],
+        evidence_id=data["evidence_id"],
+        competency_ids=tuple(competencies),
+        occurred_at=occurred_at,
+        kind=data.get("kind"),
+        observed_on=observed_on,
+        score=score,
+        section_id=data.get("section_id"),
     )

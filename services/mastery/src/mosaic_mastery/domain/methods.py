@@ -201,8 +201,12 @@ def fold(state: MethodState, observation: Observation, config: MethodConfig) -> 
     if w <= 0.0:  # ignored, but elapsed time still decays (per-day factors compose); per-result decay does not
         if config.decay_half_life_days is None:
             factor = 1.0
-        return replace(state, last_key=observation.order_key, decayed_weight_sum=state.decayed_weight_sum * factor,
-                       decayed_score_sum=state.decayed_score_sum * factor)
+        return replace(
+            state,
+            last_key=observation.order_key,
+            decayed_weight_sum=state.decayed_weight_sum * factor,
+            decayed_score_sum=state.decayed_score_sum * factor,
+        )
     score = observation.score
     mastered = score >= config.mastery_threshold
     return MethodState(

@@ -27,8 +27,9 @@ class LearningTarget:
     reason: str
 
 
-def next_targets(ref: DistrictReference, records: Mapping[str, MasteryRecord], scale: MasteryScale,
-                 limit: int = 5) -> list[LearningTarget]:
+def next_targets(
+    ref: DistrictReference, records: Mapping[str, MasteryRecord], scale: MasteryScale, limit: int = 5
+) -> list[LearningTarget]:
     """Targets in order of value: most of the progression opened, then earliest in the framework's sequence."""
     mastered = {c for c, r in records.items() if r.level is not None and scale.is_mastered(r.level)}
     candidates = []
@@ -41,11 +42,21 @@ def next_targets(ref: DistrictReference, records: Mapping[str, MasteryRecord], s
         unlocks = len(_beyond(ref, competency_id) - mastered)
         record = records.get(competency_id)
         rank = (-unlocks, node.sequence is None, node.sequence or 0, node.code or "", competency_id)
-        candidates.append((rank, LearningTarget(
-            competency_id=competency_id, code=node.code, statement=node.statement,
-            level=record.level if record else None, estimate=record.estimate if record else None,
-            unlocks=unlocks, prerequisites=prerequisites, reason=_reason(unlocks, prerequisites, ref, record),
-        )))
+        candidates.append(
+            (
+                rank,
+                LearningTarget(
+                    competency_id=competency_id,
+                    code=node.code,
+                    statement=node.statement,
+                    level=record.level if record else None,
+                    estimate=record.estimate if record else None,
+                    unlocks=unlocks,
+                    prerequisites=prerequisites,
+                    reason=_reason(unlocks, prerequisites, ref, record),
+                ),
+            )
+        )
     return [target for _, target in sorted(candidates, key=lambda c: c[0])[:limit]]
 
 
@@ -61,8 +72,7 @@ def _beyond(ref: DistrictReference, competency_id: str) -> set[str]:
     return seen
 
 
-def _reason(unlocks: int, prerequisites: tuple[str, ...], ref: DistrictReference,
-            record: MasteryRecord | None) -> str:
+def _reason(unlocks: int, prerequisites: tuple[str, ...], ref: DistrictReference, record: MasteryRecord | None) -> str:
     names = [ref.competencies[p].code or p for p in prerequisites if p in ref.competencies]
     ready = f"prerequisites mastered ({', '.join(names)})" if names else "no prerequisites"
     where = f"currently {record.level}" if record and record.level else "not assessed yet"

@@ -160,8 +160,7 @@ def erase_person(state: ProjectionState, district_id: str, person_id: str) -> No
     apply_erasure(state.reference(district_id), person_id)
     for record_key in [k for k in state.records if k[0] == district_id and k[1] == person_id]:
         state.drop_record(record_key)
-    for evidence_key in [k for k, ref in state.evidence.items()
-                         if k[0] == district_id and ref.student_id == person_id]:
+    for evidence_key in [k for k, ref in state.evidence.items() if k[0] == district_id and ref.student_id == person_id]:
         state.drop_evidence(evidence_key)
 
 
@@ -219,8 +218,9 @@ def _level_of(record: MasteryRecord | None) -> str | None:
     return None if record is None else record.level
 
 
-def _change_observations(state: ProjectionState, fact: EvidenceFact, known: EvidenceRef,
-                         config: DistrictConfig) -> set[str]:
+def _change_observations(
+    state: ProjectionState, fact: EvidenceFact, known: EvidenceRef, config: DistrictConfig
+) -> set[str]:
     """Add, replace or remove this evidence's observations; returns the competencies whose records changed."""
     old = dict.fromkeys(known.competency_ids)
     new = dict.fromkeys(() if fact.action == "retracted" else fact.competency_ids)
@@ -231,8 +231,11 @@ def _change_observations(state: ProjectionState, fact: EvidenceFact, known: Evid
         kept = record.observations if fresh else [o for o in record.observations if o.evidence_id != fact.evidence_id]
         replaced = len(kept) != len(record.observations)
         if competency in new:
-            sequence = None if fresh else next(
-                (o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
+            sequence = (
+                None
+                if fresh
+                else next((o.sequence for o in record.observations if o.evidence_id == fact.evidence_id), None)
+            )
             observation = _observation(fact, sequence if sequence is not None else record.take_sequence(), known.kind)
             if not replaced:
                 if state.deferred:
@@ -255,8 +258,9 @@ def _change_observations(state: ProjectionState, fact: EvidenceFact, known: Evid
     return set(old) | set(new)
 
 
-def _settle_rollups(state: ProjectionState, district_id: str, student_id: str, touched: Iterable[str],
-                    config: DistrictConfig) -> None:
+def _settle_rollups(
+    state: ProjectionState, district_id: str, student_id: str, touched: Iterable[str], config: DistrictConfig
+) -> None:
     """Refresh the roll-up of every ancestor without evidence of its own, deepest first."""
     ref = state.reference(district_id)
     parents = {a for c in touched for a in ref.ancestors(c)} | {c for c in touched if ref.children(c)}
@@ -294,8 +298,14 @@ def refresh_rollups(state: ProjectionState, district_id: str) -> None:
         _settle_rollups(state, district_id, student, leaves, config)
 
 
-def _level_changes(state: ProjectionState, district_id: str, student_id: str, before: dict[str, str | None],
-                   cause_ids: tuple[str, ...], recalculation: bool) -> list[LevelChanged]:
+def _level_changes(
+    state: ProjectionState,
+    district_id: str,
+    student_id: str,
+    before: dict[str, str | None],
+    cause_ids: tuple[str, ...],
+    recalculation: bool,
+) -> list[LevelChanged]:
     config, ref = state.config(district_id), state.reference(district_id)
     ranks, mastery_rank = config.ranks, config.mastery_rank
     changes = []
@@ -305,15 +315,26 @@ def _level_changes(state: ProjectionState, district_id: str, student_id: str, be
             continue
         node = ref.competencies.get(competency)
         new_rank = ranks[record.level]
-        changes.append(LevelChanged(
-            district_id=district_id, student_id=student_id, competency_id=competency,
-            competency_code=node.code if node else None, competency_name=node.statement if node else None,
-            old_level=old_level, new_level=record.level, old_rank=ranks.get(old_level), new_rank=new_rank,
-            mastered=new_rank >= mastery_rank, estimate=min(1.0, max(0.0, record.estimate)),
-            method=record.method, evidence_count=record.evidence_count,
-            cause_evidence_ids=cause_ids or record.evidence_ids, section_ids=ref.sections_of(student_id),
-            recalculation=recalculation,
-        ))
+        changes.append(
+            LevelChanged(
+                district_id=district_id,
+                student_id=student_id,
+                competency_id=competency,
+                competency_code=node.code if node else None,
+                competency_name=node.statement if node else None,
+                old_level=old_level,
+                new_level=record.level,
+                old_rank=ranks.get(old_level),
+                new_rank=new_rank,
+                mastered=new_rank >= mastery_rank,
+                estimate=min(1.0, max(0.0, record.estimate)),
+                method=record.method,
+                evidence_count=record.evidence_count,
+                cause_evidence_ids=cause_ids or record.evidence_ids,
+                section_ids=ref.sections_of(student_id),
+                recalculation=recalculation,
+            )
+        )
     return changes
 
 
@@ -331,16 +352,23 @@ def _watch(state: ProjectionState, changes: list[LevelChanged], now: datetime) -
     for (district_id, section), watch in sorted(touched.items()):
         config, ref = state.config(district_id), state.reference(district_id)
         info = ref.sections.get(section)
-        decision = regroup_if_due(watch, enrolled=ref.students_in(section), followed=config.follows(section),
-                                  threshold=config.settings.regroup_threshold, debounce=config.debounce, now=now,
-                                  school_id=info.school_id if info else None)
+        decision = regroup_if_due(
+            watch,
+            enrolled=ref.students_in(section),
+            followed=config.follows(section),
+            threshold=config.settings.regroup_threshold,
+            debounce=config.debounce,
+            now=now,
+            school_id=info.school_id if info else None,
+        )
         if decision is not None:
             due.append(replace(decision, level_ranks=config.ranks))
     return due
 
 
-def recalculate(state: ProjectionState, district_id: str, config: DistrictConfig, now: datetime,
-                cause_ids: tuple[str, ...] = ()) -> list[Emission]:
+def recalculate(
+    state: ProjectionState, district_id: str, config: DistrictConfig, now: datetime, cause_ids: tuple[str, ...] = ()
+) -> list[Emission]:
     """The district changed its method or scale: replay every record under the new config (state must hold
     the whole district) and report the level changes as recalculations."""
     state.configs[district_id] = config

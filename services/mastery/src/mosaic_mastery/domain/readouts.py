@@ -23,7 +23,7 @@ METHOD_WORDS = {
     "decaying_average": "an exponentially decaying average (each newer result leaves the older {keep} of their weight)",
     "n_mastery": "the mean of the results at or above {threshold:.2f}, once there are at least {n}",
     "bkt": "Bayesian knowledge tracing: the probability the skill is known "
-           "(learn {learn:.2f}, guess {guess:.2f}, slip {slip:.2f}, forget {forget:.2f})",
+    "(learn {learn:.2f}, guess {guess:.2f}, slip {slip:.2f}, forget {forget:.2f})",
 }
 
 
@@ -32,22 +32,42 @@ def explain(record: MasteryRecord, config: DistrictConfig, ref: DistrictReferenc
     scale = config.scale
     if record.is_rollup:
         children = ref.children(record.competency_id)
-        how = (f"Rolled up from its {len(children)} child competencies by '{config.settings.rollup_rule}' "
-               f"({record.evidence_count} pieces of evidence among them)")
+        how = (
+            f"Rolled up from its {len(children)} child competencies by '{config.settings.rollup_rule}' "
+            f"({record.evidence_count} pieces of evidence among them)"
+        )
     else:
         method = config.method_for(record.competency_id)
         words = METHOD_WORDS[method.name].format(
-            w=method.weight_latest, rest=1 - method.weight_latest, threshold=method.mastery_threshold, n=method.n,
-            keep=(f"{1 - method.weight_latest:.0%}" if method.decay_half_life_days is None
-                  else f"half per {method.decay_half_life_days:g} days"),
-            learn=method.bkt.learn, guess=method.bkt.guess, slip=method.bkt.slip, forget=method.bkt.forget)
+            w=method.weight_latest,
+            rest=1 - method.weight_latest,
+            threshold=method.mastery_threshold,
+            n=method.n,
+            keep=(
+                f"{1 - method.weight_latest:.0%}"
+                if method.decay_half_life_days is None
+                else f"half per {method.decay_half_life_days:g} days"
+            ),
+            learn=method.bkt.learn,
+            guess=method.bkt.guess,
+            slip=method.bkt.slip,
+            forget=method.bkt.forget,
+        )
         counted = [o for o in record.observations if counts(o, method)]
         weighted = sorted({o.kind for o in counted if effective_weight(o, method) != 1.0})
-        weights = (" Kinds weighted differently: " + ", ".join(
-            f"{k} ×{method.kind_weights.get(k, 1.0):g}" for k in weighted) + ".") if weighted else ""
+        weights = (
+            (
+                " Kinds weighted differently: "
+                + ", ".join(f"{k} ×{method.kind_weights.get(k, 1.0):g}" for k in weighted)
+                + "."
+            )
+            if weighted
+            else ""
+        )
         left_out = len(record.observations) - len(counted)
-        uncounted = (f" {left_out} goals or self-assessments are kept but not counted (district setting)."
-                     if left_out else "")
+        uncounted = (
+            f" {left_out} goals or self-assessments are kept but not counted (district setting)." if left_out else ""
+        )
         how = f"{len(counted)} results combined as {words}.{weights}{uncounted}"
     if record.estimate is None or record.level is None:
         return f"{how} Not enough evidence for an estimate yet."
@@ -63,30 +83,50 @@ def explain(record: MasteryRecord, config: DistrictConfig, ref: DistrictReferenc
     return f"{how} Estimate {record.estimate:.2f} → {record.level}{hysteresis}."
 
 
-def profile_entry(record: MasteryRecord | None, competency_id: str, config: DistrictConfig,
-                  ref: DistrictReference) -> dict[str, Any]:
+def profile_entry(
+    record: MasteryRecord | None, competency_id: str, config: DistrictConfig, ref: DistrictReference
+) -> dict[str, Any]:
     node = ref.competencies.get(competency_id)
     entry: dict[str, Any] = {
-        "competency_id": competency_id, "code": node.code if node else None,
-        "statement": node.statement if node else None, "parent_id": node.parent_id if node else None,
+        "competency_id": competency_id,
+        "code": node.code if node else None,
+        "statement": node.statement if node else None,
+        "parent_id": node.parent_id if node else None,
     }
     if record is None:
-        return {**entry, "level": None, "estimate": None, "trend": None, "evidence_count": 0,
-                "last_evidence_on": None, "mastered": False, "method": None, "explanation": "No evidence yet.",
-                "evidence": []}
+        return {
+            **entry,
+            "level": None,
+            "estimate": None,
+            "trend": None,
+            "evidence_count": 0,
+            "last_evidence_on": None,
+            "mastered": False,
+            "method": None,
+            "explanation": "No evidence yet.",
+            "evidence": [],
+        }
     scale = config.scale
     return {
-        **entry, "level": record.level, "estimate": record.estimate, "trend": record.trend,
-        "evidence_count": record.evidence_count, "last_evidence_on": record.last_evidence_on,
-        "mastered": record.level is not None and scale.is_mastered(record.level), "method": record.method,
+        **entry,
+        "level": record.level,
+        "estimate": record.estimate,
+        "trend": record.trend,
+        "evidence_count": record.evidence_count,
+        "last_evidence_on": record.last_evidence_on,
+        "mastered": record.level is not None and scale.is_mastered(record.level),
+        "method": record.method,
         "explanation": explain(record, config, ref),
-        "evidence": [{"evidence_id": o.evidence_id, "observed_on": o.observed_on, "score": o.score, "kind": o.kind}
-                     for o in record.observations],
+        "evidence": [
+            {"evidence_id": o.evidence_id, "observed_on": o.observed_on, "score": o.score, "kind": o.kind}
+            for o in record.observations
+        ],
     }
 
 
-def jagged_profile(student_id: str, records: Mapping[str, MasteryRecord], config: DistrictConfig,
-                   ref: DistrictReference) -> list[dict[str, Any]]:
+def jagged_profile(
+    student_id: str, records: Mapping[str, MasteryRecord], config: DistrictConfig, ref: DistrictReference
+) -> list[dict[str, Any]]:
     """Every competency of the district's frameworks (and any with evidence), in framework order."""
     ids = list(ref.competencies) + sorted(c for c in records if c not in ref.competencies)
     ordered = sorted(ids, key=lambda c: _framework_order(ref, c))
@@ -106,14 +146,16 @@ def level_summary(records: Iterable[MasteryRecord], students: int, config: Distr
     mastered = sum(counts[lv.name] for lv in scale.levels if scale.is_mastered(lv.name))
     return {
         "levels": {lv.name: counts.get(lv.name, 0) for lv in scale.levels},
-        "assessed": len(records), "not_assessed": max(0, students - len(records)),
+        "assessed": len(records),
+        "not_assessed": max(0, students - len(records)),
         "mastered_share": mastered / students if students else 0.0,
         "mean_estimate": fmean(r.estimate for r in records if r.estimate is not None) if records else None,
     }
 
 
-def summaries(students: set[str], records: Iterable[MasteryRecord], config: DistrictConfig,
-              ref: DistrictReference) -> list[dict[str, Any]]:
+def summaries(
+    students: set[str], records: Iterable[MasteryRecord], config: DistrictConfig, ref: DistrictReference
+) -> list[dict[str, Any]]:
     """Per competency: how a group of students stands (class or school)."""
     by_competency: dict[str, list[MasteryRecord]] = {}
     for r in records:
@@ -123,6 +165,11 @@ def summaries(students: set[str], records: Iterable[MasteryRecord], config: Dist
     out = []
     for c in competencies:
         node = ref.competencies.get(c)
-        out.append({"competency_id": c, "code": node.code if node else None,
-                    **level_summary(by_competency.get(c, []), len(students), config)})
+        out.append(
+            {
+                "competency_id": c,
+                "code": node.code if node else None,
+                **level_summary(by_competency.get(c, []), len(students), config),
+            }
+        )
     return out

@@ -117,8 +117,9 @@ def _advance(record: MasteryRecord, estimate: float | None, scale: MasteryScale)
         record.level = level_for(estimate, current_level(record.level, scale), scale).name
 
 
-def roll_up_record(record: MasteryRecord, children: list[MasteryRecord | None], n_children: int,
-                   config: DistrictConfig) -> None:
+def roll_up_record(
+    record: MasteryRecord, children: list[MasteryRecord | None], n_children: int, config: DistrictConfig
+) -> None:
     """A parent without evidence of its own: its children's estimates rolled up; its level has no hysteresis
     of its own (the children's levels carry it), so it is a function of the children alone."""
     scale, rule = config.scale, config.settings.rollup_rule

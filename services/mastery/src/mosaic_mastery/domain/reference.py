@@ -128,8 +128,9 @@ def apply_framework(ref: DistrictReference, framework: FrameworkPublished) -> No
         del ref.competencies[competency_id]
     ref.links = {link for link in ref.links if link[0] not in old_ids}
     for c in framework.competencies:
-        ref.competencies[c.id] = CompetencyNode(c.id, framework.framework_id, c.statement, c.code, c.parent_id,
-                                                c.sequence)
+        ref.competencies[c.id] = CompetencyNode(
+            c.id, framework.framework_id, c.statement, c.code, c.parent_id, c.sequence
+        )
     ref.links |= {(link.origin_id, link.destination_id, link.association_type) for link in framework.links}
     ref.changed()
 
@@ -173,6 +174,9 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
     for section_id in removed.sections:
         ref.sections.pop(section_id, None)
     gone_people, gone_sections, gone_pairs = set(removed.people), set(removed.sections), set(removed.enrollments)
-    ref.enrollments = {k: v for k, v in ref.enrollments.items()
-                       if k[1] not in gone_people and k[0] not in gone_sections and k not in gone_pairs}
+    ref.enrollments = {
+        k: v
+        for k, v in ref.enrollments.items()
+        if k[1] not in gone_people and k[0] not in gone_sections and k not in gone_pairs
+    }
     ref.changed()

@@ -46,8 +46,9 @@ class RegroupDue:
     level_ranks: Mapping[str | None, int] = field(default_factory=dict)  # level name -> rank, for consumers
 
 
-def note_change(watch: SectionWatch, student_id: str, competency_id: str, old_level: str | None,
-                new_level: str, at: datetime) -> None:
+def note_change(
+    watch: SectionWatch, student_id: str, competency_id: str, old_level: str | None, new_level: str, at: datetime
+) -> None:
     """Record one level change; a return to the level the student had at the last grouping cancels it."""
     key = (student_id, competency_id)
     before = watch.changes[key].level_at_grouping if key in watch.changes else old_level
@@ -65,9 +66,16 @@ def changed_students(watch: SectionWatch, enrolled: frozenset[str]) -> set[str]:
     return {student for student, _ in watch.changes if student in enrolled}
 
 
-def regroup_if_due(watch: SectionWatch, *, enrolled: frozenset[str], followed: tuple[str, ...],
-                   threshold: float, debounce: timedelta, now: datetime,
-                   school_id: str | None) -> RegroupDue | None:
+def regroup_if_due(
+    watch: SectionWatch,
+    *,
+    enrolled: frozenset[str],
+    followed: tuple[str, ...],
+    threshold: float,
+    debounce: timedelta,
+    now: datetime,
+    school_id: str | None,
+) -> RegroupDue | None:
     """One RegroupNeeded when the share of changed students reaches the threshold outside the debounce window;
     the watch then starts over."""
     if not enrolled or watch.window_started_at is None:
@@ -77,14 +85,23 @@ def regroup_if_due(watch: SectionWatch, *, enrolled: frozenset[str], followed: t
         return None
     if watch.last_emitted_at is not None and now - watch.last_emitted_at < debounce:
         return None
-    changes = tuple(sorted((s, c, p.level_at_grouping, p.level_now)
-                           for (s, c), p in watch.changes.items() if s in enrolled))
+    changes = tuple(
+        sorted((s, c, p.level_at_grouping, p.level_now) for (s, c), p in watch.changes.items() if s in enrolled)
+    )
     due = RegroupDue(
-        district_id=watch.district_id, section_id=watch.section_id, school_id=school_id, competency_ids=followed,
-        changes=changes, changed_students=len(students), section_size=len(enrolled), threshold=threshold,
+        district_id=watch.district_id,
+        section_id=watch.section_id,
+        school_id=school_id,
+        competency_ids=followed,
+        changes=changes,
+        changed_students=len(students),
+        section_size=len(enrolled),
+        threshold=threshold,
         window_started_at=watch.window_started_at,
-        reason=(f"{len(students)} of {len(enrolled)} students ({len(students) / len(enrolled):.0%}) changed level "
-                f"on the competencies this section groups by since the last grouping; threshold {threshold:.0%}"),
+        reason=(
+            f"{len(students)} of {len(enrolled)} students ({len(students) / len(enrolled):.0%}) changed level "
+            f"on the competencies this section groups by since the last grouping; threshold {threshold:.0%}"
+        ),
     )
     watch.changes.clear()
     watch.window_started_at = None

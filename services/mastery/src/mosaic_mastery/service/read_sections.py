@@ -83,4 +83,3 @@ async def school_summary(
         "students": len(students),
         "competencies": summaries(students, records, config, reference),
     }
-

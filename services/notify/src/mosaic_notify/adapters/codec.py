@@ -23,8 +23,9 @@ class ChannelDocument(BaseModel):
 
 
 # A wall-clock time in the guardian's zone: no UTC offset, so not JSON Schema's "time" format (which needs one).
-LocalTime = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
-                                            "examples": ["21:00"]})]
+LocalTime = Annotated[
+    time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "examples": ["21:00"]})
+]
 MAX_URL_CHARS = 2000  # written out (normalized) it must still be a URL pydantic reads back (2083 at most)
 
 
@@ -59,20 +60,28 @@ class PreferencesDocument(BaseModel):
     def to_domain(self) -> Preferences:
         quiet = QuietHours(self.quiet_hours.start, self.quiet_hours.end) if self.quiet_hours else None
         return Preferences(
-            language=self.language.lower(), timezone=self.timezone,
+            language=self.language.lower(),
+            timezone=self.timezone,
             channels={c: ChannelPreference(d.frequency, d.digest_hour, d.weekly_day) for c, d in self.channels.items()},
-            kinds=frozenset(self.kinds), quiet_hours=quiet, opted_out=frozenset(self.opted_out))
+            kinds=frozenset(self.kinds),
+            quiet_hours=quiet,
+            opted_out=frozenset(self.opted_out),
+        )
 
     @classmethod
     def from_domain(cls, prefs: Preferences) -> PreferencesDocument:
         quiet = prefs.quiet_hours
         return cls(
-            language=prefs.language, timezone=prefs.timezone,
-            channels={c: ChannelDocument(frequency=p.frequency, digest_hour=p.digest_hour, weekly_day=p.weekly_day)
-                      for c, p in prefs.channels.items()},
+            language=prefs.language,
+            timezone=prefs.timezone,
+            channels={
+                c: ChannelDocument(frequency=p.frequency, digest_hour=p.digest_hour, weekly_day=p.weekly_day)
+                for c, p in prefs.channels.items()
+            },
             kinds=sorted(prefs.kinds),
             quiet_hours=QuietHoursDocument(start=quiet.start, end=quiet.end) if quiet else None,
-            opted_out=sorted(prefs.opted_out))
+            opted_out=sorted(prefs.opted_out),
+        )
 
 
 class RulesDocument(BaseModel):
@@ -81,15 +90,28 @@ class RulesDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instant_kinds: list[NewsKind] = Field(default_factory=lambda: [NewsKind.MASTERED, NewsKind.NEW_GROUP])
-    urgent_kinds: list[NewsKind] = Field(default_factory=list,
-                                         description="pass quiet hours and digests; use sparingly")
+    urgent_kinds: list[NewsKind] = Field(
+        default_factory=list, description="pass quiet hours and digests; use sparingly"
+    )
     portal_webhook_url: HttpUrl | None = None
-    repeat_window_hours: float | None = Field(default=None, ge=0, le=366 * 24, description=(
-        "the same kind of news about the same competency reaches a guardian at most once in this many hours; "
-        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_REPEAT_WINDOW_HOURS, a week)"))
-    daily_instant_cap: int | None = Field(default=None, ge=0, le=1000, description=(
-        "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest; "
-        "null: the service's default (MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP, 3)"))
+    repeat_window_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=366 * 24,
+        description=(
+            "the same kind of news about the same competency reaches a guardian at most once in this many hours; "
+            "null: the service's default (MOSAIC_NOTIFY_DEFAULT_REPEAT_WINDOW_HOURS, a week)"
+        ),
+    )
+    daily_instant_cap: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description=(
+            "instant messages per guardian, channel and local day; past it, non-urgent news waits for the digest; "
+            "null: the service's default (MOSAIC_NOTIFY_DEFAULT_DAILY_INSTANT_CAP, 3)"
+        ),
+    )
 
     @field_validator("portal_webhook_url")
     @classmethod
@@ -99,17 +121,25 @@ class RulesDocument(BaseModel):
         return value
 
     def to_domain(self) -> DistrictRules:
-        return DistrictRules(frozenset(self.instant_kinds), frozenset(self.urgent_kinds),
-                             str(self.portal_webhook_url) if self.portal_webhook_url else None,
-                             self.repeat_window_hours, self.daily_instant_cap)
+        return DistrictRules(
+            frozenset(self.instant_kinds),
+            frozenset(self.urgent_kinds),
+            str(self.portal_webhook_url) if self.portal_webhook_url else None,
+            self.repeat_window_hours,
+            self.daily_instant_cap,
+        )
 
     @classmethod
     def from_domain(cls, rules: DistrictRules) -> RulesDocument:
-        return cls.model_validate({"instant_kinds": sorted(rules.instant_kinds),
-                                   "urgent_kinds": sorted(rules.urgent_kinds),
-                                   "portal_webhook_url": rules.portal_webhook_url,
-                                   "repeat_window_hours": rules.repeat_window_hours,
-                                   "daily_instant_cap": rules.daily_instant_cap})
+        return cls.model_validate(
+            {
+                "instant_kinds": sorted(rules.instant_kinds),
+                "urgent_kinds": sorted(rules.urgent_kinds),
+                "portal_webhook_url": rules.portal_webhook_url,
+                "repeat_window_hours": rules.repeat_window_hours,
+                "daily_instant_cap": rules.daily_instant_cap,
+            }
+        )
 
 
 def news_to_json(item: News) -> dict[str, Any]:

@@ -25,8 +25,9 @@ class EmailContent:
     eight_bit: bool  # parts sent as UTF-8 as they are: MAIL FROM must say BODY=8BITMIME
 
 
-def email_content(outgoing: Outgoing, *, sender: str, message_id: str, eight_bit: bool = False,
-                  date: str | None = None) -> EmailContent:
+def email_content(
+    outgoing: Outgoing, *, sender: str, message_id: str, eight_bit: bool = False, date: str | None = None
+) -> EmailContent:
     """The message; its parts as 8-bit UTF-8 when the server takes 8BITMIME and no line is too long, else base64.
 
     8-bit is what makes a digest cheap at both ends: nothing to encode here, and a few long lines instead of
@@ -35,16 +36,27 @@ def email_content(outgoing: Outgoing, *, sender: str, message_id: str, eight_bit
     parts = (outgoing.message.text, outgoing.message.html)
     raw = [p.replace("\r\n", "\n").replace("\n", "\r\n").encode() for p in parts]
     eight_bit = eight_bit and max(max(map(len, part.split(b"\r\n"))) for part in raw) <= 998
-    return EmailContent(email_bytes(outgoing, sender=sender, message_id=message_id, date=date,
-                                    parts=raw, eight_bit=eight_bit), eight_bit)
+    return EmailContent(
+        email_bytes(outgoing, sender=sender, message_id=message_id, date=date, parts=raw, eight_bit=eight_bit),
+        eight_bit,
+    )
 
 
-def email_bytes(outgoing: Outgoing, *, sender: str, message_id: str, date: str | None = None,
-                parts: list[bytes] | None = None, eight_bit: bool = False) -> bytes:
+def email_bytes(
+    outgoing: Outgoing,
+    *,
+    sender: str,
+    message_id: str,
+    date: str | None = None,
+    parts: list[bytes] | None = None,
+    eight_bit: bool = False,
+) -> bytes:
     """RFC 5322 message with CRLF line ends; List-Unsubscribe(-Post) give mail clients RFC 8058 one-click."""
     if parts is None:
-        parts = [p.replace("\r\n", "\n").replace("\n", "\r\n").encode()
-                 for p in (outgoing.message.text, outgoing.message.html)]
+        parts = [
+            p.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+            for p in (outgoing.message.text, outgoing.message.html)
+        ]
     message = outgoing.message
     boundary = f"=_mosaic_{outgoing.notification_id.replace('-', '')}"  # a base64 line never starts with "--"
     head = (
@@ -53,9 +65,16 @@ def email_bytes(outgoing: Outgoing, *, sender: str, message_id: str, date: str |
         f"Content-Language: {message.language}\r\nList-Unsubscribe: <{outgoing.unsubscribe_url}>\r\n"
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         f"X-Mosaic-Notification-Id: {outgoing.notification_id}\r\nMIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
-    return b"".join((head.encode(), _part(boundary, "plain", parts[0], eight_bit),
-                     _part(boundary, "html", parts[1], eight_bit), f"--{boundary}--\r\n".encode()))
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+    )
+    return b"".join(
+        (
+            head.encode(),
+            _part(boundary, "plain", parts[0], eight_bit),
+            _part(boundary, "html", parts[1], eight_bit),
+            f"--{boundary}--\r\n".encode(),
+        )
+    )
 
 
 def _part(boundary: str, subtype: str, body: bytes, eight_bit: bool) -> bytes:
@@ -64,9 +83,11 @@ def _part(boundary: str, subtype: str, body: bytes, eight_bit: bool) -> bytes:
         body += b"\r\n"  # the line break before a boundary belongs to the boundary (RFC 2046 5.1.1)
     else:  # base64 in 76-character lines, encoded in one C call (quoted-printable took about 100 µs a part)
         encoding, flat = "base64", binascii.b2a_base64(body, newline=False)
-        body = b"".join(flat[i:i + 76] + b"\r\n" for i in range(0, len(flat), 76))
-    return (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-            f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode() + body
+        body = b"".join(flat[i : i + 76] + b"\r\n" for i in range(0, len(flat), 76))
+    return (
+        f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    ).encode() + body
 
 
 def _header(value: str) -> str:
@@ -91,8 +112,18 @@ class EmailSender:
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         s = settings
-        self.pool = SmtpPool(SmtpOptions(s.smtp_host, s.smtp_port, s.send_timeout_seconds, s.smtp_start_tls,
-                                         s.smtp_username, s.smtp_password, s.message_id_domain), s.smtp_connections)
+        self.pool = SmtpPool(
+            SmtpOptions(
+                s.smtp_host,
+                s.smtp_port,
+                s.send_timeout_seconds,
+                s.smtp_start_tls,
+                s.smtp_username,
+                s.smtp_password,
+                s.message_id_domain,
+            ),
+            s.smtp_connections,
+        )
         self.envelope_sender = parseaddr(s.smtp_from)[1] or s.smtp_from
 
     def message_id(self, notification_id: str) -> str:
@@ -103,8 +134,12 @@ class EmailSender:
         await self.pool.learn_extensions()
 
     def content(self, outgoing: Outgoing) -> EmailContent:
-        return email_content(outgoing, sender=self.settings.smtp_from, eight_bit="8BITMIME" in self.pool.extensions,
-                             message_id=self.message_id(outgoing.notification_id))
+        return email_content(
+            outgoing,
+            sender=self.settings.smtp_from,
+            eight_bit="8BITMIME" in self.pool.extensions,
+            message_id=self.message_id(outgoing.notification_id),
+        )
 
     async def send(self, outgoing: Outgoing, content: EmailContent | None = None) -> None:
         """Deliver (`content` when already built), or raise TransientFailure / PermanentFailure."""
@@ -130,8 +165,9 @@ class EmailSender:
             return None
         try:
             async with httpx.AsyncClient(timeout=10) as client:
-                reply = await client.get(self.settings.smtp_lookup_url,
-                                         params={"message_id": self.message_id(notification_id)})
+                reply = await client.get(
+                    self.settings.smtp_lookup_url, params={"message_id": self.message_id(notification_id)}
+                )
                 reply.raise_for_status()
                 return bool(reply.json()["found"])
         except (httpx.HTTPError, KeyError, ValueError):

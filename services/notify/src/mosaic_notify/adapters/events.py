@@ -18,9 +18,15 @@ def family_notified(row: Any, news: list[News], language: str, now: datetime) ->
     envelopes = []
     for student_id, mine in _by_student(news):
         data = FamilyNotified(
-            notification_id=row.notification_id, guardian_id=row.guardian_id, student_id=student_id,
-            channel=row.channel, news_kind=row.news_kind, language=language,
-            cause_event_ids=tuple(item.cause_event_id for item in mine), digest=row.digest)
+            notification_id=row.notification_id,
+            guardian_id=row.guardian_id,
+            student_id=student_id,
+            channel=row.channel,
+            news_kind=row.news_kind,
+            language=language,
+            cause_event_ids=tuple(item.cause_event_id for item in mine),
+            digest=row.digest,
+        )
         event_id = derived_event_id(row.notification_id, data.event_type, student_id)
         envelopes.append(_envelope(data, mine[0], row.district_id, event_id, now))
     return envelopes
@@ -30,9 +36,16 @@ def notification_failed(row: Any, news: list[News], reason: str, will_retry: boo
     envelopes = []
     for student_id, mine in _by_student(news):
         data = NotificationFailed(
-            notification_id=row.notification_id, guardian_id=row.guardian_id, student_id=student_id,
-            channel=row.channel, news_kind=row.news_kind, cause_event_ids=tuple(i.cause_event_id for i in mine),
-            reason=reason[:1000], attempts=max(1, row.attempts), will_retry=will_retry)
+            notification_id=row.notification_id,
+            guardian_id=row.guardian_id,
+            student_id=student_id,
+            channel=row.channel,
+            news_kind=row.news_kind,
+            cause_event_ids=tuple(i.cause_event_id for i in mine),
+            reason=reason[:1000],
+            attempts=max(1, row.attempts),
+            will_retry=will_retry,
+        )
         event_id = derived_event_id(row.notification_id, data.event_type, student_id, str(row.attempts))
         envelopes.append(_envelope(data, mine[0], row.district_id, event_id, now))
     return envelopes
@@ -42,8 +55,16 @@ def _by_student(news: list[News]) -> list[tuple[str, list[News]]]:
     return [(sid, [n for n in news if n.student_id == sid]) for sid in sorted({n.student_id for n in news})]
 
 
-def _envelope(data: FamilyNotified | NotificationFailed, cause: News, district_id: str, event_id: uuid.UUID,
-              now: datetime) -> Envelope:
-    return new_envelope(data, district_id=district_id, producer=PRODUCER, subject=data.student_id, occurred_at=now,
-                        correlation_id=uuid.UUID(cause.correlation_id), event_id=event_id,
-                        causation_id=uuid.UUID(cause.cause_event_id))
+def _envelope(
+    data: FamilyNotified | NotificationFailed, cause: News, district_id: str, event_id: uuid.UUID, now: datetime
+) -> Envelope:
+    return new_envelope(
+        data,
+        district_id=district_id,
+        producer=PRODUCER,
+        subject=data.student_id,
+        occurred_at=now,
+        correlation_id=uuid.UUID(cause.correlation_id),
+        event_id=event_id,
+        causation_id=uuid.UUID(cause.cause_event_id),
+    )

@@ -33,46 +33,69 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) ->
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
     changes = {k: v for k, v in values.items() if k not in keys}
-    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes) if changes
-                          else statement.on_conflict_do_nothing())
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing()
+    )
 
 
 # --- contacts -------------------------------------------------------------------------------
+
 
 async def upsert_some(session: AsyncSession, table: Table, values: dict[str, Any], update_only: Iterable[str]) -> None:
     """Insert the row, or update only the named columns of the row that is there."""
     keys = [c.name for c in table.primary_key.columns]
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(**values)
-    await session.execute(statement.on_conflict_do_update(index_elements=keys,
-                                                          set_={k: values[k] for k in update_only}))
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_={k: values[k] for k in update_only})
+    )
 
 
 async def save_guardian(session: AsyncSession, guardian: Guardian) -> set[str]:
     """Store a guardian, replace their links to students with the roster's; returns the newly linked students.
     A roster carries no names or contacts (they come from the people topic, `save_reachable`): those it lacks stay."""
-    contacts = {"given_name": guardian.given_name, "family_name": guardian.family_name, "email": guardian.email,
-                "phone": guardian.phone, "sms": guardian.sms}
-    await upsert_some(session, t.guardians, {
-        "district_id": guardian.district_id, "guardian_id": guardian.guardian_id,
-        **contacts, "given_name": guardian.given_name or "", "family_name": guardian.family_name or "",
-        "language": guardian.language, "active": True},
-        ("language", "active", *(k for k, v in contacts.items() if v is not None)))
+    contacts = {
+        "given_name": guardian.given_name,
+        "family_name": guardian.family_name,
+        "email": guardian.email,
+        "phone": guardian.phone,
+        "sms": guardian.sms,
+    }
+    await upsert_some(
+        session,
+        t.guardians,
+        {
+            "district_id": guardian.district_id,
+            "guardian_id": guardian.guardian_id,
+            **contacts,
+            "given_name": guardian.given_name or "",
+            "family_name": guardian.family_name or "",
+            "language": guardian.language,
+            "active": True,
+        },
+        ("language", "active", *(k for k, v in contacts.items() if v is not None)),
+    )
     link = t.guardian_students
     mine = (link.c.district_id == guardian.district_id) & (link.c.guardian_id == guardian.guardian_id)
     before = set((await session.execute(select(link.c.student_id).where(mine))).scalars())
     if guardian.links_authoritative:
         await session.execute(delete(link).where(mine))
     for student_id in guardian.student_ids:
-        await insert_ignore(session, link, {"district_id": guardian.district_id, "student_id": student_id,
-                                            "guardian_id": guardian.guardian_id})
+        await insert_ignore(
+            session,
+            link,
+            {"district_id": guardian.district_id, "student_id": student_id, "guardian_id": guardian.guardian_id},
+        )
     return set(guardian.student_ids) - before
 
 
 async def link_guardian(session: AsyncSession, district_id: str, guardian_id: str, student_id: str) -> bool:
     """Add one link (a student's record names a guardian given in another roster part); True when new."""
-    return await insert_ignore(session, t.guardian_students, {"district_id": district_id, "student_id": student_id,
-                                                              "guardian_id": guardian_id})
+    return await insert_ignore(
+        session, t.guardian_students, {"district_id": district_id, "student_id": student_id, "guardian_id": guardian_id}
+    )
 
 
 async def save_student(session: AsyncSession, student: Student) -> None:
@@ -86,38 +109,73 @@ async def save_student(session: AsyncSession, student: Student) -> None:
 async def save_reachable(session: AsyncSession, person: Reachable) -> None:
     """A guardian's name and contacts, or a student's first name; the roster adds the links and language."""
     if person.is_guardian:
-        contacts = {"given_name": person.given_name or "", "family_name": person.family_name or "",
-                    "email": person.email, "phone": person.phone, "sms": person.sms}
-        await upsert_some(session, t.guardians, {"district_id": person.district_id, "guardian_id": person.person_id,
-                                                 "language": DEFAULT_LANGUAGE, "active": True, **contacts}, contacts)
+        contacts = {
+            "given_name": person.given_name or "",
+            "family_name": person.family_name or "",
+            "email": person.email,
+            "phone": person.phone,
+            "sms": person.sms,
+        }
+        await upsert_some(
+            session,
+            t.guardians,
+            {
+                "district_id": person.district_id,
+                "guardian_id": person.person_id,
+                "language": DEFAULT_LANGUAGE,
+                "active": True,
+                **contacts,
+            },
+            contacts,
+        )
     else:
-        await upsert(session, t.students, {"district_id": person.district_id, "student_id": person.person_id,
-                                           "given_name": person.given_name or ""})
+        await upsert(
+            session,
+            t.students,
+            {"district_id": person.district_id, "student_id": person.person_id, "given_name": person.given_name or ""},
+        )
 
 
 async def remove_people(session: AsyncSession, district_id: str, person_ids: Sequence[str]) -> None:
     """People gone from the roster: guardians stop receiving news; links on either side go."""
     if not person_ids:
         return
-    await session.execute(update(t.guardians).where(
-        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id.in_(person_ids)).values(active=False))
+    await session.execute(
+        update(t.guardians)
+        .where(t.guardians.c.district_id == district_id, t.guardians.c.guardian_id.in_(person_ids))
+        .values(active=False)
+    )
     link = t.guardian_students
-    await session.execute(delete(link).where(link.c.district_id == district_id).where(
-        link.c.guardian_id.in_(person_ids) | link.c.student_id.in_(person_ids)))
+    await session.execute(
+        delete(link)
+        .where(link.c.district_id == district_id)
+        .where(link.c.guardian_id.in_(person_ids) | link.c.student_id.in_(person_ids))
+    )
 
 
 async def guardians_of(session: AsyncSession, district_id: str, student_id: str) -> list[Guardian]:
     link = t.guardian_students
     ids = select(link.c.guardian_id).where(link.c.district_id == district_id, link.c.student_id == student_id)
-    rows = (await session.execute(select(t.guardians).where(
-        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id.in_(ids),
-        t.guardians.c.active.is_(True)))).all()
+    rows = (
+        await session.execute(
+            select(t.guardians).where(
+                t.guardians.c.district_id == district_id,
+                t.guardians.c.guardian_id.in_(ids),
+                t.guardians.c.active.is_(True),
+            )
+        )
+    ).all()
     return [await _guardian(session, row) for row in rows]
 
 
 async def load_guardian(session: AsyncSession, district_id: str, guardian_id: str) -> Guardian | None:
-    row = (await session.execute(select(t.guardians).where(
-        t.guardians.c.district_id == district_id, t.guardians.c.guardian_id == guardian_id))).first()
+    row = (
+        await session.execute(
+            select(t.guardians).where(
+                t.guardians.c.district_id == district_id, t.guardians.c.guardian_id == guardian_id
+            )
+        )
+    ).first()
     return None if row is None or not row.active else await _guardian(session, row)
 
 
@@ -128,54 +186,92 @@ async def guardians_with_sms(session: AsyncSession, number: str) -> list[Guardia
 
 async def _guardian(session: AsyncSession, row: Any) -> Guardian:
     link = t.guardian_students
-    student_ids = (await session.execute(select(link.c.student_id).where(
-        link.c.district_id == row.district_id, link.c.guardian_id == row.guardian_id)
-        .order_by(link.c.student_id))).scalars().all()
-    return Guardian(row.district_id, row.guardian_id, row.given_name, row.family_name, row.email, row.phone,
-                    row.sms, row.language, tuple(student_ids))
+    student_ids = (
+        (
+            await session.execute(
+                select(link.c.student_id)
+                .where(link.c.district_id == row.district_id, link.c.guardian_id == row.guardian_id)
+                .order_by(link.c.student_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return Guardian(
+        row.district_id,
+        row.guardian_id,
+        row.given_name,
+        row.family_name,
+        row.email,
+        row.phone,
+        row.sms,
+        row.language,
+        tuple(student_ids),
+    )
 
 
 async def student_names(session: AsyncSession, district_id: str, student_ids: Iterable[str]) -> dict[str, str]:
-    rows = await session.execute(select(t.students.c.student_id, t.students.c.given_name).where(
-        t.students.c.district_id == district_id, t.students.c.student_id.in_(list(student_ids))))
+    rows = await session.execute(
+        select(t.students.c.student_id, t.students.c.given_name).where(
+            t.students.c.district_id == district_id, t.students.c.student_id.in_(list(student_ids))
+        )
+    )
     return {r.student_id: r.given_name for r in rows}
 
 
 # --- framework ------------------------------------------------------------------------------
 
-async def save_competency(session: AsyncSession, district_id: str, competency_id: str, code: str | None,
-                          name: str) -> None:
-    await upsert(session, t.competencies, {"district_id": district_id, "competency_id": competency_id,
-                                           "code": code, "name": name})
+
+async def save_competency(
+    session: AsyncSession, district_id: str, competency_id: str, code: str | None, name: str
+) -> None:
+    await upsert(
+        session,
+        t.competencies,
+        {"district_id": district_id, "competency_id": competency_id, "code": code, "name": name},
+    )
 
 
 async def competency_name(session: AsyncSession, district_id: str, competency_id: str) -> str | None:
-    return await session.scalar(select(t.competencies.c.name).where(
-        t.competencies.c.district_id == district_id, t.competencies.c.competency_id == competency_id))
+    return await session.scalar(
+        select(t.competencies.c.name).where(
+            t.competencies.c.district_id == district_id, t.competencies.c.competency_id == competency_id
+        )
+    )
 
 
 # --- preferences and rules ------------------------------------------------------------------
 
+
 async def load_preferences(session: AsyncSession, guardian: Guardian, settings: NotifySettings) -> Preferences:
     """Stored preferences, or the district defaults in the language the roster gives for the guardian."""
-    document = await session.scalar(select(t.preferences.c.document).where(
-        t.preferences.c.district_id == guardian.district_id, t.preferences.c.guardian_id == guardian.guardian_id))
+    document = await session.scalar(
+        select(t.preferences.c.document).where(
+            t.preferences.c.district_id == guardian.district_id, t.preferences.c.guardian_id == guardian.guardian_id
+        )
+    )
     if document is None:
-        return default_preferences(guardian.language, settings.default_timezone,
-                                   parse_quiet_hours(settings.default_quiet_hours))
+        return default_preferences(
+            guardian.language, settings.default_timezone, parse_quiet_hours(settings.default_quiet_hours)
+        )
     return PreferencesDocument.model_validate(document).to_domain()
 
 
-async def save_preferences(session: AsyncSession, district_id: str, guardian_id: str, prefs: Preferences,
-                           now: datetime) -> None:
+async def save_preferences(
+    session: AsyncSession, district_id: str, guardian_id: str, prefs: Preferences, now: datetime
+) -> None:
     document = PreferencesDocument.from_domain(prefs).model_dump(mode="json")
-    await upsert(session, t.preferences, {"district_id": district_id, "guardian_id": guardian_id,
-                                          "document": document, "updated_at": now})
+    await upsert(
+        session,
+        t.preferences,
+        {"district_id": district_id, "guardian_id": guardian_id, "document": document, "updated_at": now},
+    )
 
 
 async def load_rules(session: AsyncSession, district_id: str) -> DistrictRules:
-    document = await session.scalar(select(t.district_rules.c.document).where(
-        t.district_rules.c.district_id == district_id))
+    document = await session.scalar(
+        select(t.district_rules.c.document).where(t.district_rules.c.district_id == district_id)
+    )
     return DEFAULT_RULES if document is None else RulesDocument.model_validate(document).to_domain()
 
 
@@ -186,17 +282,30 @@ async def save_rules(session: AsyncSession, district_id: str, rules: DistrictRul
 
 # --- news, notifications, digests, log ------------------------------------------------------
 
+
 async def add_news(session: AsyncSession, item: News) -> bool:
     """Record a piece of news once; False when it is already known (a re-sent or twin event)."""
-    return await insert_ignore(session, t.news, {
-        "news_id": item.news_id, "district_id": item.district_id, "student_id": item.student_id,
-        "kind": item.kind.value, "cause_event_id": item.cause_event_id, "occurred_at": item.occurred_at,
-        "document": news_to_json(item)})
+    return await insert_ignore(
+        session,
+        t.news,
+        {
+            "news_id": item.news_id,
+            "district_id": item.district_id,
+            "student_id": item.student_id,
+            "kind": item.kind.value,
+            "cause_event_id": item.cause_event_id,
+            "occurred_at": item.occurred_at,
+            "document": news_to_json(item),
+        },
+    )
 
 
 async def recent_news(session: AsyncSession, district_id: str, student_id: str, since: datetime) -> list[News]:
-    rows = await session.execute(select(t.news.c.document).where(
-        t.news.c.district_id == district_id, t.news.c.student_id == student_id, t.news.c.occurred_at >= since))
+    rows = await session.execute(
+        select(t.news.c.document).where(
+            t.news.c.district_id == district_id, t.news.c.student_id == student_id, t.news.c.occurred_at >= since
+        )
+    )
     return [news_from_json(r.document) for r in rows]
 
 
@@ -207,17 +316,34 @@ async def load_news(session: AsyncSession, news_ids: Sequence[str]) -> list[News
 
 async def log_attempt(session: AsyncSession, notification: Any, outcome: str, detail: str, at: datetime) -> None:
     DELIVERIES.labels(notification.channel, outcome).inc()  # delivery outcomes on /metrics
-    await session.execute(t.delivery_log.insert().values(
-        notification_id=notification.notification_id, district_id=notification.district_id,
-        attempt=notification.attempts, at=at, outcome=outcome, detail=detail[:2000]))
+    await session.execute(
+        t.delivery_log.insert().values(
+            notification_id=notification.notification_id,
+            district_id=notification.district_id,
+            attempt=notification.attempts,
+            at=at,
+            outcome=outcome,
+            detail=detail[:2000],
+        )
+    )
 
 
-async def notifications_with_log(session: AsyncSession, district_id: str, guardian_id: str,
-                                 limit: int) -> list[tuple[Any, list[Any]]]:
+async def notifications_with_log(
+    session: AsyncSession, district_id: str, guardian_id: str, limit: int
+) -> list[tuple[Any, list[Any]]]:
     """A guardian's newest notifications, each with its delivery attempts in order."""
     n, log = t.notifications, t.delivery_log
-    rows = (await session.execute(select(n).where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)
-                                  .order_by(n.c.created_at.desc()).limit(limit))).all()
-    entries = (await session.execute(select(log).where(log.c.notification_id.in_([r.notification_id for r in rows]))
-                                     .order_by(log.c.id))).all()
+    rows = (
+        await session.execute(
+            select(n)
+            .where(n.c.district_id == district_id, n.c.guardian_id == guardian_id)
+            .order_by(n.c.created_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    entries = (
+        await session.execute(
+            select(log).where(log.c.notification_id.in_([r.notification_id for r in rows])).order_by(log.c.id)
+        )
+    ).all()
     return [(r, [e for e in entries if e.notification_id == r.notification_id]) for r in rows]

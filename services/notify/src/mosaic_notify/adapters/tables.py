@@ -35,7 +35,8 @@ class UTCDateTime(TypeDecorator):
 
 
 guardians = Table(
-    "notify_guardians", metadata,
+    "notify_guardians",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
     Column("given_name", String(200), nullable=False),
@@ -48,21 +49,24 @@ guardians = Table(
 )
 
 guardian_students = Table(
-    "notify_guardian_students", metadata,
+    "notify_guardian_students",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("student_id", String(128), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
 )
 
 students = Table(
-    "notify_students", metadata,
+    "notify_students",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("student_id", String(128), primary_key=True),
     Column("given_name", String(200), nullable=False),
 )
 
 competencies = Table(
-    "notify_competencies", metadata,
+    "notify_competencies",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("competency_id", String(256), primary_key=True),
     Column("code", String(128)),
@@ -70,7 +74,8 @@ competencies = Table(
 )
 
 preferences = Table(
-    "notify_preferences", metadata,
+    "notify_preferences",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
     Column("document", JSON, nullable=False),
@@ -78,14 +83,16 @@ preferences = Table(
 )
 
 district_rules = Table(
-    "notify_district_rules", metadata,
+    "notify_district_rules",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("document", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
 news = Table(
-    "notify_news", metadata,
+    "notify_news",
+    metadata,
     Column("news_id", String(36), primary_key=True),
     Column("district_id", String(64), nullable=False),
     Column("student_id", String(128), nullable=False),
@@ -96,7 +103,8 @@ news = Table(
 )
 
 notifications = Table(
-    "notify_notifications", metadata,
+    "notify_notifications",
+    metadata,
     Column("notification_id", String(36), primary_key=True),
     Column("district_id", String(64), nullable=False),
     Column("guardian_id", String(128), nullable=False),
@@ -118,7 +126,8 @@ notifications = Table(
 )
 
 digest_items = Table(
-    "notify_digest_items", metadata,
+    "notify_digest_items",
+    metadata,
     Column("district_id", String(64), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
     Column("channel", String(16), primary_key=True),
@@ -129,7 +138,8 @@ digest_items = Table(
 )
 
 delivery_log = Table(
-    "notify_delivery_log", metadata,
+    "notify_delivery_log",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("notification_id", String(36), nullable=False, index=True),
     Column("district_id", String(64), nullable=False),
@@ -140,7 +150,8 @@ delivery_log = Table(
 )
 
 told_news = Table(
-    "notify_told_news", metadata,  # the last time each guardian was told one kind of news about one competency
+    "notify_told_news",
+    metadata,  # the last time each guardian was told one kind of news about one competency
     Column("district_id", String(64), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
     Column("news_key", String(512), primary_key=True),
@@ -149,7 +160,8 @@ told_news = Table(
 )
 
 instant_counts = Table(
-    "notify_instant_counts", metadata,  # instant messages planned per guardian, channel and local day
+    "notify_instant_counts",
+    metadata,  # instant messages planned per guardian, channel and local day
     Column("district_id", String(64), primary_key=True),
     Column("guardian_id", String(128), primary_key=True),
     Column("channel", String(16), primary_key=True),

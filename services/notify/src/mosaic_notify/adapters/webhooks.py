@@ -18,30 +18,50 @@ ID_HEADER = "Mosaic-Notification-Id"
 def portal_payload(outgoing: Outgoing) -> dict[str, Any]:
     message = outgoing.message
     return {
-        "notification_id": outgoing.notification_id, "district_id": outgoing.guardian.district_id,
-        "guardian_id": outgoing.guardian.guardian_id, "student_ids": sorted({n.student_id for n in outgoing.news}),
-        "kinds": sorted({n.kind.value for n in outgoing.news}), "digest": outgoing.digest,
-        "language": message.language, "subject": message.subject, "text": message.text, "html": message.html,
+        "notification_id": outgoing.notification_id,
+        "district_id": outgoing.guardian.district_id,
+        "guardian_id": outgoing.guardian.guardian_id,
+        "student_ids": sorted({n.student_id for n in outgoing.news}),
+        "kinds": sorted({n.kind.value for n in outgoing.news}),
+        "digest": outgoing.digest,
+        "language": message.language,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
         "cause_event_ids": [n.cause_event_id for n in outgoing.news],
     }
 
 
 def sms_payload(outgoing: Outgoing) -> dict[str, Any]:
-    return {"notification_id": outgoing.notification_id, "to": outgoing.guardian.sms,
-            "language": outgoing.message.language, "text": outgoing.message.short}
+    return {
+        "notification_id": outgoing.notification_id,
+        "to": outgoing.guardian.sms,
+        "language": outgoing.message.language,
+        "text": outgoing.message.short,
+    }
 
 
 def push_payload(outgoing: Outgoing) -> dict[str, Any]:
-    return {"notification_id": outgoing.notification_id, "district_id": outgoing.guardian.district_id,
-            "guardian_id": outgoing.guardian.guardian_id, "language": outgoing.message.language,
-            "title": outgoing.message.subject, "body": outgoing.message.short}
+    return {
+        "notification_id": outgoing.notification_id,
+        "district_id": outgoing.guardian.district_id,
+        "guardian_id": outgoing.guardian.guardian_id,
+        "language": outgoing.message.language,
+        "title": outgoing.message.subject,
+        "body": outgoing.message.short,
+    }
 
 
 class WebhookSender:
     """POSTs a JSON body signed with HMAC-SHA256 (see domain/signing.py); same id on every retry."""
 
-    def __init__(self, secret: str, url_for: Callable[[Outgoing], str | None],
-                 payload: Callable[[Outgoing], dict[str, Any]], timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        secret: str,
+        url_for: Callable[[Outgoing], str | None],
+        payload: Callable[[Outgoing], dict[str, Any]],
+        timeout_s: float = 10.0,
+    ) -> None:
         self.secret = secret
         self.url_for = url_for
         self.payload = payload
@@ -52,8 +72,11 @@ class WebhookSender:
         if not url:
             raise PermanentFailure(f"no webhook URL is configured for the {outgoing.channel} channel")
         body = json.dumps(self.payload(outgoing), ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", ID_HEADER: outgoing.notification_id,
-                   SIGNATURE_HEADER: webhook_signature(self.secret, int(time.time()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            ID_HEADER: outgoing.notification_id,
+            SIGNATURE_HEADER: webhook_signature(self.secret, int(time.time()), body),
+        }
         try:
             async with httpx.AsyncClient(timeout=self.timeout_s) as client:
                 reply = await client.post(url, content=body, headers=headers)

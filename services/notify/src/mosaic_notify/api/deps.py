@@ -17,4 +17,3 @@ def settings_of(request: Request) -> NotifySettings:
 def now_of(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
-

@@ -30,15 +30,20 @@ class SmsReplyHandled(BaseModel):
     guardians: int = Field(description="guardians with this number whose SMS preference changed")
 
 
-@router.post("/sms/inbound",
-             response_model=SmsReplyHandled, responses=errors(401, 413, 415, 422),
-             summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
-             dependencies=[Depends(public("the provider signs the request with the inbound secret"))])
+@router.post(
+    "/sms/inbound",
+    response_model=SmsReplyHandled,
+    responses=errors(401, 413, 415, 422),
+    summary="An SMS reply: STOP opts the number out of SMS, START opts it back in",
+    dependencies=[Depends(public("the provider signs the request with the inbound secret"))],
+)
 async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     body = await request.body()
     if not verify_signature(settings_of(request).inbound_secret, request.headers.get(SIGNATURE_HEADER, ""), body):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                            detail=f"missing or wrong {SIGNATURE_HEADER} header (t=<unix>,v1=<HMAC-SHA256>)")
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail=f"missing or wrong {SIGNATURE_HEADER} header (t=<unix>,v1=<HMAC-SHA256>)",
+        )
     try:
         reply = InboundSms.model_validate_json(body)
     except ValidationError as exc:
@@ -47,6 +52,7 @@ async def inbound_sms(request: Request, session: Session) -> dict[str, object]:
     if word not in STOP_WORDS | START_WORDS:
         return {"action": "none", "guardians": 0}
     opt_out = word in STOP_WORDS
-    changed = await change_preferences.answer_sms_reply(session, reply.from_number, opt_out, now_of(request),
-                                                        settings_of(request))
+    changed = await change_preferences.answer_sms_reply(
+        session, reply.from_number, opt_out, now_of(request), settings_of(request)
+    )
     return {"action": "opt_out" if opt_out else "opt_in", "guardians": changed}

@@ -51,7 +51,8 @@ def contacts_from_roster(district_id: str, roster: RosterChanged) -> RosterConta
     links = _links_from_students(roster.people)
     guardians = tuple(
         _guardian(district_id, p, tuple(sorted(set(p.related_ids) | links.get(p.id, set()))))
-        for p in roster.people if p.role in GUARDIAN_ROLES
+        for p in roster.people
+        if p.role in GUARDIAN_ROLES
     )
     here = {g.guardian_id for g in guardians}
     other_links = tuple(sorted((g, s) for g, students_of in links.items() if g not in here for s in students_of))
@@ -70,8 +71,15 @@ def _links_from_students(people: tuple[Person, ...]) -> dict[str, set[str]]:
 
 def _guardian(district_id: str, person: Person, student_ids: tuple[str, ...]) -> Guardian:
     return Guardian(
-        district_id=district_id, guardian_id=person.id, given_name=None, family_name=None, email=None, phone=None,
-        sms=None, language=normalize_language(person.preferred_language), student_ids=student_ids,
+        district_id=district_id,
+        guardian_id=person.id,
+        given_name=None,
+        family_name=None,
+        email=None,
+        phone=None,
+        sms=None,
+        language=normalize_language(person.preferred_language),
+        student_ids=student_ids,
         links_authoritative=bool(person.related_ids),
     )
 
@@ -92,8 +100,16 @@ class Reachable:
 
 def reachable_from(district_id: str, details: PersonDetailsChanged) -> Reachable:
     """A guardian's texts go to their SMS number, else their phone."""
-    return Reachable(district_id, details.person_id, details.role in GUARDIAN_ROLES, details.given_name,
-                     details.family_name, details.email, details.phone, details.sms or details.phone)
+    return Reachable(
+        district_id,
+        details.person_id,
+        details.role in GUARDIAN_ROLES,
+        details.given_name,
+        details.family_name,
+        details.email,
+        details.phone,
+        details.sms or details.phone,
+    )
 
 
 def normalize_language(tag: str | None) -> str:

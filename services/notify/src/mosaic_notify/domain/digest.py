@@ -25,8 +25,9 @@ class Digest:
         return sum(len(items) for _, items in self.by_student)
 
 
-def build_daily_digest(guardian: Guardian, news: Iterable[News], day: date,
-                       kinds: frozenset[NewsKind] = frozenset(NewsKind)) -> Digest | None:
+def build_daily_digest(
+    guardian: Guardian, news: Iterable[News], day: date, kinds: frozenset[NewsKind] = frozenset(NewsKind)
+) -> Digest | None:
     """One digest per guardian: their students' news, the latest per competency or block, ordered for a parent."""
     mine = [n for n in news if n.student_id in guardian.student_ids and n.kind in kinds]
     if not mine:

@@ -71,9 +71,15 @@ class MessageRenderer:
 
     def __init__(self, root: Path = TEMPLATES_ROOT) -> None:
         self.root = root
-        self.env = Environment(loader=FileSystemLoader(root), autoescape=select_autoescape(["html.j2"]),
-                               undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False,
-                               cache_size=-1, extensions=["jinja2.ext.i18n"])
+        self.env = Environment(
+            loader=FileSystemLoader(root),
+            autoescape=select_autoescape(["html.j2"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            auto_reload=False,
+            cache_size=-1,
+            extensions=["jinja2.ext.i18n"],
+        )
         self.env.filters.update(date=_date, time=_time, weekday=_weekday, number=_number)
         # Templates are written in their own language: gettext is the identity, ngettext chooses the form.
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -98,12 +104,16 @@ class MessageRenderer:
 
     def render_digest(self, digest: Digest, audience: Audience) -> Message:
         language = self.language_for(audience.language)
-        groups = [Group(self._student(sid, audience, language), [self._parts(n, audience, language) for n in items])
-                  for sid, items in digest.by_student]
+        groups = [
+            Group(self._student(sid, audience, language), [self._parts(n, audience, language) for n in items])
+            for sid, items in digest.by_student
+        ]
         when = datetime.combine(digest.day, datetime.min.time(), tzinfo=ZoneInfo(audience.timezone))
         students = self._names([g.student for g in groups], language)
-        subject = self._render(f"{language}/digest_subject.j2", {
-            "students": students, "count": digest.count, "locale": language, "tz": audience.timezone}).strip()
+        subject = self._render(
+            f"{language}/digest_subject.j2",
+            {"students": students, "count": digest.count, "locale": language, "tz": audience.timezone},
+        ).strip()
         text, html = self._layout(audience, language, groups, digest=True, day=when, count=digest.count)
         return Message(language, subject, text, html, f"{subject}. {groups[0].entries[0].subject}.")
 
@@ -113,9 +123,13 @@ class MessageRenderer:
             "student": self._student(news.student_id, audience, language),
             "competency": competency_label(news.competency_name, words),
             "session": news.session_title or words["a_session"],
-            "old_level": level_words(news.old_level, words), "new_level": level_words(news.new_level, words),
-            "evidence_count": news.evidence_count, "dropped": news.dropped, "starts_at": news.starts_at,
-            "locale": language, "tz": audience.timezone,
+            "old_level": level_words(news.old_level, words),
+            "new_level": level_words(news.new_level, words),
+            "evidence_count": news.evidence_count,
+            "dropped": news.dropped,
+            "starts_at": news.starts_at,
+            "locale": language,
+            "tz": audience.timezone,
         }
         template = self._template(f"{language}/news/{news.kind.value}.j2")
         rendered = template.new_context({**self._globals, **context}, shared=True)
@@ -127,11 +141,20 @@ class MessageRenderer:
         subject, happened, matters, at_home = parts
         return Parts(subject, happened, matters, at_home, student=context["student"])
 
-    def _layout(self, audience: Audience, language: str, groups: list[Group], *, digest: bool,
-                day: datetime, count: int) -> tuple[str, str]:
-        values = {"guardian": audience.guardian_name, "groups": groups, "digest": digest, "day": day, "count": count,
-                  "students": self._names([g.student for g in groups], language),
-                  "unsubscribe_url": audience.unsubscribe_url, "locale": language, "tz": audience.timezone}
+    def _layout(
+        self, audience: Audience, language: str, groups: list[Group], *, digest: bool, day: datetime, count: int
+    ) -> tuple[str, str]:
+        values = {
+            "guardian": audience.guardian_name,
+            "groups": groups,
+            "digest": digest,
+            "day": day,
+            "count": count,
+            "students": self._names([g.student for g in groups], language),
+            "unsubscribe_url": audience.unsubscribe_url,
+            "locale": language,
+            "tz": audience.timezone,
+        }
         text = _single_blank_lines(self._render(f"{language}/email.txt.j2", values))
         return text, self._render(f"{language}/email.html.j2", values)
 

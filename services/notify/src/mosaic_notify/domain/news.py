@@ -64,12 +64,20 @@ def news_from_mastery(envelope: Envelope) -> News | None:
         return None
     dropped = change.old_rank is not None and change.new_rank < change.old_rank
     return News(
-        news_id=news_id_for(str(envelope.id)), kind=kind, district_id=envelope.district_id,
-        student_id=change.student_id, cause_event_id=str(envelope.id),
-        correlation_id=str(envelope.correlation_id), occurred_at=envelope.occurred_at,
-        competency_id=change.competency_id, competency_code=change.competency_code,
-        competency_name=change.competency_name, old_level=change.old_level, new_level=change.new_level,
-        evidence_count=change.evidence_count, dropped=dropped,
+        news_id=news_id_for(str(envelope.id)),
+        kind=kind,
+        district_id=envelope.district_id,
+        student_id=change.student_id,
+        cause_event_id=str(envelope.id),
+        correlation_id=str(envelope.correlation_id),
+        occurred_at=envelope.occurred_at,
+        competency_id=change.competency_id,
+        competency_code=change.competency_code,
+        competency_name=change.competency_name,
+        old_level=change.old_level,
+        new_level=change.new_level,
+        evidence_count=change.evidence_count,
+        dropped=dropped,
     )
 
 
@@ -95,11 +103,22 @@ def news_from_assignment(envelope: Envelope) -> News | None:
     if change.new_session_id is None:
         return None  # v2: the student left the block; the families' templates have no words for it yet
     return News(
-        news_id=news_id_for(envelope.district_id, change.block_id, change.student_id, change.new_session_id,
-                            f"v{change.schedule_version}"),
-        kind=NewsKind.NEW_GROUP, district_id=envelope.district_id, student_id=change.student_id,
-        cause_event_id=str(envelope.id), correlation_id=str(envelope.correlation_id),
-        occurred_at=envelope.occurred_at, session_title=change.session_title, session_kind=change.session_kind,
-        starts_at=change.starts_at, ends_at=change.ends_at,
+        news_id=news_id_for(
+            envelope.district_id,
+            change.block_id,
+            change.student_id,
+            change.new_session_id,
+            f"v{change.schedule_version}",
+        ),
+        kind=NewsKind.NEW_GROUP,
+        district_id=envelope.district_id,
+        student_id=change.student_id,
+        cause_event_id=str(envelope.id),
+        correlation_id=str(envelope.correlation_id),
+        occurred_at=envelope.occurred_at,
+        session_title=change.session_title,
+        session_kind=change.session_kind,
+        starts_at=change.starts_at,
+        ends_at=change.ends_at,
         details={"block_id": change.block_id, "session_id": change.new_session_id},
     )

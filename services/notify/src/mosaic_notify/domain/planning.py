@@ -30,7 +30,11 @@ def reachable(guardian: Guardian, channel: Channel, rules: DistrictRules) -> boo
 
 
 def plan_deliveries(
-    news: News, guardian: Guardian, prefs: Preferences, rules: DistrictRules, now: datetime,
+    news: News,
+    guardian: Guardian,
+    prefs: Preferences,
+    rules: DistrictRules,
+    now: datetime,
 ) -> list[PlannedDelivery]:
     """Urgent news passes quiet hours and digests; other instant news waits out quiet hours; the rest is digested."""
     if news.kind not in prefs.kinds and not rules.is_urgent(news.kind):
@@ -43,8 +47,9 @@ def plan_deliveries(
     return plans
 
 
-def _plan_channel(news: News, prefs: Preferences, rules: DistrictRules, channel: Channel,
-                  now: datetime) -> PlannedDelivery:
+def _plan_channel(
+    news: News, prefs: Preferences, rules: DistrictRules, channel: Channel, now: datetime
+) -> PlannedDelivery:
     chosen = prefs.channels[channel]
     if rules.is_urgent(news.kind):
         return PlannedDelivery(channel, now, digest=False)

@@ -49,7 +49,8 @@ class Preferences:
     language: str = "en"
     timezone: str = "America/New_York"
     channels: dict[Channel, ChannelPreference] = field(
-        default_factory=lambda: {Channel.EMAIL: ChannelPreference(), Channel.PORTAL: ChannelPreference()})
+        default_factory=lambda: {Channel.EMAIL: ChannelPreference(), Channel.PORTAL: ChannelPreference()}
+    )
     kinds: frozenset[NewsKind] = frozenset(NewsKind)
     quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(7, 0))
     opted_out: frozenset[Channel] = frozenset()
@@ -69,8 +70,11 @@ class Preferences:
         return replace(self, opted_out=self.opted_out - {channel})
 
 
-def default_preferences(language: str, timezone: str = "America/New_York",
-                        quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(7, 0))) -> Preferences:
+def default_preferences(
+    language: str,
+    timezone: str = "America/New_York",
+    quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(7, 0)),
+) -> Preferences:
     return Preferences(language=language, timezone=timezone, quiet_hours=quiet_hours)
 
 
@@ -105,5 +109,7 @@ def next_digest_at(prefs: Preferences, channel: ChannelPreference, at: datetime)
     if channel.frequency == Frequency.WEEKLY:
         candidate = datetime.combine(
             candidate.date() + timedelta(days=(channel.weekly_day - candidate.weekday()) % 7),
-            time(channel.digest_hour), tzinfo=prefs.zone)
+            time(channel.digest_hour),
+            tzinfo=prefs.zone,
+        )
     return candidate.astimezone(at.tzinfo)

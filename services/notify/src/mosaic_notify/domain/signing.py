@@ -23,8 +23,14 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={_mac(secret, str(timestamp).encode() + b'.' + body)}"
 
 
-def verify_signature(secret: str | Sequence[str], header: str, body: bytes, *,
-                     now: float | None = None, tolerance_s: int = DEFAULT_TOLERANCE_S) -> bool:
+def verify_signature(
+    secret: str | Sequence[str],
+    header: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+) -> bool:
     """True when `header` signs exactly `body` with (one of) `secret`, within `tolerance_s` seconds of `now`."""
     fields: dict[str, list[str]] = {}
     for part in header.split(","):
@@ -54,8 +60,9 @@ def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str, str] | No
     if not payload or not _same(_mac(secret, payload.encode("utf-8", "surrogatepass"))[:32], mac):
         return None
     try:
-        district_id, guardian_id, channel = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode(
-        ).split("\x1f")
+        district_id, guardian_id, channel = (
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode().split("\x1f")
+        )
     except ValueError:
         return None
     return district_id, guardian_id, channel

@@ -64,9 +64,15 @@ class Skip(Exception):
 
 
 class DeliveryWorker:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: NotifySettings,
-                 senders: Mapping[str, Sender], renderer: MessageRenderer, clock: Clock,
-                 after_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: NotifySettings,
+        senders: Mapping[str, Sender],
+        renderer: MessageRenderer,
+        clock: Clock,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.senders = senders
@@ -75,9 +81,20 @@ class DeliveryWorker:
         self.after_commit = after_commit  # wakes the outbox relay
         self._wake = asyncio.Event()
         email = senders.get("email")
-        self.digests = DigestMailer(sessions, settings, renderer, email, clock, failed=self._failed,
-                                    uncertain=self._settle_uncertain, after_commit=after_commit,
-                                    ) if isinstance(email, EmailSender) else None
+        self.digests = (
+            DigestMailer(
+                sessions,
+                settings,
+                renderer,
+                email,
+                clock,
+                failed=self._failed,
+                uncertain=self._settle_uncertain,
+                after_commit=after_commit,
+            )
+            if isinstance(email, EmailSender)
+            else None
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -103,8 +120,18 @@ class DeliveryWorker:
         while self.digests is not None and await self.digests.send_due(now):
             pass  # email digests in batches; what they leave goes one at a time below
         async with self.sessions() as session:
-            due = (await session.execute(select(N.c.notification_id).where(N.c.status == "pending", N.c.due_at <= now)
-                                         .order_by(N.c.due_at).limit(self.settings.delivery_batch))).scalars().all()
+            due = (
+                (
+                    await session.execute(
+                        select(N.c.notification_id)
+                        .where(N.c.status == "pending", N.c.due_at <= now)
+                        .order_by(N.c.due_at)
+                        .limit(self.settings.delivery_batch)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         limit = asyncio.Semaphore(self.settings.delivery_concurrency)
 
         async def one(notification_id: str) -> None:
@@ -118,9 +145,12 @@ class DeliveryWorker:
         async with self.sessions() as session:
             carrier = await session.scalar(select(N.c.trace_context).where(N.c.notification_id == notification_id))
         # The send and its FamilyNotified join the trace of the evidence that caused the news (hop 5 of 5).
-        with tracer.start_as_current_span("notify deliver", context=trace_context(carrier or {}),
-                                          kind=trace.SpanKind.PRODUCER,
-                                          attributes={"mosaic.notification_id": notification_id}):
+        with tracer.start_as_current_span(
+            "notify deliver",
+            context=trace_context(carrier or {}),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"mosaic.notification_id": notification_id},
+        ):
             await self._deliver(notification_id)
 
     async def _deliver(self, notification_id: str) -> None:
@@ -136,8 +166,11 @@ class DeliveryWorker:
                 return
             except Exception as exc:  # a message we cannot build (missing news, template error): retrying won't help
                 log.exception("cannot build notification %s", notification_id)
-                await session.execute(update(N).where(N.c.notification_id == notification_id).values(
-                    status="failed", finished_at=now, lease_until=None, last_error=f"cannot build it: {exc!r}"))
+                await session.execute(
+                    update(N)
+                    .where(N.c.notification_id == notification_id)
+                    .values(status="failed", finished_at=now, lease_until=None, last_error=f"cannot build it: {exc!r}")
+                )
                 await store.log_attempt(session, row, "failed", f"cannot build it: {exc!r}", now)
                 return
             await store.log_attempt(session, row, "sending", "", now)
@@ -152,8 +185,9 @@ class DeliveryWorker:
             await self._failed(row, list(outgoing.news), str(exc) or repr(exc), retry=True)
         else:
             # Shielded: a graceful shutdown cancelling the worker must not cut between the 250 and this commit.
-            await asyncio.shield(self._delivered(row, list(outgoing.news), outgoing.message.language,
-                                                 "accepted by the provider"))
+            await asyncio.shield(
+                self._delivered(row, list(outgoing.news), outgoing.message.language, "accepted by the provider")
+            )
 
     async def reconcile(self, now: datetime) -> None:
         """Rows left 'sending' by a worker that died: ask the provider, then deliver, resend or hold."""
@@ -168,8 +202,13 @@ class DeliveryWorker:
                 language = self.renderer.language_for(guardian.language if guardian else "en")
                 await self._delivered(row, news, language, "reconciled: the provider has it")
             elif known is False or self.settings.in_doubt_policy == "resend":
-                await self._release(row, now, "reconciled: the provider never got it; sending again"
-                                    if known is False else "in doubt; resending by policy")
+                await self._release(
+                    row,
+                    now,
+                    "reconciled: the provider never got it; sending again"
+                    if known is False
+                    else "in doubt; resending by policy",
+                )
             else:
                 await self._hold(row, now)
 
@@ -187,9 +226,15 @@ class DeliveryWorker:
 
     async def _claim(self, session: AsyncSession, notification_id: str, now: datetime) -> Any:
         lease = now + timedelta(seconds=self.settings.lease_seconds)
-        claimed = await session.execute(update(N).where(
-            N.c.notification_id == notification_id, N.c.status == "pending", N.c.due_at <= now,
-        ).values(status="sending", attempts=N.c.attempts + 1, lease_until=lease))
+        claimed = await session.execute(
+            update(N)
+            .where(
+                N.c.notification_id == notification_id,
+                N.c.status == "pending",
+                N.c.due_at <= now,
+            )
+            .values(status="sending", attempts=N.c.attempts + 1, lease_until=lease)
+        )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None  # another worker has it, or it changed
         return (await session.execute(select(N).where(N.c.notification_id == notification_id))).one()
@@ -206,9 +251,14 @@ class DeliveryWorker:
     async def _delivered(self, row: Any, news: list[News], language: str, detail: str) -> None:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            done = await session.execute(update(N).where(
-                N.c.notification_id == row.notification_id, N.c.status == "sending",
-            ).values(status="delivered", finished_at=now, lease_until=None, last_error=None))
+            done = await session.execute(
+                update(N)
+                .where(
+                    N.c.notification_id == row.notification_id,
+                    N.c.status == "sending",
+                )
+                .values(status="delivered", finished_at=now, lease_until=None, last_error=None)
+            )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return
             await store.log_attempt(session, row, "delivered", detail, now)
@@ -218,35 +268,56 @@ class DeliveryWorker:
     async def _failed(self, row: Any, news: list[News], reason: str, *, retry: bool) -> None:
         now = self.clock()
         retry = retry and row.attempts < self.settings.max_attempts
-        delay = backoff_delay(row.attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds,
-                              row.notification_id)
-        values = ({"status": "pending", "due_at": now + delay} if retry else {"status": "failed", "finished_at": now})
+        delay = backoff_delay(
+            row.attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds, row.notification_id
+        )
+        values = {"status": "pending", "due_at": now + delay} if retry else {"status": "failed", "finished_at": now}
         async with self.sessions() as session, session.begin():
-            await session.execute(update(N).where(N.c.notification_id == row.notification_id, N.c.status == "sending")
-                                  .values(lease_until=None, last_error=reason[:2000], **values))
+            await session.execute(
+                update(N)
+                .where(N.c.notification_id == row.notification_id, N.c.status == "sending")
+                .values(lease_until=None, last_error=reason[:2000], **values)
+            )
             await store.log_attempt(session, row, "retry" if retry else "failed", reason, now)
             await to_outbox(session, notification_failed(row, news, reason, retry, now))
         self.after_commit()
-        log.warning("notification %s attempt %s failed (%s): %s", row.notification_id, row.attempts,
-                    "will retry" if retry else "final", reason)
+        log.warning(
+            "notification %s attempt %s failed (%s): %s",
+            row.notification_id,
+            row.attempts,
+            "will retry" if retry else "final",
+            reason,
+        )
 
     async def _release(self, row: Any, now: datetime, detail: str) -> None:
         async with self.sessions() as session, session.begin():
-            released = await session.execute(update(N).where(
-                N.c.notification_id == row.notification_id, N.c.status == "sending",
-            ).values(status="pending", due_at=now, lease_until=None))
+            released = await session.execute(
+                update(N)
+                .where(
+                    N.c.notification_id == row.notification_id,
+                    N.c.status == "sending",
+                )
+                .values(status="pending", due_at=now, lease_until=None)
+            )
             if released.rowcount != 1:  # type: ignore[attr-defined]
                 return  # another replica reconciled it first
             await store.log_attempt(session, row, "reconciled", detail, now)
 
     async def _hold(self, row: Any, now: datetime) -> None:
-        reason = ("the worker stopped mid-send and the provider cannot say whether the message went; "
-                  "not resent, to never send it twice (in_doubt_policy=hold)")
+        reason = (
+            "the worker stopped mid-send and the provider cannot say whether the message went; "
+            "not resent, to never send it twice (in_doubt_policy=hold)"
+        )
         news = await self._news_of(row)
         async with self.sessions() as session, session.begin():
-            held = await session.execute(update(N).where(
-                N.c.notification_id == row.notification_id, N.c.status == "sending",
-            ).values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason))
+            held = await session.execute(
+                update(N)
+                .where(
+                    N.c.notification_id == row.notification_id,
+                    N.c.status == "sending",
+                )
+                .values(status="in_doubt", finished_at=now, lease_until=None, last_error=reason)
+            )
             if held.rowcount != 1:  # type: ignore[attr-defined]
                 return  # another replica reconciled it first: one NotificationFailed, not two
             await store.log_attempt(session, row, "in_doubt", reason, now)
@@ -270,11 +341,17 @@ class DeliveryWorker:
         rules = await store.load_rules(session, row.district_id)
         names = await store.student_names(session, row.district_id, {n.student_id for n in news})
         token = unsubscribe_token(self.settings.unsubscribe_secret, row.district_id, row.guardian_id, row.channel)
-        audience = Audience(guardian.given_name or "", names, prefs.language, prefs.timezone,
-                            f"{self.settings.unsubscribe_base_url.rstrip('/')}/v1/unsubscribe/{token}")
+        audience = Audience(
+            guardian.given_name or "",
+            names,
+            prefs.language,
+            prefs.timezone,
+            f"{self.settings.unsubscribe_base_url.rstrip('/')}/v1/unsubscribe/{token}",
+        )
         if row.digest:
-            digest = build_daily_digest(guardian, news, now.astimezone(prefs.zone).date(),
-                                        prefs.kinds | (rules.urgent_kinds))
+            digest = build_daily_digest(
+                guardian, news, now.astimezone(prefs.zone).date(), prefs.kinds | (rules.urgent_kinds)
+            )
             if digest is None:
                 raise Skip("nothing in the digest the guardian still wants")
             message = self.renderer.render_digest(digest, audience)
@@ -282,8 +359,16 @@ class DeliveryWorker:
             if news[0].kind not in prefs.kinds and not row.urgent:
                 raise Skip(f"the guardian no longer wants news of kind {news[0].kind}")
             message = self.renderer.render_news(news[0], audience)
-        return Outgoing(row.notification_id, guardian, row.channel, message, tuple(news), row.digest,
-                        audience.unsubscribe_url, rules)
+        return Outgoing(
+            row.notification_id,
+            guardian,
+            row.channel,
+            message,
+            tuple(news),
+            row.digest,
+            audience.unsubscribe_url,
+            rules,
+        )
 
     async def _news_of(self, row: Any) -> list[News]:
         async with self.sessions() as session:

@@ -42,8 +42,9 @@ async def tell(session: AsyncSession, news: News, now: datetime, settings: Notif
     return planned
 
 
-async def tell_mastery_change(session: AsyncSession, change: MasteryChanged, envelope: Envelope, now: datetime,
-                              settings: NotifySettings) -> int:
+async def tell_mastery_change(
+    session: AsyncSession, change: MasteryChanged, envelope: Envelope, now: datetime, settings: NotifySettings
+) -> int:
     """A level change worth telling, in the framework's own words for the competency where we have them."""
     news = news_from_mastery(envelope)
     if news is None:
@@ -60,8 +61,9 @@ async def tell_group_change(session: AsyncSession, envelope: Envelope, now: date
     return 0 if news is None else await tell(session, news, now, settings)
 
 
-async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_id: str, now: datetime,
-                            settings: NotifySettings) -> int:
+async def tell_new_guardian(
+    session: AsyncSession, guardian: Guardian, student_id: str, now: datetime, settings: NotifySettings
+) -> int:
     """A guardian newly linked to a student hears the student's recent news (topics are not ordered
     with each other: a roster may arrive after the first mastery change it should have preceded)."""
     since = now - timedelta(hours=settings.max_news_age_hours)
@@ -72,21 +74,44 @@ async def tell_new_guardian(session: AsyncSession, guardian: Guardian, student_i
     return planned
 
 
-async def plan_for(session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime,
-                   settings: NotifySettings) -> int:
+async def plan_for(
+    session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime, settings: NotifySettings
+) -> int:
     prefs = await store.load_preferences(session, guardian, settings)
-    plans = await pace.paced(session, news, guardian, prefs, rules, now,
-                             plan_deliveries(news, guardian, prefs, rules, now), settings)
+    plans = await pace.paced(
+        session, news, guardian, prefs, rules, now, plan_deliveries(news, guardian, prefs, rules, now), settings
+    )
     for plan in plans:
         if plan.digest:
-            await store.insert_ignore(session, t.digest_items, {
-                "district_id": news.district_id, "guardian_id": guardian.guardian_id,
-                "channel": plan.channel.value, "news_id": news.news_id, "due_at": plan.due_at})
+            await store.insert_ignore(
+                session,
+                t.digest_items,
+                {
+                    "district_id": news.district_id,
+                    "guardian_id": guardian.guardian_id,
+                    "channel": plan.channel.value,
+                    "news_id": news.news_id,
+                    "due_at": plan.due_at,
+                },
+            )
             continue
-        await store.insert_ignore(session, t.notifications, {
-            "notification_id": notification_id(news.news_id, guardian.guardian_id, plan.channel.value),
-            "district_id": news.district_id, "guardian_id": guardian.guardian_id, "channel": plan.channel.value,
-            "news_kind": news.kind.value, "news_ids": [news.news_id], "digest": False,
-            "urgent": rules.is_urgent(news.kind), "status": "pending", "due_at": plan.due_at, "attempts": 0,
-            "created_at": now, "trace_context": current_trace_carrier()})
+        await store.insert_ignore(
+            session,
+            t.notifications,
+            {
+                "notification_id": notification_id(news.news_id, guardian.guardian_id, plan.channel.value),
+                "district_id": news.district_id,
+                "guardian_id": guardian.guardian_id,
+                "channel": plan.channel.value,
+                "news_kind": news.kind.value,
+                "news_ids": [news.news_id],
+                "digest": False,
+                "urgent": rules.is_urgent(news.kind),
+                "status": "pending",
+                "due_at": plan.due_at,
+                "attempts": 0,
+                "created_at": now,
+                "trace_context": current_trace_carrier(),
+            },
+        )
     return len(plans)

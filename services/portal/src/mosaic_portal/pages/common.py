@@ -20,8 +20,12 @@ LEVEL_PATTERNS = ("dots", "stripes", "cross", "solid", "grid")
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     language = language_of(request)
     person = request.session.get("person")
-    return TEMPLATES.TemplateResponse(request, template, {"_": translator(language), "lang": language,
-                                                          "person": person, **context}, status_code=status_code)
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"_": translator(language), "lang": language, "person": person, **context},
+        status_code=status_code,
+    )
 
 
 def problem_page(request: Request, status_code: int, message: str) -> HTMLResponse:

@@ -38,10 +38,17 @@ async def child_summary(services: Services, child_id: str, today: date) -> dict[
         plan, plan_problem = await read_plan(services, child_id, profile), None
     except ServiceRefused as refused:
         plan, plan_problem = None, refused.detail
-    return {"plan": plan, "plan_problem": plan_problem,
-            "id": child_id, "name": profile.get("name") or child_id, "mastered": profile["mastered"],
-            "assessed": len(assessed), "mastery_level": profile.get("mastery_level"),
-            "lately": lately(profile, today), "talk_about": (targets["targets"] or [None])[0]}
+    return {
+        "plan": plan,
+        "plan_problem": plan_problem,
+        "id": child_id,
+        "name": profile.get("name") or child_id,
+        "mastered": profile["mastered"],
+        "assessed": len(assessed),
+        "mastery_level": profile.get("mastery_level"),
+        "lately": lately(profile, today),
+        "talk_about": (targets["targets"] or [None])[0],
+    }
 
 
 @router.get("/family", response_class=HTMLResponse)
@@ -54,8 +61,16 @@ async def family_page(request: Request, person: CurrentPerson) -> Any:
         prefs = await services.get("notify", f"/guardians/{person.id}/preferences")
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
-    return render(request, "family.html", children=children, prefs=prefs, channels=CHANNELS,
-                  frequencies=FREQUENCIES, news_kinds=NEWS_KINDS, saved=request.query_params.get("saved"))
+    return render(
+        request,
+        "family.html",
+        children=children,
+        prefs=prefs,
+        channels=CHANNELS,
+        frequencies=FREQUENCIES,
+        news_kinds=NEWS_KINDS,
+        saved=request.query_params.get("saved"),
+    )
 
 
 @router.post("/family/preferences")

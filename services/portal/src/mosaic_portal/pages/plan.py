@@ -24,10 +24,16 @@ def goal_progress(goal: dict[str, Any], profile: dict[str, Any]) -> dict[str, An
     competencies = []
     for competency_id in goal.get("competency_ids") or []:
         entry = by_id.get(competency_id, {})
-        competencies.append({"id": competency_id, "code": entry.get("code") or competency_id,
-                             "statement": entry.get("statement") or "", "level": entry.get("level"),
-                             "mastered": bool(entry.get("mastered")),
-                             "style": level_style(levels, entry.get("level"))})
+        competencies.append(
+            {
+                "id": competency_id,
+                "code": entry.get("code") or competency_id,
+                "statement": entry.get("statement") or "",
+                "level": entry.get("level"),
+                "mastered": bool(entry.get("mastered")),
+                "style": level_style(levels, entry.get("level")),
+            }
+        )
     mastered = sum(1 for c in competencies if c["mastered"])
     share = round(100 * mastered / len(competencies)) if competencies else 0
     return {**goal, "competencies": competencies, "mastered": mastered, "share": share}
@@ -59,45 +65,88 @@ async def _send(request: Request, person: CurrentPerson, method: str, path: str,
 
 
 @router.post("/student/plan/goals")
-async def set_goal(request: Request, person: CurrentPerson, what: Annotated[str, Form()],
-                   why: Annotated[str, Form()] = "", steps: Annotated[str, Form()] = "",
-                   target_date: Annotated[str, Form()] = "", competency_id: Annotated[str, Form()] = "") -> Any:
-    body = {"what": what, "why": why, "steps": _lines(steps), "target_date": target_date or None,
-            "competency_ids": [competency_id] if competency_id else []}
-    return await _send(request, person, "POST", f"/students/{person.id}/plan/goals", body,
-                       "/student?saved=goal#plan")
+async def set_goal(
+    request: Request,
+    person: CurrentPerson,
+    what: Annotated[str, Form()],
+    why: Annotated[str, Form()] = "",
+    steps: Annotated[str, Form()] = "",
+    target_date: Annotated[str, Form()] = "",
+    competency_id: Annotated[str, Form()] = "",
+) -> Any:
+    body = {
+        "what": what,
+        "why": why,
+        "steps": _lines(steps),
+        "target_date": target_date or None,
+        "competency_ids": [competency_id] if competency_id else [],
+    }
+    return await _send(request, person, "POST", f"/students/{person.id}/plan/goals", body, "/student?saved=goal#plan")
 
 
 @router.post("/student/plan/goals/{goal_id}")
-async def change_goal(request: Request, person: CurrentPerson, goal_id: str,
-                      status: Annotated[str, Form()] = "", reflection: Annotated[str, Form()] = "") -> Any:
+async def change_goal(
+    request: Request,
+    person: CurrentPerson,
+    goal_id: str,
+    status: Annotated[str, Form()] = "",
+    reflection: Annotated[str, Form()] = "",
+) -> Any:
     body: dict[str, Any] = {"reflection": reflection}
     if status in GOAL_STATUSES:
         body["status"] = status
-    return await _send(request, person, "PATCH", f"/students/{person.id}/plan/goals/{goal_id}", body,
-                       "/student?saved=reflection#plan")
+    return await _send(
+        request, person, "PATCH", f"/students/{person.id}/plan/goals/{goal_id}", body, "/student?saved=reflection#plan"
+    )
 
 
 @router.post("/student/plan/profile")
-async def change_profile(request: Request, person: CurrentPerson, interests: Annotated[str, Form()] = "",
-                         strengths: Annotated[str, Form()] = "") -> Any:
+async def change_profile(
+    request: Request,
+    person: CurrentPerson,
+    interests: Annotated[str, Form()] = "",
+    strengths: Annotated[str, Form()] = "",
+) -> Any:
     body = {"interests": _lines(interests), "strengths": _lines(strengths)}
     return await _send(request, person, "PUT", f"/students/{person.id}/plan", body, "/student?saved=plan#plan")
 
 
 @router.post("/family/children/{student_id}/plan/comments")
-async def guardian_comment(request: Request, person: CurrentPerson, student_id: str, text: Annotated[str, Form()],
-                           goal_id: Annotated[str, Form()] = "") -> Any:
+async def guardian_comment(
+    request: Request,
+    person: CurrentPerson,
+    student_id: str,
+    text: Annotated[str, Form()],
+    goal_id: Annotated[str, Form()] = "",
+) -> Any:
     body = {"text": text, "goal_id": goal_id or None}
-    return await _send(request, person, "POST", f"/students/{student_id}/plan/comments", body,
-                       f"/family?saved=comment#plan-{student_id}")
+    return await _send(
+        request,
+        person,
+        "POST",
+        f"/students/{student_id}/plan/comments",
+        body,
+        f"/family?saved=comment#plan-{student_id}",
+    )
 
 
 @router.post("/teacher/students/{student_id}/plan/{kind}")
-async def teacher_note(request: Request, person: CurrentPerson, student_id: str, kind: str,
-                       text: Annotated[str, Form()], goal_id: Annotated[str, Form()] = "") -> Any:
+async def teacher_note(
+    request: Request,
+    person: CurrentPerson,
+    student_id: str,
+    kind: str,
+    text: Annotated[str, Form()],
+    goal_id: Annotated[str, Form()] = "",
+) -> Any:
     if kind not in ("comments", "reviews"):
         return problem_page(request, 404, f"{kind!r}: a teacher adds comments or reviews to a plan")
     body = {"text": text, "goal_id": goal_id or None}
-    return await _send(request, person, "POST", f"/students/{student_id}/plan/{kind}", body,
-                       f"/teacher/students/{student_id}?saved={kind}#plan")
+    return await _send(
+        request,
+        person,
+        "POST",
+        f"/students/{student_id}/plan/{kind}",
+        body,
+        f"/teacher/students/{student_id}?saved={kind}#plan",
+    )

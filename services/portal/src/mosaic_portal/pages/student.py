@@ -35,8 +35,14 @@ def profile_rows(profile: dict[str, Any], _: Any) -> list[dict[str, Any]]:
         if not entry.get("evidence_count"):
             continue
         estimate = entry.get("estimate")
-        rows.append({**entry, "style": level_style(levels, entry.get("level")),
-                     "width": max(4, round((estimate or 0) * 100)), "words": evidence_in_words(entry, _)})
+        rows.append(
+            {
+                **entry,
+                "style": level_style(levels, entry.get("level")),
+                "width": max(4, round((estimate or 0) * 100)),
+                "words": evidence_in_words(entry, _),
+            }
+        )
     return rows
 
 
@@ -73,21 +79,38 @@ async def student_page(request: Request, person: CurrentPerson, student: str | N
     except ServiceRefused as refused:  # the rest of the page stands without the plan
         plan, plan_problem = {"goals": []}, refused.detail
     rows = profile_rows(profile, _)
-    return render(request, "student.html", profile=profile, rows=rows, targets=targets["targets"],
-                  plan=plan, plan_problem=plan_problem, statuses=GOAL_STATUSES,
-                  week=week, blocks=blocks, flex_problem=flex_problem, student_id=student_id,
-                  saved=request.query_params.get("saved"),
-                  not_yet=sum(1 for c in profile["competencies"] if not c.get("evidence_count")))
+    return render(
+        request,
+        "student.html",
+        profile=profile,
+        rows=rows,
+        targets=targets["targets"],
+        plan=plan,
+        plan_problem=plan_problem,
+        statuses=GOAL_STATUSES,
+        week=week,
+        blocks=blocks,
+        flex_problem=flex_problem,
+        student_id=student_id,
+        saved=request.query_params.get("saved"),
+        not_yet=sum(1 for c in profile["competencies"] if not c.get("evidence_count")),
+    )
 
 
 @router.post("/student/requests")
-async def request_sessions(request: Request, person: CurrentPerson, block_id: Annotated[str, Form()],
-                           first: Annotated[str, Form()], second: Annotated[str, Form()] = "") -> Any:
+async def request_sessions(
+    request: Request,
+    person: CurrentPerson,
+    block_id: Annotated[str, Form()],
+    first: Annotated[str, Form()],
+    second: Annotated[str, Form()] = "",
+) -> Any:
     services = services_for(request, person)
     chosen = [s for s in dict.fromkeys([first, second]) if s]
     try:
-        await services.call("PUT", "scheduling", f"/blocks/{block_id}/requests/{person.id}",
-                            json={"session_ids": chosen})
+        await services.call(
+            "PUT", "scheduling", f"/blocks/{block_id}/requests/{person.id}", json={"session_ids": chosen}
+        )
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     return RedirectResponse("/student?saved=request#flex", status_code=303)

@@ -63,13 +63,24 @@ async def section_heatmap(request: Request, person: CurrentPerson, section_id: s
         return problem_page(request, refused.status, refused.detail)
     levels = heatmap["levels"]
     for row in heatmap["students"]:
-        row["styled"] = [{**(row["cells"].get(c["competency_id"]) or {}),
-                          "style": level_style(levels, (row["cells"].get(c["competency_id"]) or {}).get("level"))}
-                         for c in heatmap["competencies"]]
+        row["styled"] = [
+            {
+                **(row["cells"].get(c["competency_id"]) or {}),
+                "style": level_style(levels, (row["cells"].get(c["competency_id"]) or {}).get("level")),
+            }
+            for c in heatmap["competencies"]
+        ]
     legend = [{"name": lv, "style": level_style(levels, lv)} for lv in levels]
-    return render(request, "teacher_section.html", heatmap=heatmap, title=section.get("title") or section_id,
-                  legend=legend, kinds=EVIDENCE_KINDS,
-                  today=date.today().isoformat(), recorded=request.query_params.get("recorded"))
+    return render(
+        request,
+        "teacher_section.html",
+        heatmap=heatmap,
+        title=section.get("title") or section_id,
+        legend=legend,
+        kinds=EVIDENCE_KINDS,
+        today=date.today().isoformat(),
+        recorded=request.query_params.get("recorded"),
+    )
 
 
 @router.post("/sections/{section_id}/evidence")
@@ -83,10 +94,18 @@ async def quick_evidence(request: Request, person: CurrentPerson, section_id: st
         value, maximum = float(str(form.get("score", ""))), float(str(form.get("maximum") or 4))
     except ValueError:
         return problem_page(request, 422, "The score and its maximum must be numbers, e.g. 3 out of 4.")
-    items = [{"student_id": s, "competency_ids": [str(form.get("competency_id"))], "kind": str(form.get("kind")),
-              "observed_on": str(form.get("observed_on") or date.today().isoformat()),
-              "score": {"value": value, "minimum": 0, "maximum": maximum}, "section_id": section_id,
-              "comment": str(form.get("comment") or "") or None} for s in students]
+    items = [
+        {
+            "student_id": s,
+            "competency_ids": [str(form.get("competency_id"))],
+            "kind": str(form.get("kind")),
+            "observed_on": str(form.get("observed_on") or date.today().isoformat()),
+            "score": {"value": value, "minimum": 0, "maximum": maximum},
+            "section_id": section_id,
+            "comment": str(form.get("comment") or "") or None,
+        }
+        for s in students
+    ]
     try:
         await services_for(request, person).call("POST", "evidence", "/evidence/batch", json=items)
     except ServiceRefused as refused:
@@ -107,10 +126,19 @@ async def student_drilldown(request: Request, person: CurrentPerson, student_id:
     except ServiceRefused as refused:
         plan, plan_problem = None, refused.detail
     levels = [lv["name"] for lv in profile["scale"]]
-    rows = [{**c, "style": level_style(levels, c.get("level"))} for c in profile["competencies"]
-            if c.get("evidence_count")]
-    return render(request, "teacher_student.html", profile=profile, rows=rows, history=history["items"],
-                  plan=plan, plan_problem=plan_problem, saved=request.query_params.get("saved"))
+    rows = [
+        {**c, "style": level_style(levels, c.get("level"))} for c in profile["competencies"] if c.get("evidence_count")
+    ]
+    return render(
+        request,
+        "teacher_student.html",
+        profile=profile,
+        rows=rows,
+        history=history["items"],
+        plan=plan,
+        plan_problem=plan_problem,
+        saved=request.query_params.get("saved"),
+    )
 
 
 async def _block_of(services: Any, person: CurrentPerson, block_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -141,15 +169,28 @@ async def block_page(request: Request, person: CurrentPerson, block_id: str, ver
     try:
         block, sessions = await _block_of(services, person, block_id)
         draft = await services.get("scheduling", f"/blocks/{block_id}/schedules/{version}") if version else None
-        moves = [a for a in (draft or {}).get("assignments", [])
-                 if a.get("previous_session_id") and a["previous_session_id"] != a["session_id"]]
+        moves = [
+            a
+            for a in (draft or {}).get("assignments", [])
+            if a.get("previous_session_id") and a["previous_session_id"] != a["session_id"]
+        ]
         names = await _names(services, [m["student_id"] for m in moves])
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     titles = {sid: s.get("title", sid) for sid, s in sessions.items()}
-    return render(request, "teacher_block.html", block=block, block_id=block_id, draft=draft, moves=moves,
-                  names=names, titles=titles, sessions=list(sessions.values()), today=date.today().isoformat(),
-                  done=request.query_params.get("done"))
+    return render(
+        request,
+        "teacher_block.html",
+        block=block,
+        block_id=block_id,
+        draft=draft,
+        moves=moves,
+        names=names,
+        titles=titles,
+        sessions=list(sessions.values()),
+        today=date.today().isoformat(),
+        done=request.query_params.get("done"),
+    )
 
 
 @router.post("/blocks/{block_id}/preview")
@@ -166,23 +207,26 @@ async def decide(request: Request, person: CurrentPerson, block_id: str, version
     if decision not in ("publish", "discard"):
         return problem_page(request, 404, "A draft can be published or discarded, nothing else.")
     try:
-        await services_for(request, person).call("POST", "scheduling",
-                                                 f"/blocks/{block_id}/schedules/{version}/{decision}")
+        await services_for(request, person).call(
+            "POST", "scheduling", f"/blocks/{block_id}/schedules/{version}/{decision}"
+        )
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     return RedirectResponse(f"/teacher/blocks/{block_id}?done={decision}", status_code=303)
 
 
 @router.get("/blocks/{block_id}/sessions/{session_id}/attendance", response_class=HTMLResponse)
-async def attendance_page(request: Request, person: CurrentPerson, block_id: str, session_id: str,
-                          on: date | None = None) -> Any:
+async def attendance_page(
+    request: Request, person: CurrentPerson, block_id: str, session_id: str, on: date | None = None
+) -> Any:
     services = services_for(request, person)
     try:
         block, sessions = await _block_of(services, person, block_id)
         day = on or meeting_day(block, date.today())
         schedule = await services.get("scheduling", f"/blocks/{block_id}/schedule")
-        taken = await services.get("scheduling", f"/blocks/{block_id}/sessions/{session_id}/attendance",
-                                   block_date=day.isoformat())
+        taken = await services.get(
+            "scheduling", f"/blocks/{block_id}/sessions/{session_id}/attendance", block_date=day.isoformat()
+        )
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     marks = {m["student_id"]: m["status"] for m in taken["marks"]}
@@ -192,24 +236,41 @@ async def attendance_page(request: Request, person: CurrentPerson, block_id: str
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
     title = sessions.get(session_id, {}).get("title", session_id)
-    return render(request, "teacher_attendance.html", block_id=block_id, session_id=session_id, day=day, title=title,
-                  students=students, names=names, marks=marks, statuses=ATTENDANCE,
-                  saved=request.query_params.get("saved"))
+    return render(
+        request,
+        "teacher_attendance.html",
+        block_id=block_id,
+        session_id=session_id,
+        day=day,
+        title=title,
+        students=students,
+        names=names,
+        marks=marks,
+        statuses=ATTENDANCE,
+        saved=request.query_params.get("saved"),
+    )
 
 
 @router.post("/blocks/{block_id}/sessions/{session_id}/attendance")
 async def take_attendance(request: Request, person: CurrentPerson, block_id: str, session_id: str) -> Any:
     form = await request.form()
     day = str(form.get("block_date"))
-    marks = [{"student_id": key[len("mark_"):], "status": str(value)} for key, value in form.multi_items()
-             if key.startswith("mark_") and value in ATTENDANCE]
+    marks = [
+        {"student_id": key[len("mark_") :], "status": str(value)}
+        for key, value in form.multi_items()
+        if key.startswith("mark_") and value in ATTENDANCE
+    ]
     if not marks:
         return problem_page(request, 422, "Mark at least one student before saving attendance.")
     try:
         await services_for(request, person).call(
-            "POST", "scheduling", f"/blocks/{block_id}/sessions/{session_id}/attendance",
-            json={"block_date": day, "marks": marks})
+            "POST",
+            "scheduling",
+            f"/blocks/{block_id}/sessions/{session_id}/attendance",
+            json={"block_date": day, "marks": marks},
+        )
     except ServiceRefused as refused:
         return problem_page(request, refused.status, refused.detail)
-    return RedirectResponse(f"/teacher/blocks/{block_id}/sessions/{session_id}/attendance?on={day}&saved=1",
-                            status_code=303)
+    return RedirectResponse(
+        f"/teacher/blocks/{block_id}/sessions/{session_id}/attendance?on={day}&saved=1", status_code=303
+    )

@@ -11,14 +11,19 @@ from mosaic_scheduling.adapters import tables as t
 
 async def school_exists(session: AsyncSession, district_id: str, school_id: str) -> bool:
     """Defined here, or named by the roster (a section's school or a person's)."""
-    if await session.scalar(select(t.schools.c.id).where(t.schools.c.district_id == district_id,
-                                                         t.schools.c.id == school_id)):
+    if await session.scalar(
+        select(t.schools.c.id).where(t.schools.c.district_id == district_id, t.schools.c.id == school_id)
+    ):
         return True
-    if await session.scalar(select(t.roster_sections.c.id).where(t.roster_sections.c.district_id == district_id,
-                                                                 t.roster_sections.c.school_id == school_id).limit(1)):
+    if await session.scalar(
+        select(t.roster_sections.c.id)
+        .where(t.roster_sections.c.district_id == district_id, t.roster_sections.c.school_id == school_id)
+        .limit(1)
+    ):
         return True
-    people = await session.scalars(select(t.roster_people.c.school_ids).where(
-        t.roster_people.c.district_id == district_id))
+    people = await session.scalars(
+        select(t.roster_people.c.school_ids).where(t.roster_people.c.district_id == district_id)
+    )
     return any(school_id in (ids or ()) for ids in people)
 
 
@@ -26,8 +31,20 @@ async def unknown_students(session: AsyncSession, district_id: str, student_ids:
     """Those of `student_ids` the roster does not list as students, in the order given."""
     wanted = sorted(set(student_ids))
     p, e = t.roster_people, t.roster_enrollments
-    known = set((await session.scalars(select(p.c.id).where(
-        p.c.district_id == district_id, p.c.id.in_(wanted), p.c.role == "student"))).all())
-    known |= set((await session.scalars(select(e.c.user_id).where(
-        e.c.district_id == district_id, e.c.user_id.in_(wanted), e.c.role == "student"))).all())
+    known = set(
+        (
+            await session.scalars(
+                select(p.c.id).where(p.c.district_id == district_id, p.c.id.in_(wanted), p.c.role == "student")
+            )
+        ).all()
+    )
+    known |= set(
+        (
+            await session.scalars(
+                select(e.c.user_id).where(
+                    e.c.district_id == district_id, e.c.user_id.in_(wanted), e.c.role == "student"
+                )
+            )
+        ).all()
+    )
     return [s for s in dict.fromkeys(student_ids) if s not in known]

@@ -17,14 +17,18 @@ def _district() -> Column:
 
 
 schools = Table(
-    "schools", metadata, _district(),
+    "schools",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("publish_mode", String(16), nullable=False, default="auto"),  # auto | approval
     Column("timezone", String(64), nullable=False, default="UTC"),  # IANA name; blocks are in local time
 )
 
 blocks = Table(
-    "blocks", metadata, _district(),
+    "blocks",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("school_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -39,7 +43,9 @@ blocks = Table(
 )
 
 rooms = Table(
-    "rooms", metadata, _district(),
+    "rooms",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("school_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -47,7 +53,9 @@ rooms = Table(
 )
 
 teachers = Table(
-    "teachers", metadata, _district(),
+    "teachers",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("school_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -56,7 +64,9 @@ teachers = Table(
 )
 
 sessions = Table(
-    "sessions", metadata, _district(),
+    "sessions",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("block_id", String(64), nullable=False, index=True),
     Column("school_id", String(64), nullable=False),
@@ -72,21 +82,27 @@ sessions = Table(
 )
 
 support_plans = Table(
-    "support_plans", metadata, _district(),
+    "support_plans",
+    metadata,
+    _district(),
     Column("student_id", String(64), primary_key=True),
     Column("required_kind", String(20), nullable=False),
     Column("note", Text, nullable=False, default=""),
 )
 
 student_requests = Table(
-    "student_requests", metadata, _district(),
+    "student_requests",
+    metadata,
+    _district(),
     Column("block_id", String(64), primary_key=True),
     Column("student_id", String(64), primary_key=True),
     Column("session_ids", JSON, nullable=False),
 )
 
 placements = Table(
-    "placements", metadata, _district(),
+    "placements",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("block_id", String(64), nullable=False, index=True),
     Column("student_id", String(64), nullable=False),
@@ -100,7 +116,9 @@ placements = Table(
 
 # Local views of other services' facts, kept from their topics.
 mastery_levels = Table(
-    "mastery_levels", metadata, _district(),
+    "mastery_levels",
+    metadata,
+    _district(),
     Column("student_id", String(64), primary_key=True),
     Column("competency_id", String(64), primary_key=True),
     Column("rank", Integer, nullable=False),
@@ -109,14 +127,18 @@ mastery_levels = Table(
 )
 
 roster_sections = Table(
-    "roster_sections", metadata, _district(),
+    "roster_sections",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("school_id", String(64), nullable=False),
     Column("title", String(200), nullable=False),
 )
 
 roster_people = Table(
-    "roster_people", metadata, _district(),
+    "roster_people",
+    metadata,
+    _district(),
     Column("id", String(64), primary_key=True),
     Column("role", String(32), nullable=False),
     Column("given_name", String(100), nullable=False),
@@ -126,14 +148,18 @@ roster_people = Table(
 )
 
 roster_enrollments = Table(
-    "roster_enrollments", metadata, _district(),
+    "roster_enrollments",
+    metadata,
+    _district(),
     Column("section_id", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("role", String(32), nullable=False),
 )
 
 schedules = Table(
-    "schedules", metadata, _district(),
+    "schedules",
+    metadata,
+    _district(),
     Column("block_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("school_id", String(64), nullable=False),
@@ -150,7 +176,9 @@ schedules = Table(
 )
 
 schedule_assignments = Table(
-    "schedule_assignments", metadata, _district(),
+    "schedule_assignments",
+    metadata,
+    _district(),
     Column("block_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("student_id", String(64), primary_key=True),
@@ -163,7 +191,9 @@ schedule_assignments = Table(
 )
 
 attendance = Table(
-    "attendance", metadata, _district(),
+    "attendance",
+    metadata,
+    _district(),
     Column("block_id", String(64), primary_key=True),
     Column("session_id", String(64), primary_key=True),
     Column("block_date", Date, primary_key=True),
@@ -174,7 +204,8 @@ attendance = Table(
 )
 
 feed_tokens = Table(
-    "calendar_feed_tokens", metadata,
+    "calendar_feed_tokens",
+    metadata,
     Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the token; the token itself is never stored"),
     Column("feed_id", String(32), nullable=False, unique=True),
     Column("district_id", String(64), nullable=False),

@@ -21,34 +21,46 @@ async def referents_exist(request: Request) -> None:
     named_students = [(f"student_id {s!r}", s) for s in [request.path_params.get("student_id")] if s]
     named_students += [("body student_id", s) for s in [body.get("student_id")] if isinstance(s, str)]
     marks = body.get("marks") if isinstance(body.get("marks"), list) else []
-    named_students += [(f"marks[{i}].student_id", m["student_id"]) for i, m in enumerate(marks)
-                       if isinstance(m, dict) and isinstance(m.get("student_id"), str)]
+    named_students += [
+        (f"marks[{i}].student_id", m["student_id"])
+        for i, m in enumerate(marks)
+        if isinstance(m, dict) and isinstance(m.get("student_id"), str)
+    ]
     async with request.app.state.ctx.sessions() as session:
         school = request.path_params.get("school_id") or body.get("school_id")
         if isinstance(school, str) and not await school_exists(session, district_id, school):
             where = "the path" if request.path_params.get("school_id") else "school_id"
-            raise HTTPException(status.HTTP_404_NOT_FOUND if where == "the path" else 422,
-                                detail=f"{where}: no school {school!r} on district {district_id!r}'s roster; "
-                                       "import the roster first (it reaches scheduling through mosaic.reference.v1)")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND if where == "the path" else 422,
+                detail=f"{where}: no school {school!r} on district {district_id!r}'s roster; "
+                "import the roster first (it reaches scheduling through mosaic.reference.v1)",
+            )
         unknown = set(await unknown_students(session, district_id, [s for _, s in named_students]))
     for field, student in named_students:
         if student in unknown:
             in_path = field.startswith("student_id")
-            raise HTTPException(status.HTTP_404_NOT_FOUND if in_path else 422,
-                                detail=f"{field.removeprefix('body ')}: no student {student!r} on district "
-                                       f"{district_id!r}'s roster")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND if in_path else 422,
+                detail=f"{field.removeprefix('body ')}: no student {student!r} on district {district_id!r}'s roster",
+            )
 
 
 def solver_of(ctx: ServiceContext) -> SolverSettings:
     settings = ctx.settings
-    return SolverSettings(time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
-                          workers=settings.solver_workers)  # type: ignore[attr-defined]
+    return SolverSettings(
+        time_limit_seconds=settings.solver_time_limit_seconds,  # type: ignore[attr-defined]
+        workers=settings.solver_workers,
+    )  # type: ignore[attr-defined]
 
 
 def refused(problems: list[Problem]) -> HTTPException:
-    return HTTPException(422,
-                         detail={"message": "the definition was refused; fix every problem listed",
-                                 "problems": [{"field": p.field, "message": p.message} for p in problems]})
+    return HTTPException(
+        422,
+        detail={
+            "message": "the definition was refused; fix every problem listed",
+            "problems": [{"field": p.field, "message": p.message} for p in problems],
+        },
+    )
 
 
 def not_found(what: str) -> HTTPException:

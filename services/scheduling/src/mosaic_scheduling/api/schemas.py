@@ -25,7 +25,8 @@ class Body(BaseModel):
 
 class SchoolIn(Body):
     publish_mode: Literal["auto", "approval"] = Field(
-        "auto", description="auto: a rebuilt schedule is published at once; approval: it waits as a draft")
+        "auto", description="auto: a rebuilt schedule is published at once; approval: it waits as a draft"
+    )
     timezone: str = Field("UTC", description="IANA zone the school's blocks are in, e.g. America/Chicago")
 
     @field_validator("timezone")

@@ -26,22 +26,33 @@ class SolverOutcome:
     variables: int
 
 
-def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution | None = None,
-                     workers: int = 2, seed: int = 7, candidates: int | None = None,
-                     lower_bound: int | None = None, relative_gap: float = 0.0) -> SolverOutcome:
+def solve_with_cpsat(
+    problem: RegroupProblem,
+    time_limit: float,
+    hint: Solution | None = None,
+    workers: int = 2,
+    seed: int = 7,
+    candidates: int | None = None,
+    lower_bound: int | None = None,
+    relative_gap: float = 0.0,
+) -> SolverOutcome:
     """Solve; with `candidates`, each student may only go to that many of their cheapest sessions
     (plus where the hint puts them), which keeps very large blocks within the time limit. A proven
     `lower_bound` (the flow relaxation) is added as a cut, so reaching it ends the search; so does a
     schedule proven within `relative_gap` of the solver's bound."""
     kinds = student_kinds(problem, hint, candidates)
     model = cp_model.CpModel()
-    counts = {(k, j): model.new_int_var(0, len(members), "")
-              for k, (allowed, _, members) in enumerate(kinds) for j in allowed}
+    counts = {
+        (k, j): model.new_int_var(0, len(members), "") for k, (allowed, _, members) in enumerate(kinds) for j in allowed
+    }
     for k, (allowed, _, members) in enumerate(kinds):
         model.add(cp_model.LinearExpr.sum([counts[k, j] for j in allowed]) == len(members))
     deviations = _size_limits_and_balance(model, problem, kinds, counts)
-    terms = [(counts[k, j], cost) for k, (allowed, costs, _) in enumerate(kinds)
-             for j, cost in zip(allowed, costs, strict=True)] + [(d, BALANCE_WEIGHT) for d in deviations]
+    terms = [
+        (counts[k, j], cost)
+        for k, (allowed, costs, _) in enumerate(kinds)
+        for j, cost in zip(allowed, costs, strict=True)
+    ] + [(d, BALANCE_WEIGHT) for d in deviations]
     model.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]))
     if lower_bound is not None:  # the objective's own domain, so the search stops when it is reached
         model.proto.objective.domain.extend([int(lower_bound - model.proto.objective.offset), cp_model.INT_MAX])
@@ -61,8 +72,9 @@ def solve_with_cpsat(problem: RegroupProblem, time_limit: float, hint: Solution 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolverOutcome(None, name, None, None, solver.wall_time, len(counts))
     solution = disaggregate(problem, kinds, {key: solver.value(v) for key, v in counts.items()})
-    return SolverOutcome(solution, name, solver.objective_value, solver.best_objective_bound,
-                         solver.wall_time, len(counts))
+    return SolverOutcome(
+        solution, name, solver.objective_value, solver.best_objective_bound, solver.wall_time, len(counts)
+    )
 
 
 Kind = tuple[tuple[int, ...], tuple[int, ...], list[int]]  # allowed, costs, student indices
@@ -83,8 +95,9 @@ def student_kinds(problem: RegroupProblem, hint: Solution | None, candidates: in
     return [(allowed, costs, members) for (allowed, costs), members in by_terms.items()]
 
 
-def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind],
-                             counts: Counts) -> list[cp_model.IntVar]:
+def _size_limits_and_balance(
+    model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: Counts
+) -> list[cp_model.IntVar]:
     into: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     for (_k, j), var in counts.items():
         into[j].append(var)
@@ -101,8 +114,14 @@ def _size_limits_and_balance(model: cp_model.CpModel, problem: RegroupProblem, k
     return deviations
 
 
-def _add_hint(model: cp_model.CpModel, problem: RegroupProblem, kinds: list[Kind], counts: Counts,
-              deviations: list[cp_model.IntVar], hint: Solution) -> None:
+def _add_hint(
+    model: cp_model.CpModel,
+    problem: RegroupProblem,
+    kinds: list[Kind],
+    counts: Counts,
+    deviations: list[cp_model.IntVar],
+    hint: Solution,
+) -> None:
     """Hint every variable at once (the per-variable API is slow for tens of thousands)."""
     sizes = [0] * len(problem.sessions)
     for j in hint:

@@ -97,5 +97,7 @@ def _hall_violation(problem: RegroupProblem, groups: dict[tuple[int, ...], list[
     why = ", ".join(f"{n} {what}" for what, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
     names = ", ".join(f"{problem.sessions[j].title} ({problem.capacity[j]})" for j in sessions[:8])
     more = f" and {len(sessions) - 8} more" if len(sessions) > 8 else ""
-    return (f"{students} students can only go to sessions that seat {seats} in block {problem.block.name} "
-            f"[{why}]; sessions: {names or 'none'}{more}. Add seats or sessions, or lift placements")
+    return (
+        f"{students} students can only go to sessions that seat {seats} in block {problem.block.name} "
+        f"[{why}]; sessions: {names or 'none'}{more}. Add seats or sessions, or lift placements"
+    )

@@ -49,8 +49,13 @@ def overall_need(student: Participant, block_competencies: tuple[str, ...]) -> N
     return most_pressing_need(student, block_competencies or tuple(sorted(student.levels)))
 
 
-def session_fit(student: Participant, session: Session, teacher: Teacher | None,
-                block_competencies: tuple[str, ...], need: Need | None) -> Fit:
+def session_fit(
+    student: Participant,
+    session: Session,
+    teacher: Teacher | None,
+    block_competencies: tuple[str, ...],
+    need: Need | None,
+) -> Fit:
     """The cost of `student` in `session` (whose overall need is `need`), and the sentence that explains it."""
     base = _kind_fit(student, session, block_competencies, need)
     if need is not None and teacher is not None and _teacher_knows(teacher, need):
@@ -58,8 +63,7 @@ def session_fit(student: Participant, session: Session, teacher: Teacher | None,
     return base
 
 
-def _kind_fit(student: Participant, session: Session, block_competencies: tuple[str, ...],
-              overall: Need | None) -> Fit:
+def _kind_fit(student: Participant, session: Session, block_competencies: tuple[str, ...], overall: Need | None) -> Fit:
     if session.kind == "skill_group":
         return _skill_group_fit(student, session, overall)
     if session.kind in ("intervention", "enrichment"):
@@ -68,8 +72,10 @@ def _kind_fit(student: Participant, session: Session, block_competencies: tuple[
             return Fit(NEUTRAL, f"in {session.title}: no evidence yet on its competencies")
         if session.kind == "intervention":
             return Fit(min(FIT_MAX, 20 * need.level.rank), f"in {session.title}: intervention, {need.describe()}")
-        return Fit(min(FIT_MAX, 25 * max(0, MASTERY_RANK - need.level.rank)),
-                   f"in {session.title}: enrichment, {need.describe()}")
+        return Fit(
+            min(FIT_MAX, 25 * max(0, MASTERY_RANK - need.level.rank)),
+            f"in {session.title}: enrichment, {need.describe()}",
+        )
     words = "project team" if session.kind == "project_team" else "open studio"
     return Fit(NEUTRAL, f"in {session.title}: {words}")
 
@@ -84,15 +90,19 @@ def _skill_group_fit(student: Participant, session: Session, overall: Need | Non
     reason = f"in {name}: {need_here.describe()}"
     if distance > 0:
         return Fit(min(FIT_MAX, 30 + 25 * (distance - 1)), f"{reason} (outside the group's band)")
-    if overall is not None and overall.competency_id != need_here.competency_id \
-            and overall.level.rank < need_here.level.rank:
+    if (
+        overall is not None
+        and overall.competency_id != need_here.competency_id
+        and overall.level.rank < need_here.level.rank
+    ):
         return Fit(15, f"{reason} (more pressing: {overall.describe()})")
     return Fit(0, reason)
 
 
 def _teacher_knows(teacher: Teacher, need: Need) -> bool:
-    return need.competency_id in teacher.expertise or (need.level.code is not None
-                                                       and need.level.code in teacher.expertise)
+    return need.competency_id in teacher.expertise or (
+        need.level.code is not None and need.level.code in teacher.expertise
+    )
 
 
 def _code(need: Need) -> str:
@@ -110,15 +120,24 @@ class FitTable:
     def fit(self, student: Participant, session: Session, teacher: Teacher | None, need: Need | None) -> Fit:
         levels = student.levels
         relevant = _relevant_competencies(session, self.block_competencies)
-        key = (session.id, tuple(levels[c].rank if c in levels else -1 for c in relevant),
-               None if need is None else (need.competency_id, need.level.rank))
+        key = (
+            session.id,
+            tuple(levels[c].rank if c in levels else -1 for c in relevant),
+            None if need is None else (need.competency_id, need.level.rank),
+        )
         found = self._known.get(key)
         if found is None:
             found = self._known[key] = session_fit(student, session, teacher, self.block_competencies, need)
         return found
 
-    def fits(self, student: Participant, sessions: tuple[Session, ...], teachers: tuple[Teacher | None, ...],
-             need: Need | None, indices: tuple[int, ...]) -> tuple[Fit, ...]:
+    def fits(
+        self,
+        student: Participant,
+        sessions: tuple[Session, ...],
+        teachers: tuple[Teacher | None, ...],
+        need: Need | None,
+        indices: tuple[int, ...],
+    ) -> tuple[Fit, ...]:
         """`fit` for each session index at once: the student's levels are looked up once per distinct set
         of competencies the sessions work on, not once per session."""
         levels, known = student.levels, self._known

@@ -40,11 +40,13 @@ def greedy_solution(problem: RegroupProblem, improvement_rounds: int = 4) -> Sol
 
 def _placement_order(problem: RegroupProblem) -> list[int]:
     """Fewest choices first (pins, locked groups, support plans), then stayers, then by regret."""
+
     def key(i: int) -> tuple[bool, bool, bool, int, str]:
         s = problem.students[i]
         ranked = sorted(s.costs)
         regret = ranked[1] - ranked[0] if len(ranked) > 1 else 0
         return (len(s.allowed) > 1, s.why_restricted == ANY_SESSION, not s.stays, -regret, s.id)
+
     return sorted(range(len(problem.students)), key=key)
 
 
@@ -80,8 +82,9 @@ def _make_room(problem: RegroupProblem, i: int, solution: list[int | None], size
     raise ValueError(f"no seat for student {problem.students[i].id}: check feasibility before the heuristic")
 
 
-def _shift_along(came_from: dict[int, tuple[int, int] | None], free: int, solution: list[int | None],
-                 sizes: list[int]) -> int:
+def _shift_along(
+    came_from: dict[int, tuple[int, int] | None], free: int, solution: list[int | None], sizes: list[int]
+) -> int:
     j = free
     while (step := came_from[j]) is not None:
         k, previous = step

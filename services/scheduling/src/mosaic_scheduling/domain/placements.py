@@ -34,15 +34,18 @@ def place(existing: Sequence[Placement], new: Placement) -> PlacementChange:
         raise PlacementRefused(
             f"student {new.student_id} is already placed in {current.session_id} by {current.placed_by} "
             f"({current.priority.name.lower()}), which outranks {new.priority.name.lower()}; "
-            "ask them to cancel it first")
+            "ask them to cancel it first"
+        )
     updated = [replace(p, state="bumped") if p is current else p for p in mine]
-    message = (f"placed in {new.session_id}" if current is None
-               else f"placed in {new.session_id}, bumping {current.session_id} ({current.priority.name.lower()})")
+    message = (
+        f"placed in {new.session_id}"
+        if current is None
+        else f"placed in {new.session_id}, bumping {current.session_id} ({current.priority.name.lower()})"
+    )
     return PlacementChange(tuple([*others, *updated, new]), message)
 
 
-def cancel(existing: Sequence[Placement], placement_id: str,
-           seats_left: Callable[[str], int]) -> PlacementChange:
+def cancel(existing: Sequence[Placement], placement_id: str, seats_left: Callable[[str], int]) -> PlacementChange:
     """Cancel a placement; if it was active, restore the best bumped one whose session has room."""
     target = next((p for p in existing if p.id == placement_id), None)
     if target is None:
@@ -50,13 +53,21 @@ def cancel(existing: Sequence[Placement], placement_id: str,
     updated = [replace(p, state="cancelled") if p is target else p for p in existing]
     if target.state != "active":
         return PlacementChange(tuple(updated), f"cancelled {target.session_id} (was {target.state})")
-    bumped = sorted((p for p in updated if p.student_id == target.student_id and p.block_id == target.block_id
-                     and p.state == "bumped"), key=lambda p: (p.priority, p.placed_at), reverse=True)
+    bumped = sorted(
+        (
+            p
+            for p in updated
+            if p.student_id == target.student_id and p.block_id == target.block_id and p.state == "bumped"
+        ),
+        key=lambda p: (p.priority, p.placed_at),
+        reverse=True,
+    )
     for candidate in bumped:
         if seats_left(candidate.session_id) > 0:
             restored = [replace(p, state="active") if p is candidate else p for p in updated]
-            return PlacementChange(tuple(restored), f"cancelled; back to {candidate.session_id} "
-                                                    f"({candidate.priority.name.lower()})")
+            return PlacementChange(
+                tuple(restored), f"cancelled; back to {candidate.session_id} ({candidate.priority.name.lower()})"
+            )
     full = ", ".join(p.session_id for p in bumped)
     why = f"; could not return to {full}: no room" if bumped else ""
     return PlacementChange(tuple(updated), f"cancelled; the engine will place the student{why}")

@@ -68,8 +68,9 @@ class RegroupProblem:
         return next((j for j, s in enumerate(self.sessions) if s.id == session_id), None)
 
 
-def build_problem(school: School, block_id: str, participants: list[Participant],
-                  placements: list[Placement]) -> RegroupProblem:
+def build_problem(
+    school: School, block_id: str, participants: list[Participant], placements: list[Placement]
+) -> RegroupProblem:
     """The problem for one block; unusable sessions and contradictions are noted, not raised."""
     block = school.block(block_id)
     if block is None:
@@ -80,9 +81,17 @@ def build_problem(school: School, block_id: str, participants: list[Participant]
     competencies = _block_competencies(offered)
     staff = {t.id: t for t in school.teachers}
     teachers = tuple(None if s.teacher_id is None else staff.get(s.teacher_id) for s in usable)
-    problem = RegroupProblem(block, usable, capacity, _targets(capacity, len(participants)), [], notes,
-                             teachers=teachers, competencies=competencies,
-                             fit_table=FitTable(competencies))
+    problem = RegroupProblem(
+        block,
+        usable,
+        capacity,
+        _targets(capacity, len(participants)),
+        [],
+        notes,
+        teachers=teachers,
+        competencies=competencies,
+        fit_table=FitTable(competencies),
+    )
     effective = effective_placements(placements, block_id)
     binding = {sid: p for sid, p in effective.items() if p.priority.binding}
     members = _locked_members(usable, participants, binding)
@@ -91,16 +100,19 @@ def build_problem(school: School, block_id: str, participants: list[Participant]
     return problem
 
 
-def _usable_sessions(school: School, block: FlexBlock, offered: tuple[Session, ...]
-                     ) -> tuple[tuple[Session, ...], list[str]]:
+def _usable_sessions(
+    school: School, block: FlexBlock, offered: tuple[Session, ...]
+) -> tuple[tuple[Session, ...], list[str]]:
     usable, notes = [], []
     for session in offered:
         teacher = school.teacher(session.teacher_id)
         if school.room(session.room_id) is None:
             notes.append(f"{session.title} is not offered: it has no room")
         elif teacher is not None and not teacher.available_for(block):
-            notes.append(f"{session.title} is not offered: {teacher.name} is not available "
-                         f"{block.weekday} {block.starts_at:%H:%M}-{block.ends_at:%H:%M}")
+            notes.append(
+                f"{session.title} is not offered: {teacher.name} is not available "
+                f"{block.weekday} {block.starts_at:%H:%M}-{block.ends_at:%H:%M}"
+            )
         elif _capacity(school, session) <= 0:
             notes.append(f"{session.title} is not offered: it seats nobody")
         else:
@@ -142,16 +154,21 @@ def effective_placements(placements: list[Placement], block_id: str) -> dict[str
     return best
 
 
-def _locked_members(usable: tuple[Session, ...], participants: list[Participant],
-                    binding: dict[str, Placement]) -> dict[str, str]:
+def _locked_members(
+    usable: tuple[Session, ...], participants: list[Participant], binding: dict[str, Placement]
+) -> dict[str, str]:
     """Student → locked session they were in; a locked group keeps its members and takes nobody new."""
     locked = {s.id for s in usable if s.locked}
-    return {p.id: p.previous.session_id for p in participants
-            if p.previous is not None and p.previous.session_id in locked and p.id not in binding}
+    return {
+        p.id: p.previous.session_id
+        for p in participants
+        if p.previous is not None and p.previous.session_id in locked and p.id not in binding
+    }
 
 
-def _terms(problem: RegroupProblem, student: Participant, placement: Placement | None,
-           members: dict[str, str]) -> StudentTerms:
+def _terms(
+    problem: RegroupProblem, student: Participant, placement: Placement | None, members: dict[str, str]
+) -> StudentTerms:
     binding = placement if placement is not None and placement.priority.binding else None
     allowed, why = _allowed(problem, student, binding, members)
     need = overall_need(student, problem.competencies)
@@ -160,8 +177,12 @@ def _terms(problem: RegroupProblem, student: Participant, placement: Placement |
     fit_key = _fit_key(student, problem, allowed, fits, preference)
     last = student.previous
     previous = problem.index_of(last.session_id) if last else None
-    stays = last is not None and previous is not None and previous in allowed and (
-        last.fit_key == fit_key or fits[allowed.index(previous)].cost <= STILL_FITS)
+    stays = (
+        last is not None
+        and previous is not None
+        and previous in allowed
+        and (last.fit_key == fit_key or fits[allowed.index(previous)].cost <= STILL_FITS)
+    )
     costs = tuple(f.cost + p + _churn(j, previous, stays) for j, f, p in zip(allowed, fits, preference, strict=True))
     terms = StudentTerms(student.id, allowed, costs, fits, fit_key, previous, stays, binding, why)
     if binding is not None and allowed:
@@ -173,26 +194,33 @@ def _best_without_pin(problem: RegroupProblem, student: Participant, pinned: int
     """Where the student would fit best if the pin were lifted (support plan still respected)."""
     plan = student.support_plan
     need = overall_need(student, problem.competencies)
-    options = [(s.title, problem.fit_table.fit(student, s, problem.teachers[j], need))
-               for j, s in enumerate(problem.sessions)
-               if j != pinned and not s.locked and (plan is None or s.kind == plan.required_kind)]
+    options = [
+        (s.title, problem.fit_table.fit(student, s, problem.teachers[j], need))
+        for j, s in enumerate(problem.sessions)
+        if j != pinned and not s.locked and (plan is None or s.kind == plan.required_kind)
+    ]
     return min(options, key=lambda option: option[1].cost, default=None)
 
 
-def _allowed(problem: RegroupProblem, student: Participant, binding: Placement | None,
-             members: dict[str, str]) -> tuple[tuple[int, ...], str]:
+def _allowed(
+    problem: RegroupProblem, student: Participant, binding: Placement | None, members: dict[str, str]
+) -> tuple[tuple[int, ...], str]:
     plan = student.support_plan
     if binding is not None:
         j = problem.index_of(binding.session_id)
         if j is None:
-            problem.causes.append(f"student {student.id} is placed ({binding.priority.name.lower()}) by "
-                                  f"{binding.placed_by} in session {binding.session_id}, which does not run "
-                                  "in this block; cancel or move the placement")
+            problem.causes.append(
+                f"student {student.id} is placed ({binding.priority.name.lower()}) by "
+                f"{binding.placed_by} in session {binding.session_id}, which does not run "
+                "in this block; cancel or move the placement"
+            )
             return (), "placement"
         if plan is not None and problem.sessions[j].kind != plan.required_kind:
-            problem.causes.append(f"student {student.id}'s support plan requires a {plan.required_kind} session "
-                                  f"but {binding.placed_by} placed them in {problem.sessions[j].title} "
-                                  f"({problem.sessions[j].kind}); move the placement to a {plan.required_kind} session")
+            problem.causes.append(
+                f"student {student.id}'s support plan requires a {plan.required_kind} session "
+                f"but {binding.placed_by} placed them in {problem.sessions[j].title} "
+                f"({problem.sessions[j].kind}); move the placement to a {plan.required_kind} session"
+            )
             return (), "placement"
         return (j,), f"placed in {problem.sessions[j].title}"
     locked_in = problem.index_of(members.get(student.id, ""))
@@ -203,8 +231,10 @@ def _allowed(problem: RegroupProblem, student: Participant, binding: Placement |
         return open_to_all, ANY_SESSION
     allowed = tuple(j for j in open_to_all if problem.sessions[j].kind == plan.required_kind)
     if not allowed:
-        problem.causes.append(f"student {student.id}'s support plan requires a {plan.required_kind} session "
-                              f"and block {problem.block.name} offers none that can run; add one or give it a room")
+        problem.causes.append(
+            f"student {student.id}'s support plan requires a {plan.required_kind} session "
+            f"and block {problem.block.name} offers none that can run; add one or give it a room"
+        )
     return allowed, f"support plan: {plan.required_kind}"
 
 
@@ -228,8 +258,13 @@ def _churn(j: int, previous: int | None, stays: bool) -> int:
     return STAY_WEIGHT if stays else MOVE_WEIGHT
 
 
-def _fit_key(student: Participant, problem: RegroupProblem, allowed: tuple[int, ...],
-             fits: tuple[Fit, ...], preference: tuple[int, ...]) -> str:
+def _fit_key(
+    student: Participant,
+    problem: RegroupProblem,
+    allowed: tuple[int, ...],
+    fits: tuple[Fit, ...],
+    preference: tuple[int, ...],
+) -> str:
     """A digest of everything the student's placement was decided on (not of other students)."""
     row = [(problem.sessions[j].id, f.cost, p) for j, f, p in zip(allowed, fits, preference, strict=True)]
     return hashlib.sha256(repr(row).encode()).hexdigest()[:16]

@@ -30,21 +30,49 @@ def occurrence(block: FlexBlock, on_or_after: date, timezone: str) -> tuple[date
     return day, start, end
 
 
-def schedule_published(block: FlexBlock, sessions: Sequence[Session], placed: Sequence[Placed], version: int,
-                       trigger: str, when: tuple[date, datetime, datetime]) -> SchedulePublished:
+def schedule_published(
+    block: FlexBlock,
+    sessions: Sequence[Session],
+    placed: Sequence[Placed],
+    version: int,
+    trigger: str,
+    when: tuple[date, datetime, datetime],
+) -> SchedulePublished:
     day, start, end = when
     return SchedulePublished(
-        block_id=block.id, school_id=block.school_id, block_date=day, starts_at=start, ends_at=end,
-        schedule_version=version, trigger=trigger,
-        sessions=tuple(ScheduledSession(session_id=s.id, title=s.title, kind=s.kind, room_id=s.room_id,
-                                        teacher_id=s.teacher_id, competency_ids=s.competency_ids) for s in sessions),
-        assignments=tuple(Assignment(student_id=p.student_id, session_id=p.session_id, reason=p.reason,
-                                     pinned=p.pinned) for p in placed))
+        block_id=block.id,
+        school_id=block.school_id,
+        block_date=day,
+        starts_at=start,
+        ends_at=end,
+        schedule_version=version,
+        trigger=trigger,
+        sessions=tuple(
+            ScheduledSession(
+                session_id=s.id,
+                title=s.title,
+                kind=s.kind,
+                room_id=s.room_id,
+                teacher_id=s.teacher_id,
+                competency_ids=s.competency_ids,
+            )
+            for s in sessions
+        ),
+        assignments=tuple(
+            Assignment(student_id=p.student_id, session_id=p.session_id, reason=p.reason, pinned=p.pinned)
+            for p in placed
+        ),
+    )
 
 
-def assignment_changes(block: FlexBlock, sessions: Sequence[Session], placed: Sequence[Placed],
-                       before: Mapping[str, str], version: int,
-                       when: tuple[date, datetime, datetime]) -> list[GroupAssignmentChanged]:
+def assignment_changes(
+    block: FlexBlock,
+    sessions: Sequence[Session],
+    placed: Sequence[Placed],
+    before: Mapping[str, str],
+    version: int,
+    when: tuple[date, datetime, datetime],
+) -> list[GroupAssignmentChanged]:
     """One change per student whose session differs from the last published schedule (new students too)."""
     by_id = {s.id: s for s in sessions}
     _, start, end = when
@@ -53,9 +81,21 @@ def assignment_changes(block: FlexBlock, sessions: Sequence[Session], placed: Se
         if before.get(p.student_id) == p.session_id:
             continue
         session = by_id[p.session_id]
-        changes.append(GroupAssignmentChanged(
-            block_id=block.id, school_id=block.school_id, student_id=p.student_id,
-            old_session_id=before.get(p.student_id), new_session_id=p.session_id, session_title=session.title,
-            session_kind=session.kind, room_id=session.room_id, teacher_id=session.teacher_id, starts_at=start,
-            ends_at=end, reason=p.reason, schedule_version=version))
+        changes.append(
+            GroupAssignmentChanged(
+                block_id=block.id,
+                school_id=block.school_id,
+                student_id=p.student_id,
+                old_session_id=before.get(p.student_id),
+                new_session_id=p.session_id,
+                session_title=session.title,
+                session_kind=session.kind,
+                room_id=session.room_id,
+                teacher_id=session.teacher_id,
+                starts_at=start,
+                ends_at=end,
+                reason=p.reason,
+                schedule_version=version,
+            )
+        )
     return changes

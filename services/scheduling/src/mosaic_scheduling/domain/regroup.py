@@ -71,8 +71,13 @@ class RegroupResult:
         return 0.0 if self.cost == 0 else max(0.0, (self.cost - self.bound) / self.cost)
 
 
-def regroup(school: School, block_id: str, participants: list[Participant], placements: list[Placement],
-            settings: SolverSettings = SolverSettings()) -> RegroupResult:
+def regroup(
+    school: School,
+    block_id: str,
+    participants: list[Participant],
+    placements: list[Placement],
+    settings: SolverSettings = SolverSettings(),
+) -> RegroupResult:
     problem = build_problem(school, block_id, participants, placements)
     causes = infeasibility_causes(problem)
     if causes:
@@ -81,8 +86,9 @@ def regroup(school: School, block_id: str, participants: list[Participant], plac
     solution, status, method, bound = _solve(problem, settings)
     seconds = time.perf_counter() - started
     decisions = tuple(_decide(problem, i, j) for i, j in enumerate(solution))
-    return RegroupResult(block_id, status, decisions, (), tuple(problem.notes), method,
-                         objective(problem, solution), bound, seconds)
+    return RegroupResult(
+        block_id, status, decisions, (), tuple(problem.notes), method, objective(problem, solution), bound, seconds
+    )
 
 
 def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution, Status, str, float | None]:
@@ -107,10 +113,15 @@ def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution,
         return best, "optimal" if proven else "feasible", method, bound
     start = min(candidates.values(), key=lambda sol: objective(problem, sol))
     pruned = decisions > settings.prune_above_decisions
-    outcome = solve_with_cpsat(problem, settings.time_limit_seconds, start, settings.workers,
-                               candidates=settings.candidates if pruned else None,
-                               lower_bound=None if relaxation is None else relaxation.bound,
-                               relative_gap=settings.gap_limit)
+    outcome = solve_with_cpsat(
+        problem,
+        settings.time_limit_seconds,
+        start,
+        settings.workers,
+        candidates=settings.candidates if pruned else None,
+        lower_bound=None if relaxation is None else relaxation.bound,
+        relative_gap=settings.gap_limit,
+    )
     if outcome.solution is not None:
         candidates["cp-sat"] = outcome.solution
         if not pruned and outcome.bound is not None:
@@ -120,7 +131,8 @@ def _solve(problem: RegroupProblem, settings: SolverSettings) -> tuple[Solution,
         method = f"{method} (cp-sat: {outcome.status.lower()})"
     cost = objective(problem, best)
     proven = (outcome.status == "OPTIMAL" and not pruned and method == "cp-sat" and settings.gap_limit == 0) or (
-        bound is not None and cost <= bound)
+        bound is not None and cost <= bound
+    )
     return best, "optimal" if proven else "feasible", method, bound
 
 
@@ -143,8 +155,9 @@ def _decide(problem: RegroupProblem, i: int, j: int) -> Decision:
     elif student.why_restricted.startswith("support plan") or student.why_restricted.startswith("locked group"):
         reason = f"{reason}; {student.why_restricted}"
     previous = problem.sessions[student.previous].id if student.previous is not None else None
-    return Decision(student.id, session.id, reason, student.binding is not None, previous, student.fit_key,
-                    tuple(notes))
+    return Decision(
+        student.id, session.id, reason, student.binding is not None, previous, student.fit_key, tuple(notes)
+    )
 
 
 def _pin_costs_fit(problem: RegroupProblem, student: StudentTerms, pinned: int) -> str | None:
@@ -155,5 +168,7 @@ def _pin_costs_fit(problem: RegroupProblem, student: StudentTerms, pinned: int) 
     title, fit = student.best_unpinned
     if pinned_cost - fit.cost <= STILL_FITS:
         return None
-    return (f"pin forces a worse fit: {title} would fit better ({fit.reason}; cost {fit.cost} "
-            f"vs {pinned_cost} in {problem.sessions[pinned].title})")
+    return (
+        f"pin forces a worse fit: {title} would fit better ({fit.reason}; cost {fit.cost} "
+        f"vs {pinned_cost} in {problem.sessions[pinned].title})"
+    )

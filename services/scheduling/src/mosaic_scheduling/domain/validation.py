@@ -42,8 +42,12 @@ def blocks_overlap(a: FlexBlock, b: FlexBlock) -> bool:
 
 def validate_school(school: School) -> list[Problem]:
     """Every problem with the school's definition; an empty list means it can be scheduled."""
-    return [*_block_problems(school), *_room_and_teacher_problems(school), *_session_problems(school),
-            *_double_bookings(school)]
+    return [
+        *_block_problems(school),
+        *_room_and_teacher_problems(school),
+        *_session_problems(school),
+        *_double_bookings(school),
+    ]
 
 
 def ensure_valid(school: School) -> None:
@@ -64,21 +68,31 @@ def _block_problems(school: School) -> list[Problem]:
             problems.append(Problem(f"{where}.until", f"{block.until} is before starts_on {block.starts_on}"))
     for a, b in combinations(school.blocks, 2):
         if a.minutes > 0 and b.minutes > 0 and a.every_weeks >= 1 and b.every_weeks >= 1 and blocks_overlap(a, b):
-            problems.append(Problem(
-                f"blocks[{b.id}]",
-                f"overlaps block {a.id!r} ({a.weekday} {a.starts_at:%H:%M}-{a.ends_at:%H:%M}); "
-                "move one of them or end one before the other starts"))
+            problems.append(
+                Problem(
+                    f"blocks[{b.id}]",
+                    f"overlaps block {a.id!r} ({a.weekday} {a.starts_at:%H:%M}-{a.ends_at:%H:%M}); "
+                    "move one of them or end one before the other starts",
+                )
+            )
     return problems
 
 
 def _room_and_teacher_problems(school: School) -> list[Problem]:
-    problems = [Problem(f"rooms[{r.id}].capacity", f"must be positive, got {r.capacity}")
-                for r in school.rooms if r.capacity <= 0]
+    problems = [
+        Problem(f"rooms[{r.id}].capacity", f"must be positive, got {r.capacity}")
+        for r in school.rooms
+        if r.capacity <= 0
+    ]
     for teacher in school.teachers:
         for i, window in enumerate(teacher.availability):
             if window.ends_at <= window.starts_at:
-                problems.append(Problem(f"teachers[{teacher.id}].availability[{i}]",
-                                        f"ends at {window.ends_at} which is not after its start {window.starts_at}"))
+                problems.append(
+                    Problem(
+                        f"teachers[{teacher.id}].availability[{i}]",
+                        f"ends at {window.ends_at} which is not after its start {window.starts_at}",
+                    )
+                )
     return problems
 
 
@@ -107,8 +121,9 @@ def _one_session_problems(school: School, session: Session) -> list[Problem]:
     if session.kind == "skill_group" and session.band is None:
         problems.append(Problem(f"{where}.band", "a skill group needs a level band (lowest and highest rank)"))
     if session.band is not None and session.band.lowest > session.band.highest:
-        problems.append(Problem(f"{where}.band",
-                                f"lowest rank {session.band.lowest} is above highest {session.band.highest}"))
+        problems.append(
+            Problem(f"{where}.band", f"lowest rank {session.band.lowest} is above highest {session.band.highest}")
+        )
     return problems
 
 
@@ -118,13 +133,21 @@ def _double_bookings(school: School) -> list[Problem]:
     blocks = {b.id: b for b in school.blocks}
     for a, b in combinations(school.sessions, 2):
         same_time = a.block_id == b.block_id or (
-            a.block_id in blocks and b.block_id in blocks and blocks_overlap(blocks[a.block_id], blocks[b.block_id]))
+            a.block_id in blocks and b.block_id in blocks and blocks_overlap(blocks[a.block_id], blocks[b.block_id])
+        )
         if not same_time:
             continue
         if a.teacher_id is not None and a.teacher_id == b.teacher_id:
-            problems.append(Problem(f"sessions[{b.id}].teacher_id",
-                                    f"teacher {b.teacher_id!r} already leads session {a.id!r} at the same time"))
+            problems.append(
+                Problem(
+                    f"sessions[{b.id}].teacher_id",
+                    f"teacher {b.teacher_id!r} already leads session {a.id!r} at the same time",
+                )
+            )
         if a.room_id is not None and a.room_id == b.room_id:
-            problems.append(Problem(f"sessions[{b.id}].room_id",
-                                    f"room {b.room_id!r} already holds session {a.id!r} at the same time"))
+            problems.append(
+                Problem(
+                    f"sessions[{b.id}].room_id", f"room {b.room_id!r} already holds session {a.id!r} at the same time"
+                )
+            )
     return problems

@@ -30,11 +30,7 @@ async def teacher_entries(db: AsyncSession, district_id: str, teacher_id: str) -
         published = await repo.latest_schedule(db, district_id, row.block_id)
         students = sum(1 for a in (published.assignments if published else []) if a.session_id == row.id)
         definition = next(s for s in school.sessions if s.id == row.id)
-        entries.append(
-            CalendarEntry(
-                block, definition, f"{students} students", published.version if published else 0
-            )
-        )
+        entries.append(CalendarEntry(block, definition, f"{students} students", published.version if published else 0))
     return entries, await _zone(db, district_id, entries)
 
 

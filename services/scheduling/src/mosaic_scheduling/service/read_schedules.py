@@ -116,6 +116,16 @@ async def attendance(
 
 async def placements(db: AsyncSession, district_id: str, block_id: str) -> list[dict[str, Any]]:
     """A block's placements, active, bumped and cancelled."""
-    return [{"id": p.id, "student_id": p.student_id, "session_id": p.session_id,
-             "priority": p.priority.name.lower(), "placed_by": p.placed_by, "placed_at": p.placed_at.isoformat(),
-             "state": p.state, "note": p.note} for p in await repo.load_placements(db, district_id, block_id)]
+    return [
+        {
+            "id": p.id,
+            "student_id": p.student_id,
+            "session_id": p.session_id,
+            "priority": p.priority.name.lower(),
+            "placed_by": p.placed_by,
+            "placed_at": p.placed_at.isoformat(),
+            "state": p.state,
+            "note": p.note,
+        }
+        for p in await repo.load_placements(db, district_id, block_id)
+    ]

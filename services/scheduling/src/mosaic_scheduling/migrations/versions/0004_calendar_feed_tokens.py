@@ -4,6 +4,7 @@ Revision ID: 0004_calendar_feed_tokens
 Revises: 0003_audit_trail
 Create Date: 2026-11-26 04:00:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
