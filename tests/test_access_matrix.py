@@ -110,6 +110,7 @@ EXPECTED: dict[Rule, tuple[frozenset[str], frozenset[str]]] = {
     Rule.TEACHER_SCHEDULE: (ADMINS | {"school admin", "teacher"}, ADMINS),
     Rule.GUARDIAN_DATA: (ADMINS | {"guardian"}, ADMINS),
     Rule.AUDIT: (frozenset({"district admin"}), frozenset({"district admin"})),
+    Rule.ERASURE: (frozenset({"district admin"}), frozenset({"district admin"})),
 }
 PERSONAL = ("student_id", "person_id", "guardian_id", "evidence_id")
 
@@ -362,7 +363,10 @@ async def test_every_route_answers_every_role_as_the_access_table_says(service: 
             )
             checked += 1
             seen = Check(method, path, caller, relation, district)
-            if answer.status_code >= 500:
+            # These apps run without a broker: a write the policy let through may answer 503 "Kafka did not
+            # acknowledge" (nothing recorded); that is the write path's answer, not the policy's.
+            broker_absent = answer.status_code == 503 and "Kafka did not acknowledge" in answer.text
+            if answer.status_code >= 500 and not broker_absent:
                 wrong.append((seen, f"answered {answer.status_code}: {answer.text[:200]}"))
                 continue
             if district == ELSEWHERE:
