@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mosaic_events import new_envelope
-from mosaic_events.catalog import MasteryChanged, Person, RosterChanged
+from mosaic_events.catalog import MasteryChanged, Person, PersonDetailsChanged, RosterChanged
 from mosaic_notify.adapters import store
 from mosaic_notify.adapters import tables as t
 from mosaic_notify.domain.news import News, NewsKind
@@ -200,28 +200,36 @@ async def test_a_district_sets_its_window_its_cap_and_an_urgent_class_that_passe
 
 
 async def add_big_family(notify: Notify, guardian: str, students: list[str]) -> None:
+    """As evidence publishes a roster: ids and links on the reference topic, names and contacts on people."""
     roster = RosterChanged(
         import_id=str(uuid.uuid4()),
         school_id="school-1",
         people=(
-            *(Person(id=s, role="student", given_name=f"Kid{s[-1]}", family_name="Lee") for s in students),
-            Person(
-                id=guardian,
-                role="parent",
-                given_name="Kim",
-                family_name="Lee",
-                email=f"{guardian}@example.org",
-                preferred_language="en",
-                related_ids=tuple(students),
-            ),
+            *(Person(id=s, role="student") for s in students),
+            Person(id=guardian, role="parent", preferred_language="en", related_ids=tuple(students)),
         ),
     )
     await notify.publish(new_envelope(roster, district_id=notify.district, producer="evidence", school_id="school-1"))
+    details = [
+        *(
+            PersonDetailsChanged(person_id=s, role="student", given_name=f"Kid{s[-1]}", family_name="Lee")
+            for s in students
+        ),
+        PersonDetailsChanged(
+            person_id=guardian, role="parent", given_name="Kim", family_name="Lee", email=f"{guardian}@example.org"
+        ),
+    ]
+    for detail in details:
+        await notify.publish(new_envelope(detail, district_id=notify.district, producer="evidence"))
 
     async def linked() -> bool:
         async with notify.sessions() as session:
             guardian_row = await store.load_guardian(session, notify.district, guardian)
-        return guardian_row is not None and len(guardian_row.student_ids) == len(students)
+        return (
+            guardian_row is not None
+            and guardian_row.email is not None
+            and len(guardian_row.student_ids) == len(students)
+        )
 
     await notify.wait_for(f"{guardian} linked to {len(students)} students", linked)
 
