@@ -7,6 +7,9 @@ RegroupNeeded for a section rebuilds every block that section takes part in.
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from opentelemetry import context as otel_context
 
 from mosaic_events import Envelope
 from mosaic_events.catalog import (
@@ -121,26 +124,36 @@ async def rebuild_blocks(uow: UnitOfWork) -> None:
         wanted.setdefault(envelope.district_id, set()).update(b.id for b in blocks)
     for district in sorted(wanted):
         await repo.lock_blocks(uow.session, district, sorted(wanted[district]))
-    solver: SolverSettings = uow.deps
     for need, envelope, blocks in work:
-        for block in blocks:
-            outcome = await rebuild_block(
-                uow.session,
-                envelope.district_id,
-                block.id,
-                cause=envelope,
-                trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
-                solver=solver,
-                emit=uow.emit,
-            )
-            log.info(
-                "regrouped block %s for section %s: %s v%s %s",
-                block.id,
-                need.section_id,
-                outcome.status,
-                outcome.version,
-                "; ".join(outcome.causes),
-            )
+        # Rebuilt at batch end, outside the RegroupNeeded's span: work in its trace, so what the rebuild emits
+        # (SchedulePublished and the GroupAssignmentChanged derived from it) stays in the evidence's trace.
+        token = otel_context.attach(uow.trace_contexts.get(str(envelope.id)) or otel_context.get_current())
+        try:
+            await _rebuild(uow, need, envelope, blocks)
+        finally:
+            otel_context.detach(token)
+
+
+async def _rebuild(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelope, blocks: list[Any]) -> None:
+    solver: SolverSettings = uow.deps
+    for block in blocks:
+        outcome = await rebuild_block(
+            uow.session,
+            envelope.district_id,
+            block.id,
+            cause=envelope,
+            trigger=f"RegroupNeeded for section {need.section_id}: {need.reason}",
+            solver=solver,
+            emit=uow.emit,
+        )
+        log.info(
+            "regrouped block %s for section %s: %s v%s %s",
+            block.id,
+            need.section_id,
+            outcome.status,
+            outcome.version,
+            "; ".join(outcome.causes),
+        )
 
 
 HANDLERS = HandlerMap(
