@@ -447,10 +447,10 @@ def seed(stack: Stack, district: Any, say: Any) -> list[str]:
             lambda: client.change_mastery_settings(method={"name": "latest"}),
             "mastery settings",
         )
-        roster = stack.work / "oneroster"
-        write_oneroster(roster, district.roster)
-        say(f"seeding: roster of {len(district.roster.placements)} students")
-        client.import_roster(roster)
+        for n, school in enumerate(school_rosters(district.roster)):  # a district's SIS sends a school at a time
+            say(f"seeding: roster of {school.schools[0].name}, {len(school.placements)} students")
+            folder = write_oneroster(stack.work / "oneroster" / str(n), school)
+            client.eventually(lambda f=folder: client.import_roster(f), f"the roster of {school.schools[0].name}")
         weeks = district.intro_weeks()
         standards = sorted(
             (i for i in district.framework.items if i.assessable and not i.is_disposition and i.id in weeks),
@@ -478,6 +478,24 @@ def seed(stack: Stack, district: Any, say: Any) -> list[str]:
         return [i.id for i in standards[: max(8, len(standards) // 2)]]
     finally:
         client.close()
+
+
+def school_rosters(roster: Any) -> list[Any]:
+    """The district's roster as one bundle per school (a full import replaces only the schools it lists)."""
+    from dataclasses import replace
+
+    return [
+        replace(
+            roster,
+            schools=[school],
+            courses=[c for c in roster.courses if c.school_id == school.id],
+            sections=[s for s in roster.sections if s.school_id == school.id],
+            users=[u for u in roster.users if school.id in u.school_ids],
+            enrollments=[e for e in roster.enrollments if e.school_id == school.id],
+            placements=[p for p in roster.placements if p.school_id == school.id],
+        )
+        for school in roster.schools
+    ]
 
 
 def _sections_of(district: Any, school_id: str) -> set[str]:
@@ -575,12 +593,13 @@ def summarize(
     unsent = [r for r in requests if r.status == 0]
     accepted_items = sum(len(r.items) for r in accepted)
     to_mastery: list[float] = []
-    reached = 0
+    reached = mastery_changes = 0
     email_latency: list[float] = []
     for r in accepted:
         for event_id in r.event_ids:
             if event_id in changed:
                 reached += 1
+                mastery_changes += len(changed[event_id])
                 to_mastery.append(min(at for _, at in changed[event_id]) - r.sent_at)
                 email_latency += [emails[m] - at for m, at in changed[event_id] if m in emails]
     highest_lag: dict[str, int] = defaultdict(int)
@@ -606,6 +625,7 @@ def summarize(
             [r.answered_at - r.sent_at for r in accepted if len(r.items) == 1], 50, 99
         ),
         "evidence_reached_mastery": reached,
+        "mastery_changed_events": mastery_changes,  # roll-ups to parent competencies add to one per evidence
         "post_to_mastery_changed_ms": percentiles(to_mastery, 50, 95, 99),
         "emails": len(email_latency),
         "mastery_changed_to_email_ms": percentiles(email_latency, 50, 99),
