@@ -251,13 +251,14 @@ def restore_positions(
 
 @app.command("replay")
 def replay(
-    service: Annotated[str, typer.Argument(help="mastery (notify, scheduling: restore a backup instead)")],
+    service: Annotated[str, typer.Argument(help="mastery, scheduling or notify")],
     until: Annotated[datetime, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")],
     database_url: Annotated[str, typer.Option(help="a new, empty database for the replayed state")],
     live_database_url: Annotated[str, typer.Option(help="the live database: what the log lacks is copied")],
     bootstrap: Bootstrap = "localhost:9092",
 ) -> None:
-    """Rebuild a service's state from the log up to a point in time into a new database (nothing is published).
+    """Rebuild a service's state from the log up to a point in time into a new database (nothing is published,
+    nothing delivered). Stop scheduling and notify first: what they told is carried from the live database.
 
     Then stop the service, `mosaic-ops positions restore --group <its group> --database-url <new>`, and start
     it on the new database: it carries on from the cut-off.
@@ -287,6 +288,13 @@ def replay(
         table.add_row(position, str(offset))
     console.print(table)
     console.print(f"copied {summary.copied} row(s) the log does not hold from the live database")
+    if summary.carried or summary.discarded:
+        console.print(
+            f"carried {summary.carried} row(s) of what {service} told from the live database "
+            f"({summary.discarded} decided again by the replay, discarded)"
+        )
+    if summary.unsent:
+        console.print(f"{summary.unsent} event(s) the live service had not published yet: the new database owes them")
     console.print(
         f"applied {summary.applied} record(s) ({summary.dead_lettered} unreadable, as live); "
         f"{summary.emitted} emission(s) decided again and marked sent, not published"
