@@ -8,7 +8,9 @@ the state catches up to the live one with no second SchedulePublished and no sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +28,8 @@ from typer.testing import CliRunner
 from mosaic_dev.devservers import MailCatcher
 from mosaic_dev.ops.cli import app as ops_app
 from mosaic_dev.ops.replay import REPLAYABLE
+from mosaic_dev.postgres import temporary_database
+from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
 from mosaic_events import Envelope, decode, encode, new_envelope, topics
 from mosaic_events.catalog import (
     Enrollment,
@@ -72,7 +76,10 @@ async def count_on_topic(bootstrap: str, topic: str, district: str) -> Counter[s
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
+        async with asyncio.timeout(30):
+            while not consumer.partitions_for_topic(topic):  # metadata may not name a topic at first
+                await consumer._client.force_metadata_update()
+                await asyncio.sleep(0.2)
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
@@ -393,16 +400,54 @@ def moved(district: str, student: str) -> Envelope:
     return new_envelope(change, district_id=district, producer="scheduling", subject=student)
 
 
+async def next_id(url: str, table: str) -> int:
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return await conn.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"))
+    finally:
+        await engine.dispose()
+
+
+async def choose_spanish(url: str, district: str, guardian: str) -> None:
+    """A guardian's own preferences, as notify's preferences API saves them."""
+    from mosaic_notify.adapters import store
+    from mosaic_notify.domain.preferences import default_preferences
+    from mosaic_runtime.db import make_session_factory
+
+    engine = make_engine(url)
+    try:
+        async with make_session_factory(engine)() as session, session.begin():
+            prefs = default_preferences("es", "America/New_York", None)
+            await store.save_preferences(session, district, guardian, prefs, datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
 async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_second_email(
-    kafka_bootstrap: str, tmp_path: Path, monkeypatch: Any
+    kafka_bootstrap: str, database_url: str, tmp_path: Path, monkeypatch: Any
 ) -> None:
+    with contextlib.ExitStack() as stack:
+        replayed_url = (
+            stack.enter_context(temporary_database(os.environ[POSTGRES_URL_VARIABLE], prefix="mosaic_replayed"))
+            if database_url.startswith("postgresql")
+            else f"sqlite+aiosqlite:///{tmp_path / 'replayed.db'}"
+        )
+        await replay_notify(kafka_bootstrap, database_url, replayed_url, tmp_path, monkeypatch)
+
+
+async def replay_notify(
+    kafka_bootstrap: str, live_url: str, replayed_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Live on `live_url` (SQLite, or PostgreSQL where ids copied with their rows must not collide later)."""
     from mosaic_notify.adapters import tables as t
     from mosaic_notify.main import build_app
     from mosaic_notify.settings import NotifySettings
 
     own = private_topics(kafka_bootstrap, "notify", ("reference", "people", "mastery", "schedule"))
     district, group = f"d-{uuid.uuid4().hex[:8]}", f"notify-replay-{uuid.uuid4().hex[:8]}"
-    live_url, replayed_url = (f"sqlite+aiosqlite:///{tmp_path / n}" for n in ("live.db", "replayed.db"))
     mail = MailCatcher().start()
     quiet = {"default_quiet_hours": "", "default_daily_instant_cap": 1000}
     settings = NotifySettings(
@@ -443,6 +488,7 @@ async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_seco
         # Before the cut: four families, each told of one mastered competency.
         await produce(kafka_bootstrap, own["mosaic.people.v1"], [details(district, g) for g in guardians])
         await run_until(lambda: build_app(settings), caught_up(group, len(guardians), reachable(len(guardians))))
+        await choose_spanish(live_url, district, "g1")  # through notify's API: not in the log, copied by the replay
         await produce(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, guardians)])
         await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, s, "c1") for s in students])
         before = len(guardians) + 1 + len(students)
@@ -450,22 +496,17 @@ async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_seco
         rebuilt, copied, told = table_kinds("notify", t.metadata)
         then = await snapshot(live_url, t.metadata, rebuilt)
         cut = await cut_between()()
-        # After it: a second guardian for s0 (who hears s0's recent news), two more competencies, a new flex group.
-        await produce(kafka_bootstrap, own["mosaic.people.v1"], [details(district, "h0")])
-        await run_until(lambda: build_app(settings), caught_up(group, before + 1, reachable(len(guardians) + 1)))
-        await produce(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, {"h0": "s0"})])
+        # After it: two more competencies and a new flex group; then a second guardian for s3, who hears s3's
+        # recent news (the mastered competency and the new group: a kind of news told again each time it happens).
+        await produce(kafka_bootstrap, own["mosaic.people.v1"], [details(district, "h3")])
         after = [mastered(district, s, "c2") for s in students[1:3]]
         await produce(kafka_bootstrap, own["mosaic.mastery.v1"], after)
         await produce(kafka_bootstrap, own["mosaic.schedule.v1"], [moved(district, "s3")])
-        total = before + 1 + 1 + len(after) + 1
-        emails = len(students) + 1 + len(after) + 1
-        await run_until(lambda: build_app(settings), caught_up(group, total, delivered(emails)))  # and stopped
-        live = await snapshot(live_url, t.metadata, [*rebuilt, *copied, *told])
-        sent = Counter(m["X-Mosaic-Notification-Id"] for m in mail.mailbox.snapshot())
-        assert len(sent) == emails and set(sent.values()) == {1}, sent
-        notified = await count_on_topic(kafka_bootstrap, topics.NOTIFY.name, district)
-        assert notified["FamilyNotified"] == emails, notified
-
+        heard = len(students) + len(after) + 1
+        await run_until(lambda: build_app(settings), caught_up(group, before + 1 + len(after) + 1, delivered(heard)))
+        await produce(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, {"h3": "s3"})])
+        total = before + 1 + len(after) + 1 + 1
+        emails = heard + 2
         configure(
             monkeypatch,
             "notify",
@@ -476,6 +517,24 @@ async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_seco
                 "SMTP_PORT": str(mail.port),
             },
         )
+        app = build_app(settings)
+        async with app.router.lifespan_context(app), asyncio.timeout(180):
+            while not await caught_up(group, total, delivered(emails))(app.state.ctx.sessions):
+                await asyncio.sleep(0.2)
+            # While it runs, what it told may still move: the replay refuses rather than carry a moving record.
+            refused = await asyncio.to_thread(
+                CliRunner().invoke, ops_app, ["replay", "notify", "--until", cut.isoformat(),
+                "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'refused.db'}", "--live-database-url", live_url,
+                "--bootstrap", kafka_bootstrap, "--wait-seconds", "1"],
+            )  # fmt: skip
+            assert refused.exit_code != 0 and "must be stopped" in refused.output, refused.output
+            assert not (tmp_path / "refused.db").exists()
+        live = await snapshot(live_url, t.metadata, [*rebuilt, *copied, *told])
+        sent = Counter(m["X-Mosaic-Notification-Id"] for m in mail.mailbox.snapshot())
+        assert len(sent) == emails and set(sent.values()) == {1}, sent
+        notified = await count_on_topic(kafka_bootstrap, topics.NOTIFY.name, district)
+        assert notified["FamilyNotified"] == emails, notified
+
         output = await asyncio.to_thread(
             invoke, "replay", "notify", "--until", cut.isoformat(), "--database-url", replayed_url,
             "--live-database-url", live_url, "--bootstrap", kafka_bootstrap,
@@ -483,10 +542,13 @@ async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_seco
         print(f"\nnotify replay:\n{output}")
         assert f"applied {before} record(s)" in output, output
         assert "(0 decided again by the replay, discarded)" in output, output
+        assert "copied 1 row(s)" in output, output
         replayed = await snapshot(replayed_url, t.metadata, [*rebuilt, *copied, *told])
         assert {n: replayed[n] for n in rebuilt} == then  # contacts, links and positions as they were at the cut
         assert {n: replayed[n] for n in [*copied, *told]} == {n: live[n] for n in [*copied, *told]}
         assert len(mail.mailbox.snapshot()) == emails  # the replay delivered nothing
+        if replayed_url.startswith("postgresql"):  # ids copied with their rows: the next one is past them
+            assert await next_id(replayed_url, "notify_delivery_log") > len(live["notify_delivery_log"]) > 0
         assert await count_on_topic(kafka_bootstrap, topics.NOTIFY.name, district) == notified
 
         output = await asyncio.to_thread(
@@ -504,5 +566,10 @@ async def test_notify_replayed_to_a_cut_sends_nothing_and_resumes_without_a_seco
               f"on {topics.NOTIFY.name} before {dict(notified)}, after {dict(after_switch)}")  # fmt: skip
         assert again == sent  # no second e-mail
         assert after_switch == notified
+        # News after the switch is told, once, by the service on its new database (s3 has two guardians now).
+        await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, "s3", "c3")])
+        await run_until(lambda: build_app(resumed), caught_up(group, total + 1, delivered(emails + 2)))
+        later = Counter(m["X-Mosaic-Notification-Id"] for m in mail.mailbox.snapshot())
+        assert len(later) == emails + 2 and set(later.values()) == {1}, later
     finally:
         mail.stop()

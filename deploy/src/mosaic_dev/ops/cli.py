@@ -256,6 +256,9 @@ def replay(
     database_url: Annotated[str, typer.Option(help="a new, empty database for the replayed state")],
     live_database_url: Annotated[str, typer.Option(help="the live database: what the log lacks is copied")],
     bootstrap: Bootstrap = "localhost:9092",
+    wait_seconds: Annotated[
+        float, typer.Option(help="scheduling, notify: how long to wait for the stopped service's group to empty")
+    ] = 30.0,
 ) -> None:
     """Rebuild a service's state from the log up to a point in time into a new database (nothing is published,
     nothing delivered). Stop scheduling and notify first: what they told is carried from the live database.
@@ -279,6 +282,7 @@ def replay(
                     live_url=live_database_url,
                     until_ms=int(moment.timestamp() * 1000),
                     advance=lambda n: progress.advance(task, n),
+                    wait_seconds=wait_seconds,
                 )
             )
         except ValueError as exc:

@@ -190,7 +190,9 @@ async def refuse_while_running(service: str, settings: Any, bootstrap: str, wait
     try:
         wait_until_stopped(bootstrap, settings.consumer_group, wait_seconds)
     except RuntimeError as exc:
-        raise ValueError(f"{exc}; {service} must be stopped for a replay: what it told is carried from its database")
+        raise ValueError(
+            f"{exc}; {service} must be stopped for a replay: what it told is carried from its database"
+        ) from None
 
 
 async def replay_until(
