@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from mosaic_dev.devservers import MailCatcher
 from mosaic_dev.ops.cli import app as ops_app
+from mosaic_dev.ops.positions import stored_positions
 from mosaic_dev.ops.replay import REPLAYABLE
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
@@ -550,6 +551,17 @@ async def replay_notify(
         if replayed_url.startswith("postgresql"):  # ids copied with their rows: the next one is past them
             assert await next_id(replayed_url, "notify_delivery_log") > len(live["notify_delivery_log"]) > 0
         assert await count_on_topic(kafka_bootstrap, topics.NOTIFY.name, district) == notified
+
+        # The same cut named by offsets (where the replay stopped each partition) rebuilds the same state.
+        stored = await stored_positions(replayed_url, group)
+        named = [f"{tp}/{p}={stored.get((tp, p), 0)}" for tp in own.values() for p in (0, 1)]
+        by_offset = f"sqlite+aiosqlite:///{tmp_path / 'by_offset.db'}"
+        output = await asyncio.to_thread(
+            invoke, "replay", "notify", *(a for n in named for a in ("--until-offset", n)), "--database-url",
+            by_offset, "--live-database-url", live_url, "--bootstrap", kafka_bootstrap,
+        )  # fmt: skip
+        assert f"applied {before} record(s)" in output, output
+        assert await snapshot(by_offset, t.metadata, [*rebuilt, *copied, *told]) == replayed
 
         output = await asyncio.to_thread(
             invoke, "positions", "restore", "--group", group, "--database-url", replayed_url,

@@ -249,13 +249,30 @@ def restore_positions(
     )
 
 
+def _named_offsets(given: list[str]) -> dict[str, int]:
+    """["<topic>/<partition>=<offset>", …] → {"<topic>/<partition>": offset}."""
+    named: dict[str, int] = {}
+    for item in given:
+        where, _, offset = item.rpartition("=")
+        if "/" not in where or not offset.isdigit() or not where.rsplit("/", 1)[1].isdigit():
+            raise typer.BadParameter(f"--until-offset {item!r}: write <topic>/<partition>=<offset>, e.g. t/0=42")
+        named[where] = int(offset)
+    return named
+
+
 @app.command("replay")
 def replay(
     service: Annotated[str, typer.Argument(help="mastery, scheduling or notify")],
-    until: Annotated[datetime, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")],
     database_url: Annotated[str, typer.Option(help="a new, empty database for the replayed state")],
     live_database_url: Annotated[str, typer.Option(help="the live database: what the log lacks is copied")],
     bootstrap: Bootstrap = "localhost:9092",
+    until: Annotated[
+        datetime | None, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")
+    ] = None,
+    until_offset: Annotated[
+        list[str] | None,
+        typer.Option(help="<topic>/<partition>=<offset>: stop that partition before the offset (repeat)"),
+    ] = None,
     wait_seconds: Annotated[
         float, typer.Option(help="scheduling, notify: how long to wait for the stopped service's group to empty")
     ] = 30.0,
@@ -270,7 +287,10 @@ def replay(
 
     from mosaic_dev.ops.replay import replay_until
 
-    moment = until if until.tzinfo else until.replace(tzinfo=UTC)
+    if until is None and not until_offset:
+        raise typer.BadParameter("say where to stop: --until <instant>, or --until-offset <topic>/<partition>=<n>")
+    moment = None if until is None else until if until.tzinfo else until.replace(tzinfo=UTC)
+    offsets = _named_offsets(until_offset or [])
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"replaying {service}", total=None)
         try:
@@ -280,14 +300,16 @@ def replay(
                     database_url,
                     bootstrap,
                     live_url=live_database_url,
-                    until_ms=int(moment.timestamp() * 1000),
+                    until_ms=None if moment is None else int(moment.timestamp() * 1000),
+                    until_offsets=offsets,
                     advance=lambda n: progress.advance(task, n),
                     wait_seconds=wait_seconds,
                 )
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-    table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {moment.isoformat()}")
+    to = moment.isoformat() if moment else "the offsets named"
+    table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {to}")
     for position, offset in sorted(summary.cutoffs.items()):
         table.add_row(position, str(offset))
     console.print(table)

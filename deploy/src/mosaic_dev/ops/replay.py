@@ -200,14 +200,17 @@ async def replay_until(
     database_url: str,
     bootstrap: str,
     *,
-    until_ms: int,
+    until_ms: int | None,
     live_url: str,
+    until_offsets: dict[str, int] | None = None,
     advance: Callable[[int], None] = lambda _: None,
     batch: int = 500,
     wait_seconds: float = 30.0,
 ) -> ReplaySummary:
-    """Apply every record of the service's topics with a timestamp before `until_ms` to `database_url`."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    """Apply every record of the service's topics with a timestamp before `until_ms` to `database_url`; a
+    partition named in `until_offsets` ("<topic>/<partition>" -> offset) stops before that offset instead
+    (without `until_ms`, the partitions not named are replayed to their end)."""
+    from aiokafka import AIOKafkaConsumer
 
     from mosaic_runtime.consumer import appliers_of
     from mosaic_runtime.outbox import outbox_table
@@ -218,25 +221,27 @@ async def replay_until(
     await refuse_while_running(service, app.state.settings, bootstrap, wait_seconds)
     async with app.router.lifespan_context(app):
         ctx = app.state.ctx
-        summary.copied = await copy_what_the_log_lacks(service, live_url, ctx)
-        summary.carried = await copy_tables(service, how.told, live_url, ctx)
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
         await consumer.start()
         try:
-            for live in appliers_of(ctx.broker):
+            plans = [
+                (applier, await _cutoffs(consumer, applier.topics, until_ms, until_offsets or {}))
+                for applier in appliers_of(ctx.broker)
+            ]
+            summary.cutoffs = {f"{tp.topic}/{tp.partition}": n for _, cutoffs in plans for tp, n in cutoffs.items()}
+            unknown = set(until_offsets or {}) - set(summary.cutoffs)
+            if unknown:
+                raise ValueError(
+                    f"{service} does not read {', '.join(sorted(unknown))}; name partitions as <topic>/<partition> "
+                    f"among: {', '.join(sorted(summary.cutoffs))}"
+                )
+            summary.copied = await copy_what_the_log_lacks(service, live_url, ctx)
+            summary.carried = await copy_tables(service, how.told, live_url, ctx)
+            for live, cutoffs in plans:
                 applier = copy.copy(live)
                 applier.dead_letter = None  # dead letters were sent when these records were first read
-                partitions = [
-                    TopicPartition(t, p)
-                    for t in applier.topics
-                    for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-                ]
-                ends = await consumer.end_offsets(partitions)
-                found = await consumer.offsets_for_times({tp: until_ms for tp in partitions})
-                cutoffs = {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in partitions}
-                summary.cutoffs.update({f"{tp.topic}/{tp.partition}": cutoffs[tp] for tp in partitions})
-                consumer.assign(partitions)
-                await consumer.seek_to_beginning(*partitions)
+                consumer.assign(list(cutoffs))
+                await consumer.seek_to_beginning(*cutoffs)
                 async for records in _in_written_order(consumer, cutoffs, batch):
                     dead = await applier.apply(records)
                     summary.applied += len(records)
@@ -253,6 +258,24 @@ async def replay_until(
             summary.emitted = done.rowcount or 0
         summary.unsent = await carry_unsent(live_url, ctx)
     return summary
+
+
+async def _cutoffs(consumer: Any, topics: Any, until_ms: int | None, until_offsets: dict[str, int]) -> dict[Any, int]:
+    """Per partition of the topics, the first offset not replayed: at the instant, or as named, or the end."""
+    from aiokafka import TopicPartition
+
+    partitions = [
+        TopicPartition(t, p)
+        for t in topics
+        for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+    ]
+    ends = await consumer.end_offsets(partitions)
+    found = await consumer.offsets_for_times({tp: until_ms for tp in partitions}) if until_ms is not None else {}
+    cutoffs = {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in partitions}
+    for tp in partitions:
+        named = until_offsets.get(f"{tp.topic}/{tp.partition}")
+        cutoffs[tp] = cutoffs[tp] if named is None else min(named, ends[tp])
+    return cutoffs
 
 
 async def _in_written_order(consumer: Any, cutoffs: dict[Any, int], batch: int) -> AsyncIterator[list[Any]]:
