@@ -4,6 +4,8 @@ mosaic-ops dlq list                       # by source topic, group and reason, w
 mosaic-ops dlq show <letter id>           # headers, value, and what differs from the event's schema
 mosaic-ops dlq redrive --reason rejected  # back to the source topic, once, recorded
 mosaic-ops dlq discard <letter id>        # recorded as needing nothing more
+mosaic-ops positions restore --group G --database-url URL   # the group resumes from the database's positions
+mosaic-ops replay <svc> --until <instant> --database-url NEW --live-database-url LIVE   # ADR 0020
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from mosaic_dev.ops.letters import Letter, count_letters, dlq_topics, read_lette
 from mosaic_dev.ops.redrive import Outcome, discard, redrive
 from mosaic_dev.ops.schema_diff import compare
 
-app = typer.Typer(help="Operate Mosaic: act on dead letters.", no_args_is_help=True)
+app = typer.Typer(
+    help="Operate Mosaic: act on dead letters, restore positions, replay to a point in time.", no_args_is_help=True
+)
 dlq = typer.Typer(help="Dead letters: list, show, re-drive to the source topic once, discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 console = Console(width=160)
