@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import MetaData, func, select
 from typer.testing import CliRunner
@@ -31,7 +30,8 @@ from mosaic_dev.ops.positions import stored_positions
 from mosaic_dev.ops.replay import REPLAYABLE
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
-from mosaic_events import Envelope, decode, encode, new_envelope, topics
+from mosaic_dev.topic_io import district_envelopes, produce_envelopes
+from mosaic_events import Envelope, new_envelope, topics
 from mosaic_events.catalog import (
     Enrollment,
     GroupAssignmentChanged,
@@ -43,7 +43,6 @@ from mosaic_events.catalog import (
     Section,
     StudentLevelChange,
 )
-from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.auth import generate_signing_key, mint_token
 from mosaic_runtime.db import OUTBOX, POSITIONS, RUNTIME_METADATA, make_engine, runtime_tables
 
@@ -62,41 +61,12 @@ def private_topics(bootstrap: str, service: str, names: Iterable[str]) -> dict[s
     return own
 
 
-async def produce(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for e in envelopes:
-            await producer.send_and_wait(topic, encode(e), key=e.kafka_key, headers=kafka_headers(e))
-    finally:
-        await producer.stop()
-
-
 async def count_on_topic(bootstrap: str, topic: str, district: str) -> Counter[str]:
     """The district's records on a shared topic, by event type, and the distinct ids (under "ids")."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while not consumer.partitions_for_topic(topic):  # metadata may not name a topic at first
-                await consumer._client.force_metadata_update()
-                await asyncio.sleep(0.2)
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        counts: Counter[str] = Counter()
-        ids: set[str] = set()
-        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for envelope in (decode(r.value) for r in records):
-                    if envelope.district_id == district:
-                        counts[envelope.type] += 1
-                        ids.add(str(envelope.id))
-        counts["ids"] = len(ids)
-        return counts
-    finally:
-        await consumer.stop()
+    envelopes = await district_envelopes(bootstrap, topic, district)
+    counts = Counter(e.type for e in envelopes)
+    counts["ids"] = len({e.id for e in envelopes})
+    return counts
 
 
 async def snapshot(url: str, metadata: MetaData, names: Iterable[str]) -> dict[str, list[tuple]]:
@@ -290,20 +260,24 @@ async def test_scheduling_replayed_to_a_cut_publishes_nothing_and_resumes_withou
     later = {s: (first[s] + 2) % 4 for s in STUDENTS[:4]}  # four students cross from one band to the other
     app = build_app(settings)
     async with app.router.lifespan_context(app):
-        await produce(kafka_bootstrap, own["mosaic.reference.v1"], [roster])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.reference.v1"], [roster])
         await asyncio.wait_for(
             _until(app, lambda s: scalar(s, select(func.count()).select_from(t.roster_sections))), 60
         )
         await define_school(app, district)  # version 1, by the API
-    await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [level(district, s, r) for s, r in first.items()])
-    await produce(kafka_bootstrap, own["mosaic.regroup.v1"], [regroup(district, first)])
+    await produce_envelopes(
+        kafka_bootstrap, own["mosaic.mastery.v1"], [level(district, s, r) for s, r in first.items()]
+    )
+    await produce_envelopes(kafka_bootstrap, own["mosaic.regroup.v1"], [regroup(district, first)])
     before = 1 + len(first) + 1
     await run_until(lambda: build_app(settings), caught_up(group, before, versions(2)))
     rebuilt, copied, told = table_kinds("scheduling", t.metadata)
     then = await snapshot(live_url, t.metadata, rebuilt)
     cut = await cut_between()()
-    await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [level(district, s, r) for s, r in later.items()])
-    await produce(kafka_bootstrap, own["mosaic.regroup.v1"], [regroup(district, later)])
+    await produce_envelopes(
+        kafka_bootstrap, own["mosaic.mastery.v1"], [level(district, s, r) for s, r in later.items()]
+    )
+    await produce_envelopes(kafka_bootstrap, own["mosaic.regroup.v1"], [regroup(district, later)])
     total = before + len(later) + 1
     await run_until(lambda: build_app(settings), caught_up(group, total, versions(3)))  # and stopped
     live = await snapshot(live_url, t.metadata, [*rebuilt, *copied, *told])
@@ -487,11 +461,13 @@ async def replay_notify(
 
     try:
         # Before the cut: four families, each told of one mastered competency.
-        await produce(kafka_bootstrap, own["mosaic.people.v1"], [details(district, g) for g in guardians])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.people.v1"], [details(district, g) for g in guardians])
         await run_until(lambda: build_app(settings), caught_up(group, len(guardians), reachable(len(guardians))))
         await choose_spanish(live_url, district, "g1")  # through notify's API: not in the log, copied by the replay
-        await produce(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, guardians)])
-        await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, s, "c1") for s in students])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, guardians)])
+        await produce_envelopes(
+            kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, s, "c1") for s in students]
+        )
         before = len(guardians) + 1 + len(students)
         await run_until(lambda: build_app(settings), caught_up(group, before, delivered(len(students))))
         rebuilt, copied, told = table_kinds("notify", t.metadata)
@@ -499,13 +475,13 @@ async def replay_notify(
         cut = await cut_between()()
         # After it: two more competencies and a new flex group; then a second guardian for s3, who hears s3's
         # recent news (the mastered competency and the new group: a kind of news told again each time it happens).
-        await produce(kafka_bootstrap, own["mosaic.people.v1"], [details(district, "h3")])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.people.v1"], [details(district, "h3")])
         after = [mastered(district, s, "c2") for s in students[1:3]]
-        await produce(kafka_bootstrap, own["mosaic.mastery.v1"], after)
-        await produce(kafka_bootstrap, own["mosaic.schedule.v1"], [moved(district, "s3")])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.mastery.v1"], after)
+        await produce_envelopes(kafka_bootstrap, own["mosaic.schedule.v1"], [moved(district, "s3")])
         heard = len(students) + len(after) + 1
         await run_until(lambda: build_app(settings), caught_up(group, before + 1 + len(after) + 1, delivered(heard)))
-        await produce(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, {"h3": "s3"})])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.reference.v1"], [family(district, {"h3": "s3"})])
         total = before + 1 + len(after) + 1 + 1
         emails = heard + 2
         configure(
@@ -579,7 +555,7 @@ async def replay_notify(
         assert again == sent  # no second e-mail
         assert after_switch == notified
         # News after the switch is told, once, by the service on its new database (s3 has two guardians now).
-        await produce(kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, "s3", "c3")])
+        await produce_envelopes(kafka_bootstrap, own["mosaic.mastery.v1"], [mastered(district, "s3", "c3")])
         await run_until(lambda: build_app(resumed), caught_up(group, total + 1, delivered(emails + 2)))
         later = Counter(m["X-Mosaic-Notification-Id"] for m in mail.mailbox.snapshot())
         assert len(later) == emails + 2 and set(later.values()) == {1}, later
