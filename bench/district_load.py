@@ -364,33 +364,17 @@ class CpuClock:
 async def read_district(bootstrap: str, topic: str, district: str) -> list[tuple[dict[str, Any], float]]:
     """Every record of `district` on `topic`, as JSON, with the record's timestamp (when its producer sent it)."""
     import orjson
-    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[tuple[dict[str, Any], float]] = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        needle = district.encode()
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=2000)).items():
-                for r in records:
-                    if r.offset < ends[tp] and r.value and needle in r.value:
-                        envelope = orjson.loads(r.value)
-                        if envelope.get("district_id") == district:
-                            found.append((envelope, r.timestamp / 1000.0))
-                if records and records[-1].offset >= ends[tp] - 1:
-                    remaining.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
+    from mosaic_dev.topic_io import read_to_end
+
+    found: list[tuple[dict[str, Any], float]] = []
+    needle = district.encode()
+    for r in await read_to_end(bootstrap, topic, timeout=900.0):
+        if r.value and needle in r.value:  # JSON only for the district's records: the topics are large
+            envelope = orjson.loads(r.value)
+            if envelope.get("district_id") == district:
+                found.append((envelope, r.timestamp / 1000.0))
+    return found
 
 
 def read_smtp(path: Path) -> dict[str, float]:
