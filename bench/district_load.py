@@ -330,7 +330,8 @@ class Meter:
 
 class CpuClock:
     """CPU seconds (user + system) per service, summed over its processes, between two readings; "postgres" is
-    the server's backends serving the run's databases, when the server runs on this machine."""
+    the server's backends serving the run's databases, when the server runs on this machine (a lower bound: a
+    backend that exits between two readings takes its last stretch with it)."""
 
     def __init__(self, pids: dict[str, list[int]], databases: list[str]) -> None:
         import psutil
@@ -338,6 +339,8 @@ class CpuClock:
         self.processes = {s: [psutil.Process(p) for p in ps] for s, ps in pids.items()}
         self.processes["harness"] = [psutil.Process()]
         self.databases = [d.rsplit("/", 1)[-1] for d in databases]
+        self.postgres_seen = {p.pid: self._seconds(p) for p in self._backends()}
+        self.postgres_total = 0.0
 
     def _backends(self) -> list[Any]:
         import psutil
@@ -350,15 +353,23 @@ class CpuClock:
         return found
 
     def read(self) -> dict[str, float]:
+        """Seconds so far per service; for PostgreSQL, what its backends used since the previous reading (a
+        pool closes and opens connections, so backends come and go between readings)."""
         totals: dict[str, float] = {}
-        for service, processes in {**self.processes, "postgres": self._backends()}.items():
-            seconds = 0.0
-            for p in processes:
-                with contextlib.suppress(Exception):
-                    t = p.cpu_times()
-                    seconds += t.user + t.system + t.children_user + t.children_system
-            totals[service] = seconds
+        for service, processes in self.processes.items():
+            totals[service] = sum(self._seconds(p) for p in processes)
+        now = {p.pid: self._seconds(p) for p in self._backends()}  # a backend new since then counts whole
+        self.postgres_total += sum(max(0.0, s - self.postgres_seen.get(pid, 0.0)) for pid, s in now.items())
+        self.postgres_seen = now
+        totals["postgres"] = self.postgres_total
         return totals
+
+    @staticmethod
+    def _seconds(p: Any) -> float:
+        with contextlib.suppress(Exception):
+            t = p.cpu_times()
+            return float(t.user + t.system + t.children_user + t.children_system)
+        return 0.0
 
 
 async def read_district(bootstrap: str, topic: str, district: str) -> list[tuple[dict[str, Any], float]]:
@@ -683,7 +694,7 @@ def chart(
         xs = sorted(bins)
         for q, style in ((50, "-"), (99, ":")):
             ys = [sorted(bins[x])[max(0, math.ceil(q / 100 * len(bins[x])) - 1)] * 1000 for x in xs]
-            top.plot(xs, ys, style, label=f"{label} p{q} (per second sent)")
+            top.plot(*_gaps(xs, ys), style, label=f"{label} p{q} (per second sent)")
     top.set_yscale("log")
     top.set_ylabel("latency, ms (log)")
     top.legend(loc="upper left", fontsize=8)
@@ -701,6 +712,19 @@ def chart(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _gaps(xs: list[int], ys: list[float], wider_than: int = 5) -> tuple[list[float], list[float]]:
+    """The points with a NaN between two seconds far apart, so a line does not bridge the pause between rates."""
+    out_x: list[float] = []
+    out_y: list[float] = []
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if i and x - xs[i - 1] > wider_than:
+            out_x.append(math.nan)
+            out_y.append(math.nan)
+        out_x.append(x)
+        out_y.append(y)
+    return out_x, out_y
 
 
 # --- the run -----------------------------------------------------------------------------------------------------
