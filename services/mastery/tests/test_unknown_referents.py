@@ -3,7 +3,6 @@ reason, and the next good record is folded (ADR 0004); evidence merely ahead of 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 
@@ -12,8 +11,8 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
 from mosaic_dev import synthetic_events as synthetic
+from mosaic_dev.kafka.reading import dead_letters, read_records
 from mosaic_events import decode
-from mosaic_mastery.adapters.rebuild import partitions_of
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import mastery_records
 from mosaic_mastery.consumers import HANDLERS
@@ -44,31 +43,6 @@ async def records_of(sessions, district: str) -> set[tuple[str, str]]:
             )
         )
         return {(r.student_id, r.competency_id) for r in rows}
-
-
-async def read_topic(bootstrap: str, topic: str) -> list:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        partitions = await partitions_of(bootstrap, (topic,))
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, 0)  # private topics: nothing deleted
-        found: list = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        async with asyncio.timeout(60):
-            while remaining:
-                for tp, batch in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                    found.extend(r for r in batch if r.offset < ends[tp])
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:  # a marker may hold the last offset
-                        remaining.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_evidence_about_an_unknown_student_or_competency_is_dead_lettered_and_the_next_is_folded(
@@ -108,12 +82,10 @@ async def test_evidence_about_an_unknown_student_or_competency_is_dead_lettered_
 
             assert await records_of(sessions, district) >= {("st0", T0)}
             assert {s for s, _ in await records_of(sessions, district)} == {"st0"}
-            letters = [r for r in await read_topic(kafka_bootstrap, f"{evidence_topic}.dlq")]
-            headers = [{k: v.decode() for k, v in r.headers} for r in letters]
-            assert [h["x-mosaic-reason"] for h in headers] == ["rejected", "rejected"]
-            assert {h["x-mosaic-consumer-group"] for h in headers} == {group}
-            assert "student_id: no student 'ghost'" in headers[0]["x-mosaic-error"]
-            assert "competency_ids: 'math-6.S9.T9'" in headers[1]["x-mosaic-error"]
+            letters = await dead_letters(kafka_bootstrap, evidence_topic)
+            assert [(d.reason, d.group) for d in letters] == [("rejected", group), ("rejected", group)]
+            assert "student_id: no student 'ghost'" in letters[0].error
+            assert "competency_ids: 'math-6.S9.T9'" in letters[1].error
             assert [decode(r.value).id for r in letters] == [e.id for e in poison]  # the records as they were
     finally:
         await engine.dispose()
@@ -137,8 +109,8 @@ async def test_evidence_ahead_of_the_roster_that_lists_its_student_is_folded_not
     await consumer.start()
     try:
         reference, evidence = (
-            await read_topic(kafka_bootstrap, reference_topic),
-            await read_topic(kafka_bootstrap, evidence_topic),
+            await read_records(kafka_bootstrap, reference_topic),
+            await read_records(kafka_bootstrap, evidence_topic),
         )
         assert await applier.apply(reference[:1], consumer) == []
         assert await applier.apply(evidence[:1], consumer) == []  # `later` is on the log, not yet applied
