@@ -69,3 +69,16 @@ async def is_student(session: AsyncSession, district_id: str, person_id: str) ->
     p = t.roster_people
     role = await session.scalar(select(p.c.role).where(p.c.district_id == district_id, p.c.id == person_id))
     return role == "student"
+
+
+async def unknown_sections(session: AsyncSession, district_id: str, section_ids: list[str]) -> list[str]:
+    """Those of `section_ids` the roster does not list, in the order given."""
+    s = t.roster_sections
+    known = set(
+        (
+            await session.scalars(
+                select(s.c.id).where(s.c.district_id == district_id, s.c.id.in_(sorted(set(section_ids))))
+            )
+        ).all()
+    )
+    return [x for x in dict.fromkeys(section_ids) if x not in known]
