@@ -41,6 +41,7 @@ async def erase_person(session: AsyncSession, district_id: str, person_id: str, 
     answers = await erasure_store.forget_answers_naming(session, district_id, person_id)
     await erasure_store.forget_actor_keys(session, district_id, person_id)
     erasure = erasure_id(district_id, person_id)
+    await erasure_store.remember_erasure(session, district_id, person_id, str(erasure))
     event = PersonErased(person_id=person_id, erasure_id=str(erasure), role=role)
     envelope = envelope_for(event, district_id, event_id=uuid.uuid5(erasure, "PersonErased"))
     body = {
