@@ -15,8 +15,11 @@ from mosaic_evidence.adapters.tables import (
     evidence,
     evidence_history,
     idempotency_keys,
+    learner_plans,
     people,
     person_schools,
+    plan_goals,
+    plan_notes,
     standards_mappings,
 )
 
@@ -103,6 +106,21 @@ async def erase_free_text(session: AsyncSession, district_id: str, student_id: s
                 update(evidence_history).where(evidence_history.c.seq == entry.seq).values(envelope=envelope)
             )
     return len(ids)
+
+
+async def erase_plans(session: AsyncSession, district_id: str, person_id: str) -> int:
+    """The student's learner plan (interests, strengths, goals, reflections, notes on it) and the notes the
+    person wrote on anyone's plan; returns the rows deleted."""
+    deleted = 0
+    for table, column in (
+        (learner_plans, learner_plans.c.student_id),
+        (plan_goals, plan_goals.c.student_id),
+        (plan_notes, plan_notes.c.student_id),
+        (plan_notes, plan_notes.c.author_id),
+    ):
+        result = await session.execute(delete(table).where(table.c.district_id == district_id, column == person_id))
+        deleted += result.rowcount or 0  # type: ignore[attr-defined]
+    return deleted
 
 
 async def forget_answers_naming(session: AsyncSession, district_id: str, person_id: str) -> int:
