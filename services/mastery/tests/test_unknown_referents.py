@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.kafka.reading import dead_letters, read_records
 from mosaic_events import decode
+from mosaic_mastery.adapters.rebuild import rebuild
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.adapters.tables import mastery_records
 from mosaic_mastery.consumers import HANDLERS
@@ -45,7 +46,7 @@ async def records_of(sessions, district: str) -> set[tuple[str, str]]:
         return {(r.student_id, r.competency_id) for r in rows}
 
 
-async def test_evidence_about_an_unknown_student_or_competency_is_dead_lettered_and_the_next_is_folded(
+async def test_evidence_about_an_unknown_student_or_competency_is_dead_lettered_and_a_rebuild_skips_it_too(
     kafka_bootstrap, database_url
 ):
     evidence_topic, reference_topic = await private_topics(kafka_bootstrap, evidence_partitions=1)
@@ -87,6 +88,10 @@ async def test_evidence_about_an_unknown_student_or_competency_is_dead_lettered_
             assert "student_id: no student 'ghost'" in letters[0].error
             assert "competency_ids: 'math-6.S9.T9'" in letters[1].error
             assert [decode(r.value).id for r in letters] == [e.id for e in poison]  # the records as they were
+            live = await records_of(sessions, district)
+        # A rebuild skips what the live consumer refused (it cannot know what the consumer had read then).
+        await rebuild(sessions, kafka_bootstrap, tuple(settings.topic_overrides.values()), group, workers=1)
+        assert await records_of(sessions, district) == live
     finally:
         await engine.dispose()
 
