@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
 from mosaic_dev import synthetic_events as synthetic
-from mosaic_dev.kafka.reading import dead_letters, read_records
+from mosaic_dev.topic_io import dead_letters, read_to_end
 from mosaic_events import decode
 from mosaic_mastery.adapters.rebuild import rebuild
 from mosaic_mastery.adapters.store import ProjectionStore
@@ -114,8 +114,8 @@ async def test_evidence_ahead_of_the_roster_that_lists_its_student_is_folded_not
     await consumer.start()
     try:
         reference, evidence = (
-            await read_records(kafka_bootstrap, reference_topic),
-            await read_records(kafka_bootstrap, evidence_topic),
+            await read_to_end(kafka_bootstrap, reference_topic),
+            await read_to_end(kafka_bootstrap, evidence_topic),
         )
         assert await applier.apply(reference[:1], consumer) == []
         assert await applier.apply(evidence[:1], consumer) == []  # `later` is on the log, not yet applied

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from mosaic_dev.kafka.reading import dead_letters
+from mosaic_dev.topic_io import dead_letters
 from mosaic_events import new_envelope
 from mosaic_events.catalog import MasteryChanged
 from mosaic_notify.adapters import tables as t

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from mosaic_dev.kafka.reading import dead_letters
+from mosaic_dev.topic_io import dead_letters
 from mosaic_events import decode
 from mosaic_runtime.db import make_engine, make_session_factory
 from mosaic_scheduling.adapters import tables as t
