@@ -29,6 +29,7 @@ from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS, READY
 from mosaic_runtime.outbox import OutboxRelay
 from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
+from mosaic_runtime.shedding import InFlightLimit
 from mosaic_runtime.telemetry import setup_telemetry
 from mosaic_runtime.unstorable import unstorable_value
 
@@ -79,6 +80,11 @@ def create_service(
     app.state.token_verifier = TokenVerifier(settings)
     install_limits(app, json_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes)
     app.middleware("http")(_count_requests)
+    app.add_middleware(
+        InFlightLimit,
+        max_in_flight=settings.max_in_flight_requests,
+        retry_after_seconds=settings.shed_retry_after_seconds,
+    )
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)

@@ -95,6 +95,12 @@ class ServiceSettings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413"
     )
+    max_in_flight_requests: int = Field(
+        default=64,
+        gt=0,
+        description="requests one process answers at once; one more is answered 503 with Retry-After (load shedding)",
+    )
+    shed_retry_after_seconds: int = Field(default=1, ge=1, description="the Retry-After of a shed request's 503")
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413"
     )
