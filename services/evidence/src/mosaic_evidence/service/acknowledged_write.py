@@ -1,27 +1,37 @@
 """Every evidence write: decide, write and publish in one transaction, committed only after the broker's ack.
 
-If the broker does not acknowledge, the transaction rolls back and BrokerUnavailable reaches the
-caller. An Idempotency-Key stores the first result in that same transaction: the same key and body
-get it again, another body is an IdempotencyConflict.
+Writes that arrive together share that transaction and that ack (group commit, ADR 0020): each decides in a
+savepoint of its own, so a refusal or a conflict undoes only its own rows; the events of all the others go to
+the broker in one send, and the transaction commits once every one of them is acknowledged. If the broker does
+not acknowledge, the transaction rolls back and BrokerUnavailable reaches every caller in it. An
+Idempotency-Key stores the first result in that same transaction: the same key and body get it again, another
+body is an IdempotencyConflict.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+from opentelemetry import context as otel_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_events import Envelope
 from mosaic_evidence.adapters import evidence_store
 from mosaic_evidence.service.events import for_the_log
 from mosaic_evidence.service.results import Decision, Done, IdempotencyConflict, Refused, Result
 from mosaic_runtime.app import ServiceContext
+from mosaic_runtime.db import begin_writing
 from mosaic_runtime.publishing import publisher_of
 
 Decide = Callable[[AsyncSession], Awaitable[Decision]]
+MAX_GROUP = 200  # writes per transaction: enough to share one ack, few enough that one group stays short
 
 
 def request_hash(payload: Any) -> str:
@@ -32,47 +42,126 @@ def request_hash(payload: Any) -> str:
 async def run_write(
     ctx: ServiceContext, district_id: str, decide: Decide, *, key: str | None = None, payload_hash: str = ""
 ) -> Result:
-    """Get (a remembered answer), decide, write, publish acknowledged, commit."""
+    """Get (a remembered answer), decide, write, publish acknowledged, commit — together with the writes beside it."""
+    groups: WriteGroups | None = ctx.state.get("write_groups")
+    if groups is None:
+        groups = ctx.state["write_groups"] = WriteGroups(ctx)
+    return await groups.run(_Write(district_id, decide, key, payload_hash, otel_context.get_current()))
+
+
+@dataclass
+class _Write:
+    district_id: str
+    decide: Decide
+    key: str | None
+    payload_hash: str
+    trace: otel_context.Context
+    answer: asyncio.Future[Result] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    decision: Decision | None = None  # decided and written in the group's transaction: answered after the commit
+
+    def give(self, result: Result | BaseException) -> None:
+        if self.answer.done():
+            return  # the caller went away; its write stands, and a retry with its key gets the answer
+        if isinstance(result, BaseException):
+            self.answer.set_exception(result)
+        else:
+            self.answer.set_result(result)
+
+
+class WriteGroups:
+    """One writer per process: the writes waiting when it is free form its next group (no timer: a lone write
+    goes at once, and the busier the process the larger the groups)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.waiting: list[_Write] = []
+        self.writer: asyncio.Task[None] | None = None
+
+    async def run(self, write: _Write) -> Result:
+        self.waiting.append(write)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write_all(), name="evidence-write-groups")
+        return await write.answer
+
+    async def _write_all(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
+            group = [w for w in group if not w.answer.done()]
+            try:
+                await self._commit(group)
+            except BaseException as exc:  # the transaction rolled back: no write of the group stands
+                for write in group:
+                    write.give(exc if isinstance(exc, Exception) else RuntimeError("the server is stopping"))
+                if not isinstance(exc, Exception):
+                    for write in self.waiting:
+                        write.give(RuntimeError("the server is stopping"))
+                    raise
+            else:
+                for write in group:
+                    if write.decision is not None:
+                        write.give(write.decision.result)
+
+    async def _commit(self, group: list[_Write]) -> None:
+        async with self.ctx.sessions() as session, session.begin():
+            await begin_writing(session)
+            for write in group:
+                await _decide(self.ctx, session, write)
+            traces: dict[UUID, otel_context.Context] = {}
+            envelopes: list[Envelope] = []
+            for write in group:
+                for envelope in for_the_log(write.decision.envelopes if write.decision else []):
+                    traces[envelope.id] = write.trace
+                    envelopes.append(envelope)
+            await publisher_of(self.ctx).acknowledged(envelopes, trace_ctx_of=traces.get)
+
+
+async def _decide(ctx: ServiceContext, session: AsyncSession, write: _Write) -> None:
+    """One write in its own savepoint: a refusal or an error undoes its rows only and is answered at once."""
     decision: Decision | None = None
     try:
-        async with ctx.sessions() as session, session.begin():
-            if key:
-                prior = await evidence_store.remembered_response(session, district_id, key)
+        async with session.begin_nested():
+            if write.key:
+                prior = await evidence_store.remembered_response(session, write.district_id, write.key)
                 if prior is not None:
-                    if prior.request_hash != payload_hash:
+                    if prior.request_hash != write.payload_hash:
                         raise IdempotencyConflict(
-                            f"Idempotency-Key {key!r} was already used with a different request body"
+                            f"Idempotency-Key {write.key!r} was already used with a different request body"
                         )
-                    return Done(prior.body, prior.created)
-            decision = await decide(session)
+                    write.decision = Decision(Done(prior.body, prior.created))  # answered after the commit
+                    return
+            decision = await write.decide(session)
             if isinstance(decision.result, Refused):
                 raise _Refused(decision.result)  # roll back anything the decision wrote
-            if key:
-                await _remember(session, district_id, key, payload_hash, decision.result)
+            if write.key:
+                await _remember(session, write.district_id, write.key, write.payload_hash, decision.result)
             await session.flush()
-            await publisher_of(ctx).acknowledged(for_the_log(decision.envelopes))
+        write.decision = decision
     except _Refused as refusal:
-        return refusal.result
-    except IntegrityError:
-        if key and decision is not None and await _already_on_the_log(ctx, district_id, key, payload_hash, decision):
-            return decision.result
-        if key:
-            raise IdempotencyConflict(f"a request with Idempotency-Key {key!r} is in progress; retry") from None
-        raise
-    return decision.result
+        write.give(refusal.result)
+    except IntegrityError as exc:
+        if write.key and decision is not None and await _already_on_the_log(session, write, decision):
+            write.decision = Decision(decision.result)  # its events are on the log already: nothing to send
+        elif write.key:
+            write.give(IdempotencyConflict(f"a request with Idempotency-Key {write.key!r} is in progress; retry"))
+        else:
+            write.give(exc)
+    except Exception as exc:
+        write.give(exc)
 
 
-async def _already_on_the_log(
-    ctx: ServiceContext, district_id: str, key: str, payload_hash: str, decision: Decision
-) -> bool:
+async def _already_on_the_log(session: AsyncSession, write: _Write, decision: Decision) -> bool:
     """A send we stopped waiting for landed after all, and our own consumer projected it before this retry
     wrote: the retry's events are the ones on the log (same ids), so the request has succeeded."""
+    assert write.key is not None
     ids = [str(e.id) for e in decision.envelopes]
-    async with ctx.sessions() as session, session.begin():
-        found = await evidence_store.projected_event_ids(session, ids)
-        if not ids or set(ids) != found:
-            return False
-        await _remember(session, district_id, key, payload_hash, decision.result)
+    found = await evidence_store.projected_event_ids(session, ids)
+    if not ids or set(ids) != found:
+        return False
+    try:
+        async with session.begin_nested():
+            await _remember(session, write.district_id, write.key, write.payload_hash, decision.result)
+    except IntegrityError:
+        return False
     return True
 
 

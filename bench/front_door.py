@@ -1,0 +1,292 @@
+"""Benchmark: how many single-item `POST /evidence` one evidence process answers 201 (on the log, ADR 0006).
+
+    uv run python bench/front_door.py                              # 50, 150, 300, 500/s, 15 s each, SQLite
+    uv run python bench/front_door.py --rates 100 300 --seconds 20
+    uv run python bench/front_door.py --postgres postgresql://postgres@127.0.0.1/postgres
+    uv run python bench/front_door.py --profile 300                # py-spy the server at 300/s (svg + top)
+
+A real broker (KAFKA_BOOTSTRAP_SERVERS, --bootstrap, or a local one started for the run), one evidence process
+(uvicorn, its own SQLite file unless --postgres), a generated district's framework and roster loaded through the
+API, then each rate driven open-loop (a request is sent at its scheduled time whether or not earlier ones were
+answered) by teachers recording their own students' evidence, each with an Idempotency-Key. Per rate it prints
+accepted/s, shed/s (503 at once), other answers, POST→201 p50/p95/p99, and the evidence process' CPU seconds
+per 1,000 requests (from /proc, so Linux only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mosaic_dev.district_generator import District, generate_district, write_district
+from mosaic_dev.idp import DevIdentityProvider
+from mosaic_dev.scenario import DistrictClient, StackUrls
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class RateResult:
+    rate: float
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    shed: int = 0
+    late_sends: int = 0
+    cpu_seconds: float = 0.0
+
+    def row(self) -> str:
+        sent = sum(self.statuses.values())
+        other = sent - self.statuses[201] - self.shed
+        cut = quantiles(self.latencies)
+        cpu_per_k = 1000 * self.cpu_seconds / max(sent, 1)
+        return (
+            f"{self.rate:>6.0f}/s  accepted {self.statuses[201] / self.seconds:>6.1f}/s  "
+            f"shed {self.shed / self.seconds:>6.1f}/s  other {other:>4}  "
+            f"POST→201 p50 {cut[0]:>6.1f} p95 {cut[1]:>6.1f} p99 {cut[2]:>7.1f} ms  "
+            f"CPU {cpu_per_k:>5.1f} s/1000 req  (sent {sent}, client late {self.late_sends})"
+        )
+
+
+def quantiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return (float("nan"),) * 3
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return at(0.50), at(0.95), at(0.99)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def broker(bootstrap: str | None):
+    if bootstrap:
+        yield bootstrap
+        return
+    from mosaic_dev.kafka import LocalKafka
+
+    with LocalKafka() as local:
+        yield local.bootstrap
+
+
+@contextlib.contextmanager
+def database(postgres: str | None, folder: Path):
+    if not postgres:
+        yield f"sqlite+aiosqlite:///{folder}/evidence.db"
+        return
+    from mosaic_dev.postgres import temporary_database
+
+    with temporary_database(postgres, prefix="bench_front_door") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def evidence_process(bootstrap: str, database_url: str, idp: DevIdentityProvider, folder: Path, extra_env: dict):
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MOSAIC_EVIDENCE_DATABASE_URL": database_url,
+        "MOSAIC_OIDC_JWKS_FILE": str(idp.jwks_file),
+        "MOSAIC_DATA_DIR": str(folder),
+        "MOSAIC_EVIDENCE_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    command = [sys.executable, "-m", "uvicorn", "mosaic_evidence.main:app", "--port", str(port)]
+    process = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], env=env, cwd=folder)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the evidence process did not become ready (exit code {process.poll()})")
+            time.sleep(0.3)
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass(frozen=True)
+class Teacher:
+    token: str
+    items: list[dict]
+
+
+def teachers_with_items(district: District, idp: DevIdentityProvider) -> list[Teacher]:
+    """Each teacher's own students' evidence, as that teacher records it (a teacher token, no recorded_by)."""
+    by_teacher: dict[str, list[dict]] = {}
+    for row in district.evidence():
+        by_teacher.setdefault(row.recorded_by, []).append(
+            {
+                "student_id": row.student_id,
+                "competency_ids": [row.competency_id],
+                "kind": row.kind,
+                "observed_on": row.observed_on.isoformat(),
+                "score": {"value": row.score, "minimum": row.scale_min, "maximum": row.scale_max},
+                "section_id": row.section_id or None,
+            }
+        )
+    return [
+        Teacher(idp.token(district_id=district.district_id, user_id=teacher, roles=("teacher",)), items)
+        for teacher, items in sorted(by_teacher.items())
+    ]
+
+
+async def drive(url: str, district_id: str, teachers: list[Teacher], rate: float, seconds: float, pid: int):
+    """Open loop: request n leaves at start + n/rate; its latency runs from when it actually left."""
+    result = RateResult(rate, seconds)
+    rng = random.Random(int(rate))
+    path = f"{url}/v1/districts/{district_id}/evidence"
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def one() -> None:
+            teacher = rng.choice(teachers)
+            item = rng.choice(teacher.items)
+            headers = {"Authorization": f"Bearer {teacher.token}", "Idempotency-Key": str(uuid.uuid4())}
+            started = time.perf_counter()
+            try:
+                reply = await client.post(path, json=item, headers=headers)
+            except httpx.HTTPError:
+                result.statuses[0] += 1
+                return
+            elapsed = time.perf_counter() - started
+            result.statuses[reply.status_code] += 1
+            if reply.status_code == 201:
+                result.latencies.append(elapsed)
+            elif reply.status_code == 503 and reply.json().get("shed"):
+                result.shed += 1
+
+        total = int(rate * seconds)
+        cpu_before = cpu_seconds(pid)
+        start = time.perf_counter()
+        tasks = []
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.05:
+                result.late_sends += 1
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        result.cpu_seconds = cpu_seconds(pid) - cpu_before
+    return result
+
+
+def seed(url: str, district: District, idp: DevIdentityProvider, folder: Path) -> None:
+    write_district(district, folder / "district")
+    admin = idp.token(district_id=district.district_id, user_id="bench-admin", roles=("districtAdministrator",))
+    client = DistrictClient(StackUrls(evidence=url), district.district_id, admin)
+    try:
+        client.import_framework(district.case_package())
+        client.import_roster(folder / "district" / "oneroster")
+    finally:
+        client.close()
+
+
+def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("py-spy is not on PATH (pip install py-spy); no profile taken")
+        return None
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "100",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", type=float, nargs="+", default=[50, 150, 300, 500])
+    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per rate")
+    parser.add_argument("--students", type=int, default=600)
+    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; the bench creates and drops its own database")
+    parser.add_argument("--profile", type=float, help="record a py-spy profile of the server at this rate")
+    parser.add_argument("--profile-out", type=Path, default=Path("front_door_profile.txt"))
+    parser.add_argument("--env", nargs="*", default=[], help="extra NAME=value settings for the evidence process")
+    parser.add_argument(
+        "--server-code",
+        type=Path,
+        help="a checkout (e.g. `git archive <commit> libs services | tar -x -C DIR`) whose evidence, runtime and "
+        "events code the server runs instead of this one: before and after in one run",
+    )
+    args = parser.parse_args()
+    extra_env = dict(pair.split("=", 1) for pair in args.env)
+    if args.server_code:
+        code = [args.server_code / p for p in ("services/evidence/src", "libs/runtime/src", "libs/events/src")]
+        extra_env["PYTHONPATH"] = os.pathsep.join(str(p.resolve()) for p in code)
+    district = generate_district(11, schools=1, students_per_school=args.students, weeks=8, evidence_per_week=3.0)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-front-door-") as tmp,
+        broker(args.bootstrap) as bootstrap,
+        database(args.postgres, Path(tmp)) as database_url,
+    ):
+        folder = Path(tmp)
+        idp = DevIdentityProvider(folder / "idp")
+        with evidence_process(bootstrap, database_url, idp, folder, extra_env) as (process, url):
+            seed(url, district, idp, folder)
+            teachers = teachers_with_items(district, idp)
+            print(f"evidence at {url} on {'PostgreSQL' if args.postgres else 'SQLite'}; {len(teachers)} teachers")
+            asyncio.run(drive(url, district.district_id, teachers, 20, 5, process.pid))  # warm up
+            for rate in args.rates:
+                spy = profile(process.pid, args.seconds, args.profile_out) if rate == args.profile else None
+                result = asyncio.run(drive(url, district.district_id, teachers, rate, args.seconds, process.pid))
+                print(result.row(), flush=True)
+                if spy is not None:
+                    spy.wait()
+                    print(f"profile of the server at {rate:g}/s: {args.profile_out}")
+                time.sleep(2)  # let the backlog (if any) drain before the next rate
+
+
+if __name__ == "__main__":
+    main()
