@@ -167,11 +167,12 @@ def teachers_with_items(district: District, idp: DevIdentityProvider) -> list[Te
     ]
 
 
-async def drive(url: str, district_id: str, teachers: list[Teacher], rate: float, seconds: float, pid: int):
+async def drive(server: Server, rate: float, seconds: float) -> RateResult:
     """Open loop: request n leaves at start + n/rate; its latency runs from when it actually left."""
     result = RateResult(rate, seconds)
     rng = random.Random(int(rate))
-    path = f"{url}/v1/districts/{district_id}/evidence"
+    teachers, pid = server.teachers, server.pid
+    path = f"{server.url}/v1/districts/{server.district.district_id}/evidence"
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
@@ -224,24 +225,28 @@ def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
     if spy is None:
         print("py-spy is not on PATH (pip install py-spy); no profile taken")
         return None
+    # --gil: only the thread holding the GIL is sampled, so the profile shows where CPU goes, not who waits
+    command = ["record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100", "--gil", "-f", "raw"]
     return subprocess.Popen(
-        [
-            spy,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(seconds)),
-            "--rate",
-            "100",
-            "-f",
-            "raw",
-            "-o",
-            str(out),
-        ],
+        [spy, *command, "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@dataclass
+class Server:
+    label: str
+    url: str
+    pid: int
+    district: District
+    teachers: list[Teacher]
+
+
+def code_from(checkout: Path) -> dict[str, str]:
+    """PYTHONPATH that runs another checkout's evidence, runtime and events code (ahead of this one's)."""
+    code = [checkout / p for p in ("services/evidence/src", "libs/runtime/src", "libs/events/src")]
+    return {"PYTHONPATH": os.pathsep.join(str(p.resolve()) for p in code)}
 
 
 def main() -> None:
@@ -251,41 +256,50 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
     parser.add_argument("--postgres", help="a PostgreSQL server URL; the bench creates and drops its own database")
-    parser.add_argument("--profile", type=float, help="record a py-spy profile of the server at this rate")
-    parser.add_argument("--profile-out", type=Path, default=Path("front_door_profile.txt"))
+    parser.add_argument("--profile", type=float, help="record a py-spy profile of the server(s) at this rate")
+    parser.add_argument("--profile-out", type=Path, default=Path("front_door_profile"), help="prefix of .txt files")
     parser.add_argument("--env", nargs="*", default=[], help="extra NAME=value settings for the evidence process")
     parser.add_argument(
-        "--server-code",
+        "--against",
         type=Path,
-        help="a checkout (e.g. `git archive <commit> libs services | tar -x -C DIR`) whose evidence, runtime and "
-        "events code the server runs instead of this one: before and after in one run",
+        help="a checkout of the code before a change (`git archive <commit> libs services | tar -x -C DIR`): its "
+        "server runs beside this one's, and each rate drives one, then the other (before and after in one run)",
     )
     args = parser.parse_args()
     extra_env = dict(pair.split("=", 1) for pair in args.env)
-    if args.server_code:
-        code = [args.server_code / p for p in ("services/evidence/src", "libs/runtime/src", "libs/events/src")]
-        extra_env["PYTHONPATH"] = os.pathsep.join(str(p.resolve()) for p in code)
-    district = generate_district(11, schools=1, students_per_school=args.students, weeks=8, evidence_per_week=3.0)
+    wanted = [("before", code_from(args.against)), ("after", {})] if args.against else [("this code", {})]
     with (
         tempfile.TemporaryDirectory(prefix="bench-front-door-") as tmp,
         broker(args.bootstrap) as bootstrap,
-        database(args.postgres, Path(tmp)) as database_url,
+        contextlib.ExitStack() as stack,
     ):
-        folder = Path(tmp)
-        idp = DevIdentityProvider(folder / "idp")
-        with evidence_process(bootstrap, database_url, idp, folder, extra_env) as (process, url):
+        servers = []
+        for n, (label, code) in enumerate(wanted):
+            folder = Path(tmp) / f"server-{n}"
+            folder.mkdir()
+            database_url = stack.enter_context(database(args.postgres, folder))
+            idp = DevIdentityProvider(folder / "idp")
+            # each server its own district and consumer group; each still projects the other's events (one topic)
+            env = {**extra_env, **code, "MOSAIC_EVIDENCE_CONSUMER_GROUP": f"bench-front-door-{n}"}
+            process, url = stack.enter_context(evidence_process(bootstrap, database_url, idp, folder, env))
+            district = generate_district(
+                11 + n, schools=1, students_per_school=args.students, weeks=8, evidence_per_week=3.0
+            )
             seed(url, district, idp, folder)
-            teachers = teachers_with_items(district, idp)
-            print(f"evidence at {url} on {'PostgreSQL' if args.postgres else 'SQLite'}; {len(teachers)} teachers")
-            asyncio.run(drive(url, district.district_id, teachers, 20, 5, process.pid))  # warm up
-            for rate in args.rates:
-                spy = profile(process.pid, args.seconds, args.profile_out) if rate == args.profile else None
-                result = asyncio.run(drive(url, district.district_id, teachers, rate, args.seconds, process.pid))
-                print(result.row(), flush=True)
+            servers.append(Server(label, url, process.pid, district, teachers_with_items(district, idp)))
+            print(f"{label}: evidence at {url} on {'PostgreSQL' if args.postgres else 'SQLite'}", flush=True)
+        for server in servers:
+            asyncio.run(drive(server, 20, 5))  # warm up
+        for rate in args.rates:
+            for server in servers:
+                out = args.profile_out.with_name(f"{args.profile_out.name}-{server.label.replace(' ', '-')}.txt")
+                spy = profile(server.pid, args.seconds, out) if rate == args.profile else None
+                result = asyncio.run(drive(server, rate, args.seconds))
+                print(f"{server.label:>9}: {result.row()}", flush=True)
                 if spy is not None:
                     spy.wait()
-                    print(f"profile of the server at {rate:g}/s: {args.profile_out}")
-                time.sleep(2)  # let the backlog (if any) drain before the next rate
+                    print(f"profile of the server at {rate:g}/s: {out}")
+                time.sleep(3)  # let a backlog (if any) drain before the next run
 
 
 if __name__ == "__main__":

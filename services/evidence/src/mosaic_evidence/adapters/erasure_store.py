@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_evidence.adapters.reference_cache import bump_version
 from mosaic_evidence.adapters.tables import (
     enrollments,
     evidence,
@@ -28,6 +29,7 @@ async def role_of(session: AsyncSession, district_id: str, person_id: str) -> st
 
 async def erase_roster_rows(session: AsyncSession, district_id: str, person_id: str) -> None:
     """The person's roster record (name, contacts), schools and enrolments."""
+    await bump_version(session, district_id)
     await session.execute(delete(people).where(people.c.district_id == district_id, people.c.id == person_id))
     await session.execute(
         delete(person_schools).where(

@@ -86,7 +86,7 @@ async def _record(ctx, district_id, items, principal, key):
     result = await run_write(
         ctx,
         district_id,
-        lambda s: record_evidence(s, district_id, items, caller, key),
+        lambda s: record_evidence(s, district_id, items, caller, key, ctx.state.get("reference_cache")),
         key=key,
         payload_hash=request_hash({"path": "evidence", "items": payload}),
     )
