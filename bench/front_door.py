@@ -174,7 +174,7 @@ async def drive(server: Server, rate: float, seconds: float) -> RateResult:
     teachers, pid = server.teachers, server.pid
     path = f"{server.url}/v1/districts/{server.district.district_id}/evidence"
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:  # a browser would not wait longer
 
         async def one() -> None:
             teacher = rng.choice(teachers)

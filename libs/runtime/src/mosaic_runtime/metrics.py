@@ -32,7 +32,5 @@ HTTP_IN_FLIGHT = Gauge(
     "mosaic_http_in_flight_requests", "HTTP requests being answered now (probes and metrics excluded)"
 )
 HTTP_SHED = Counter(
-    "mosaic_http_shed_total",
-    "HTTP requests answered 503 at once because the process was at its in-flight limit",
-    ["method"],
+    "mosaic_http_shed_total", "HTTP requests answered 503 at once because the process was at its in-flight limit"
 )

@@ -36,7 +36,7 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
-            HTTP_SHED.labels(scope["method"]).inc()
+            HTTP_SHED.inc()
             await send({"type": "http.response.start", "status": 503, "headers": self.headers})
             await send({"type": "http.response.body", "body": self.refusal})
             return
