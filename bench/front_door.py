@@ -50,18 +50,25 @@ class RateResult:
     shed: int = 0
     late_sends: int = 0
     cpu_seconds: float = 0.0
+    elapsed: float = 0.0  # from the first send to the last answer
 
     def row(self) -> str:
         sent = sum(self.statuses.values())
         other = sent - self.statuses[201] - self.shed
         cut = quantiles(self.latencies)
         cpu_per_k = 1000 * self.cpu_seconds / max(sent, 1)
+        span = max(self.elapsed, self.seconds)
         return (
-            f"{self.rate:>6.0f}/s  accepted {self.statuses[201] / self.seconds:>6.1f}/s  "
-            f"shed {self.shed / self.seconds:>6.1f}/s  other {other:>4}  "
+            f"{self.rate:>6.0f}/s  accepted {self.statuses[201] / span:>6.1f}/s  "
+            f"shed {self.shed / span:>6.1f}/s  other {other:>4}  "
             f"POST→201 p50 {cut[0]:>6.1f} p95 {cut[1]:>6.1f} p99 {cut[2]:>7.1f} ms  "
-            f"CPU {cpu_per_k:>5.1f} s/1000 req  (sent {sent}, client late {self.late_sends})"
+            f"CPU {cpu_per_k:>5.1f} s/1000 req  (sent {sent} in {self.seconds:g} s, answered in {self.elapsed:.0f} s, "
+            f"client late {self.late_sends})"
         )
+
+    @property
+    def saturated(self) -> bool:
+        return quantiles(self.latencies)[0] > 5000 or self.elapsed > 3 * self.seconds
 
 
 def quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -205,6 +212,7 @@ async def drive(server: Server, rate: float, seconds: float) -> RateResult:
                 result.late_sends += 1
             tasks.append(asyncio.create_task(one()))
         await asyncio.gather(*tasks)
+        result.elapsed = time.perf_counter() - start
         result.cpu_seconds = cpu_seconds(pid) - cpu_before
     return result
 
@@ -290,12 +298,18 @@ def main() -> None:
             print(f"{label}: evidence at {url} on {'PostgreSQL' if args.postgres else 'SQLite'}", flush=True)
         for server in servers:
             asyncio.run(drive(server, 20, 5))  # warm up
+        saturated: set[str] = set()
         for rate in args.rates:
             for server in servers:
+                if server.label in saturated:
+                    print(f"{server.label:>9}: {rate:>6.0f}/s  not run: saturated at a lower rate")
+                    continue
                 out = args.profile_out.with_name(f"{args.profile_out.name}-{server.label.replace(' ', '-')}.txt")
                 spy = profile(server.pid, args.seconds, out) if rate == args.profile else None
                 result = asyncio.run(drive(server, rate, args.seconds))
                 print(f"{server.label:>9}: {result.row()}", flush=True)
+                if result.saturated:
+                    saturated.add(server.label)
                 if spy is not None:
                     spy.wait()
                     print(f"profile of the server at {rate:g}/s: {out}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
@@ -316,6 +317,19 @@ async def remembered_response(session: AsyncSession, district_id: str, key: str)
         )
     ).first()
     return None if row is None else Remembered(row.request_hash, row.response, row.status_code == CREATED)
+
+
+async def remembered_responses(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Remembered]:
+    """The first answers given under these (district, Idempotency-Key) pairs, in one query."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(idempotency_keys).where(tuple_(idempotency_keys.c.district_id, idempotency_keys.c.key).in_(wanted))
+    )
+    return {(r.district_id, r.key): Remembered(r.request_hash, r.response, r.status_code == CREATED) for r in rows}
 
 
 async def remember_response(

@@ -43,6 +43,7 @@ class DistrictReference:
 
 async def bump_version(session: AsyncSession, district_id: str) -> None:
     """Call in the transaction that changes the district's people, enrollments or competencies."""
+    session.info.pop("reference_versions", None)  # later reads in this transaction see the change
     changed = await session.execute(
         update(reference_versions)
         .where(reference_versions.c.district_id == district_id)
@@ -60,10 +61,15 @@ class ReferenceCache:
         self._districts: OrderedDict[str, DistrictReference] = OrderedDict()
 
     async def district(self, session: AsyncSession, district_id: str) -> DistrictReference:
-        """The district's rows if still current, else an empty set under the version the database has now."""
-        version = await session.scalar(
-            select(reference_versions.c.version).where(reference_versions.c.district_id == district_id)
-        )
+        """The district's rows if still current, else an empty set under the version the database has now
+        (read once per transaction: the writes of a group share theirs)."""
+        read: dict[str, int | None] = session.info.setdefault("reference_versions", {})
+        if district_id in read:
+            version = read[district_id]
+        else:
+            version = read[district_id] = await session.scalar(
+                select(reference_versions.c.version).where(reference_versions.c.district_id == district_id)
+            )
         known = self._districts.get(district_id)
         if known is None or known.version != (version or 0):
             known = self._districts[district_id] = DistrictReference(district_id, version or 0)

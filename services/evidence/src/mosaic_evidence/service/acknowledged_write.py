@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
 from mosaic_evidence.adapters import evidence_store
+from mosaic_evidence.adapters.evidence_store import Remembered
 from mosaic_evidence.service.events import for_the_log
 from mosaic_evidence.service.results import Decision, Done, IdempotencyConflict, Refused, Result
 from mosaic_runtime.app import ServiceContext
@@ -104,8 +105,9 @@ class WriteGroups:
     async def _commit(self, group: list[_Write]) -> None:
         async with self.ctx.sessions() as session, session.begin():
             await begin_writing(session)
+            keys = await evidence_store.remembered_responses(session, [(w.district_id, w.key) for w in group if w.key])
             for write in group:
-                await _decide(self.ctx, session, write)
+                await _decide(session, write, keys)
             traces: dict[UUID, otel_context.Context] = {}
             envelopes: list[Envelope] = []
             for write in group:
@@ -115,13 +117,14 @@ class WriteGroups:
             await publisher_of(self.ctx).acknowledged(envelopes, trace_ctx_of=traces.get)
 
 
-async def _decide(ctx: ServiceContext, session: AsyncSession, write: _Write) -> None:
-    """One write in its own savepoint: a refusal or an error undoes its rows only and is answered at once."""
+async def _decide(session: AsyncSession, write: _Write, keys: dict[tuple[str, str], Remembered]) -> None:
+    """One write in its own savepoint: a refusal or an error undoes its rows only and is answered at once.
+    `keys` holds the group's remembered answers, and gains this write's."""
     decision: Decision | None = None
     try:
         async with session.begin_nested():
             if write.key:
-                prior = await evidence_store.remembered_response(session, write.district_id, write.key)
+                prior = keys.get((write.district_id, write.key))
                 if prior is not None:
                     if prior.request_hash != write.payload_hash:
                         raise IdempotencyConflict(
@@ -136,11 +139,14 @@ async def _decide(ctx: ServiceContext, session: AsyncSession, write: _Write) -> 
                 await _remember(session, write.district_id, write.key, write.payload_hash, decision.result)
             await session.flush()
         write.decision = decision
+        if write.key:
+            keys[(write.district_id, write.key)] = _remembered(write, decision.result)
     except _Refused as refusal:
         write.give(refusal.result)
     except IntegrityError as exc:
         if write.key and decision is not None and await _already_on_the_log(session, write, decision):
             write.decision = Decision(decision.result)  # its events are on the log already: nothing to send
+            keys[(write.district_id, write.key)] = _remembered(write, decision.result)
         elif write.key:
             write.give(IdempotencyConflict(f"a request with Idempotency-Key {write.key!r} is in progress; retry"))
         else:
@@ -168,6 +174,11 @@ async def _already_on_the_log(session: AsyncSession, write: _Write, decision: De
 async def _remember(session: AsyncSession, district_id: str, key: str, payload_hash: str, result: Result) -> None:
     assert isinstance(result, Done)  # refusals roll back and are not remembered
     await evidence_store.remember_response(session, district_id, key, payload_hash, result.body, created=result.created)
+
+
+def _remembered(write: _Write, result: Result) -> Remembered:
+    assert isinstance(result, Done)
+    return Remembered(write.payload_hash, result.body, result.created)
 
 
 class _Refused(Exception):
