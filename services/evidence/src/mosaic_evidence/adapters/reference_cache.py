@@ -8,6 +8,7 @@ of the people, enrollments and competencies it names (and checks them against wh
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mosaic_evidence.adapters.tables import competencies, enrollments, people, person_schools, reference_versions
 
 MAX_DISTRICTS = 64
+ACCESS_CHECK_MAX_AGE = 1.0  # seconds an access check trusts the version a request read before it
 
 
 class EnrollmentRow(NamedTuple):
@@ -35,6 +37,7 @@ class DistrictReference:
 
     district_id: str
     version: int
+    checked_at: float = field(default_factory=time.monotonic)  # when a request last read the version
     people: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     enrollments: dict[str, tuple[EnrollmentRow, ...]] = field(default_factory=dict)
     listed_schools: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -60,9 +63,14 @@ class ReferenceCache:
         self.max_districts = max_districts
         self._districts: OrderedDict[str, DistrictReference] = OrderedDict()
 
-    async def district(self, session: AsyncSession, district_id: str) -> DistrictReference:
+    async def district(self, session: AsyncSession, district_id: str, *, max_age: float = 0.0) -> DistrictReference:
         """The district's rows if still current, else an empty set under the version the database has now
-        (read once per transaction: the writes of a group share theirs)."""
+        (read once per transaction: the writes of a group share theirs). With `max_age`, rows whose version was
+        read that recently are taken without reading it again (the access check: a permission change reaches
+        every replica within that time; a write still checks its people and competencies at the current one)."""
+        known = self._districts.get(district_id)
+        if known is not None and max_age and time.monotonic() - known.checked_at < max_age:
+            return known
         read: dict[str, int | None] = session.info.setdefault("reference_versions", {})
         if district_id in read:
             version = read[district_id]
@@ -70,11 +78,11 @@ class ReferenceCache:
             version = read[district_id] = await session.scalar(
                 select(reference_versions.c.version).where(reference_versions.c.district_id == district_id)
             )
-        known = self._districts.get(district_id)
         if known is None or known.version != (version or 0):
             known = self._districts[district_id] = DistrictReference(district_id, version or 0)
             while len(self._districts) > self.max_districts:
                 self._districts.popitem(last=False)
+        known.checked_at = time.monotonic()
         self._districts.move_to_end(district_id)
         return known
 

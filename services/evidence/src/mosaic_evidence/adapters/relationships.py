@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events.roles import GUARDIAN_ROLES, TEACHER_ROLES
-from mosaic_evidence.adapters.reference_cache import DistrictReference, ReferenceCache
+from mosaic_evidence.adapters.reference_cache import ACCESS_CHECK_MAX_AGE, DistrictReference, ReferenceCache
 from mosaic_evidence.adapters.tables import enrollments, evidence, people, person_schools, sections
 from mosaic_runtime.access import CallerLinks, Target
 
@@ -67,7 +67,7 @@ class RosterRelationships:
         if self.cache is None:
             return None
         if self._known is None:
-            self._known = await self.cache.district(self.session, self.district_id)
+            self._known = await self.cache.district(self.session, self.district_id, max_age=ACCESS_CHECK_MAX_AGE)
         await self.cache.load_people(self.session, self._known, [person_id])
         return self._known
 
