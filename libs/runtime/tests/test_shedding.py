@@ -34,15 +34,25 @@ class Gate:
         self.finished.append(n)
 
 
-def gated_service(tmp_path, gate: Gate):  # type: ignore[no-untyped-def]
+def gated_service(tmp_path, gate: Gate, limit: int = LIMIT, wait: float = 0.0):  # type: ignore[no-untyped-def]
     settings = ServiceSettings(
         service_name="shedding",
         kafka_enabled=False,
         database_url=f"sqlite+aiosqlite:///{tmp_path}/shed.db",
-        max_in_flight_requests=LIMIT,
+        max_in_flight_requests=limit,
         shed_retry_after_seconds=2,
+        shed_wait_seconds=wait,
     )
     router = APIRouter()
+    one_at_a_time = asyncio.Lock()
+
+    @router.post("/serial/{n}")
+    async def serial(n: int) -> dict[str, int]:
+        """A resource that serves one request at a time (as one SQLite writer does): a crowd forms a queue."""
+        async with one_at_a_time:
+            await asyncio.sleep(0.05)
+            gate.finished.append(n)
+        return {"done": n}
 
     @router.post("/work/{n}")
     async def work(n: int) -> dict[str, int]:
@@ -108,3 +118,18 @@ async def test_a_crowd_gets_answers_or_prompt_refusals_and_every_accepted_reques
         assert "mosaic_http_shed_total" in metrics and "mosaic_http_in_flight_requests 0.0" in metrics
         for n in shed:  # one at a time: under the limit, each retry succeeds
             assert (await client.post(f"/work/{n}")).json() == {"done": n}
+
+
+async def test_while_a_queue_stands_new_requests_are_shed_though_under_the_limit(tmp_path):
+    gate = Gate()
+    async with served(gated_service(tmp_path, gate, limit=1000, wait=0.2)) as client:
+        shed_before = shed_count()
+        first = [asyncio.create_task(client.post(f"/serial/{n}")) for n in range(40)]  # ~2 s of work, one at a time
+        await until(lambda: len(gate.finished) >= 25, "25 answered: the last second's answers each waited > 0.2 s")
+
+        late = await asyncio.gather(*(client.post(f"/serial/{n}") for n in range(100, 110)))
+
+        assert [r.status_code for r in late] == [503] * 10 and late[0].headers["Retry-After"] == "2"
+        assert shed_count() - shed_before == 10
+        assert sorted(r.json()["done"] for r in await asyncio.gather(*first)) == list(range(40))  # none lost
+        assert (await client.post("/serial/200")).json() == {"done": 200}  # the queue drained: let in again

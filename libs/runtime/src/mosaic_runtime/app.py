@@ -85,6 +85,7 @@ def create_service(
         InFlightLimit,
         max_in_flight=settings.max_in_flight_requests,
         retry_after_seconds=settings.shed_retry_after_seconds,
+        max_wait_seconds=settings.shed_wait_seconds,
     )
     app.include_router(probes_router())
     for router in routers:
