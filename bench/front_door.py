@@ -56,15 +56,24 @@ class RateResult:
     def row(self) -> str:
         sent = sum(self.statuses.values())
         other = sent - self.statuses[201] - self.shed
+        others = (
+            ", ".join(
+                f"{status or 'no answer'}: {count}"
+                for status, count in sorted(self.statuses.items())
+                if status not in (201, 503)
+            )
+            or "none"
+        )
         cut = quantiles(self.latencies)
         cpu_per_k = 1000 * self.cpu_seconds / max(sent, 1)
+        cpu_per_accepted = 1000 * self.cpu_seconds / max(self.statuses[201], 1)
         span = max(self.elapsed, self.seconds)
         return (
             f"{self.rate:>6.0f}/s  accepted {self.statuses[201] / span:>6.1f}/s  "
-            f"shed {self.shed / span:>6.1f}/s  other {other:>4}  "
+            f"shed {self.shed / span:>6.1f}/s  other {other:>4} ({others})  "
             f"POST→201 p50 {cut[0]:>6.1f} p95 {cut[1]:>6.1f} p99 {cut[2]:>7.1f} ms  "
-            f"CPU {cpu_per_k:>5.1f} s/1000 req  (sent {sent} in {self.seconds:g} s, answered in {self.elapsed:.0f} s, "
-            f"client late {self.late_sends})"
+            f"CPU {cpu_per_k:>5.1f} s/1000 req, {cpu_per_accepted:>5.1f} s/1000 accepted  "
+            f"(sent {sent} in {self.seconds:g} s, answered in {self.elapsed:.0f} s, client late {self.late_sends})"
         )
 
     @property
@@ -186,28 +195,44 @@ class KeepAliveClient:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def request(self, raw: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
-        connection = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-        reader, writer = connection
+        async with asyncio.timeout(timeout):  # a browser would not wait longer
+            while self.idle:  # the server closes a connection idle for 5 s: then it answers nothing, try the next
+                reader, writer = self.idle.pop()
+                answer = await self._exchange(reader, writer, raw)
+                if answer is not None:
+                    return answer
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            answer = await self._exchange(reader, writer, raw)
+            if answer is None:
+                raise ConnectionResetError("the server closed a new connection without answering")
+            return answer
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> tuple[int, bytes] | None:
         try:
-            async with asyncio.timeout(timeout):  # a browser would not wait longer
-                writer.write(raw)
-                status = int((await reader.readline()).split()[1])
-                length, close = 0, False
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.partition(b":")
-                    name = name.strip().lower()
-                    if name == b"content-length":
-                        length = int(value)
-                    elif name == b"connection":
-                        close = value.strip().lower() == b"close"
-                body = await reader.readexactly(length) if length else b""
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            writer.write(raw)
+            status_line = await reader.readline()
+            if not status_line:
+                writer.close()
+                return None
+            status = int(status_line.split()[1])
+            length, close = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection":
+                    close = value.strip().lower() == b"close"
+            body = await reader.readexactly(length) if length else b""
+        except BaseException:
             writer.close()
             raise
         if close:
             writer.close()
         else:
-            self.idle.append(connection)
+            self.idle.append((reader, writer))
         return status, body
 
     def close(self) -> None:

@@ -332,6 +332,26 @@ async def remembered_responses(
     return {(r.district_id, r.key): Remembered(r.request_hash, r.response, r.status_code == CREATED) for r in rows}
 
 
+async def remember_responses(session: AsyncSession, rows: list[tuple[str, str, str, Any, bool]]) -> None:
+    """Many first answers at once: (district, key, request hash, body, created) each."""
+    if rows:
+        now = datetime.now(UTC)
+        await session.execute(
+            idempotency_keys.insert(),
+            [
+                {
+                    "district_id": district_id,
+                    "key": key,
+                    "request_hash": request_hash,
+                    "status_code": CREATED if created else OK,
+                    "response": body,
+                    "created_at": now,
+                }
+                for district_id, key, request_hash, body, created in rows
+            ],
+        )
+
+
 async def remember_response(
     session: AsyncSession, district_id: str, key: str, request_hash: str, body: Any, *, created: bool
 ) -> None:

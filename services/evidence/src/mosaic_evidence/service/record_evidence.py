@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
-from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.adapters import reference_store
 from mosaic_evidence.adapters.reference_cache import ReferenceCache
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
@@ -39,13 +39,13 @@ async def record_evidence(
     envelopes = recorded_envelopes(
         items, ids, view, caller, [keyed_event_id(district_id, key, n) for n in range(len(items))]
     )
-    # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
-    unsent = await evidence_store.apply_recorded(session, envelopes)
     recorded = [
         {"evidence_id": eid, "event_id": str(e.id), "student_id": e.subject}
         for eid, e in zip(ids, envelopes, strict=True)
     ]
-    return Decision(Done({"recorded": recorded}, created=True), unsent)
+    # The writer applies the view rows, for its whole group at once; an event already in the view came back from
+    # the log (acknowledged after an earlier 503) and is not sent twice.
+    return Decision(Done({"recorded": recorded}, created=True), envelopes, view_rows=envelopes)
 
 
 async def view_for_items(
