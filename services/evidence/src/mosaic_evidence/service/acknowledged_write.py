@@ -1,6 +1,6 @@
 """Every evidence write: decide, write and publish in one transaction, committed only after the broker's ack.
 
-Writes that arrive together share that transaction and that ack (group commit, ADR 0020): each decides in a
+Writes that arrive together share that transaction and that ack (group commit, ADR 0021): each decides in a
 savepoint of its own, so a refusal or a conflict undoes only its own rows (a decision that only reads, as recording
 evidence does, needs none: the group then writes its view rows and Idempotency-Keys in bulk statements); the events
 of all the others go to the broker in one send, and the transaction commits once every one of them is
