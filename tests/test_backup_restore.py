@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -28,8 +27,8 @@ from typer.testing import CliRunner
 from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.ops.cli import app as ops_app
 from mosaic_dev.postgres import temporary_database
-from mosaic_events import Envelope, encode
-from mosaic_events.tracing import kafka_headers
+from mosaic_dev.topic_io import district_envelopes, produce_envelopes
+from mosaic_events import Envelope
 from mosaic_mastery.adapters.tables import PROJECTION_TABLES
 from mosaic_mastery.main import MIGRATIONS, build_app
 from mosaic_mastery.settings import MasterySettings
@@ -74,16 +73,6 @@ def private_topics(bootstrap: str) -> dict[str, str]:
     admin.create_topics([NewTopic(name, 3 if "evidence" in name else 1, 1) for name in names.values()])
     admin.close()
     return names
-
-
-async def produce(bootstrap: str, topic: str, envelopes: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for e in envelopes:
-            await producer.send_and_wait(topic, encode(e), key=e.kafka_key, headers=kafka_headers(e))
-    finally:
-        await producer.stop()
 
 
 async def snapshot(url: str) -> dict[str, list[tuple]]:
@@ -152,7 +141,7 @@ async def test_a_restored_database_resumes_from_its_stored_positions(kafka_boots
             consumer_session_timeout_ms=6000,
         )
         await run_migrations(url, MIGRATIONS)
-        await produce(
+        await produce_envelopes(
             kafka_bootstrap,
             reference_topic,
             [
@@ -160,7 +149,7 @@ async def test_a_restored_database_resumes_from_its_stored_positions(kafka_boots
                 synthetic.roster(district, "school-1", {SECTION: STUDENTS}),
             ],
         )
-        await produce(kafka_bootstrap, evidence_topic, before)
+        await produce_envelopes(kafka_bootstrap, evidence_topic, before)
         await run_until_caught_up(settings, 2 + len(before))
 
         # The nightly backup, taken while the service runs on (here: between two runs).
@@ -168,7 +157,7 @@ async def test_a_restored_database_resumes_from_its_stored_positions(kafka_boots
         pg("pg_dump", "--format=custom", f"--file={dump}", f"--dbname={plain_dsn(url)}")
         at_backup = await snapshot(url)
 
-        await produce(kafka_bootstrap, evidence_topic, after)
+        await produce_envelopes(kafka_bootstrap, evidence_topic, after)
         await run_until_caught_up(settings, 2 + len(before) + len(after))
         live = await snapshot(url)
         assert live != at_backup
@@ -216,25 +205,8 @@ async def choose_settings(url: str, district: str) -> None:
 
 async def count_on_topic(bootstrap: str, topic: str, district: str) -> tuple[int, int]:
     """(records, distinct envelope ids) of the district on a topic."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    from mosaic_events import decode
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ids: list[str] = []
-        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                ids += [str(e.id) for e in map(lambda r: decode(r.value), records) if e.district_id == district]
-        return len(ids), len(set(ids))
-    finally:
-        await consumer.stop()
+    ids = [str(e.id) for e in await district_envelopes(bootstrap, topic, district)]
+    return len(ids), len(set(ids))
 
 
 async def test_a_replay_to_a_point_in_time_rebuilds_that_state_and_resumes_from_it(
@@ -262,7 +234,7 @@ async def test_a_replay_to_a_point_in_time_rebuilds_that_state_and_resumes_from_
     )
     await run_migrations(live_url, MIGRATIONS)
     await choose_settings(live_url, district)  # set through mastery's API: not in the log, copied by the replay
-    await produce(
+    await produce_envelopes(
         kafka_bootstrap,
         reference_topic,
         [
@@ -270,13 +242,13 @@ async def test_a_replay_to_a_point_in_time_rebuilds_that_state_and_resumes_from_
             synthetic.roster(district, "school-1", {SECTION: STUDENTS}),
         ],
     )
-    await produce(kafka_bootstrap, evidence_topic, before)
+    await produce_envelopes(kafka_bootstrap, evidence_topic, before)
     await run_until_caught_up(settings, 2 + len(before))
     then = await snapshot(live_url)
     await asyncio.sleep(1.5)
     cut = datetime.now(UTC)
     await asyncio.sleep(1.5)
-    await produce(kafka_bootstrap, evidence_topic, after)
+    await produce_envelopes(kafka_bootstrap, evidence_topic, after)
     await run_until_caught_up(settings, 2 + len(before) + len(after))
     live = await snapshot(live_url)
     published = await count_on_topic(kafka_bootstrap, topics.MASTERY.name, district)

@@ -25,13 +25,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.devservers import MailCatcher
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
+from mosaic_dev.topic_io import read_to_end
 from mosaic_events import Envelope, decode, encode, new_envelope
 from mosaic_events.catalog import Person, PersonDetailsChanged, RosterChanged
 from mosaic_events.topics import REGROUP, TOPICS, Topic
@@ -39,7 +40,7 @@ from mosaic_events.tracing import kafka_headers
 from mosaic_mastery import main as mastery_main
 from mosaic_mastery.adapters.checksum import projection_checksum
 from mosaic_mastery.adapters.emissions import caused_by_event
-from mosaic_mastery.adapters.rebuild import partitions_of, write_state
+from mosaic_mastery.adapters.rebuild import write_state
 from mosaic_mastery.adapters.store import ProjectionStore
 from mosaic_mastery.domain.config import DistrictConfig, DistrictSettings
 from mosaic_mastery.domain.facts import from_envelope
@@ -168,23 +169,7 @@ async def wait_until(
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await partitions_of(bootstrap, (topic,))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=2000)).items():
-                values += [r.value for r in records if r.offset < ends[tp]]
-                if records and records[-1].offset >= ends[tp] - 1:
-                    remaining.discard(tp)
-        return values
-    finally:
-        await consumer.stop()
+    return [record.value or b"" for record in await read_to_end(bootstrap, topic)]
 
 
 @contextlib.contextmanager
@@ -299,17 +284,22 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
         progress: dict[str, int] = {}
 
         async def settled() -> bool:
-            """Mastery consumed everything and published its outbox; notify told each news and sent each e-mail."""
-            n = notify_tables.notifications
+            """Mastery consumed everything and published its outbox; notify told each news and sent each e-mail.
+            Notify also reads other tests' districts on the shared mastery topic: only this district counts."""
+            n, news = notify_tables.notifications, notify_tables.news
             progress["evidence consumed"] = await consumed(names["evidence"])
             async with mastery_sessions() as session:
                 progress["mastery outbox unsent"] = await session.scalar(
                     select(func.count()).select_from(outbox_table()).where(outbox_table().c.sent.is_(False))
                 )
             async with notify_sessions() as session:
-                progress["news told"] = await session.scalar(select(func.count()).select_from(notify_tables.news))
+                progress["news told"] = await session.scalar(
+                    select(func.count()).select_from(news).where(news.c.district_id == district)
+                )
                 progress["notifications open"] = await session.scalar(
-                    select(func.count()).select_from(n).where(n.c.status.in_(("pending", "sending")))
+                    select(func.count())
+                    .select_from(n)
+                    .where(n.c.district_id == district, n.c.status.in_(("pending", "sending")))
                 )
             return (
                 progress["evidence consumed"] >= len(evidence)
@@ -376,11 +366,15 @@ async def test_replicas_killed_at_random_keep_the_projection_the_regroups_and_th
             live = await projection_checksum(session)
         n = notify_tables.notifications
         async with notify_sessions() as session:
+            ours = n.c.district_id == district
             planned = set(
-                await session.scalars(select(n.c.notification_id).where(n.c.channel == "email", n.c.digest.is_(False)))
+                await session.scalars(
+                    select(n.c.notification_id).where(ours, n.c.channel == "email", n.c.digest.is_(False))
+                )
             )
-            statuses = Counter(await session.scalars(select(n.c.status)))
-            told = set(await session.scalars(select(notify_tables.news.c.news_id)))
+            statuses = Counter(await session.scalars(select(n.c.status).where(ours)))
+            news = notify_tables.news
+            told = set(await session.scalars(select(news.c.news_id).where(news.c.district_id == district)))
         await engine.dispose()
         await notify_engine.dispose()
         with temporary_database(os.environ[POSTGRES_URL_VARIABLE]) as single_url:

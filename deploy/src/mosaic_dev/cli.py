@@ -191,12 +191,27 @@ def seed(
 @app.command()
 def topics(
     bootstrap: str = typer.Option(..., envvar="KAFKA_BOOTSTRAP_SERVERS", help="The broker to create them on."),
+    security_protocol: str = typer.Option(
+        "PLAINTEXT", envvar="KAFKA_SECURITY_PROTOCOL", help="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    ),
+    sasl_username: str | None = typer.Option(None, envvar="KAFKA_SASL_USERNAME", help="SCRAM-SHA-512 user"),
+    sasl_password: str | None = typer.Option(None, envvar="KAFKA_SASL_PASSWORD", help="its password"),
 ) -> None:
-    """Create the catalog's topics and their DLQs (idempotent)."""
+    """Create the catalog's topics and their DLQs (idempotent), as a SCRAM user when the broker asks for one."""
+    from mosaic_runtime.kafka_security import kafka_python_security
+    from mosaic_runtime.settings import ServiceSettings
     from mosaic_runtime.topics_admin import ensure_topics
 
-    ensure_topics(bootstrap)
-    typer.echo("topics ready")
+    settings = ServiceSettings(
+        service_name="topics",
+        database_url="sqlite+aiosqlite:///:memory:",
+        kafka_bootstrap_servers=bootstrap,
+        kafka_security_protocol=security_protocol,
+        kafka_sasl_username=sasl_username,
+        kafka_sasl_password=sasl_password,
+    )  # type: ignore[arg-type]
+    created = ensure_topics(bootstrap, security=kafka_python_security(settings))
+    typer.echo(f"topics ready ({len(created)} created)")
 
 
 @app.command("generate-district")

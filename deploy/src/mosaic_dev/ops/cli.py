@@ -4,6 +4,8 @@ mosaic-ops dlq list                       # by source topic, group and reason, w
 mosaic-ops dlq show <letter id>           # headers, value, and what differs from the event's schema
 mosaic-ops dlq redrive --reason rejected  # back to the source topic, once, recorded
 mosaic-ops dlq discard <letter id>        # recorded as needing nothing more
+mosaic-ops positions restore --group G --database-url URL   # the group resumes from the database's positions
+mosaic-ops replay <svc> --until <instant> --database-url NEW --live-database-url LIVE   # ADR 0020
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from mosaic_dev.ops.letters import Letter, count_letters, dlq_topics, read_lette
 from mosaic_dev.ops.redrive import Outcome, discard, redrive
 from mosaic_dev.ops.schema_diff import compare
 
-app = typer.Typer(help="Operate Mosaic: act on dead letters.", no_args_is_help=True)
+app = typer.Typer(
+    help="Operate Mosaic: act on dead letters, restore positions, replay to a point in time.", no_args_is_help=True
+)
 dlq = typer.Typer(help="Dead letters: list, show, re-drive to the source topic once, discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 console = Console(width=160)
@@ -249,15 +253,36 @@ def restore_positions(
     )
 
 
+def _named_offsets(given: list[str]) -> dict[str, int]:
+    """["<topic>/<partition>=<offset>", …] → {"<topic>/<partition>": offset}."""
+    named: dict[str, int] = {}
+    for item in given:
+        where, _, offset = item.rpartition("=")
+        if "/" not in where or not offset.isdigit() or not where.rsplit("/", 1)[1].isdigit():
+            raise typer.BadParameter(f"--until-offset {item!r}: write <topic>/<partition>=<offset>, e.g. t/0=42")
+        named[where] = int(offset)
+    return named
+
+
 @app.command("replay")
 def replay(
-    service: Annotated[str, typer.Argument(help="mastery (notify, scheduling: restore a backup instead)")],
-    until: Annotated[datetime, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")],
+    service: Annotated[str, typer.Argument(help="mastery, scheduling or notify")],
     database_url: Annotated[str, typer.Option(help="a new, empty database for the replayed state")],
     live_database_url: Annotated[str, typer.Option(help="the live database: what the log lacks is copied")],
     bootstrap: Bootstrap = "localhost:9092",
+    until: Annotated[
+        datetime | None, typer.Option(help="replay what was written before this instant (ISO 8601, UTC)")
+    ] = None,
+    until_offset: Annotated[
+        list[str] | None,
+        typer.Option(help="<topic>/<partition>=<offset>: stop that partition before the offset (repeat)"),
+    ] = None,
+    wait_seconds: Annotated[
+        float, typer.Option(help="scheduling, notify: how long to wait for the stopped service's group to empty")
+    ] = 30.0,
 ) -> None:
-    """Rebuild a service's state from the log up to a point in time into a new database (nothing is published).
+    """Rebuild a service's state from the log up to a point in time into a new database (nothing is published,
+    nothing delivered). Stop scheduling and notify first: what they told is carried from the live database.
 
     Then stop the service, `mosaic-ops positions restore --group <its group> --database-url <new>`, and start
     it on the new database: it carries on from the cut-off.
@@ -266,7 +291,10 @@ def replay(
 
     from mosaic_dev.ops.replay import replay_until
 
-    moment = until if until.tzinfo else until.replace(tzinfo=UTC)
+    if until is None and not until_offset:
+        raise typer.BadParameter("say where to stop: --until <instant>, or --until-offset <topic>/<partition>=<n>")
+    moment = None if until is None else until if until.tzinfo else until.replace(tzinfo=UTC)
+    offsets = _named_offsets(until_offset or [])
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"replaying {service}", total=None)
         try:
@@ -276,17 +304,27 @@ def replay(
                     database_url,
                     bootstrap,
                     live_url=live_database_url,
-                    until_ms=int(moment.timestamp() * 1000),
+                    until_ms=None if moment is None else int(moment.timestamp() * 1000),
+                    until_offsets=offsets,
                     advance=lambda n: progress.advance(task, n),
+                    wait_seconds=wait_seconds,
                 )
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-    table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {moment.isoformat()}")
+    to = moment.isoformat() if moment else "the offsets named"
+    table = Table("topic/partition", "replayed up to (exclusive)", title=f"{service} replayed to {to}")
     for position, offset in sorted(summary.cutoffs.items()):
         table.add_row(position, str(offset))
     console.print(table)
     console.print(f"copied {summary.copied} row(s) the log does not hold from the live database")
+    if summary.carried or summary.discarded:
+        console.print(
+            f"carried {summary.carried} row(s) of what {service} told from the live database "
+            f"({summary.discarded} decided again by the replay, discarded)"
+        )
+    if summary.unsent:
+        console.print(f"{summary.unsent} event(s) the live service had not published yet: the new database owes them")
     console.print(
         f"applied {summary.applied} record(s) ({summary.dead_lettered} unreadable, as live); "
         f"{summary.emitted} emission(s) decided again and marked sent, not published"

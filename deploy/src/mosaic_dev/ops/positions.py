@@ -45,12 +45,19 @@ async def stored_positions(database_url: str, group: str) -> dict[tuple[str, int
 
 
 def plan(bootstrap: str, group: str, stored: dict[tuple[str, int], int], topics: set[str]) -> list[Rewind]:
-    """Per partition of the stored topics (and `topics`): the stored position, or the topic's start if none."""
+    """Per partition of the stored topics, the group's own and `topics`: the stored position, or the topic's
+    start if none (the database has applied nothing of a partition it stores no position for)."""
     from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
 
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mosaic-ops")
+    try:
+        committed = {tp.topic for tp in admin.list_group_offsets({group: None}).get(group, {})}
+    finally:
+        admin.close()
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
-        names = topics | {topic for topic, _ in stored}
+        names = topics | committed | {topic for topic, _ in stored}
         partitions = [
             TopicPartition(t, p) for t in sorted(names) for p in sorted(consumer.partitions_for_topic(t) or ())
         ]
@@ -63,15 +70,12 @@ def plan(bootstrap: str, group: str, stored: dict[tuple[str, int], int], topics:
         consumer.close()
 
 
-def apply(bootstrap: str, group: str, rewinds: list[Rewind], wait_seconds: float = 60.0) -> None:
-    """Commit the stored positions as the group's offsets; refuses while the group has live members (a member
-    that just stopped is waited for: the broker drops it within its session timeout)."""
+def wait_until_stopped(bootstrap: str, group: str, wait_seconds: float = 60.0) -> None:
+    """Return once the group has no live members (a member that just stopped is waited for: the broker drops
+    it within its session timeout); raise if it still has some after `wait_seconds`."""
     import time
 
-    from kafka import TopicPartition
     from kafka.admin import KafkaAdminClient
-    from kafka.errors import NoError
-    from kafka.structs import OffsetAndMetadata
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mosaic-ops")
     try:
@@ -80,9 +84,23 @@ def apply(bootstrap: str, group: str, rewinds: list[Rewind], wait_seconds: float
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"group {group!r} has {len(members)} live member(s): stop the service "
-                    "(scale its Deployment to 0) before setting its positions"
+                    "(scale its Deployment to 0) first"
                 )
             time.sleep(1.0)
+    finally:
+        admin.close()
+
+
+def apply(bootstrap: str, group: str, rewinds: list[Rewind], wait_seconds: float = 60.0) -> None:
+    """Commit the stored positions as the group's offsets; refuses while the group has live members."""
+    from kafka import TopicPartition
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import NoError
+    from kafka.structs import OffsetAndMetadata
+
+    wait_until_stopped(bootstrap, group, wait_seconds)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mosaic-ops")
+    try:
         offsets = {TopicPartition(r.topic, r.partition): OffsetAndMetadata(r.stored, "", -1) for r in rewinds}
         errors = {tp: e for tp, e in admin.alter_group_offsets(group, offsets).items() if e is not NoError}
         if errors:

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from mosaic_events import Envelope
+from mosaic_events import Envelope, EventData
 from mosaic_events.catalog import GroupAssigned, LearningCorrected, LearningObserved, LearningRetracted, LevelChanged
 from mosaic_events.errors import EventError
 from mosaic_events.serde import decode
@@ -25,6 +26,12 @@ TABLES = {
     LearningRetracted.event_type: "learning_retracted",
     LevelChanged.event_type: "level_changed",
     GroupAssigned.event_type: "group_assigned",
+}
+MODELS: dict[str, type[EventData]] = {
+    table: model
+    for model in (LearningObserved, LearningCorrected, LearningRetracted, LevelChanged, GroupAssigned)
+    for event_type, table in TABLES.items()
+    if model.event_type == event_type
 }
 
 
@@ -51,6 +58,45 @@ def row_of(envelope: Envelope) -> dict[str, Any]:
     for name, value in envelope.data.model_dump().items():
         row[name] = list(value) if isinstance(value, tuple) else value
     return row
+
+
+def arrow_type(annotation: Any) -> Any:
+    """The Arrow type of a record field, so every file has its columns and types even with no rows."""
+    import pyarrow as pa
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        (inner,) = [a for a in args if a is not NoneType]
+        return arrow_type(inner)
+    if origin in (tuple, list):
+        return pa.list_(arrow_type(args[0]))
+    if origin is Literal:
+        return arrow_type(type(args[0]))
+    simple = {
+        str: pa.string(),
+        int: pa.int64(),
+        float: pa.float64(),
+        bool: pa.bool_(),
+        date: pa.date32(),
+        datetime: pa.timestamp("us", tz="UTC"),
+    }
+    return simple[annotation]
+
+
+def arrow_schema(table: str) -> Any:
+    """The envelope's who-and-when, then the record's fields, as `row_of` lays them out."""
+    import pyarrow as pa
+
+    columns = {
+        "event_id": pa.string(),
+        "district_id": pa.string(),
+        "school_id": pa.string(),
+        "occurred_at": pa.timestamp("us", tz="UTC"),
+        "recorded_at": pa.timestamp("us", tz="UTC"),
+    }
+    for name, info in MODELS[table].model_fields.items():
+        columns[name] = arrow_type(info.annotation)
+    return pa.schema(list(columns.items()))
 
 
 async def export_stream(
@@ -86,8 +132,7 @@ async def export_stream(
         result.rows[table] = len(table_rows)
         table_rows.sort(key=lambda r: (r["occurred_at"], r["event_id"]))
         temporary = path.with_suffix(".parquet.tmp")
-        empty = pa.table({"event_id": pa.array([], pa.string())})
-        pq.write_table(pa.Table.from_pylist(table_rows) if table_rows else empty, temporary)
+        pq.write_table(pa.Table.from_pylist(table_rows, schema=arrow_schema(table)), temporary)
         os.replace(temporary, path)
         result.files.append(path)
     manifest = {

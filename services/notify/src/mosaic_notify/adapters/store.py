@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -298,6 +298,20 @@ async def add_news(session: AsyncSession, item: News) -> bool:
             "document": news_to_json(item),
         },
     )
+
+
+async def planned_for(session: AsyncSession, news: News, guardian_id: str, notification_ids: Sequence[str]) -> bool:
+    """True when this guardian was already given this news: a notification of it, or an item of a digest."""
+    alone = await session.scalar(
+        select(func.count()).select_from(t.notifications).where(t.notifications.c.notification_id.in_(notification_ids))
+    )
+    d = t.digest_items
+    digested = await session.scalar(
+        select(func.count())
+        .select_from(d)
+        .where(d.c.district_id == news.district_id, d.c.guardian_id == guardian_id, d.c.news_id == news.news_id)
+    )
+    return bool(alone or digested)
 
 
 async def recent_news(session: AsyncSession, district_id: str, student_id: str, since: datetime) -> list[News]:

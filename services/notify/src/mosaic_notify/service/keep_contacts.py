@@ -22,7 +22,10 @@ async def keep_roster(
         await store.save_student(session, student)
     for guardian in contacts.guardians:
         for student_id in await store.save_guardian(session, guardian):
-            await tell_new_guardian(session, guardian, student_id, now, settings)
+            # as stored: the roster carries no contacts (they come from the people topic), the table has them
+            stored = await store.load_guardian(session, district_id, guardian.guardian_id)
+            if stored is not None:
+                await tell_new_guardian(session, stored, student_id, now, settings)
     for guardian_id, student_id in contacts.other_links:
         if await store.link_guardian(session, district_id, guardian_id, student_id):
             linked = await store.load_guardian(session, district_id, guardian_id)

@@ -16,6 +16,7 @@ from mosaic_notify.domain.contacts import Guardian
 from mosaic_notify.domain.ids import notification_id
 from mosaic_notify.domain.news import News, news_from_assignment, news_from_mastery
 from mosaic_notify.domain.planning import plan_deliveries
+from mosaic_notify.domain.preferences import Channel
 from mosaic_notify.domain.rules import DistrictRules
 from mosaic_notify.settings import NotifySettings
 
@@ -77,6 +78,9 @@ async def tell_new_guardian(
 async def plan_for(
     session: AsyncSession, news: News, guardian: Guardian, rules: DistrictRules, now: datetime, settings: NotifySettings
 ) -> int:
+    every_channel = [notification_id(news.news_id, guardian.guardian_id, c.value) for c in Channel]
+    if await store.planned_for(session, news, guardian.guardian_id, every_channel):
+        return 0  # told already (a roster linking them again, a replayed database resuming): once is enough
     prefs = await store.load_preferences(session, guardian, settings)
     plans = await pace.paced(
         session, news, guardian, prefs, rules, now, plan_deliveries(news, guardian, prefs, rules, now), settings

@@ -265,6 +265,19 @@ async def next_version(db: AsyncSession, district_id: str, block_id: str) -> int
     return (current or 0) + 1
 
 
+async def version_caused_by(db: AsyncSession, district_id: str, block_id: str, cause_id: str) -> Any:
+    """The block's schedule version (number and status) this event already caused, if any."""
+    s = t.schedules
+    return (
+        await db.execute(
+            select(s.c.version, s.c.status)
+            .where(s.c.district_id == district_id, s.c.block_id == block_id, s.c.cause_event_id == cause_id)
+            .order_by(s.c.version)
+            .limit(1)
+        )
+    ).first()
+
+
 async def save_schedule(
     db: AsyncSession,
     district_id: str,

@@ -45,6 +45,10 @@ async def rebuild_block(
     school_id = await repo.school_of_block(db, district_id, block_id)
     if school_id is None:
         raise NotFound(f"no block {block_id!r} in district {district_id!r}")
+    if cause is not None and (done := await repo.version_caused_by(db, district_id, block_id, str(cause.id))):
+        # Already rebuilt for this cause (a database restored or replayed behind its published schedules):
+        # what it published stays published, once.
+        return Rebuilt(block_id, done.version, done.status)
     school = await repo.load_school(db, district_id, school_id)
     block = block_of(school, block_id)
     published = await repo.latest_schedule(db, district_id, block_id)
