@@ -3,14 +3,16 @@
     uv run python bench/front_door.py                              # 50, 150, 300, 500/s, 15 s each, SQLite
     uv run python bench/front_door.py --rates 100 300 --seconds 20
     uv run python bench/front_door.py --postgres postgresql://postgres@127.0.0.1/postgres
-    uv run python bench/front_door.py --profile 300                # py-spy the server at 300/s (svg + top)
+    uv run python bench/front_door.py --profile 300                # py-spy (--gil, raw stacks) at 300/s
+    uv run python bench/front_door.py --against /tmp/before        # `git archive <commit> libs services | tar
+                                                                   #  -x -C /tmp/before`: before and after
 
 A real broker (KAFKA_BOOTSTRAP_SERVERS, --bootstrap, or a local one started for the run), one evidence process
 (uvicorn, its own SQLite file unless --postgres), a generated district's framework and roster loaded through the
 API, then each rate driven open-loop (a request is sent at its scheduled time whether or not earlier ones were
 answered) by teachers recording their own students' evidence, each with an Idempotency-Key. Per rate it prints
 accepted/s, shed/s (503 at once), other answers, POST→201 p50/p95/p99, and the evidence process' CPU seconds
-per 1,000 requests (from /proc, so Linux only).
+per 1,000 requests sent and accepted (from /proc, so Linux only). bench/README.md has the figures.
 """
 
 from __future__ import annotations

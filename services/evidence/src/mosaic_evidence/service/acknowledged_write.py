@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from mosaic_runtime.publishing import publisher_of
 
 Decide = Callable[[AsyncSession], Awaitable[Decision]]
 MAX_GROUP = 200  # writes per transaction: enough to share one ack, few enough that one group stays short
+REMEMBERED_COMMITS = 50_000  # a few minutes of events at full speed: far longer than our consumer lags
 
 
 def request_hash(payload: Any) -> str:
@@ -95,6 +97,12 @@ class WriteGroups:
         self.ctx = ctx
         self.waiting: list[_Write] = []
         self.writer: asyncio.Task[None] | None = None
+        self.sent: list[UUID] = []  # the events of the group being written
+        self.committed: OrderedDict[UUID, None] = OrderedDict()  # events this process committed lately
+
+    def committed_here(self, event_id: UUID) -> bool:
+        """This process committed the event with its request: our own consumer finds nothing to do for it."""
+        return event_id in self.committed
 
     async def run(self, write: _Write) -> Result:
         self.waiting.append(write)
@@ -107,6 +115,7 @@ class WriteGroups:
             group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
             group = [w for w in group if not w.answer.done()]
             try:
+                self.sent = []
                 await self._commit(group)
             except BaseException as exc:  # the transaction rolled back: no write of the group stands
                 for write in group:
@@ -116,6 +125,9 @@ class WriteGroups:
                         write.give(RuntimeError("the server is stopping"))
                     raise
             else:
+                self.committed.update(dict.fromkeys(self.sent))
+                while len(self.committed) > REMEMBERED_COMMITS:
+                    self.committed.popitem(last=False)
                 for write in group:
                     write.answer_after_commit()
 
@@ -135,6 +147,7 @@ class WriteGroups:
                 for envelope in for_the_log(write.decision.envelopes if write.decision else []):
                     traces[envelope.id] = write.trace
                     envelopes.append(envelope)
+            self.sent = [e.id for e in envelopes]
             await publisher_of(self.ctx).acknowledged(envelopes, trace_ctx_of=lambda e: traces.get(e.id))
 
 
