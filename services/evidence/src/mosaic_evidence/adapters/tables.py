@@ -116,6 +116,15 @@ reference_versions = Table(
     Column("version", Integer, nullable=False),
 )
 
+erased_people = Table(
+    "erased_people",
+    metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("person_id", String(ID), primary_key=True, doc="the SIS id only: a re-import must not bring them back"),
+    Column("erasure_id", String(64), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
 roster_imports = Table(
     "roster_imports",
     metadata,

@@ -1,7 +1,7 @@
 """reference versions: a counter per district, bumped with every roster, framework or erasure change
 
-Revision ID: 0005_reference_versions
-Revises: 0004_learner_plans
+Revision ID: 0006_reference_versions
+Revises: 0005_erased_people
 Create Date: 2026-11-26 07:05:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_reference_versions"
-down_revision: str | None = "0004_learner_plans"
+revision: str = "0006_reference_versions"
+down_revision: str | None = "0005_erased_people"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
