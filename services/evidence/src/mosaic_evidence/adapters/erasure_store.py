@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_evidence.adapters.reference_cache import bump_version
 from mosaic_evidence.adapters.tables import (
     enrollments,
     erased_people,
@@ -65,6 +66,7 @@ async def erased_among(session: AsyncSession, district_id: str, person_ids: Iter
 
 async def erase_roster_rows(session: AsyncSession, district_id: str, person_id: str) -> None:
     """The person's roster record (name, contacts), schools and enrolments."""
+    await bump_version(session, district_id)
     await session.execute(delete(people).where(people.c.district_id == district_id, people.c.id == person_id))
     await session.execute(
         delete(person_schools).where(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -324,6 +325,39 @@ async def remembered_response(session: AsyncSession, district_id: str, key: str)
         )
     ).first()
     return None if row is None else Remembered(row.request_hash, row.response, row.status_code == CREATED)
+
+
+async def remembered_responses(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Remembered]:
+    """The first answers given under these (district, Idempotency-Key) pairs, in one query."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(idempotency_keys).where(tuple_(idempotency_keys.c.district_id, idempotency_keys.c.key).in_(wanted))
+    )
+    return {(r.district_id, r.key): Remembered(r.request_hash, r.response, r.status_code == CREATED) for r in rows}
+
+
+async def remember_responses(session: AsyncSession, rows: list[tuple[str, str, str, Any, bool]]) -> None:
+    """Many first answers at once: (district, key, request hash, body, created) each."""
+    if rows:
+        now = datetime.now(UTC)
+        await session.execute(
+            idempotency_keys.insert(),
+            [
+                {
+                    "district_id": district_id,
+                    "key": key,
+                    "request_hash": request_hash,
+                    "status_code": CREATED if created else OK,
+                    "response": body,
+                    "created_at": now,
+                }
+                for district_id, key, request_hash, body, created in rows
+            ],
+        )
 
 
 async def remember_response(

@@ -107,6 +107,15 @@ enrollments = Table(
     Index("ix_enrollments_user", "district_id", "user_id"),
 )
 
+# Bumped in the transaction of every change to a district's people, enrollments or competencies: a process
+# keeps what it read of them while the version it read them under is still the district's (adapters/reference_cache).
+reference_versions = Table(
+    "reference_versions",
+    metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 erased_people = Table(
     "erased_people",
     metadata,
