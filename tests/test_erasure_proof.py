@@ -15,7 +15,6 @@ makes the segments holding them inactive, so the cleaner (every 15 s) compacts t
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import sqlite3
 import subprocess
@@ -31,6 +30,8 @@ from mosaic_dev.district_generator.writers import write_oneroster
 from mosaic_dev.idp import DevIdentityProvider
 from mosaic_dev.kafka import free_port
 from mosaic_dev.mailsink import MailSink
+from mosaic_dev.privacy_scan import needles as needles_for
+from mosaic_dev.privacy_scan import scan_databases, scan_logs, scan_topics
 from mosaic_dev.scenario import DistrictClient, FlexBlockPlan, StackUrls, skill_group_sessions
 from mosaic_dev.stack import SERVICES, ServiceSpec, service_env, start_service, stop_service, wait_until_ready
 
@@ -90,84 +91,6 @@ def _wait(predicate, what: str, timeout: float = 600.0):  # type: ignore[no-unty
             return value
         time.sleep(1)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def _needles(users, erased_ids: set[str]) -> dict[str, re.Pattern[str]]:
-    """What must not be readable: contacts and the comment always; a name where no one else in the roster has it."""
-    others = [u for u in users if u.id not in erased_ids]
-    taken = {n for u in others for n in (u.given_name, u.family_name)}
-    needles: dict[str, re.Pattern[str]] = {"comment": re.compile(re.escape(COMMENT))}
-    for user in (u for u in users if u.id in erased_ids):
-        for label, value in (("email", user.email), ("phone", user.phone), ("sms", user.sms)):
-            if value:
-                needles[f"{user.id} {label}"] = re.compile(re.escape(value))
-                digits = re.sub(r"\D", "", value)
-                if label != "email" and len(digits) >= 7:
-                    needles[f"{user.id} {label} digits"] = re.compile(rf"(?<!\d){digits}(?!\d)")
-        for label, value in (("given name", user.given_name), ("family name", user.family_name)):
-            if value and value not in taken:
-                needles[f"{user.id} {label}"] = re.compile(rf"\b{re.escape(value)}\b")
-    return needles
-
-
-def _hits(text: str, needles: dict[str, re.Pattern[str]]) -> list[str]:
-    return [label for label, pattern in needles.items() if pattern.search(text)]
-
-
-def scan_topics(bootstrap: str, needles: dict[str, re.Pattern[str]]) -> tuple[int, list[str]]:
-    """Every record of every topic (dead-letter topics too) from offset 0: key, value and headers."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in consumer.topics()
-            if not t.startswith("__")
-            for p in consumer.partitions_for_topic(t) or ()
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        records, hits = 0, []
-        pending = {tp for tp in partitions if ends[tp] > consumer.position(tp)}
-        while pending:
-            for tp, batch in consumer.poll(timeout_ms=1000, max_records=5000).items():
-                for record in batch:
-                    records += 1
-                    text = b" ".join(
-                        [record.key or b"", record.value or b"", *(v or b"" for _, v in record.headers)]
-                    ).decode("utf-8", "replace")
-                    hits += [f"{tp.topic}[{tp.partition}]@{record.offset}: {h}" for h in _hits(text, needles)]
-                if consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-        return records, hits
-    finally:
-        consumer.close()
-
-
-def scan_databases(folder: Path, needles: dict[str, re.Pattern[str]]) -> tuple[int, int, list[str]]:
-    """Every row of every table of every service's SQLite database."""
-    tables = rows = 0
-    hits: list[str] = []
-    for path in sorted(folder.glob("*.db")):
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-                tables += 1
-                for row in db.execute(f'SELECT * FROM "{table}"'):
-                    rows += 1
-                    hits += [f"{path.name}:{table}: {h}" for h in _hits(" ".join(map(str, row)), needles)]
-    return tables, rows, hits
-
-
-def scan_logs(folder: Path, needles: dict[str, re.Pattern[str]]) -> tuple[int, list[str]]:
-    lines, hits = 0, []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), start=1):
-                lines += 1
-                hits += [f"{path.name}:{number}: {h}" for h in _hits(line, needles)]
-    return lines, hits
 
 
 def roll_people_segments(bootstrap: str) -> None:
@@ -256,7 +179,7 @@ def test_after_erasure_no_topic_table_or_log_line_holds_the_student_or_the_guard
         "an e-mail to Ana's guardian",
     )
 
-    needles = _needles(district.roster.users, {ana.student_id, guardian_id})
+    needles = needles_for(district.roster.users, {ana.student_id, guardian_id}, texts={"comment": COMMENT})
     assert any("email" in label for label in needles) and "comment" in needles
     # The scan finds them before the erasure: the guardian's address and the comment are where the design keeps them.
     before = [*scan_topics(bootstrap, needles)[1], *scan_databases(folder, needles)[2]]

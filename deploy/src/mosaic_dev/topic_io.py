@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from mosaic_events import Envelope, decode, encode
 from mosaic_events.errors import EventError
@@ -72,3 +74,36 @@ async def district_envelopes(bootstrap: str, topic: str, district_id: str) -> li
         if envelope.district_id == district_id:
             envelopes.append(envelope)
     return envelopes
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: str
+    error: str
+    group: str
+    value: bytes
+
+
+async def dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
+    """The dead letters of `topic` (on `<topic>.dlq`) with the reason, error and consumer group they carry; none
+    while the DLQ does not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([f"{topic}.dlq"])
+    finally:
+        await admin.close()
+    if described.get("error_code") or not described.get("partitions"):
+        return []
+    letters = []
+    for record in await read_to_end(bootstrap, f"{topic}.dlq"):
+        headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+        letters.append(
+            DeadLetter(
+                headers.get("x-mosaic-reason", ""),
+                headers.get("x-mosaic-error", ""),
+                headers.get("x-mosaic-consumer-group", ""),
+                record.value or b"",
+            )
+        )
+    return letters

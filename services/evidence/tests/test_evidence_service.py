@@ -290,6 +290,34 @@ async def test_a_district_administrator_erases_a_student_and_the_log_says_so_onc
     assert again.status_code == 404 and "erased already" in again.json()["detail"]
 
 
+async def test_a_roster_reimported_after_an_erasure_skips_the_erased_person_and_says_so(service: Service):
+    roster = service.roster
+    erased = await service.client.post(service.path(f"people/{roster.student}/erasure"), headers=service.admin)
+    assert erased.status_code == 201, erased.text
+    people, reference = TopicProbe(service.evidence_topic.bootstrap, PEOPLE.name), service.reference_topic
+    people_mark, reference_mark = await people.mark(), await reference.mark()
+
+    again = await service.client.post(
+        service.path("rosters"), content=northfield_zip(), headers={**service.admin, "Content-Type": "application/zip"}
+    )
+
+    assert again.status_code == 201, again.text
+    skipped = again.json()["erased_skipped"]
+    assert skipped["ids"] == [roster.student] and "erased" in skipped["detail"]
+    published = [
+        *await people.since(people_mark, service.district),
+        *await reference.since(reference_mark, service.district),
+    ]
+    assert published and not [e for e in published if roster.student in e.model_dump_json()]
+    assert any(e.type == "PersonDetailsChanged" and e.data.person_id == roster.other_student for e in published)
+    found = await service.client.get(service.path(f"people/{roster.student}"), headers=service.admin)
+    assert found.status_code == 404
+    refused = await service.client.post(
+        service.path("evidence"), json=evidence_body(roster), headers=service.headers(roster.teacher)
+    )
+    assert refused.status_code == 422 and "student_id" in refused.text
+
+
 async def test_a_retry_with_the_same_key_records_nothing_new(service: Service):
     roster = service.roster
     mark = await service.evidence_topic.mark()

@@ -7,6 +7,7 @@ test_bulk_import.py cover what only a real broker shows.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -76,3 +77,21 @@ async def test_a_record_that_is_not_an_envelope_goes_to_the_dead_letter_topic(ha
     assert letter.reason and letter.error
     async with harness.sessions() as session:
         assert await evidence_store.one_evidence(session, DISTRICT, "ev-3") is not None  # the consumer carried on
+
+
+async def test_the_projection_meeting_the_api_writing_the_same_event_does_nothing_and_fails_nothing(harness) -> None:
+    """The acknowledged write holds the event uncommitted while its own consumer already sees it on the topic."""
+    event = _imported("ev-3", 2)
+    async with harness.sessions() as api, api.begin():
+        assert await evidence_store.apply_envelope(api, event)
+
+        async def projection() -> bool:
+            async with harness.sessions() as session, session.begin():
+                return await evidence_store.apply_envelope(session, event)
+
+        racing = asyncio.create_task(projection())
+        await asyncio.sleep(0.3)  # the projection waits on the API's uncommitted rows
+    assert await racing is False
+    async with harness.sessions() as session:
+        found = await evidence_store.one_evidence(session, DISTRICT, "ev-3")
+    assert found is not None and [h["type"] for h in found["history"]] == ["EvidenceRecorded"]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from mosaic_events.topics import PLANS
-from mosaic_evidence.adapters.tables import plan_notes
+from mosaic_evidence.adapters.tables import learner_plans, plan_goals, plan_notes
 
 from .test_evidence_service import L1_1, NORTHFIELD, Service, TopicProbe
 from .test_evidence_service import service as evidence_service  # noqa: F401 - the fixture
@@ -162,3 +162,22 @@ async def test_a_retried_goal_with_the_same_key_is_one_goal_and_one_event(servic
     assert len((await client.get(plan, headers=headers)).json()["goals"]) == 1
     events = await service.plans_topic.since(mark, service.district)  # type: ignore[attr-defined]
     assert [e.data.change for e in events] == ["goal_set"]
+
+
+async def test_erasing_a_student_and_a_guardian_deletes_the_plan_and_the_notes_they_wrote(service: Service):
+    family, client = northfield_family(), service.client
+    plan = service.path(f"students/{family.student}/plan")
+    me, guardian = service.headers(family.student, "student"), service.headers(family.guardian, "parent")
+    assert (await client.put(plan, headers=me, json={"interests": ["drawing"], "strengths": []})).status_code == 200
+    assert (await client.post(f"{plan}/goals", headers=me, json={"what": "Learn polygon names"})).status_code == 201
+    assert (await client.post(f"{plan}/comments", headers=guardian, json={"text": "At dinner"})).status_code == 201
+
+    for person in (family.guardian, family.student):
+        erased = await client.post(service.path(f"people/{person}/erasure"), headers=service.admin)
+        assert erased.status_code == 201, erased.text
+        assert erased.json()["plan_rows_deleted"] >= 1
+
+    async with service.sessions() as session:
+        for table in (learner_plans, plan_goals, plan_notes):
+            rows = await session.execute(select(table).where(table.c.district_id == service.district))
+            assert rows.all() == [], table.name

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from mosaic_dev.topic_io import dead_letters
 from mosaic_events import new_envelope
 from mosaic_events.catalog import MasteryChanged
 from mosaic_notify.adapters import tables as t
@@ -272,3 +273,28 @@ async def test_a_new_flex_session_is_told_once_by_its_change_and_the_published_s
     await notify.worker.run_once()
     [email] = notify.mail.mailbox.snapshot()
     assert "Fractions lab" in email["Subject"] and "Omar" in email["Subject"]
+
+
+async def test_news_about_a_student_the_roster_lacks_is_dead_lettered_and_the_next_is_told(notify: Notify) -> None:
+    await notify.add_family("g-ana", "s-ana", "Ana", language="en")
+    await notify.wait_for("the family on file", lambda: count(notify, t.guardian_students))
+    forged, real = (
+        new_envelope(
+            change(student, "c1", 1, 2, mastered=True),
+            district_id=notify.district,
+            producer="mastery",
+            subject=student,
+            occurred_at=notify.clock.now,
+        )
+        for student in ("s-ghost", "s-ana")
+    )
+    await notify.publish(forged)
+    await notify.publish(real)
+    await notify.wait_for("an e-mail to Ana's guardian", lambda: notify.mail.mailbox.snapshot())
+    mastery_topic = notify.settings.topic_overrides["mosaic.mastery.v1"]
+    letters = lambda: dead_letters(notify.settings.kafka_bootstrap_servers, mastery_topic)  # noqa: E731
+    await notify.wait_for("the forged change in the dead-letter topic", letters)
+    [letter] = await letters()
+    assert (letter.reason, letter.group) == ("rejected", notify.settings.consumer_group)
+    assert "student_id: no student 's-ghost'" in letter.error
+    assert await count(notify, t.news, t.news.c.student_id == "s-ghost") == 0

@@ -435,3 +435,57 @@ async def test_writes_name_only_schools_and_students_the_district_has(service) -
     assert taken.status_code == 422 and "marks[1].student_id" in taken.text
     asked = await client.put(f"{base}/blocks/win/requests/ghost", json={"session_ids": ["low"]}, headers=auth())
     assert asked.status_code == 404
+    block = {"school_id": SCHOOL, "name": "W2", "weekday": "FR", "starts_at": "10:00", "minutes": 45}
+    strange = await client.put(
+        f"{base}/blocks/b2",
+        json={**block, "starts_on": "2026-09-04", "section_ids": [SECTION, "sec-x"]},
+        headers=auth(),
+    )
+    assert strange.status_code == 422 and "section_ids[1]: no section 'sec-x'" in strange.text
+    stranger = await client.put(
+        f"{base}/blocks/b2", json={**block, "starts_on": "2026-09-04", "student_ids": ["ghost"]}, headers=auth()
+    )
+    assert stranger.status_code == 422 and "student_ids[0]: no student 'ghost'" in stranger.text
+
+
+async def test_writes_name_only_blocks_rooms_teachers_and_sessions_the_school_defined(service) -> None:
+    """Each answers 4xx naming what is missing, never 5xx."""
+    client, _ = service
+    await define_school(client)
+    base = f"/v1/districts/{DISTRICT}"
+    session = {"title": "T", "kind": "skill_group", "competency_ids": ["c"], "band": {"lowest": 0, "highest": 1}}
+    marks = {"block_date": "2026-09-10", "marks": [{"student_id": "st0", "status": "present"}]}
+    cases = [
+        ("post", f"{base}/blocks/nowhere/placements", {"student_id": "st0", "session_id": "low"}, 404, "no block"),
+        ("put", f"{base}/blocks/nowhere/requests/st0", {"session_ids": ["low"]}, 404, "no block 'nowhere'"),
+        ("post", f"{base}/blocks/nowhere/sessions/low/attendance", marks, 404, "no block 'nowhere'"),
+        ("delete", f"{base}/blocks/nowhere/placements/p1", None, 404, "no block 'nowhere'"),
+        ("delete", f"{base}/rooms/nowhere", None, 404, "no room 'nowhere'"),
+        (
+            "put",
+            f"{base}/sessions/s9?regroup=false",
+            {**session, "block_id": "nowhere", "room_id": "r1", "teacher_id": "t1"},
+            404,
+            "no block 'nowhere'",
+        ),
+        (
+            "put",
+            f"{base}/sessions/s9?regroup=false",
+            {**session, "block_id": "win", "room_id": "nowhere", "teacher_id": "t1"},
+            422,
+            "sessions[s9].room_id",
+        ),
+        (
+            "put",
+            f"{base}/sessions/s9?regroup=false",
+            {**session, "block_id": "win", "room_id": "r1", "teacher_id": "nobody"},
+            422,
+            "sessions[s9].teacher_id",
+        ),
+        ("post", f"{base}/blocks/win/placements", {"student_id": "st0", "session_id": "nosuch"}, 422, "session_id"),
+        ("put", f"{base}/blocks/win/requests/st0", {"session_ids": ["nosuch"]}, 422, "session_ids"),
+        ("post", f"{base}/blocks/win/sessions/nosuch/attendance", marks, 404, "no session 'nosuch'"),
+    ]
+    for method, url, body, status, says in cases:
+        answer = await client.request(method, url, json=body, headers=auth())
+        assert (answer.status_code, says in answer.text) == (status, True), (method, url, answer.text)

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosaic_runtime.auth import TokenVerifier
 from mosaic_runtime.auth_first import authenticate_before_parsing
@@ -29,6 +30,7 @@ from mosaic_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS, READY
 from mosaic_runtime.outbox import OutboxRelay
 from mosaic_runtime.responses import document_errors
 from mosaic_runtime.settings import ServiceSettings
+from mosaic_runtime.shedding import InFlightLimit
 from mosaic_runtime.telemetry import setup_telemetry
 from mosaic_runtime.unstorable import unstorable_value
 
@@ -78,7 +80,13 @@ def create_service(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_limits(app, json_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes)
-    app.middleware("http")(_count_requests)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(
+        InFlightLimit,
+        max_in_flight=settings.max_in_flight_requests,
+        retry_after_seconds=settings.shed_retry_after_seconds,
+        max_wait_seconds=settings.shed_wait_seconds,
+    )
     app.include_router(probes_router())
     for router in routers:
         app.include_router(router)
@@ -148,13 +156,31 @@ async def _call(hook: Hook, ctx: ServiceContext) -> None:
         await result
 
 
-async def _count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = getattr(request.scope.get("route"), "path", "unmatched")
-    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    HTTP_SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
-    return response
+class RequestMetrics:
+    """Counts and times every answer by route template; pure ASGI, so a request costs no extra task or stream."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app raises
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def probes_router() -> APIRouter:

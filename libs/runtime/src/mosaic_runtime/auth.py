@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -44,10 +45,17 @@ class TokenRejected(Exception):
 KEY_ALGORITHMS = {"RSA": ("RS256",), "EC": ("ES256",)}
 
 
+# A teacher's token comes with every request for hours: a verified one is kept for this long (never past its
+# `exp`), so the RSA check runs once a minute per token instead of once per request.
+VERIFIED_SECONDS = 60.0
+VERIFIED_TOKENS = 10_000
+
+
 class TokenVerifier:
     """Verifies bearer tokens against the issuer's keys (JWKS from a URL, a file or inline JSON)."""
 
     def __init__(self, settings: ServiceSettings) -> None:
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self.issuer = settings.oidc_issuer
         self.audience = settings.oidc_audience
         self._jwks_client = jwt.PyJWKClient(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
@@ -69,8 +77,12 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The caller a token names, or TokenRejected with the reason; nothing else escapes."""
+        now = time.time()
+        kept = self._verified.get(token)
+        if kept is not None and kept[0] > now:
+            return kept[1]
         try:
-            return self._verify(token)
+            principal, expires = self._verify(token)
         except TokenRejected:
             raise
         except jwt.ExpiredSignatureError:
@@ -81,8 +93,12 @@ class TokenVerifier:
             raise TokenRejected(f"the token is not valid: {exc}") from None
         except Exception as exc:  # a malformed token must never become a 500
             raise TokenRejected(f"the token cannot be read ({type(exc).__name__})") from None
+        self._verified[token] = (min(expires, now + VERIFIED_SECONDS), principal)
+        while len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
 
-    def _verify(self, token: str) -> Principal:
+    def _verify(self, token: str) -> tuple[Principal, float]:
         header = jwt.get_unverified_header(token)
         key = self._key_for(header, token)
         allowed = KEY_ALGORITHMS.get(str(key.key_type), ())
@@ -99,7 +115,7 @@ class TokenVerifier:
             issuer=self.issuer,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

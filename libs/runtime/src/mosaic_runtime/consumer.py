@@ -89,6 +89,13 @@ class UnitOfWork:
     deps: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
     trace_contexts: dict[str, otel_context.Context] = field(default_factory=dict)
+    read_to_end: Callable[[str], Awaitable[bool]] | None = None
+
+    async def has_read_all_of(self, topic: Topic) -> bool:
+        """Whether every record on `topic` that is on the log now was applied before the current event, so what
+        the service folded from it is complete: an event naming something it does not know is then wrong, not
+        early (ADR 0004). False when it cannot tell (a replay, or a record of it still later in this batch)."""
+        return self.read_to_end is not None and await self.read_to_end(topic.name)
 
     async def emit(self, envelope: Envelope) -> None:
         """Emit in OUTBOX mode, in the trace of its cause even when decided later in the batch."""
@@ -193,6 +200,8 @@ class BatchApplier:
         self.group = group
         self.max_record_bytes = max_record_bytes
         self.topics = tuple(topics)
+        # catalog topic name -> the name read (they differ under `topic_overrides`)
+        self.topic_names = dict(zip((t.name for t in handlers.topics()), self.topics, strict=False))
         self.dead_letter = dead_letter
         self.handlers = handlers
         self.deps = deps
@@ -202,8 +211,9 @@ class BatchApplier:
         self.positions = tables[POSITIONS]
         self.processed = tables[PROCESSED]
 
-    async def apply(self, records: Sequence[ConsumerRecord]) -> list[DeadLetter]:
-        """Apply a batch in one transaction; return the records that belong in a DLQ."""
+    async def apply(self, records: Sequence[ConsumerRecord], consumer: Any = None) -> list[DeadLetter]:
+        """Apply a batch in one transaction; return the records that belong in a DLQ. With the live `consumer`
+        (aiokafka), handlers may ask `uow.has_read_all_of(topic)`."""
         started = time.perf_counter()
         dead: list[DeadLetter] = []
         async with self.sessions() as session, session.begin():
@@ -211,24 +221,29 @@ class BatchApplier:
             fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
             envelopes = self._decode(fresh, dead)
             seen = await self._already_processed(session, [e for _, e in envelopes])
-            uow = UnitOfWork(session, self.deps)
+            done: dict[tuple[str, int], int] = {}  # positions past the records of this batch handled so far
+            reader = None if consumer is None else self._reader(session, consumer, done)
+            uow = UnitOfWork(session, self.deps, read_to_end=reader)
             applied_ids: list[str] = []
             for record, envelope in envelopes:
-                if str(envelope.id) in seen:
-                    continue
-                handler = self.handlers.decide(envelope.data)
-                if handler is None:
-                    continue
-                if isinstance(handler, DeadLetterReason):
-                    dead.append(DeadLetter(record, handler.reason, handler.error))
-                    continue
-                seen.add(str(envelope.id))
                 try:
-                    await self._handle(handler, uow, record, envelope)
-                except RejectEvent as exc:
-                    dead.append(DeadLetter(record, "rejected", str(exc), self.group))
-                    continue
-                applied_ids.append(str(envelope.id))
+                    if str(envelope.id) in seen:
+                        continue
+                    handler = self.handlers.decide(envelope.data)
+                    if handler is None:
+                        continue
+                    if isinstance(handler, DeadLetterReason):
+                        dead.append(DeadLetter(record, handler.reason, handler.error, self.group))
+                        continue
+                    seen.add(str(envelope.id))
+                    try:
+                        await self._handle(handler, uow, record, envelope)
+                    except RejectEvent as exc:
+                        dead.append(DeadLetter(record, "rejected", str(exc), self.group))
+                        continue
+                    applied_ids.append(str(envelope.id))
+                finally:
+                    done[(record.topic, record.partition)] = record.offset + 1
             if self.handlers.before_commit is not None:
                 await self.handlers.before_commit(uow)
             if dead and self.dead_letter is not None:  # before the commit: a dead letter is never lost
@@ -237,6 +252,29 @@ class BatchApplier:
             await self._mark_processed(session, applied_ids)
         HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
         return dead
+
+    def _reader(
+        self, session: AsyncSession, consumer: Any, done: dict[tuple[str, int], int]
+    ) -> Callable[[str], Awaitable[bool]]:
+        """`UnitOfWork.read_to_end`: the topic's end offsets now (asked of the broker, not a stale highwater)
+        against the stored positions of the group (every replica's) and this batch's records handled so far."""
+
+        async def read_to_end(catalog_name: str) -> bool:
+            topic = self.topic_names.get(catalog_name, catalog_name)
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                return False
+            ends = await consumer.end_offsets(partitions)
+            t = self.positions
+            rows = await session.execute(
+                select(t.c.partition, t.c.next_offset).where(t.c.consumer_group == self.group, t.c.topic == topic)
+            )
+            stored = {r.partition: r.next_offset for r in rows}
+            return all(
+                max(stored.get(tp.partition, 0), done.get((topic, tp.partition), 0)) >= ends[tp] for tp in partitions
+            )
+
+        return read_to_end
 
     async def _handle(self, handler: Handler, uow: UnitOfWork, record: ConsumerRecord, envelope: Envelope) -> None:
         attributes = {
@@ -412,7 +450,7 @@ def subscribe(
         records: Sequence[ConsumerRecord] = message.raw_message
         if not isinstance(records, list | tuple):
             records = [records]
-        await applier.apply(records)
+        await applier.apply(records, getattr(message, "consumer", None))
         if on_committed is not None:
             on_committed()
         _record_lag(message, group, records)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -110,3 +111,11 @@ async def run_migrations(database_url: str, script_location: str | Path) -> None
 def new_revision(database_url: str, script_location: str | Path, message: str) -> None:
     """Autogenerate a migration from the models (a developer command; review what it writes)."""
     command.revision(alembic_config(database_url, script_location), message=message, autogenerate=True)
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Open the session's transaction as a writer: on SQLite `BEGIN IMMEDIATE` takes the write lock now (waiting
+    under the busy timeout), and savepoints then nest inside a real transaction — pysqlite opens none before the
+    first write, so a RELEASE would commit. Other databases need nothing."""
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry import context as otel_context
 from prometheus_client import CollectorRegistry
 
 from mosaic_events import Envelope, encode
@@ -43,25 +45,35 @@ def make_broker(settings: ServiceSettings, registry: CollectorRegistry | None = 
     )
 
 
-def header_dict(envelope: Envelope) -> dict[str, str]:
-    return {k: v.decode() for k, v in kafka_headers(envelope)}
+def header_dict(envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> dict[str, str]:
+    return {k: v.decode() for k, v in kafka_headers(envelope, trace_ctx)}
 
 
-async def publish(broker: KafkaBroker, envelope: Envelope) -> None:
+async def publish(broker: KafkaBroker, envelope: Envelope, trace_ctx: otel_context.Context | None = None) -> None:
     """Send one envelope and return only once the broker acknowledged it (acks=all)."""
     try:
-        await broker.publish(encode(envelope), envelope.topic, key=envelope.kafka_key, headers=header_dict(envelope))
+        await broker.publish(
+            encode(envelope), envelope.topic, key=envelope.kafka_key, headers=header_dict(envelope, trace_ctx)
+        )
     except Exception as exc:  # aiokafka raises several types; the caller needs one meaning
         raise BrokerUnavailable(f"Kafka did not acknowledge {envelope.type}: {exc}") from exc
     EVENTS_PRODUCED.labels(envelope.type).inc()
 
 
-async def publish_many(broker: KafkaBroker, envelopes: list[Envelope], timeout: float = 30.0) -> None:
-    """Send a batch concurrently; return once every record is acknowledged (or raise after `timeout`)."""
+async def publish_many(
+    broker: KafkaBroker,
+    envelopes: list[Envelope],
+    timeout: float = 30.0,
+    trace_ctx_of: Callable[[Envelope], otel_context.Context | None] = lambda _: None,
+) -> None:
+    """Send a batch concurrently; return once every record is acknowledged (or raise after `timeout`).
+    `trace_ctx_of` names each envelope's trace when one batch carries several requests' events."""
     try:
         async with asyncio.timeout(timeout):
             futures = [
-                await broker.publish(encode(e), e.topic, key=e.kafka_key, headers=header_dict(e), no_confirm=True)
+                await broker.publish(
+                    encode(e), e.topic, key=e.kafka_key, headers=header_dict(e, trace_ctx_of(e)), no_confirm=True
+                )
                 for e in envelopes
             ]
             await asyncio.gather(*futures)

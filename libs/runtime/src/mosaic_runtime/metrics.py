@@ -28,3 +28,9 @@ DELIVERIES = Counter("mosaic_deliveries_total", "Delivery outcomes (notify)", ["
 registry = REGISTRY
 HTTP_REQUESTS = Counter("mosaic_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("mosaic_http_request_seconds", "Time to answer an HTTP request", ["method", "route"])
+HTTP_IN_FLIGHT = Gauge(
+    "mosaic_http_in_flight_requests", "HTTP requests being answered now (probes and metrics excluded)"
+)
+HTTP_SHED = Counter(
+    "mosaic_http_shed_total", "HTTP requests answered 503 at once because the process was at its in-flight limit"
+)

@@ -60,14 +60,15 @@ class Publisher:
         self.timeout = ack_timeout_seconds
         self._sends: OrderedDict[UUID, asyncio.Task[None]] = OrderedDict()
 
-    async def acknowledged(self, envelopes: Sequence[Envelope]) -> None:
-        """ACKNOWLEDGED mode: return once every envelope is on the log; a send already under way is awaited."""
+    async def acknowledged(self, envelopes: Sequence[Envelope], trace_ctx_of: TraceContextOf | None = None) -> None:
+        """ACKNOWLEDGED mode: return once every envelope is on the log; a send already under way is awaited.
+        `trace_ctx_of` gives each envelope its request's trace where one send carries several requests' events."""
         if not envelopes:
             return
         under_way = {self._sends[e.id] for e in envelopes if e.id in self._sends}
         new = [e for e in envelopes if e.id not in self._sends]
         if new:
-            task = asyncio.ensure_future(self._send(new))
+            task = asyncio.ensure_future(self._send(new, trace_ctx_of))
             task.add_done_callback(_retrieve_exception)
             for envelope in new:
                 self._remember(envelope.id, task)
@@ -88,11 +89,12 @@ class Publisher:
         """A transaction holding outbox rows committed: publish them now rather than at the next poll."""
         self.wake_relay()
 
-    async def _send(self, envelopes: list[Envelope]) -> None:
+    async def _send(self, envelopes: list[Envelope], trace_ctx_of: TraceContextOf | None) -> None:
+        trace_ctx_of = trace_ctx_of or _current_trace
         if len(envelopes) == 1:
-            await publish(self.broker, envelopes[0])
+            await publish(self.broker, envelopes[0], trace_ctx_of(envelopes[0]))
         else:
-            await publish_many(self.broker, envelopes)
+            await publish_many(self.broker, envelopes, trace_ctx_of=trace_ctx_of)
 
     def _remember(self, event_id: UUID, task: asyncio.Task[None]) -> None:
         self._sends[event_id] = task
@@ -106,6 +108,10 @@ def publisher_of(ctx: ServiceContext) -> Publisher:
     if publisher is None:
         publisher = ctx.state["publisher"] = Publisher(ctx.broker, ctx.relay.wake, ctx.settings.publish_timeout_seconds)
     return publisher
+
+
+def _current_trace(_envelope: Envelope) -> None:
+    return None  # kafka_headers then injects the current context
 
 
 def _retrieve_exception(task: asyncio.Task[None]) -> None:

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from mosaic_runtime.routes import api_routes, takes_bearer
+from mosaic_runtime.shedding import NEVER_SHED
 
 DESCRIPTIONS = {
     400: "the body could not be read (not UTF-8, or not parseable)",
@@ -22,7 +23,10 @@ DESCRIPTIONS = {
     413: "the body is larger than this endpoint accepts",
     415: "the body was sent with a Content-Type this endpoint does not take",
     422: "the request is not valid: each problem names its field and reason",
-    503: "a dependency (Kafka, the database) did not answer; nothing was changed, retry",
+    503: (
+        "a dependency (Kafka, the database) did not answer, or the server was at capacity (`shed`: true); "
+        "nothing was changed: retry after Retry-After seconds"
+    ),
 }
 
 
@@ -62,6 +66,8 @@ def chassis_statuses(route: APIRoute) -> list[int]:
         statuses += [400, 413, 415, 422]
     elif _has_parameters(route.dependant):
         statuses.append(422)
+    if route.path not in NEVER_SHED:
+        statuses.append(503)  # the in-flight limit may shed any request but the probes'
     return statuses
 
 

@@ -95,6 +95,18 @@ class ServiceSettings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, gt=0, description="largest JSON (or other non-upload) request body; larger is 413"
     )
+    max_in_flight_requests: int = Field(
+        default=64,
+        gt=0,
+        description="requests one process answers at once; one more is answered 503 with Retry-After (load shedding)",
+    )
+    shed_retry_after_seconds: int = Field(default=1, ge=1, description="the Retry-After of a shed request's 503")
+    shed_wait_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="a request that would wait longer than this behind those in flight (at the recent pace) is "
+        "answered 503 at once; 0 turns this off and only the in-flight limit sheds",
+    )
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="largest upload (multipart, zip, CSV) body; larger is 413"
     )

@@ -17,6 +17,9 @@ from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
 async def project_evidence(
     uow: UnitOfWork, _event: EvidenceRecorded | EvidenceCorrected | EvidenceRetracted, envelope: Envelope
 ) -> None:
+    writes = uow.deps.state.get("write_groups") if uow.deps is not None else None
+    if writes is not None and writes.committed_here(envelope.id):
+        return  # this process wrote it with its request: no query needed to know it is applied
     await evidence_store.apply_envelope(uow.session, envelope)
 
 
@@ -31,4 +34,4 @@ HANDLERS = HandlerMap(
 
 def setup_consumers(ctx: ServiceContext) -> None:
     if ctx.settings.project_evidence_topic:  # type: ignore[attr-defined]
-        subscribe(ctx, HANDLERS)
+        subscribe(ctx, HANDLERS, deps=ctx)

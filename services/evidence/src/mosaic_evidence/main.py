@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from mosaic_evidence.adapters.reference_cache import ReferenceCache
 from mosaic_evidence.adapters.relationships import RosterRelationships
 from mosaic_evidence.adapters.tables import metadata
 from mosaic_evidence.api import evidence, plans, reference, standards
@@ -27,6 +29,7 @@ DESCRIPTION = (
 
 def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
+    reference_cache = ReferenceCache()
     app = create_service(
         settings,
         title="Mosaic evidence",
@@ -35,10 +38,10 @@ def build_app(settings: EvidenceSettings | None = None) -> FastAPI:
         metadata=metadata,
         routers=[evidence.router, reference.router, standards.router, plans.router],
         setup_consumers=setup_consumers,
-        on_startup=[audit.start],
+        on_startup=[audit.start, lambda ctx: ctx.state.update(reference_cache=reference_cache)],
     )
     audit.install(app)
-    app.state.relationships = RosterRelationships
+    app.state.relationships = partial(RosterRelationships, cache=reference_cache)
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)  # type: ignore[arg-type]
     return app

@@ -18,20 +18,36 @@ from mosaic_events.catalog import (
     RosterChanged,
 )
 from mosaic_mastery.adapters.store import ProjectionStore
-from mosaic_mastery.domain.facts import from_envelope
+from mosaic_mastery.domain.facts import EvidenceFact, from_envelope
+from mosaic_mastery.service.check_evidence import refusal_of
 from mosaic_mastery.service.fold_facts import fold_facts
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, RejectEvent, UnitOfWork, subscribe
 from mosaic_runtime.publishing import publisher_of
 
 PENDING = "mastery.facts"
+REFERENCES = "mastery.references"  # the districts' stored references, read once per batch
 
 
 async def collect_fact(uow: UnitOfWork, _event: EventData, envelope: Envelope) -> None:
-    """Keep the fact for the batch's fold (below)."""
+    """Keep the fact for the batch's fold (below); evidence about a student or competency the district does not
+    have is dead-lettered as `rejected` instead (ADR 0004)."""
     fact = from_envelope(envelope)
-    if fact is not None:
-        uow.cache.setdefault(PENDING, []).append((envelope, fact))
+    if fact is None:
+        return
+    pending = uow.cache.setdefault(PENDING, [])
+    if isinstance(fact, EvidenceFact):
+        reason = await refusal_of(
+            uow.session,
+            uow.deps,
+            fact,
+            [f for _, f in pending],
+            lambda: uow.has_read_all_of(RosterChanged.topic()),
+            uow.cache.setdefault(REFERENCES, {}),
+        )
+        if reason is not None:
+            raise RejectEvent(reason)
+    pending.append((envelope, fact))
 
 
 async def fold_batch(uow: UnitOfWork) -> None:

@@ -20,12 +20,13 @@ from mosaic_events.catalog import (
     RosterChanged,
     SchedulePublished,
 )
+from mosaic_notify.service.check_referents import unknown_student
 from mosaic_notify.service.forget_person import forget_person
 from mosaic_notify.service.keep_contacts import keep_competency_names, keep_details, keep_roster
 from mosaic_notify.service.tell_news import tell_group_change, tell_mastery_change
 from mosaic_notify.settings import NotifySettings
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, RejectEvent, UnitOfWork, subscribe
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,23 @@ async def on_framework_published(uow: UnitOfWork, framework: FrameworkPublished,
     await keep_competency_names(uow.session, envelope.district_id, framework)
 
 
+async def refuse_unknown(uow: UnitOfWork, envelope: Envelope, student_id: str) -> None:
+    refusal = await unknown_student(
+        uow.session, envelope.district_id, student_id, lambda: uow.has_read_all_of(RosterChanged.topic())
+    )
+    if refusal is not None:
+        raise RejectEvent(refusal)
+
+
 async def on_mastery_changed(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
+    await refuse_unknown(uow, envelope, change.student_id)
     await tell_mastery_change(uow.session, change, envelope, wiring.clock(), wiring.settings)
 
 
-async def on_group_assignment_changed(uow: UnitOfWork, _change: GroupAssignmentChanged, envelope: Envelope) -> None:
+async def on_group_assignment_changed(uow: UnitOfWork, change: GroupAssignmentChanged, envelope: Envelope) -> None:
     wiring: Wiring = uow.deps
+    await refuse_unknown(uow, envelope, change.student_id)
     await tell_group_change(uow.session, envelope, wiring.clock(), wiring.settings)
 
 

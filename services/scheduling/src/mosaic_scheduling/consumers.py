@@ -7,6 +7,7 @@ RegroupNeeded for a section rebuilds every block that section takes part in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -21,19 +22,27 @@ from mosaic_events.catalog import (
     RosterChanged,
 )
 from mosaic_runtime.app import ServiceContext
-from mosaic_runtime.consumer import HandlerMap, UnitOfWork, subscribe
+from mosaic_runtime.consumer import HandlerMap, RejectEvent, UnitOfWork, subscribe
 from mosaic_runtime.publishing import publisher_of
 from mosaic_scheduling.adapters import erasure_store
 from mosaic_scheduling.adapters import repository as repo
 from mosaic_scheduling.adapters import tables as t
 from mosaic_scheduling.domain.regroup import SolverSettings
+from mosaic_scheduling.service.check_referents import unknown_section, unknown_student
 from mosaic_scheduling.service.rebuild_block import rebuild_block
 
 log = logging.getLogger(__name__)
 PENDING = "scheduling.regroups"
 
 
+def roster_complete(uow: UnitOfWork) -> Callable[[], Awaitable[bool]]:
+    return lambda: uow.has_read_all_of(RosterChanged.topic())
+
+
 async def keep_mastery_level(uow: UnitOfWork, change: MasteryChanged, envelope: Envelope) -> None:
+    refusal = await unknown_student(uow.session, envelope.district_id, change.student_id, roster_complete(uow))
+    if refusal is not None:
+        raise RejectEvent(refusal)
     key = {"district_id": envelope.district_id, "student_id": change.student_id, "competency_id": change.competency_id}
     if change.new_rank is None:  # v2: no level left (its evidence retracted), as if never assessed
         await repo.remove(uow.session, t.mastery_levels, key)
@@ -94,6 +103,9 @@ async def forget_person(uow: UnitOfWork, erased: PersonErased, envelope: Envelop
 
 async def regroup_section(uow: UnitOfWork, need: RegroupNeeded, envelope: Envelope) -> None:
     """Keep the levels it carries now; rebuild every block the section takes part in before the commit."""
+    refusal = await unknown_section(uow.session, envelope.district_id, need.section_id, roster_complete(uow))
+    if refusal is not None:
+        raise RejectEvent(refusal)
     # The levels that made the regroup due travel with it: a RegroupNeeded may overtake the
     # MasteryChanged events it summarises (another topic), and the rebuild must see them.
     for change in need.changes:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mosaic_evidence.adapters.reference_cache import bump_version
 from mosaic_evidence.adapters.tables import (
     enrollments,
+    erased_people,
     evidence,
     evidence_history,
     idempotency_keys,
+    learner_plans,
     people,
     person_schools,
+    plan_goals,
+    plan_notes,
     standards_mappings,
 )
 
@@ -26,8 +33,40 @@ async def role_of(session: AsyncSession, district_id: str, person_id: str) -> st
     )
 
 
+async def remember_erasure(session: AsyncSession, district_id: str, person_id: str, erasure_id: str) -> None:
+    """Keep the id (nothing else), so a roster that still lists the person does not bring them back."""
+    known = await session.scalar(
+        select(erased_people.c.person_id).where(
+            erased_people.c.district_id == district_id, erased_people.c.person_id == person_id
+        )
+    )
+    if known is None:
+        await session.execute(
+            insert(erased_people).values(
+                district_id=district_id, person_id=person_id, erasure_id=erasure_id, erased_at=datetime.now(UTC)
+            )
+        )
+
+
+async def erased_among(session: AsyncSession, district_id: str, person_ids: Iterable[str]) -> set[str]:
+    """Those of `person_ids` the district erased."""
+    wanted = sorted(set(person_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            await session.scalars(
+                select(erased_people.c.person_id).where(
+                    erased_people.c.district_id == district_id,
+                    erased_people.c.person_id.in_(wanted[start : start + 500]),
+                )
+            )
+        )
+    return found
+
+
 async def erase_roster_rows(session: AsyncSession, district_id: str, person_id: str) -> None:
     """The person's roster record (name, contacts), schools and enrolments."""
+    await bump_version(session, district_id)
     await session.execute(delete(people).where(people.c.district_id == district_id, people.c.id == person_id))
     await session.execute(
         delete(person_schools).where(
@@ -69,6 +108,21 @@ async def erase_free_text(session: AsyncSession, district_id: str, student_id: s
                 update(evidence_history).where(evidence_history.c.seq == entry.seq).values(envelope=envelope)
             )
     return len(ids)
+
+
+async def erase_plans(session: AsyncSession, district_id: str, person_id: str) -> int:
+    """The student's learner plan (interests, strengths, goals, reflections, notes on it) and the notes the
+    person wrote on anyone's plan; returns the rows deleted."""
+    deleted = 0
+    for table, column in (
+        (learner_plans, learner_plans.c.student_id),
+        (plan_goals, plan_goals.c.student_id),
+        (plan_notes, plan_notes.c.student_id),
+        (plan_notes, plan_notes.c.author_id),
+    ):
+        result = await session.execute(delete(table).where(table.c.district_id == district_id, column == person_id))
+        deleted += result.rowcount or 0  # type: ignore[attr-defined]
+    return deleted
 
 
 async def forget_answers_naming(session: AsyncSession, district_id: str, person_id: str) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
@@ -72,19 +74,31 @@ async def projected_event_ids(session: AsyncSession, event_ids: list[str]) -> se
 
 
 async def apply_envelope(session: AsyncSession, envelope: Envelope) -> bool:
-    """Fold one evidence event into the view and append it to the history; False if already applied."""
+    """Fold one evidence event into the view and append it to the history; False if already applied.
+
+    The history row is claimed first (insert, ignoring a duplicate): when the API's acknowledged write and this
+    service's own consumer apply the same event at once, the second waits for the first and then does nothing,
+    instead of failing on a duplicate key."""
     fact = envelope.data
     if not isinstance(fact, EvidenceRecorded | EvidenceCorrected | EvidenceRetracted):
         return False
-    seen = await session.scalar(
-        select(func.count()).select_from(evidence_history).where(evidence_history.c.event_id == str(envelope.id))
-    )
-    if seen:
-        return False
     district = envelope.district_id
+    claimed = await session.execute(
+        _insert_ignoring_duplicates(session, evidence_history).values(
+            district_id=district,
+            event_id=str(envelope.id),
+            evidence_id=fact.evidence_id,
+            type=envelope.type,
+            occurred_at=envelope.occurred_at,
+            envelope=envelope.model_dump(mode="json"),
+        )
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return False
     before = await load_state(session, district, fact.evidence_id)
     after = apply(before, fact)
     if after is None:
+        await session.execute(delete(evidence_history).where(evidence_history.c.event_id == str(envelope.id)))
         return False
     if before is None:
         await session.execute(
@@ -114,17 +128,12 @@ async def apply_envelope(session: AsyncSession, envelope: Envelope) -> bool:
         evidence_competencies.insert(),
         [{"district_id": district, "evidence_id": after.evidence_id, "competency_id": c} for c in after.competency_ids],
     )
-    await session.execute(
-        evidence_history.insert().values(
-            district_id=district,
-            event_id=str(envelope.id),
-            evidence_id=fact.evidence_id,
-            type=envelope.type,
-            occurred_at=envelope.occurred_at,
-            envelope=envelope.model_dump(mode="json"),
-        )
-    )
     return True
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
 
 
 async def apply_recorded(session: AsyncSession, envelopes: list[Envelope]) -> list[Envelope]:
@@ -316,6 +325,39 @@ async def remembered_response(session: AsyncSession, district_id: str, key: str)
         )
     ).first()
     return None if row is None else Remembered(row.request_hash, row.response, row.status_code == CREATED)
+
+
+async def remembered_responses(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Remembered]:
+    """The first answers given under these (district, Idempotency-Key) pairs, in one query."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(idempotency_keys).where(tuple_(idempotency_keys.c.district_id, idempotency_keys.c.key).in_(wanted))
+    )
+    return {(r.district_id, r.key): Remembered(r.request_hash, r.response, r.status_code == CREATED) for r in rows}
+
+
+async def remember_responses(session: AsyncSession, rows: list[tuple[str, str, str, Any, bool]]) -> None:
+    """Many first answers at once: (district, key, request hash, body, created) each."""
+    if rows:
+        now = datetime.now(UTC)
+        await session.execute(
+            idempotency_keys.insert(),
+            [
+                {
+                    "district_id": district_id,
+                    "key": key,
+                    "request_hash": request_hash,
+                    "status_code": CREATED if created else OK,
+                    "response": body,
+                    "created_at": now,
+                }
+                for district_id, key, request_hash, body, created in rows
+            ],
+        )
 
 
 async def remember_response(

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events.catalog import Competency, Enrollment, FrameworkDiff, Person
+from mosaic_evidence.adapters.reference_cache import DistrictReference, ReferenceCache, bump_version
 from mosaic_evidence.adapters.tables import (
     competencies,
     competency_links,
@@ -27,11 +28,22 @@ from mosaic_evidence.domain.roster import RosterChange, RosterState
 
 
 async def load_view_for(
-    session: AsyncSession, district_id: str, *, person_ids: Iterable[str], competency_refs: Iterable[str]
+    session: AsyncSession,
+    district_id: str,
+    *,
+    person_ids: Iterable[str],
+    competency_refs: Iterable[str],
+    cache: ReferenceCache | None = None,
 ) -> ReferenceView:
-    """A ReferenceView holding only the people, enrollments and competencies these checks need."""
+    """A ReferenceView holding only the people, enrollments and competencies these checks need (from the
+    process' cache where given and current)."""
     ids = sorted(set(person_ids))
     refs = sorted(set(competency_refs))
+    if cache is not None:
+        known = await cache.district(session, district_id)
+        await cache.load_people(session, known, ids)
+        await cache.load_competencies(session, known, refs)
+        return _view_of(known, ids, refs)
     person_rows = (
         (await session.execute(select(people.c.data).where(people.c.district_id == district_id, people.c.id.in_(ids))))
         .scalars()
@@ -72,6 +84,20 @@ async def load_view_for(
         ],
         competencies=[Competency.model_validate(c) for c in competency_rows],
         section_schools={r.section_id: r.school_id for r in enrollment_rows},
+    )
+
+
+def _view_of(known: DistrictReference, ids: list[str], refs: list[str]) -> ReferenceView:
+    rows = [row for pid in ids for row in known.enrollments[pid]]
+    found = {c["id"]: c for ref in refs for c in known.competencies[ref]}
+    return ReferenceView.build(
+        known.district_id,
+        people=[Person.model_validate(p) for pid in ids if (p := known.people[pid]) is not None],
+        enrollments=[
+            Enrollment(section_id=r.section_id, user_id=r.user_id, role=r.role, primary=r.is_primary) for r in rows
+        ],
+        competencies=[Competency.model_validate(c) for c in found.values()],
+        section_schools={r.section_id: r.school_id for r in rows},
     )
 
 
@@ -125,6 +151,7 @@ async def framework_in_force(session: AsyncSession, district_id: str, framework_
 
 async def save_framework(session: AsyncSession, district_id: str, framework: Framework, diff: FrameworkDiff) -> None:
     """Apply a diff: upsert added and changed items, retire removed ones (evidence may still name them)."""
+    await bump_version(session, district_id)
     now = datetime.now(UTC)
     header = {
         "title": framework.title,
@@ -257,6 +284,7 @@ async def known_ids(session: AsyncSession, district_id: str) -> tuple[KnownIds, 
 
 async def apply_roster(session: AsyncSession, district_id: str, change: RosterChange, summary: dict) -> None:
     """Write a planned roster change (all schools) in the caller's transaction, in bulk statements."""
+    await bump_version(session, district_id)
     for school in change.schools.values():
         await _remove(
             session,

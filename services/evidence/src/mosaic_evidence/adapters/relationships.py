@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events.roles import GUARDIAN_ROLES, TEACHER_ROLES
+from mosaic_evidence.adapters.reference_cache import ACCESS_CHECK_MAX_AGE, DistrictReference, ReferenceCache
 from mosaic_evidence.adapters.tables import enrollments, evidence, people, person_schools, sections
 from mosaic_runtime.access import CallerLinks, Target
 
 
 class RosterRelationships:
-    """Reads the roster this service imported; one instance per checked request."""
+    """Reads the roster this service imported (through the process' ReferenceCache, where given); one instance
+    per checked request."""
 
-    def __init__(self, session: AsyncSession, district_id: str) -> None:
+    def __init__(self, session: AsyncSession, district_id: str, cache: ReferenceCache | None = None) -> None:
         self.session = session
         self.district_id = district_id
+        self.cache = cache
+        self._known: DistrictReference | None = None
 
     async def caller(self, person_id: str) -> CallerLinks:
         person = await self._person(person_id)
@@ -56,27 +63,41 @@ class RosterRelationships:
         schools, _, enrolled = await self._links(person_id)
         return Target(kind, target_id, schools=schools, sections=enrolled, people=frozenset({person_id}))
 
+    async def _cached(self, person_id: str) -> DistrictReference | None:
+        if self.cache is None:
+            return None
+        if self._known is None:
+            self._known = await self.cache.district(self.session, self.district_id, max_age=ACCESS_CHECK_MAX_AGE)
+        await self.cache.load_people(self.session, self._known, [person_id])
+        return self._known
+
     async def _person(self, person_id: str) -> dict | None:
+        if known := await self._cached(person_id):
+            return known.people[person_id]
         return await self.session.scalar(
             select(people.c.data).where(people.c.district_id == self.district_id, people.c.id == person_id)
         )
 
     async def _links(self, person_id: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """(schools, sections taught, sections enrolled in) of one person."""
-        rows = (
-            await self.session.execute(
-                select(enrollments.c.section_id, enrollments.c.school_id, enrollments.c.role).where(
-                    enrollments.c.district_id == self.district_id, enrollments.c.user_id == person_id
+        if known := await self._cached(person_id):
+            rows: Sequence[Any] = known.enrollments[person_id]
+            listed: Iterable[str] = known.listed_schools[person_id]
+        else:
+            rows = (
+                await self.session.execute(
+                    select(enrollments.c.section_id, enrollments.c.school_id, enrollments.c.role).where(
+                        enrollments.c.district_id == self.district_id, enrollments.c.user_id == person_id
+                    )
                 )
-            )
-        ).all()
-        listed = (
-            await self.session.execute(
-                select(person_schools.c.school_id).where(
-                    person_schools.c.district_id == self.district_id, person_schools.c.person_id == person_id
+            ).all()
+            listed = (
+                await self.session.execute(
+                    select(person_schools.c.school_id).where(
+                        person_schools.c.district_id == self.district_id, person_schools.c.person_id == person_id
+                    )
                 )
-            )
-        ).scalars()
+            ).scalars()
         schools = frozenset(listed) | {r.school_id for r in rows}
         return (
             schools,

@@ -107,6 +107,24 @@ enrollments = Table(
     Index("ix_enrollments_user", "district_id", "user_id"),
 )
 
+# Bumped in the transaction of every change to a district's people, enrollments or competencies: a process
+# keeps what it read of them while the version it read them under is still the district's (adapters/reference_cache).
+reference_versions = Table(
+    "reference_versions",
+    metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+erased_people = Table(
+    "erased_people",
+    metadata,
+    Column("district_id", String(ID), primary_key=True),
+    Column("person_id", String(ID), primary_key=True, doc="the SIS id only: a re-import must not bring them back"),
+    Column("erasure_id", String(64), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
 roster_imports = Table(
     "roster_imports",
     metadata,

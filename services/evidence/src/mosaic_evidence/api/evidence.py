@@ -86,9 +86,10 @@ async def _record(ctx, district_id, items, principal, key):
     result = await run_write(
         ctx,
         district_id,
-        lambda s: record_evidence(s, district_id, items, caller, key),
+        lambda s: record_evidence(s, district_id, items, caller, key, ctx.state.get("reference_cache")),
         key=key,
         payload_hash=request_hash({"path": "evidence", "items": payload}),
+        reads_only=True,  # record_evidence decides; the group writes its rows
     )
     if isinstance(result, Done) and len(items) == 1 and "recorded" in result.body:
         result = Done({**result.body["recorded"][0], "recorded": result.body["recorded"]}, created=True)

@@ -164,6 +164,20 @@ def without_personal_data(person: Person) -> Person:
     return person.model_copy(update={"given_name": "", "family_name": "", "email": None, "phone": None, "sms": None})
 
 
+def without_people(change: RosterChange, person_ids: set[str]) -> list[str]:
+    """Drop these people (erased by the district) from the change: their records, their enrolments and the links
+    others have to them. Returns the ids dropped, sorted."""
+    dropped = sorted({pid for school in change.schools.values() for pid in school.people if pid in person_ids})
+    for school in change.schools.values():
+        school.people = {
+            pid: p.model_copy(update={"related_ids": tuple(r for r in p.related_ids if r not in person_ids)})
+            for pid, p in school.people.items()
+            if pid not in person_ids
+        }
+        school.enrollments = {k: e for k, e in school.enrollments.items() if k[1] not in person_ids}
+    return dropped
+
+
 def details_events(change: RosterChange) -> list[PersonDetailsChanged]:
     """Each person's name and contacts, for the compacted, erasable mosaic.people.v1."""
     return [

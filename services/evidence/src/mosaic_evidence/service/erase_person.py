@@ -24,7 +24,8 @@ def erasure_id(district_id: str, person_id: str) -> uuid.UUID:
 
 
 async def erase_person(session: AsyncSession, district_id: str, person_id: str, erased_by: str) -> Decision:
-    """Roster rows, free text about them, answers and actor keys naming them; then PersonErased."""
+    """Roster rows, free text about them, their learner plan and the notes they wrote, answers and actor keys
+    naming them; then PersonErased."""
     role = await erasure_store.role_of(session, district_id, person_id)
     if role is None:
         return Decision(
@@ -38,9 +39,11 @@ async def erase_person(session: AsyncSession, district_id: str, person_id: str, 
         )
     await erasure_store.erase_roster_rows(session, district_id, person_id)
     evidence_count = await erasure_store.erase_free_text(session, district_id, person_id)
+    plan_rows = await erasure_store.erase_plans(session, district_id, person_id)
     answers = await erasure_store.forget_answers_naming(session, district_id, person_id)
     await erasure_store.forget_actor_keys(session, district_id, person_id)
     erasure = erasure_id(district_id, person_id)
+    await erasure_store.remember_erasure(session, district_id, person_id, str(erasure))
     event = PersonErased(person_id=person_id, erasure_id=str(erasure), role=role)
     envelope = envelope_for(event, district_id, event_id=uuid.uuid5(erasure, "PersonErased"))
     body = {
@@ -50,6 +53,7 @@ async def erase_person(session: AsyncSession, district_id: str, person_id: str, 
         "event_id": str(envelope.id),
         "erased_by": erased_by,
         "evidence_anonymized": evidence_count,
+        "plan_rows_deleted": plan_rows,
         "idempotency_records_deleted": answers,
     }
     return Decision(Done(body, created=True), [envelope])

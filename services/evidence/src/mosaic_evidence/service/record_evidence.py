@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mosaic_events import Envelope
-from mosaic_evidence.adapters import evidence_store, reference_store
+from mosaic_evidence.adapters import reference_store
+from mosaic_evidence.adapters.reference_cache import ReferenceCache
 from mosaic_evidence.domain.recording import EvidenceItem, Problem, Recorder, to_recorded, validate_evidence
 from mosaic_evidence.domain.reference import ReferenceView
 from mosaic_evidence.service.events import envelope_for, evidence_id, keyed_event_id
@@ -20,10 +21,15 @@ ON_BEHALF_ROLES = {"integration", "system", "administrator", "districtAdministra
 
 
 async def record_evidence(
-    session: AsyncSession, district_id: str, items: list[EvidenceItem], caller: Recorder, key: str | None
+    session: AsyncSession,
+    district_id: str,
+    items: list[EvidenceItem],
+    caller: Recorder,
+    key: str | None,
+    reference: ReferenceCache | None = None,
 ) -> Decision:
     """Check every item; record all of them or none."""
-    view = await view_for_items(session, district_id, items, caller.user_id)
+    view = await view_for_items(session, district_id, items, caller.user_id, reference)
     refused = check_items(items, view, caller)
     if refused:
         codes = {p["code"] for r in refused for p in r["problems"]}
@@ -33,21 +39,27 @@ async def record_evidence(
     envelopes = recorded_envelopes(
         items, ids, view, caller, [keyed_event_id(district_id, key, n) for n in range(len(items))]
     )
-    # An event already in the view came back from the log (acknowledged after an earlier 503): don't send it twice.
-    unsent = await evidence_store.apply_recorded(session, envelopes)
     recorded = [
         {"evidence_id": eid, "event_id": str(e.id), "student_id": e.subject}
         for eid, e in zip(ids, envelopes, strict=True)
     ]
-    return Decision(Done({"recorded": recorded}, created=True), unsent)
+    # The writer applies the view rows, for its whole group at once; an event already in the view came back from
+    # the log (acknowledged after an earlier 503) and is not sent twice.
+    return Decision(Done({"recorded": recorded}, created=True), envelopes, view_rows=envelopes)
 
 
 async def view_for_items(
-    session: AsyncSession, district_id: str, items: list[EvidenceItem], recorder_id: str
+    session: AsyncSession,
+    district_id: str,
+    items: list[EvidenceItem],
+    recorder_id: str,
+    reference: ReferenceCache | None = None,
 ) -> ReferenceView:
     person_ids = {recorder_id} | {i.student_id for i in items} | {i.recorded_by for i in items if i.recorded_by}
     refs = {ref for i in items for ref in i.competency_ids}
-    return await reference_store.load_view_for(session, district_id, person_ids=person_ids, competency_refs=refs)
+    return await reference_store.load_view_for(
+        session, district_id, person_ids=person_ids, competency_refs=refs, cache=reference
+    )
 
 
 def recorder_for(item: EvidenceItem, caller: Recorder) -> Recorder:

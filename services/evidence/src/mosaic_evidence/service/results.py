@@ -36,6 +36,9 @@ class Decision:
 
     result: Result
     envelopes: list[Envelope] = field(default_factory=list)
+    # EvidenceRecorded whose view rows the writer applies (with the other writes of its group); of `envelopes`,
+    # only those whose rows were not there already are sent
+    view_rows: list[Envelope] = field(default_factory=list)
 
 
 class IdempotencyConflict(Exception):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -45,6 +46,7 @@ from mosaic_runtime.consumer import oversize_reason
 from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, runtime_tables
 
 Progress = Callable[[int], None]
+Refused = dict[tuple[str, int], frozenset[int]]  # (topic, partition) -> offsets the live consumer rejected
 _BY_DATE_THEN_SEQUENCE = attrgetter("observed_on", "sequence")
 
 
@@ -81,8 +83,10 @@ async def replay_topics(
     on_progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
     partitions: list[TopicPartition] | None = None,
+    refused: Refused | None = None,
 ) -> ReplayResult:
-    """Fold every record (of `partitions`, default all of the topics') up to the end offsets seen now."""
+    """Fold every record (of `partitions`, default all of the topics') up to the end offsets seen now, but those
+    the live consumer `refused` (dead-lettered as rejected)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -113,11 +117,12 @@ async def replay_topics(
             for tp in sorted(batch, key=lambda tp: (tp.topic == topics[0], tp.topic, tp.partition)):
                 end = ends[tp]
                 read = folded = 0
+                skipped = (refused or {}).get((tp.topic, tp.partition), frozenset())
                 for record in batch[tp]:
                     if record.offset >= end:
                         break
                     read += 1
-                    if oversize_reason(record) is not None:
+                    if oversize_reason(record) is not None or record.offset in skipped:
                         continue  # the live consumer dead-lettered it: the rebuild skips it too
                     folded += fold_record(state, record.value)
                 read_by_topic[tp.topic] += read
@@ -179,6 +184,56 @@ def sort_observations(state: ProjectionState) -> None:
         record.observations.sort(key=_BY_DATE_THEN_SEQUENCE)
 
 
+async def refused_records(bootstrap: str, topic: str, group: str) -> Refused:
+    """The records of `topic` the live consumer `group` dead-lettered as rejected (ADR 0004): their dead letters
+    name the group and the source. A rejection depended on what the consumer had read then, which a replay
+    cannot know, so the rebuild skips the same records rather than judging again. Empty without a DLQ."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([f"{topic}.dlq"])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(described["topic"], p["partition"]) for p in described.get("partitions") or ()]
+    if described.get("error_code") or not partitions:
+        return {}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    found: dict[tuple[str, int], set[int]] = {}
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        starts, ends = await consumer.beginning_offsets(partitions), await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, starts[tp])
+        remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
+        while remaining:
+            for records in (await consumer.getmany(*remaining, timeout_ms=1000)).values():
+                for record in records:
+                    source = _rejected_source(record.headers or (), topic, group)
+                    if source is not None:
+                        found.setdefault(source[0], set()).add(source[1])
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return {key: frozenset(offsets) for key, offsets in found.items()}
+
+
+def _rejected_source(headers: Any, topic: str, group: str) -> tuple[tuple[str, int], int] | None:
+    """((topic, partition), offset) of the record a dead letter holds, if `group` rejected it from `topic`."""
+    named = {k: v.decode(errors="replace") for k, v in headers}
+    if named.get("x-mosaic-reason") != "rejected" or named.get("x-mosaic-consumer-group") != group:
+        return None
+    source, _, offset = named.get("x-mosaic-source", "").rpartition("/")
+    name, _, partition = source.rpartition("/")
+    if name != topic or not partition.isdigit() or not offset.isdigit():
+        return None
+    return (name, int(partition)), int(offset)
+
+
 async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPartition]:
     """Every partition of the topics (a consumer without a subscription has no metadata to ask)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -218,10 +273,13 @@ async def rebuild(
         districts = list(await session.scalars(select(district_settings.c.district_id)))
         configs = dict(await ProjectionStore().configs(session, districts))
     partitions = await partitions_of(bootstrap, topics)
+    refused = await refused_records(bootstrap, topics[0], group)
     evidence = [tp for tp in partitions if tp.topic == topics[0]]
     workers = max(1, min(workers or (os.cpu_count() or 1) - 1, len(evidence)))
     rows = (
-        await _replay_in_processes(bootstrap, topics, partitions, configs, max_records, workers, on_progress, on_total)
+        await _replay_in_processes(
+            bootstrap, topics, partitions, configs, max_records, workers, on_progress, on_total, refused
+        )
         if workers > 1
         else None
     )
@@ -236,6 +294,7 @@ async def rebuild(
             on_progress=on_progress,
             on_total=on_total,
             partitions=partitions,
+            refused=refused,
         )
         settled = time.perf_counter()
         sort_observations(state)
@@ -288,6 +347,7 @@ async def _replay_in_processes(
     workers: int,
     on_progress: Progress | None,
     on_total: Callable[[int], None] | None,
+    refused: Refused,
 ) -> Rows | None:
     """Each worker replays every `workers`-th evidence partition and all the reference; None if two
     shares hold the same evidence id (the one-process replay then decides which is a re-send)."""
@@ -308,6 +368,7 @@ async def _replay_in_processes(
                 configs,
                 max_records,
                 i == 0,
+                refused,
             )
             for i, share in enumerate(shares)
         ]
@@ -371,11 +432,12 @@ def _replay_share(
     configs: dict,
     max_records: int,
     count_reference: bool,
+    refused: Refused,
 ) -> Rows:
     """In a worker process: replay, settle and encode one share of the partitions."""
     return asyncio.run(
         _replay_share_async(
-            bootstrap, topics, [TopicPartition(t, p) for t, p in share], configs, max_records, count_reference
+            bootstrap, topics, [TopicPartition(t, p) for t, p in share], configs, max_records, count_reference, refused
         )
     )
 
@@ -387,6 +449,7 @@ async def _replay_share_async(
     configs: dict,
     max_records: int,
     count_reference: bool,
+    refused: Refused,
 ) -> Rows:
     state = ProjectionState(deferred=True, configs=configs)
 
@@ -396,7 +459,7 @@ async def _replay_share_async(
                 _counter.value += n
 
     replay = await replay_topics(
-        bootstrap, topics, state, max_records=max_records, partitions=share, on_progress=advance
+        bootstrap, topics, state, max_records=max_records, partitions=share, on_progress=advance, refused=refused
     )
     sort_observations(state)
     settle(state)

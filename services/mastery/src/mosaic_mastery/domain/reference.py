@@ -180,3 +180,16 @@ def apply_roster(ref: DistrictReference, roster: RosterChanged) -> None:
         if k[1] not in gone_people and k[0] not in gone_sections and k not in gone_pairs
     }
     ref.changed()
+
+
+def unknown_referent(ref: DistrictReference, student_id: str, competency_ids: tuple[str, ...]) -> str | None:
+    """Why evidence names a student or competency the district's reference lacks, or None (ADR 0004).
+
+    Only a district with a roster (a framework) can say a student (a competency) is unknown; an erased person
+    is known, their evidence is dropped, not refused."""
+    if ref.students and student_id not in ref.students and student_id not in ref.erased:
+        return f"student_id: no student {student_id!r} on the district's roster"
+    missing = [c for c in dict.fromkeys(competency_ids) if c not in ref.competencies]
+    if ref.competencies and missing:
+        return f"competency_ids: {', '.join(map(repr, missing))} in none of the district's frameworks"
+    return None

@@ -106,6 +106,15 @@ async def save_student(session: AsyncSession, student: Student) -> None:
         await upsert(session, t.students, values)
 
 
+async def student_known(session: AsyncSession, district_id: str, student_id: str) -> bool | None:
+    """Whether notify knows the student; None when it knows no student of the district at all yet."""
+    s = t.students
+    if await session.scalar(select(s.c.student_id).where(s.c.district_id == district_id, s.c.student_id == student_id)):
+        return True
+    any_student = await session.scalar(select(s.c.student_id).where(s.c.district_id == district_id).limit(1))
+    return None if any_student is None else False
+
+
 async def save_reachable(session: AsyncSession, person: Reachable) -> None:
     """A guardian's name and contacts, or a student's first name; the roster adds the links and language."""
     if person.is_guardian:

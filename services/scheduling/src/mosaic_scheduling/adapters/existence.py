@@ -48,3 +48,37 @@ async def unknown_students(session: AsyncSession, district_id: str, student_ids:
         ).all()
     )
     return [s for s in dict.fromkeys(student_ids) if s not in known]
+
+
+async def has_roster(session: AsyncSession, district_id: str) -> bool:
+    """Whether any roster of the district reached scheduling: only then can it call a student unknown."""
+    p = t.roster_people
+    return bool(await session.scalar(select(p.c.id).where(p.c.district_id == district_id).limit(1)))
+
+
+async def section_exists(session: AsyncSession, district_id: str, section_id: str) -> bool | None:
+    """Whether the roster lists the section; None when the district has no section at all yet."""
+    s = t.roster_sections
+    found = await session.scalar(select(s.c.id).where(s.c.district_id == district_id, s.c.id == section_id))
+    if found:
+        return True
+    return None if not await session.scalar(select(s.c.id).where(s.c.district_id == district_id).limit(1)) else False
+
+
+async def is_student(session: AsyncSession, district_id: str, person_id: str) -> bool:
+    p = t.roster_people
+    role = await session.scalar(select(p.c.role).where(p.c.district_id == district_id, p.c.id == person_id))
+    return role == "student"
+
+
+async def unknown_sections(session: AsyncSession, district_id: str, section_ids: list[str]) -> list[str]:
+    """Those of `section_ids` the roster does not list, in the order given."""
+    s = t.roster_sections
+    known = set(
+        (
+            await session.scalars(
+                select(s.c.id).where(s.c.district_id == district_id, s.c.id.in_(sorted(set(section_ids))))
+            )
+        ).all()
+    )
+    return [x for x in dict.fromkeys(section_ids) if x not in known]

@@ -7,14 +7,15 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 
 from mosaic_runtime.app import ServiceContext
-from mosaic_scheduling.adapters.existence import school_exists, unknown_students
+from mosaic_scheduling.adapters.existence import school_exists, unknown_sections, unknown_students
 from mosaic_scheduling.domain.regroup import SolverSettings
 from mosaic_scheduling.domain.validation import Problem
 from mosaic_scheduling.service.rebuild_block import Rebuilt
 
 
 async def referents_exist(request: Request) -> None:
-    """A write may name only a school or students the district has: 404 for the path, 422 for the body."""
+    """A write may name only a school, sections or students the district has: 404 for the path, 422 for the body
+    (blocks, rooms and sessions are checked by the use cases, which answer 404 or 422 naming them)."""
     district_id = str(request.path_params["district_id"])
     body = await request.json() if "json" in request.headers.get("content-type", "") else {}
     body = body if isinstance(body, dict) else {}
@@ -26,6 +27,8 @@ async def referents_exist(request: Request) -> None:
         for i, m in enumerate(marks)
         if isinstance(m, dict) and isinstance(m.get("student_id"), str)
     ]
+    named_students += [(f"student_ids[{i}]", s) for i, s in enumerate(_strings(body.get("student_ids")))]
+    named_sections = list(enumerate(_strings(body.get("section_ids"))))
     async with request.app.state.ctx.sessions() as session:
         school = request.path_params.get("school_id") or body.get("school_id")
         if isinstance(school, str) and not await school_exists(session, district_id, school):
@@ -36,13 +39,25 @@ async def referents_exist(request: Request) -> None:
                 "import the roster first (it reaches scheduling through mosaic.reference.v1)",
             )
         unknown = set(await unknown_students(session, district_id, [s for _, s in named_students]))
+        missing_sections = set(await unknown_sections(session, district_id, [s for _, s in named_sections]))
+    for i, section in named_sections:
+        if section in missing_sections:
+            raise HTTPException(
+                422,
+                detail=f"section_ids[{i}]: no section {section!r} on district {district_id!r}'s roster; "
+                "import the roster first (it reaches scheduling through mosaic.reference.v1)",
+            )
     for field, student in named_students:
         if student in unknown:
-            in_path = field.startswith("student_id")
+            in_path = field.startswith("student_id ")  # the path names it as `student_id 'x'`
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND if in_path else 422,
                 detail=f"{field.removeprefix('body ')}: no student {student!r} on district {district_id!r}'s roster",
             )
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def solver_of(ctx: ServiceContext) -> SolverSettings:
