@@ -9,6 +9,7 @@ binary is there, and always a structural check of the file. Dockerfile: its shap
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -183,6 +184,33 @@ def test_keda_scaled_objects_are_well_formed_and_capped_by_partitions() -> None:
         assert spec["maxReplicaCount"] == max(partitions[t["metadata"]["topic"]] for t in kafka)
 
 
+def test_lag_thresholds_come_from_the_district_load_figures_committed_with_them() -> None:
+    """generate.py's CPU and records per evidence are those of the harness run and rate it names, and each
+    busy topic's lagThreshold is what a replica folds in CATCH_UP_SECONDS at the CPU target."""
+    g = load_generator()
+    measured = json.loads((ROOT / "bench/results" / f"{g.MEASURED}.json").read_text())
+    [measured_rate] = [r for r in measured["rates"] if r["rate"] == g.MEASURED_RATE and r["drained"]]
+    measured_cpu = {s: measured_rate["cpu_seconds_per_1000_evidence"][s] for s in g.CPU_SECONDS_PER_1000_EVIDENCE}
+    assert measured_cpu == g.CPU_SECONDS_PER_1000_EVIDENCE
+    ratio = measured_rate["mastery_changed_events"] / measured_rate["accepted_evidence"]
+    assert g.RECORDS_PER_EVIDENCE["mosaic.mastery.v1"] == round(ratio, 1)
+    thresholds = {
+        (s["metadata"]["name"], t["metadata"]["topic"]): int(t["metadata"]["lagThreshold"])
+        for s in of_kind(render("production"), "ScaledObject")
+        for t in s["spec"]["triggers"]
+        if t["type"] == "kafka"
+    }
+    for (app, topic), threshold in thresholds.items():
+        service = app.removeprefix("mosaic-")
+        cpu, records = g.CPU_SECONDS_PER_1000_EVIDENCE.get(service), g.RECORDS_PER_EVIDENCE.get(topic)
+        if cpu and records:
+            folded_per_second = g.CPU_TARGET * 1000 / cpu * records
+            assert abs(threshold - folded_per_second * g.CATCH_UP_SECONDS) <= 10, (app, topic, threshold)
+        else:
+            assert threshold == g.QUIET_TOPIC_LAG_THRESHOLD, (app, topic)
+    assert thresholds[("mosaic-mastery", "mosaic.evidence.v1")] != g.QUIET_TOPIC_LAG_THRESHOLD
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kafka_topics_match_the_registry(overlay: str) -> None:
     expected = {t.name: (t.partitions, t.retention_ms) for t in TOPICS}
@@ -262,11 +290,17 @@ def test_network_policies_deny_by_default_and_cover_every_service(overlay: str) 
         assert [p["port"] for rule in mine[0]["spec"]["ingress"] for p in rule["ports"]] == [8080]
 
 
-def test_the_checked_in_base_is_what_the_generator_writes() -> None:
+@cache
+def load_generator() -> Any:
     spec = importlib.util.spec_from_file_location("mosaic_k8s_generate", K8S / "generate.py")
-    generator = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = generator  # its dataclasses look their module up by name
-    spec.loader.exec_module(generator)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_checked_in_base_is_what_the_generator_writes() -> None:
+    generator = load_generator()
     stale = [p for p, text in generator.rendered().items() if (K8S / p).read_text() != text]
     assert not stale, f"run `uv run python deploy/k8s/generate.py` and commit: {stale}"
 

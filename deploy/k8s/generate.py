@@ -43,6 +43,18 @@ WRITES: dict[str, tuple[Topic, ...]] = {
     "analytics": (ANALYTICS,),
 }
 
+# Autoscaling from what bench/district_load.py measured (bench/results/<MEASURED>.json, the rate MEASURED_RATE:
+# the one window that began with the stack drained and ended drained; see deploy/README.md "How many replicas"):
+# CPU seconds each service spent per 1,000 accepted evidence, whole stack with replicas on PostgreSQL, and how
+# many records of each busy topic one evidence makes.
+MEASURED_RATE = 500.0
+MEASURED = "district_load-20261126T0651"
+CPU_SECONDS_PER_1000_EVIDENCE = {"evidence": 17.18, "mastery": 21.28, "scheduling": 14.19, "notify": 50.18}
+RECORDS_PER_EVIDENCE = {EVIDENCE.name: 1.0, MASTERY.name: 3.0}  # MasteryChanged: the level and its roll-ups
+CPU_TARGET = 0.70  # of the 1-CPU limit, the CPU trigger's target too
+CATCH_UP_SECONDS = 60  # a replica holding lagThreshold records clears them in about this long
+QUIET_TOPIC_LAG_THRESHOLD = 500  # rare records (rosters, regroups, schedules): any backlog is worth a look
+
 
 @dataclass(frozen=True)
 class Service:
@@ -65,6 +77,16 @@ class Service:
     def max_replicas(self) -> int:
         """Partitions are the ceiling of consumers per group: more pods than that would idle."""
         return max(t.partitions for t in self.consumes)
+
+    def lag_threshold(self, topic: Topic) -> int:
+        """The lag per replica KEDA aims for: the records one replica folds in CATCH_UP_SECONDS at CPU_TARGET of a
+        CPU, from the measured CPU per evidence; a fixed figure for quiet topics and unmeasured services."""
+        cpu = CPU_SECONDS_PER_1000_EVIDENCE.get(self.name)
+        records = RECORDS_PER_EVIDENCE.get(topic.name)
+        if not cpu or not records:
+            return QUIET_TOPIC_LAG_THRESHOLD
+        per_second = CPU_TARGET * 1000 / cpu * records
+        return max(10, int(round(per_second * CATCH_UP_SECONDS, -1)))
 
 
 def _consumed(service: str) -> tuple[Topic, ...]:
@@ -296,7 +318,7 @@ def lag_scaler(svc: Service) -> dict[str, Any]:
                 "bootstrapServers": "mosaic-kafka-bootstrap:9092",
                 "consumerGroup": f"mosaic-{svc.name}",
                 "topic": t.name,
-                "lagThreshold": "500",
+                "lagThreshold": str(svc.lag_threshold(t)),
                 "activationLagThreshold": "0",
                 "offsetResetPolicy": "earliest",
                 "allowIdleConsumers": "false",
