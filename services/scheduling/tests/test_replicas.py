@@ -29,6 +29,7 @@ from .test_service_on_broker import KEY, SCHOOL, define_school, facts
 
 pytestmark = pytest.mark.integration
 OTHER = "math-6b"
+SOLVER = SolverSettings(time_limit_seconds=5, workers=1)
 
 
 @pytest.mark.skipif(not os.environ.get(POSTGRES_URL_VARIABLE), reason=f"needs PostgreSQL ({POSTGRES_URL_VARIABLE})")
@@ -47,26 +48,6 @@ async def test_two_replicas_rebuilding_one_block_write_two_versions(kafka_bootst
         oidc_jwks_json=KEY.jwks_json,
         solver_time_limit_seconds=5,
     )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        await define_school(app, district)
-        admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        async with admin:
-            token = mint_token(KEY, district_id=district, user_id="a", roles=("administrator",))
-            response = await admin.put(
-                f"/v1/districts/{district}/blocks/win",
-                headers={"Authorization": f"Bearer {token}"},
-                json={
-                    "school_id": SCHOOL,
-                    "name": "WIN",
-                    "weekday": "TH",
-                    "starts_at": "10:00",
-                    "minutes": 45,
-                    "starts_on": "2026-09-03",
-                    "section_ids": ["math-6a", OTHER],
-                },
-            )
-            assert response.status_code == 200, response.text
     [roster], levels, regroup = facts(district)
     other_roster = new_envelope(
         RosterChanged(
@@ -84,12 +65,39 @@ async def test_two_replicas_rebuilding_one_block_write_two_versions(kafka_bootst
     other = new_envelope(
         regroup.data.model_copy(update={"section_id": OTHER}), district_id=district, producer="test", school_id=SCHOOL
     )
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        await define_school(app, district)
+        # The block names both sections: the roster that has them comes first (scheduling checks its writes).
+        roster_engine = make_engine(database_url)
+        try:
+            reading = BatchApplier("scheduling", HANDLERS, make_session_factory(roster_engine), deps=SOLVER)
+            assert await reading.apply([record_of(e, 0, i) for i, e in enumerate([roster, other_roster])]) == []
+        finally:
+            await roster_engine.dispose()
+        admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        async with admin:
+            token = mint_token(KEY, district_id=district, user_id="a", roles=("administrator",))
+            response = await admin.put(
+                f"/v1/districts/{district}/blocks/win",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "school_id": SCHOOL,
+                    "name": "WIN",
+                    "weekday": "TH",
+                    "starts_at": "10:00",
+                    "minutes": 45,
+                    "starts_on": "2026-09-03",
+                    "section_ids": ["math-6a", OTHER],
+                },
+            )
+            assert response.status_code == 200, response.text
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
-    solver = SolverSettings(time_limit_seconds=5, workers=1)
+    solver = SOLVER
     try:
         setup = BatchApplier("scheduling", HANDLERS, sessions, deps=solver)
-        assert await setup.apply([record_of(e, 0, i) for i, e in enumerate([roster, other_roster, *levels])]) == []
+        assert await setup.apply([record_of(e, 0, 2 + i) for i, e in enumerate(levels)]) == []
         first = BatchApplier("scheduling", HANDLERS, sessions, deps=solver)
         second = BatchApplier("scheduling", HANDLERS, sessions, deps=solver)
         await asyncio.gather(first.apply([record_of(regroup, 1, 0)]), second.apply([record_of(other, 2, 0)]))
