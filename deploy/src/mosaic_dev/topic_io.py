@@ -107,3 +107,35 @@ async def dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
             )
         )
     return letters
+
+
+async def start_group_at_the_end(database_url: str, group: str, topics: Iterable[str], bootstrap: str) -> None:
+    """Store a consumer group's positions at the topics' current end offsets, in the service's own database (the
+    chassis reads positions from there): a service started now reads only what comes after, not the records
+    earlier tests left on the session's shared topics. The database must be migrated."""
+    from mosaic_runtime.db import POSITIONS, RUNTIME_METADATA, make_engine, runtime_tables
+
+    names = list(topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    if not ends:
+        return
+    positions = runtime_tables(RUNTIME_METADATA)[POSITIONS]
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                positions.insert(),
+                [
+                    {"consumer_group": group, "topic": tp.topic, "partition": tp.partition, "next_offset": end}
+                    for tp, end in ends.items()
+                ],
+            )
+    finally:
+        await engine.dispose()
