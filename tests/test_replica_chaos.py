@@ -26,14 +26,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from mosaic_dev import synthetic_events as synthetic
 from mosaic_dev.devservers import MailCatcher
 from mosaic_dev.postgres import temporary_database
 from mosaic_dev.pytest_plugin import POSTGRES_URL_VARIABLE
-from mosaic_dev.topic_io import read_to_end
+from mosaic_dev.topic_io import read_to_end, start_group_at_the_end
 from mosaic_events import Envelope, decode, encode, new_envelope
 from mosaic_events.catalog import Person, PersonDetailsChanged, RosterChanged
 from mosaic_events.topics import REGROUP, TOPICS, Topic
@@ -170,38 +170,11 @@ async def wait_until(
 
 
 async def start_at_the_end(database_url: str, group: str, service: str, private: set[str], bootstrap: str) -> None:
-    """Store the group's positions at the current end of the shared catalog topics the service reads: they carry
-    every earlier test's districts, which would otherwise be read first (as a new service started from now)."""
+    """The group starts at the current end of the shared catalog topics the service reads: they carry every
+    earlier test's districts, which would otherwise be read first (as a new service started from now)."""
     handlers = importlib.import_module(f"mosaic_{service}.consumers").HANDLERS
     shared = [t.name for t in handlers.topics() if t.name not in private]
-    if not shared:
-        return
-    ends = await end_offsets(bootstrap, shared)
-    positions = chassis_tables(RUNTIME_METADATA)[POSITIONS]
-    engine = make_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                positions.insert(),
-                [
-                    {"consumer_group": group, "topic": tp.topic, "partition": tp.partition, "next_offset": end}
-                    for tp, end in ends.items()
-                ],
-            )
-    finally:
-        await engine.dispose()
-
-
-async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        assert len({tp.topic for tp in partitions}) == len(topics), f"the broker does not know all of {topics}"
-        return await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
+    await start_group_at_the_end(database_url, group, shared, bootstrap)
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[bytes]:
