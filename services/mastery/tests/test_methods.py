@@ -19,6 +19,7 @@ from mosaic_mastery.domain.methods import (
     estimate,
     estimate_from_state,
     fold,
+    fold_all,
     highest,
     latest,
     n_mastery,
@@ -245,3 +246,16 @@ def test_observation_and_normalization_refuse_out_of_range_values():
     assert normalize_score(4.0000001, 1, 4) == 1.0
     with pytest.raises(ValueError, match="scale_max"):
         normalize_score(1, 4, 4)
+
+
+@spec
+@given(histories(max_size=20), st.lists(st.booleans(), min_size=20, max_size=20), configs)
+def test_fold_all_equals_folding_one_at_a_time(history, goals, config):
+    """The replay's loop over locals gives exactly (not approximately) `fold`'s state and, after each
+    observation, `estimate_from_state`'s estimate — goals (uncounted) and zero-weight kinds included."""
+    history = [replace(o, kind="goal") if goal else o for o, goal in zip(history, goals, strict=False)]
+    state, expected = MethodState(), []
+    for observation in history:
+        state = fold(state, observation, config)
+        expected.append(estimate_from_state(state, config))
+    assert fold_all(history, config) == (state, expected)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mosaic_mastery.domain.scale import DEFAULT_SCALE, Level, MasteryScale, level_for, raw_level_index
+from mosaic_mastery.domain.scale import DEFAULT_SCALE, Level, MasteryScale, level_for, level_path, raw_level_index
 
 spec = settings(deadline=None, max_examples=200)
 SCALE = DEFAULT_SCALE  # Beginning 0, Developing .5, Proficient .75, Advanced .9; margin .05
@@ -119,3 +119,14 @@ def test_an_unknown_current_level_or_estimate_out_of_range_is_refused():
         level_for(0.5, "Mastered", SCALE)
     with pytest.raises(ValueError, match=r"must be in 0\.\.1"):
         level_for(1.2, None, SCALE)
+
+
+@spec
+@given(st.lists(st.one_of(st.none(), estimates), max_size=30))
+def test_level_path_is_level_for_step_by_step(path):
+    """A replay walks the hysteresis once with its bounds worked out ahead; each step is `level_for`."""
+    level = None
+    for estimate in path:
+        if estimate is not None:
+            level = level_for(estimate, level, SCALE).name
+    assert level_path(path, SCALE) == level

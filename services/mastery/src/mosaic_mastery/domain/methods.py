@@ -234,6 +234,102 @@ def replay(observations: Iterable[Observation], config: MethodConfig) -> MethodS
     return state
 
 
+def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple[MethodState, list[float | None]]:
+    """`fold` over observations already in order, with the running sums kept in locals: the final state and
+    the estimate after each observation (one per observation, uncounted ones repeating the last). A replay
+    needs every step's estimate for the hysteresis path; building a `MethodState` per step cost most of it.
+    `test_fold_all_equals_folding_one_at_a_time` holds it to `fold` and `estimate_from_state`."""
+    half_life, per_result_decay = config.decay_half_life_days, 1.0 - config.weight_latest
+    threshold, kind_weights, uncounted, params = (
+        config.mastery_threshold,
+        config.kind_weights,
+        config.uncounted_kinds,
+        config.bkt,
+    )
+    from_state = _FROM_LOCALS[config.name]
+    count = mastered_count = 0
+    last_day: date | None = None
+    last_key: tuple[date, int] | None = None
+    latest_score: float | None = None
+    highest_score: float | None = None
+    p_known: float | None = None
+    latest_weight = weight_sum = weighted_score_sum = decayed_weight_sum = decayed_score_sum = 0.0
+    mastered_weight_sum = mastered_score_sum = 0.0
+    estimates: list[float | None] = []
+    current: float | None = None
+    for observation in observations:
+        kind = observation.kind
+        if kind in uncounted:
+            estimates.append(current)
+            continue
+        key = (observation.observed_on, observation.sequence)
+        if last_key is not None and key <= last_key:
+            raise ValueError(
+                f"Observation {observation.evidence_id} at {key} is older than the last folded {last_key}; "
+                "fold_all needs them oldest first"
+            )
+        w = observation.weight * kind_weights.get(kind, 1.0)
+        day = key[0]
+        if count == 0 or last_day is None:
+            factor = 1.0
+        elif half_life is None:
+            factor = per_result_decay
+        else:
+            factor = float(0.5 ** ((day - last_day).days / half_life))
+        last_key, last_day = key, day
+        if w <= 0.0:
+            if half_life is None:
+                factor = 1.0
+            decayed_weight_sum *= factor  # ignored, but elapsed days still decay the sums (as `fold`)
+            decayed_score_sum *= factor
+        else:
+            score = observation.score
+            count += 1
+            latest_score, latest_weight = score, w
+            highest_score = score if highest_score is None else max(highest_score, score)
+            weight_sum += w
+            weighted_score_sum += w * score
+            decayed_weight_sum = decayed_weight_sum * factor + w
+            decayed_score_sum = decayed_score_sum * factor + w * score
+            if score >= threshold:
+                mastered_count += 1
+                mastered_weight_sum += w
+                mastered_score_sum += w * score
+            p_known = bkt_update(params.prior if p_known is None else p_known, score, params, w)
+        current = None if count == 0 else from_state(
+            count,
+            latest_score,
+            latest_weight,
+            highest_score,
+            weight_sum,
+            weighted_score_sum,
+            decayed_weight_sum,
+            decayed_score_sum,
+            mastered_count,
+            mastered_weight_sum,
+            mastered_score_sum,
+            p_known,
+            config,
+        )
+        estimates.append(current)
+    state = MethodState(
+        count,
+        last_key,
+        latest_score,
+        latest_weight,
+        highest_score,
+        weight_sum,
+        weighted_score_sum,
+        decayed_weight_sum,
+        decayed_score_sum,
+        mastered_count,
+        mastered_weight_sum,
+        mastered_score_sum,
+        p_known,
+    )
+    return state, estimates
+
+
 def estimate_from_state(state: MethodState, config: MethodConfig) -> float | None:
     """The configured method's estimate from folded state; equals `estimate` on the same observations."""
     if state.count == 0:
@@ -257,4 +353,27 @@ _FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {
     "decaying_average": lambda s, c: s.decayed_score_sum / s.decayed_weight_sum,
     "n_mastery": lambda s, c: s.mastered_score_sum / s.mastered_weight_sum if s.mastered_count >= c.n else None,
     "bkt": lambda s, c: s.p_known,
+}
+
+
+def _weighted_average_from_locals(
+    count: int, latest: float | None, latest_weight: float, weight_sum: float, weighted_score_sum: float, c: MethodConfig
+) -> float | None:
+    if latest is None or count == 1:
+        return latest
+    older_mean = (weighted_score_sum - latest_weight * latest) / (weight_sum - latest_weight)
+    return latest * c.weight_latest + older_mean * (1.0 - c.weight_latest)
+
+
+# `_FROM_STATE` over `fold_all`'s locals, in MethodState's field order but last_key; count is at least 1
+_FROM_LOCALS: dict[str, Callable[..., float | None]] = {
+    "latest": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: ls,
+    "highest": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: hs,
+    "average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: wss / ws,
+    "weighted_average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: _weighted_average_from_locals(
+        n, ls, lw, ws, wss, c
+    ),
+    "decaying_average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: dss / dws,
+    "n_mastery": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: mss / mws if mc >= c.n else None,
+    "bkt": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: pk,
 }

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mosaic_mastery.domain.config import DistrictConfig
-from mosaic_mastery.domain.methods import MethodState, appends_in_order, estimate_from_state, fold
+from mosaic_mastery.domain.methods import MethodState, appends_in_order, estimate_from_state, fold, fold_all
 from mosaic_mastery.domain.observations import Observation
 from mosaic_mastery.domain.rollup import rollup_one
-from mosaic_mastery.domain.scale import MasteryScale, level_for
+from mosaic_mastery.domain.scale import MasteryScale, level_for, level_path
 
 TREND_STEP = 0.02  # an estimate move smaller than this is "steady"
 
@@ -103,11 +103,10 @@ def gather(record: MasteryRecord, observation: Observation) -> None:
 def replay_record(record: MasteryRecord, config: DistrictConfig) -> None:
     """Recompute estimate, trend and level from the observations alone (the hysteresis path included)."""
     method = config.method_for(record.competency_id)
-    record.method_state = MethodState()
-    record.estimate = record.previous_estimate = record.level = None
-    for observation in record.observations:
-        record.method_state = fold(record.method_state, observation, method)
-        _advance(record, estimate_from_state(record.method_state, method), config.scale)
+    record.method_state, estimates = fold_all(record.observations, method)
+    record.estimate = estimates[-1] if estimates else None
+    record.previous_estimate = estimates[-2] if len(estimates) > 1 else None
+    record.level = level_path(estimates, config.scale)
     record.method = method.name
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -94,6 +94,29 @@ def level_for(estimate: float, current: str | None, scale: MasteryScale) -> Leve
     while index > 0 and estimate < levels[index].threshold - scale.margin:
         index -= 1
     return levels[index]
+
+
+def level_path(estimates: Iterable[float | None], scale: MasteryScale) -> str | None:
+    """The level after `level_for` walked every estimate in turn from no level (None keeps the level): the
+    hysteresis path of a replay, with the bounds worked out once rather than per step."""
+    levels = scale.levels
+    up = [level.threshold + scale.margin for level in levels]
+    down = [level.threshold - scale.margin for level in levels]
+    top = len(levels) - 1
+    index: int | None = None
+    for estimate in estimates:
+        if estimate is None:
+            continue
+        if not 0.0 <= estimate <= 1.0:
+            raise ValueError(f"estimate {estimate} must be in 0..1")
+        if index is None:
+            index = raw_level_index(estimate, levels)
+            continue
+        while index < top and estimate >= up[index + 1]:
+            index += 1
+        while index > 0 and estimate < down[index]:
+            index -= 1
+    return None if index is None else levels[index].name
 
 
 DEFAULT_SCALE = MasteryScale(
