@@ -296,20 +296,24 @@ def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple
                 mastered_weight_sum += w
                 mastered_score_sum += w * score
             p_known = bkt_update(params.prior if p_known is None else p_known, score, params, w)
-        current = None if count == 0 else from_state(
-            count,
-            latest_score,
-            latest_weight,
-            highest_score,
-            weight_sum,
-            weighted_score_sum,
-            decayed_weight_sum,
-            decayed_score_sum,
-            mastered_count,
-            mastered_weight_sum,
-            mastered_score_sum,
-            p_known,
-            config,
+        current = (
+            None
+            if count == 0
+            else from_state(
+                count,
+                latest_score,
+                latest_weight,
+                highest_score,
+                weight_sum,
+                weighted_score_sum,
+                decayed_weight_sum,
+                decayed_score_sum,
+                mastered_count,
+                mastered_weight_sum,
+                mastered_score_sum,
+                p_known,
+                config,
+            )
         )
         estimates.append(current)
     state = MethodState(
@@ -357,7 +361,12 @@ _FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {
 
 
 def _weighted_average_from_locals(
-    count: int, latest: float | None, latest_weight: float, weight_sum: float, weighted_score_sum: float, c: MethodConfig
+    count: int,
+    latest: float | None,
+    latest_weight: float,
+    weight_sum: float,
+    weighted_score_sum: float,
+    c: MethodConfig,
 ) -> float | None:
     if latest is None or count == 1:
         return latest

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from operator import attrgetter
 
 from mosaic_events.catalog import PersonErased
 from mosaic_mastery.domain.config import DistrictConfig
-from mosaic_mastery.domain.facts import EvidenceFact, Fact, ReferenceFact
+from mosaic_mastery.domain.facts import EvidenceFact, Fact, NewEvidence, ReferenceFact
 from mosaic_mastery.domain.observations import Observation
 from mosaic_mastery.domain.records import MasteryRecord, append, gather, replay_record, roll_up_record
 from mosaic_mastery.domain.reference import DistrictReference, apply_erasure, apply_framework, apply_roster
 from mosaic_mastery.domain.regroup import RegroupDue, SectionWatch, note_change, regroup_if_due
 
 RecordKey = tuple[str, str, str]  # district, student, competency
+Gathered = tuple[str, date, float, str]  # evidence id, observed on, score, kind: an observation not yet built
+_BY_DATE_THEN_SEQUENCE = attrgetter("observed_on", "sequence")
 
 
-@dataclass
+@dataclass(slots=True)
 class EvidenceRef:
     """What a later correction or retraction needs to know about a piece of evidence."""
 
@@ -65,7 +68,9 @@ class ProjectionState:
     watches and the districts' configs. The fold reads through `record`, `evidence_ref` and `reference`, and
     says what it changes through `record_or_new`, `drop_record`, `changed_evidence`, `watch` and
     `changed_reference`: a store that loads a slice (adapters/store.py) tracks those; the rebuild does not.
-    `deferred` (a replay) only gathers each record's observations; `settle` computes them once at the end."""
+    `deferred` (a replay) only gathers each record's observations; `settle` computes them once at the end.
+    In a deferred replay new evidence waits in `gathered` as plain tuples, in recording order (a record's
+    sequence is its index), and becomes a record when the fold reads it (`record`) or at `settle`."""
 
     deferred: bool = False
     records: dict[RecordKey, MasteryRecord] = field(default_factory=dict)
@@ -73,6 +78,7 @@ class ProjectionState:
     references: dict[str, DistrictReference] = field(default_factory=dict)
     watches: dict[tuple[str, str], SectionWatch] = field(default_factory=dict)
     configs: dict[str, DistrictConfig] = field(default_factory=dict)
+    gathered: dict[RecordKey, list[Gathered]] = field(default_factory=dict)
 
     def config(self, district_id: str) -> DistrictConfig:
         config = self.configs.get(district_id)
@@ -90,17 +96,29 @@ class ProjectionState:
         """The fold changed this district's reference data."""
 
     def record(self, key: RecordKey) -> MasteryRecord | None:
-        return self.records.get(key)
+        found = self.records.get(key)
+        if found is None and self.gathered and key in self.gathered:
+            found = self.build_record(key)
+        return found
 
     def record_or_new(self, key: RecordKey) -> MasteryRecord:
         """The record the fold is about to change, created if absent."""
-        found = self.records.get(key)
+        found = self.record(key)
         if found is None:
             found = self.records[key] = MasteryRecord(*key)
         return found
 
     def drop_record(self, key: RecordKey) -> None:
         self.records.pop(key, None)
+        self.gathered.pop(key, None)
+
+    def build_record(self, key: RecordKey) -> MasteryRecord:
+        """The record of `gathered` observations, unsettled, oldest first (the key must be gathered)."""
+        pending = self.gathered.pop(key)
+        observations = [Observation(e, on, i, score, kind) for i, (e, on, score, kind) in enumerate(pending)]
+        observations.sort(key=_BY_DATE_THEN_SEQUENCE)
+        record = self.records[key] = MasteryRecord(*key, observations, next_sequence=len(pending))
+        return record
 
     def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
         return self.evidence.get(key)
@@ -158,13 +176,16 @@ def apply_reference(state: ProjectionState, fact: ReferenceFact) -> list[Emissio
 def erase_person(state: ProjectionState, district_id: str, person_id: str) -> None:
     """A district erased the person: drop their records and evidence index; the reference remembers the id."""
     apply_erasure(state.reference(district_id), person_id)
-    for record_key in [k for k in state.records if k[0] == district_id and k[1] == person_id]:
+    for record_key in [k for k in (*state.records, *state.gathered) if k[0] == district_id and k[1] == person_id]:
         state.drop_record(record_key)
     for evidence_key in [k for k, ref in state.evidence.items() if k[0] == district_id and ref.student_id == person_id]:
         state.drop_evidence(evidence_key)
 
 
 def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]:
+    if state.deferred and fact.action == "recorded":
+        gather_recorded(state, NewEvidence.of(fact))
+        return []
     if fact.student_id in state.reference(fact.district_id).erased:
         return []  # evidence about an erased person (arriving late, or replayed) is not folded
     config = state.config(fact.district_id)
@@ -178,10 +199,7 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
         return []  # nothing of this student's to correct or retract (refused upstream; never folded)
     state.changed_evidence(key, known)
     if state.deferred:
-        if fact.action == "recorded":
-            _gather_recorded(state, fact, known)
-        else:
-            _change_observations(state, fact, known, config)
+        _change_observations(state, fact, known, config)
         return []
     ref = state.reference(fact.district_id)
     may_change = {*known.competency_ids, *fact.competency_ids}
@@ -193,18 +211,35 @@ def apply_evidence(state: ProjectionState, fact: EvidenceFact) -> list[Emission]
     return [*changes, *_watch(state, changes, fact.occurred_at)]
 
 
-def _gather_recorded(state: ProjectionState, fact: EvidenceFact, known: EvidenceRef) -> None:
-    """`_change_observations` for new evidence in a deferred replay (the rebuild's hot path), without the
-    generality corrections need; `test_a_deferred_replay_settled_at_the_end_equals_the_live_fold` holds it to it."""
-    competencies = tuple(dict.fromkeys(fact.competency_ids))
-    records = state.records
+def gather_recorded(state: ProjectionState, evidence: NewEvidence) -> None:
+    """New evidence in a deferred replay (the rebuild's hot path): its evidence index entry, and per competency
+    its observation as a plain tuple (`gathered`) until the record is read or settled. What `apply_evidence`
+    does for it, without the generality corrections need; `test_a_deferred_replay_settled_at_the_end_equals_the
+    _live_fold` holds it to the live fold."""
+    district_id, student_id, evidence_id = evidence.district_id, evidence.student_id, evidence.evidence_id
+    key = (district_id, evidence_id)
+    if key in state.evidence:
+        return  # this evidence id is already folded: a re-send
+    if student_id in state.reference(district_id).erased:
+        return  # evidence about an erased person (arriving late, or replayed) is not folded
+    competencies = tuple(dict.fromkeys(evidence.competency_ids))
+    kind = evidence.kind
+    state.changed_evidence(key, EvidenceRef(student_id, kind, competencies, evidence.section_id))
+    records, gathered = state.records, state.gathered
+    observation = (evidence_id, evidence.observed_on, evidence.score, kind)
     for competency in competencies:
-        key = (fact.district_id, fact.student_id, competency)
-        record = records.get(key)
-        if record is None:
-            record = records[key] = MasteryRecord(*key)
-        gather(record, _observation(fact, record.take_sequence(), known.kind))
-    known.competency_ids = competencies
+        record_key = (district_id, student_id, competency)
+        record = records.get(record_key)
+        if record is not None:  # built already (a correction read it): sorted at `settle`
+            record.observations.append(
+                Observation(evidence_id, evidence.observed_on, record.take_sequence(), evidence.score, kind)
+            )
+            continue
+        pending = gathered.get(record_key)
+        if pending is None:
+            gathered[record_key] = [observation]
+        else:
+            pending.append(observation)
 
 
 def _observation(fact: EvidenceFact, sequence: int, kind: str) -> Observation:
@@ -279,10 +314,14 @@ def _settle_rollups(
 
 
 def settle(state: ProjectionState) -> None:
-    """End of a deferred replay: each record is the replay of its observations, then every roll-up."""
+    """End of a deferred replay: each record is the replay of its observations (oldest first), then every
+    roll-up."""
     state.deferred = False
+    for key in list(state.gathered):
+        state.build_record(key)
     for record in state.records.values():
         if record.observations:
+            record.observations.sort(key=_BY_DATE_THEN_SEQUENCE)
             replay_record(record, state.config(record.district_id))
     for district_id in sorted({key[0] for key in state.records}):
         refresh_rollups(state, district_id)
@@ -292,7 +331,7 @@ def refresh_rollups(state: ProjectionState, district_id: str) -> None:
     """After the tree changed: every student's roll-ups from their records (state must hold the district)."""
     config = state.config(district_id)
     ref = state.reference(district_id)
-    students = {k[1] for k in state.records if k[0] == district_id}
+    students = {k[1] for k in (*state.records, *state.gathered) if k[0] == district_id}
     leaves = [c for c in ref.competencies if not ref.children(c)]
     for student in sorted(students):
         _settle_rollups(state, district_id, student, leaves, config)
