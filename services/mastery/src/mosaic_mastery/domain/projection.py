@@ -17,7 +17,14 @@ from mosaic_events.catalog import PersonErased
 from mosaic_mastery.domain.config import DistrictConfig
 from mosaic_mastery.domain.facts import EvidenceFact, Fact, NewEvidence, ReferenceFact
 from mosaic_mastery.domain.observations import Observation
-from mosaic_mastery.domain.records import MasteryRecord, append, gather, replay_record, roll_up_record
+from mosaic_mastery.domain.records import (
+    MasteryRecord,
+    append,
+    gather,
+    replay_record,
+    replayed_record,
+    roll_up_record,
+)
 from mosaic_mastery.domain.reference import DistrictReference, apply_erasure, apply_framework, apply_roster
 from mosaic_mastery.domain.regroup import RegroupDue, SectionWatch, note_change, regroup_if_due
 
@@ -115,9 +122,7 @@ class ProjectionState:
     def build_record(self, key: RecordKey) -> MasteryRecord:
         """The record of `gathered` observations, unsettled, oldest first (the key must be gathered)."""
         pending = self.gathered.pop(key)
-        observations = [Observation(e, on, i, score, kind) for i, (e, on, score, kind) in enumerate(pending)]
-        observations.sort(key=_BY_DATE_THEN_SEQUENCE)
-        record = self.records[key] = MasteryRecord(*key, observations, next_sequence=len(pending))
+        record = self.records[key] = MasteryRecord(*key, _in_order(pending), next_sequence=len(pending))
         return record
 
     def evidence_ref(self, key: tuple[str, str]) -> EvidenceRef | None:
@@ -138,6 +143,19 @@ class ProjectionState:
         if found is None:
             found = self.watches[key] = SectionWatch(district_id, section_id)
         return found
+
+
+def _in_order(pending: list[Gathered]) -> list[Observation]:
+    """Gathered tuples as observations, oldest first (a tuple's index is its recording sequence)."""
+    observations = [Observation(e, on, i, score, kind) for i, (e, on, score, kind) in enumerate(pending)]
+    if len(observations) > 1:
+        observations.sort(key=_BY_DATE_THEN_SEQUENCE)
+    return observations
+
+
+def settled_record(key: RecordKey, pending: list[Gathered], config: DistrictConfig) -> MasteryRecord:
+    """The record of gathered observations, settled (`settle` for a record nothing read during the replay)."""
+    return replayed_record(key, _in_order(pending), len(pending), config)
 
 
 def needed_competencies(ref: DistrictReference, competency_ids: Iterable[str]) -> set[str]:
@@ -297,9 +315,20 @@ def _settle_rollups(
     state: ProjectionState, district_id: str, student_id: str, touched: Iterable[str], config: DistrictConfig
 ) -> None:
     """Refresh the roll-up of every ancestor without evidence of its own, deepest first."""
-    ref = state.reference(district_id)
+    _roll_up(state, district_id, student_id, _deepest_first(state.reference(district_id), touched), config)
+
+
+def _deepest_first(ref: DistrictReference, touched: Iterable[str]) -> list[str]:
+    """The parents a change to `touched` competencies rolls up to, deepest first."""
     parents = {a for c in touched for a in ref.ancestors(c)} | {c for c in touched if ref.children(c)}
-    for parent in sorted(parents, key=lambda p: (-len(ref.ancestors(p)), p)):
+    return sorted(parents, key=lambda p: (-len(ref.ancestors(p)), p))
+
+
+def _roll_up(
+    state: ProjectionState, district_id: str, student_id: str, parents: list[str], config: DistrictConfig
+) -> None:
+    ref = state.reference(district_id)
+    for parent in parents:
         key = (district_id, student_id, parent)
         existing = state.record(key)
         if existing is not None and existing.observations:
@@ -317,12 +346,14 @@ def settle(state: ProjectionState) -> None:
     """End of a deferred replay: each record is the replay of its observations (oldest first), then every
     roll-up."""
     state.deferred = False
-    for key in list(state.gathered):
-        state.build_record(key)
     for record in state.records.values():
         if record.observations:
             record.observations.sort(key=_BY_DATE_THEN_SEQUENCE)
             replay_record(record, state.config(record.district_id))
+    records, gathered = state.records, state.gathered
+    for key, pending in gathered.items():
+        records[key] = settled_record(key, pending, state.config(key[0]))
+    gathered.clear()
     for district_id in sorted({key[0] for key in state.records}):
         refresh_rollups(state, district_id)
 
@@ -332,9 +363,9 @@ def refresh_rollups(state: ProjectionState, district_id: str) -> None:
     config = state.config(district_id)
     ref = state.reference(district_id)
     students = {k[1] for k in (*state.records, *state.gathered) if k[0] == district_id}
-    leaves = [c for c in ref.competencies if not ref.children(c)]
+    parents = _deepest_first(ref, [c for c in ref.competencies if not ref.children(c)])
     for student in sorted(students):
-        _settle_rollups(state, district_id, student, leaves, config)
+        _roll_up(state, district_id, student, parents, config)
 
 
 def _level_changes(

@@ -102,12 +102,32 @@ def gather(record: MasteryRecord, observation: Observation) -> None:
 
 def replay_record(record: MasteryRecord, config: DistrictConfig) -> None:
     """Recompute estimate, trend and level from the observations alone (the hysteresis path included)."""
-    method = config.method_for(record.competency_id)
-    record.method_state, estimates = fold_all(record.observations, method)
-    record.estimate = estimates[-1] if estimates else None
-    record.previous_estimate = estimates[-2] if len(estimates) > 1 else None
-    record.level = level_path(estimates, config.scale)
-    record.method = method.name
+    record.method_state, record.estimate, record.previous_estimate, record.level, record.method = _replayed(
+        record.observations, record.competency_id, config
+    )
+
+
+def replayed_record(
+    key: tuple[str, str, str], observations: list[Observation], next_sequence: int, config: DistrictConfig
+) -> MasteryRecord:
+    """A new record with these observations (oldest first), replayed: what `replay_record` gives, built in one go."""
+    method_state, estimate, previous, level, method = _replayed(observations, key[2], config)
+    return MasteryRecord(*key, observations, method_state, next_sequence, estimate, previous, level, method)
+
+
+def _replayed(
+    observations: list[Observation], competency_id: str, config: DistrictConfig
+) -> tuple[MethodState, float | None, float | None, str | None, str]:
+    """(method state, estimate, previous estimate, level, method name) after every observation, in order."""
+    method = config.method_for(competency_id)
+    state, estimates = fold_all(observations, method)
+    return (
+        state,
+        estimates[-1] if estimates else None,
+        estimates[-2] if len(estimates) > 1 else None,
+        level_path(estimates, config.scale),
+        method.name,
+    )
 
 
 def _advance(record: MasteryRecord, estimate: float | None, scale: MasteryScale) -> None:
