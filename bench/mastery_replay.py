@@ -258,7 +258,7 @@ def parse() -> argparse.Namespace:
         "--workers",
         type=int,
         default=None,
-        help="rebuild processes, each a share of the evidence partitions (default: cores - 1)",
+        help="rebuild processes, each a share of the evidence partitions (default: one per core)",
     )
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--database-url", default=None, help="where the rebuild writes (default: a SQLite file)")

@@ -42,7 +42,7 @@ def rebuild_command(
     batch: Annotated[int, typer.Option(min=100, help="records per fetch")] = 20_000,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="processes, each replaying a share of the evidence partitions [cores - 1]")
+        int | None, typer.Option(min=1, help="processes, each replaying a share of the evidence partitions [cores]")
     ] = None,
 ) -> None:
     """Drop the projection and replay the evidence and reference topics from offset zero (stop the service first).

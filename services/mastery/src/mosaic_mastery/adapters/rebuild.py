@@ -256,17 +256,16 @@ async def rebuild(
 ) -> RebuildReport:
     """Replay the topics into a fresh state, then replace the stored projection and positions with it.
 
-    With more than one worker (default: one per core but one, left to the broker and the database;
-    on 2 cores a second worker cost 15 % more CPU and was no faster), each process replays a share of
-    the evidence partitions (a student never spans two) plus all the reference, settles it and encodes
-    its rows; should two shares hold the same evidence id, the replay is done again in one process."""
+    With more than one worker (default: one per core; this process is one of them), each process replays a
+    share of the evidence partitions (a student never spans two) plus all the reference, settles it and
+    encodes its rows; should two shares hold the same evidence id, the replay is done again in one process."""
     async with sessions() as session:
         districts = list(await session.scalars(select(district_settings.c.district_id)))
         configs = dict(await ProjectionStore().configs(session, districts))
     partitions = await partitions_of(bootstrap, topics)
     refused = await refused_records(bootstrap, topics[0], group)
     evidence = [tp for tp in partitions if tp.topic == topics[0]]
-    workers = max(1, min(workers or (os.cpu_count() or 1) - 1, len(evidence)))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(evidence)))
     rows = (
         await _replay_in_processes(
             bootstrap, topics, partitions, configs, max_records, workers, on_progress, on_total, refused
@@ -333,15 +332,18 @@ async def _replay_in_processes(
     on_total: Callable[[int], None] | None,
     refused: Refused,
 ) -> Rows | None:
-    """Each worker replays every `workers`-th evidence partition and all the reference; None if two
-    shares hold the same evidence id (the one-process replay then decides which is a re-send)."""
+    """Each of `workers` processes (this one and `workers` - 1 forked) replays every `workers`-th evidence
+    partition and all the reference; None if two shares hold the same evidence id (the one-process replay then
+    decides which is a re-send). This process takes a share too: its rows need no pickling, which cost a forked
+    worker about a third of its replay."""
     evidence = [tp for tp in partitions if tp.topic == topics[0]]
     reference = [tp for tp in partitions if tp.topic != topics[0]]  # rosters, frameworks and erasures
     shares = [[*reference, *evidence[i::workers]] for i in range(workers)]
     counter = _FORK.Value("q", 0)
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(workers, mp_context=_FORK, initializer=_remember_counter, initargs=(counter,)) as pool:
+    pool = ProcessPoolExecutor(workers - 1, mp_context=_FORK, initializer=_remember_counter, initargs=(counter,))
+    with pool:
         futures = [
             loop.run_in_executor(
                 pool,
@@ -351,15 +353,27 @@ async def _replay_in_processes(
                 [(tp.topic, tp.partition) for tp in share],
                 configs,
                 max_records,
-                i == 0,
+                False,
                 refused,
             )
-            for i, share in enumerate(shares)
+            for share in shares[1:]
         ]
+        own = asyncio.ensure_future(
+            replay_to_rows(
+                bootstrap,
+                topics,
+                shares[0],
+                configs,
+                max_records=max_records,
+                refused=refused,
+                include_references=True,
+                on_progress=_counting(counter),
+            )
+        )
         if on_total is not None or on_progress is not None:
-            await _report_progress(futures, counter, bootstrap, partitions, on_progress, on_total)
-        results: list[Rows] = await asyncio.gather(*futures)
-    merged = Rows(seconds=time.perf_counter() - started)
+            await _report_progress([own, *futures], counter, bootstrap, partitions, on_progress, on_total)
+        results: list[Rows] = [await own, *await asyncio.gather(*futures)]
+    merged = Rows()
     seen: set[tuple[str, str]] = set()
     for part in results:
         keys = {(row[0], row[1]) for row in part.evidence}
@@ -371,7 +385,18 @@ async def _replay_in_processes(
         merged.ends.update(part.ends)
         merged.read += part.read
         merged.folded += part.folded
+    merged.seconds = time.perf_counter() - started
     return merged
+
+
+def _counting(counter) -> Progress:  # type: ignore[no-untyped-def]
+    """A progress callback that adds to the counter the workers share."""
+
+    def advance(n: int) -> None:
+        with counter.get_lock():
+            counter.value += n
+
+    return advance
 
 
 async def _report_progress(
@@ -435,11 +460,6 @@ async def _replay_share_async(
     count_reference: bool,
     refused: Refused,
 ) -> Rows:
-    def advance(n: int) -> None:
-        if _counter is not None:
-            with _counter.get_lock():
-                _counter.value += n
-
     return await replay_to_rows(
         bootstrap,
         topics,
@@ -448,7 +468,7 @@ async def _replay_share_async(
         max_records=max_records,
         refused=refused,
         include_references=count_reference,  # every worker reads the reference; one counts and writes it
-        on_progress=advance,
+        on_progress=None if _counter is None else _counting(_counter),
     )
 
 
