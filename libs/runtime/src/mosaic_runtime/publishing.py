@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["BrokerUnavailable", "Publisher", "publisher_of", "to_outbox"]
 
 REMEMBERED_SENDS = 10_000
+SEND_CHUNK = 1_000  # envelopes per send: a large write's progress is seen chunk by chunk
 TraceContextOf = Callable[[Envelope], otel_context.Context | None]
 
 
@@ -52,7 +53,10 @@ async def to_outbox(
 
 class Publisher:
     """One per process: `acknowledged` waits for the ack (or raises BrokerUnavailable); after a transaction that
-    used `to_outbox` commits, `committed` wakes the relay."""
+    used `to_outbox` commits, `committed` wakes the relay.
+
+    The timeout bounds the wait for the *next* acknowledgement, not for all of them: a whole district's roster
+    (53,000 events) takes longer than 10 s to send, and a broker that keeps acknowledging is available."""
 
     def __init__(self, broker: KafkaBroker, wake_relay: Callable[[], None], ack_timeout_seconds: float) -> None:
         self.broker = broker
@@ -67,23 +71,31 @@ class Publisher:
             return
         under_way = {self._sends[e.id] for e in envelopes if e.id in self._sends}
         new = [e for e in envelopes if e.id not in self._sends]
-        if new:
-            task = asyncio.ensure_future(self._send(new, trace_ctx_of))
+        for start in range(0, len(new), SEND_CHUNK):
+            chunk = new[start : start + SEND_CHUNK]
+            task = asyncio.ensure_future(self._send(chunk, trace_ctx_of))
             task.add_done_callback(_retrieve_exception)
-            for envelope in new:
+            for envelope in chunk:
                 self._remember(envelope.id, task)
             under_way.add(task)
-        try:
-            async with asyncio.timeout(self.timeout):
-                await asyncio.gather(*(asyncio.shield(t) for t in under_way))
-        except TimeoutError:
-            raise BrokerUnavailable(
-                f"Kafka did not acknowledge {len(envelopes)} event(s) within {self.timeout:g}s"
-            ) from None
-        except BrokerUnavailable:
-            for envelope in envelopes:  # the send failed for good: a retry must send again
-                self._sends.pop(envelope.id, None)
-            raise
+        await self._wait_for(under_way, envelopes)
+
+    async def _wait_for(self, sends: set[asyncio.Task[None]], envelopes: Sequence[Envelope]) -> None:
+        """Until every send is acknowledged; BrokerUnavailable when none is for `timeout` seconds (the sends live
+        on, and a retry waits for them) or when one failed (for good: a retry must send again)."""
+        pending = sends
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                raise BrokerUnavailable(
+                    f"Kafka acknowledged none of the {len(envelopes)} event(s) still waiting within {self.timeout:g}s"
+                )
+            for task in done:
+                failure = task.exception()
+                if failure is not None:
+                    for envelope in envelopes:
+                        self._sends.pop(envelope.id, None)
+                    raise failure
 
     def committed(self) -> None:
         """A transaction holding outbox rows committed: publish them now rather than at the next poll."""
@@ -103,7 +115,7 @@ class Publisher:
 
 
 def publisher_of(ctx: ServiceContext) -> Publisher:
-    """The service's one Publisher (MOSAIC_<SERVICE>_PUBLISH_TIMEOUT_SECONDS bounds the wait for an ack)."""
+    """The service's one Publisher (MOSAIC_<SERVICE>_PUBLISH_TIMEOUT_SECONDS bounds the wait for the next ack)."""
     publisher = ctx.state.get("publisher")
     if publisher is None:
         publisher = ctx.state["publisher"] = Publisher(ctx.broker, ctx.relay.wake, ctx.settings.publish_timeout_seconds)

@@ -74,7 +74,8 @@ class ServiceSettings(BaseSettings):
     )
     outbox_poll_seconds: float = 0.2
     publish_timeout_seconds: float = Field(
-        default=10.0, description="how long an acknowledged write waits for the broker before answering 503"
+        default=10.0,
+        description="how long an acknowledged write waits for the broker's next acknowledgement before answering 503",
     )
     consumer_max_records: int = 500
     consumer_max_record_bytes: int = Field(
