@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,15 +35,33 @@ class Services:
         return f"{base}/v1/districts/{self.district_id}{path}"
 
     async def call(self, method: str, service: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(
-            method, self._url(service, path), headers={"Authorization": f"Bearer {self.token}"}, **kwargs
-        )
+        """The service's answer; a request it shed (503, nothing done) is sent once more after its Retry-After,
+        so a moment's peak shows the page a little later rather than a problem page."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        response = await self.http.request(method, self._url(service, path), headers=headers, **kwargs)
+        wait = shed_retry_wait(response, self.settings.shed_retry_max_seconds)
+        if wait is not None:
+            await asyncio.sleep(wait)
+            response = await self.http.request(method, self._url(service, path), headers=headers, **kwargs)
         if response.status_code >= 400:
             raise ServiceRefused(response.status_code, _detail(response))
         return response.json() if response.content else None
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
         return await self.call("GET", service, path, params=params or None)
+
+
+def shed_retry_wait(response: httpx.Response, longest: float) -> float | None:
+    """Seconds to wait before asking again when the service shed the request (a 503 saying `"shed": true`: it did
+    not start it, so asking again is safe whatever the method); None otherwise or when it asks for longer."""
+    if response.status_code != 503:
+        return None
+    try:
+        shed = response.json().get("shed") is True
+        wait = float(response.headers.get("Retry-After", "1"))
+    except (ValueError, AttributeError):
+        return None
+    return wait if shed and 0 <= wait <= longest else None
 
 
 def _detail(response: httpx.Response) -> str:

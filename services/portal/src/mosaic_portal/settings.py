@@ -33,6 +33,9 @@ class PortalSettings(BaseSettings):
         description="claim naming the roster person: '<claim>#<field>' or '<claim>'",
     )
     request_timeout_seconds: float = 20.0
+    shed_retry_max_seconds: float = Field(
+        2.0, description="a request a service shed (503, not started) is sent once more if its Retry-After is no longer"
+    )
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> PortalSettings:
