@@ -4,6 +4,7 @@ committed only after handling, and a shutdown that finishes the batch in flight 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from mosaic_events import Envelope, encode
 from mosaic_events.catalog import EvidenceRecorded
 from mosaic_events.tracing import kafka_headers
 from mosaic_runtime.app import ServiceContext, create_service
-from mosaic_runtime.consumer import UnitOfWork, subscribe
+from mosaic_runtime.consumer import UnitOfWork, next_turn_records, subscribe
 from mosaic_runtime.settings import ServiceSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,7 +34,7 @@ from sample_service.harness import (
 from sample_service.models import metadata
 
 
-def service_with(handler, bootstrap: str, database_url: str, topic_name: str, group: str):  # type: ignore[no-untyped-def]
+def service_with(handler, bootstrap: str, database_url: str, topic_name: str, group: str, before_commit=None, **more):  # type: ignore[no-untyped-def]
     settings = ServiceSettings(
         service_name="sample",
         kafka_bootstrap_servers=bootstrap,
@@ -42,12 +43,13 @@ def service_with(handler, bootstrap: str, database_url: str, topic_name: str, gr
         oidc_jwks_json=KEY.jwks_json,
         consumer_max_records=50,
         topic_overrides={"mosaic.evidence.v1": topic_name},
+        **more,
     )
 
     def consumers(ctx: ServiceContext) -> None:
         subscribe(
             ctx,
-            sample_map(handler),
+            sample_map(handler, before_commit),
         )
 
     return create_service(settings, title="sample", migrations=MIGRATIONS, metadata=metadata, setup_consumers=consumers)
@@ -131,3 +133,64 @@ async def test_shutdown_finishes_the_batch_in_flight_and_commits_it(kafka_bootst
     applied = await applied_rows_after(app)
     assert applied, "the batch in flight was dropped"
     assert await committed_offsets(kafka_bootstrap, topic, group) == len(applied)
+
+
+@pytest.mark.integration
+async def test_a_slow_batch_is_applied_in_turns_and_a_waiting_write_gets_in_before_it_ends(
+    kafka_bootstrap, topic, tmp_path
+):
+    """Fifty records of 0.05 s each (holding SQLite's one write lock) are applied in turns of about 0.5 s, each its
+    own transaction; a write that waits for the lock meanwhile gets it before the last record is applied."""
+    turns = {"committed": 0}
+
+    async def slow(uow: UnitOfWork, event: EvidenceRecorded, envelope: Envelope) -> None:
+        await count_and_echo(uow, event, envelope)  # the turn's first write takes the lock
+        await asyncio.sleep(0.05)
+
+    async def count_turn(uow: UnitOfWork) -> None:
+        turns["committed"] += 1
+
+    events = [evidence(f"s-{i}") for i in range(50)]
+    await produce(kafka_bootstrap, topic, [(e.kafka_key, encode(e), kafka_headers(e)) for e in events])
+    database = tmp_path / "turns.db"
+    app = service_with(
+        slow,
+        kafka_bootstrap,
+        f"sqlite+aiosqlite:///{database}",
+        topic,
+        f"g-{uuid.uuid4().hex[:6]}",
+        before_commit=count_turn,
+        consumer_turn_seconds=0.5,
+    )
+    async with running(app):
+
+        async def some_applied() -> bool:
+            return len(await applied_rows(app)) > 0
+
+        async def all_applied() -> bool:
+            return len(await applied_rows(app)) == len(events)
+
+        await wait_for(some_applied)
+        applied_when_the_writer_got_in = await asyncio.to_thread(_take_the_write_lock, database)
+        await wait_for(all_applied)
+    assert applied_when_the_writer_got_in < len(events)
+    assert turns["committed"] >= 4  # 2.5 s of work in turns of about 0.5 s
+
+
+def _take_the_write_lock(database: Path) -> int:
+    """What an API write does on SQLite: wait (busy timeout) for the write lock; returns the applied rows then."""
+    connection = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        count = connection.execute("SELECT count(*) FROM applied").fetchone()[0]
+        connection.execute("ROLLBACK")
+        return int(count)
+    finally:
+        connection.close()
+
+
+def test_a_turn_shrinks_to_the_target_and_grows_while_turns_stay_short() -> None:
+    assert next_turn_records(64, 64, 2.0, 0.5) == 16  # 4× too long: a quarter as many
+    assert next_turn_records(16, 16, 0.1, 0.5) == 32  # a full turn in under half the target: double
+    assert next_turn_records(32, 20, 0.1, 0.5) == 32  # the batch ran out: no evidence to grow on
+    assert next_turn_records(4, 1, 30.0, 0.5) == 1  # one slow record: never fewer than one

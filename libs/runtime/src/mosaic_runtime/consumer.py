@@ -13,6 +13,7 @@ dead-lettered; the topics themselves are derived from the map.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -181,6 +182,20 @@ class DeadLetter:
     group: str = ""
 
 
+FIRST_TURN_RECORDS = 8  # doubles while turns stay short: a fast consumer soon applies a whole batch in one
+SQLITE_PAUSE_BETWEEN_TURNS = 0.15  # longer than the busy handler's longest sleep between its tries (100 ms)
+
+
+def next_turn_records(size: int, done: int, took: float, target: float) -> int:
+    """Records in the next turn: scaled down to the target when the last took longer, doubled when a full turn
+    took under half of it."""
+    if took > target:
+        return max(1, int(done * target / took))
+    if done >= size and took < target / 2:
+        return size * 2
+    return size
+
+
 class BatchApplier:
     """Applies consumed records to a service's state; shared by live consumers and replays."""
 
@@ -195,8 +210,13 @@ class BatchApplier:
         dead_letter: Callable[[Sequence[DeadLetter]], Awaitable[None]] | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
         topics: Sequence[str] = (),
+        turn_seconds: float | None = None,
+        pause_between_turns: float = 0.0,
     ) -> None:
         handlers.check()
+        self.turn_seconds = turn_seconds
+        self.pause_between_turns = pause_between_turns
+        self.turn_records = FIRST_TURN_RECORDS
         self.group = group
         self.max_record_bytes = max_record_bytes
         self.topics = tuple(topics)
@@ -251,6 +271,27 @@ class BatchApplier:
             await self._save_positions(session, fresh, stored)
             await self._mark_processed(session, applied_ids)
         HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+        return dead
+
+    async def apply_in_turns(self, records: Sequence[ConsumerRecord], consumer: Any = None) -> list[DeadLetter]:
+        """Apply a consumed batch in turns of about `turn_seconds`, each its own transaction (`apply`): a batch of
+        slow records must not hold the database's locks against the API's writes for its whole length (SQLite
+        has one writer; its busy timeout is 30 s). A turn's size follows the pace of the last; after a turn
+        that held the lock long, `pause_between_turns` lets a writer that waited in (SQLite's busy handler
+        retries every 100 ms at most)."""
+        if self.turn_seconds is None:
+            return await self.apply(records, consumer)
+        dead: list[DeadLetter] = []
+        start = 0
+        while start < len(records):
+            turn = records[start : start + self.turn_records]
+            began = time.perf_counter()
+            dead += await self.apply(turn, consumer)
+            took = time.perf_counter() - began
+            start += len(turn)
+            self.turn_records = next_turn_records(self.turn_records, len(turn), took, self.turn_seconds)
+            if start < len(records) and self.pause_between_turns and took >= self.turn_seconds / 2:
+                await asyncio.sleep(self.pause_between_turns)
         return dead
 
     def _reader(
@@ -430,6 +471,8 @@ def subscribe(
         dead_letter=dead_letter,
         max_record_bytes=ctx.settings.consumer_max_record_bytes,
         topics=topic_list,
+        turn_seconds=settings.consumer_turn_seconds,
+        pause_between_turns=SQLITE_PAUSE_BETWEEN_TURNS if settings.database_url.startswith("sqlite") else 0.0,
     )
     _APPLIERS.setdefault(broker, []).append(applier)
 
@@ -450,7 +493,7 @@ def subscribe(
         records: Sequence[ConsumerRecord] = message.raw_message
         if not isinstance(records, list | tuple):
             records = [records]
-        await applier.apply(records, getattr(message, "consumer", None))
+        await applier.apply_in_turns(records, getattr(message, "consumer", None))
         if on_committed is not None:
             on_committed()
         _record_lag(message, group, records)
