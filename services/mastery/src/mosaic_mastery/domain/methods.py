@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .bkt import BktParams, bkt_update
 from .observations import Observation, chronological
@@ -237,7 +238,8 @@ def replay(observations: Iterable[Observation], config: MethodConfig) -> MethodS
 def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple[MethodState, list[float | None]]:
     """`fold` over observations already in order, with the running sums kept in locals: the final state and
     the estimate after each observation (one per observation, uncounted ones repeating the last). A replay
-    needs every step's estimate for the hysteresis path; building a `MethodState` per step cost most of it.
+    needs every step's estimate for the hysteresis path; a frozen `MethodState` per step cost most of it, so
+    each step's sums are a plain tuple the same estimates read.
     `test_fold_all_equals_folding_one_at_a_time` holds it to `fold` and `estimate_from_state`."""
     half_life, per_result_decay = config.decay_half_life_days, 1.0 - config.weight_latest
     threshold, kind_weights, uncounted, params = (
@@ -246,7 +248,7 @@ def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple
         config.uncounted_kinds,
         config.bkt,
     )
-    from_state = _FROM_LOCALS[config.name]
+    from_state = _FROM_STATE[config.name]
     count = mastered_count = 0
     last_day: date | None = None
     last_key: tuple[date, int] | None = None
@@ -257,6 +259,7 @@ def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple
     mastered_weight_sum = mastered_score_sum = 0.0
     estimates: list[float | None] = []
     current: float | None = None
+    sums = _NOTHING_FOLDED
     for observation in observations:
         kind = observation.kind
         if kind in uncounted:
@@ -296,42 +299,24 @@ def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple
                 mastered_weight_sum += w
                 mastered_score_sum += w * score
             p_known = bkt_update(params.prior if p_known is None else p_known, score, params, w)
-        current = (
-            None
-            if count == 0
-            else from_state(
-                count,
-                latest_score,
-                latest_weight,
-                highest_score,
-                weight_sum,
-                weighted_score_sum,
-                decayed_weight_sum,
-                decayed_score_sum,
-                mastered_count,
-                mastered_weight_sum,
-                mastered_score_sum,
-                p_known,
-                config,
-            )
+        sums = _Sums(
+            count,
+            last_key,
+            latest_score,
+            latest_weight,
+            highest_score,
+            weight_sum,
+            weighted_score_sum,
+            decayed_weight_sum,
+            decayed_score_sum,
+            mastered_count,
+            mastered_weight_sum,
+            mastered_score_sum,
+            p_known,
         )
+        current = None if count == 0 else from_state(sums, config)
         estimates.append(current)
-    state = MethodState(
-        count,
-        last_key,
-        latest_score,
-        latest_weight,
-        highest_score,
-        weight_sum,
-        weighted_score_sum,
-        decayed_weight_sum,
-        decayed_score_sum,
-        mastered_count,
-        mastered_weight_sum,
-        mastered_score_sum,
-        p_known,
-    )
-    return state, estimates
+    return MethodState(*sums), estimates
 
 
 def estimate_from_state(state: MethodState, config: MethodConfig) -> float | None:
@@ -341,7 +326,29 @@ def estimate_from_state(state: MethodState, config: MethodConfig) -> float | Non
     return _FROM_STATE[config.name](state, config)
 
 
-def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> float | None:
+class _Sums(NamedTuple):
+    """`MethodState`'s fields in its order, as `fold_all` carries them from one observation to the next (a tuple
+    costs a fraction of the frozen dataclass); the `_FROM_STATE` estimates read either."""
+
+    count: int  # type: ignore[assignment]  # MethodState's name; it shadows tuple.count, which nothing here calls
+    last_key: tuple[date, int] | None
+    latest_score: float | None
+    latest_weight: float
+    highest_score: float | None
+    weight_sum: float
+    weighted_score_sum: float
+    decayed_weight_sum: float
+    decayed_score_sum: float
+    mastered_count: int
+    mastered_weight_sum: float
+    mastered_score_sum: float
+    p_known: float | None
+
+
+_NOTHING_FOLDED = _Sums(0, None, None, 0.0, None, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, None)  # = MethodState()
+
+
+def _weighted_average_from_state(state: MethodState | _Sums, config: MethodConfig) -> float | None:
     latest = state.latest_score
     if latest is None or state.count == 1:
         return latest
@@ -349,7 +356,7 @@ def _weighted_average_from_state(state: MethodState, config: MethodConfig) -> fl
     return latest * config.weight_latest + older_mean * (1.0 - config.weight_latest)
 
 
-_FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {
+_FROM_STATE: dict[str, Callable[[MethodState | _Sums, MethodConfig], float | None]] = {
     "latest": lambda s, c: s.latest_score,
     "highest": lambda s, c: s.highest_score,
     "average": lambda s, c: s.weighted_score_sum / s.weight_sum,
@@ -357,32 +364,4 @@ _FROM_STATE: dict[str, Callable[[MethodState, MethodConfig], float | None]] = {
     "decaying_average": lambda s, c: s.decayed_score_sum / s.decayed_weight_sum,
     "n_mastery": lambda s, c: s.mastered_score_sum / s.mastered_weight_sum if s.mastered_count >= c.n else None,
     "bkt": lambda s, c: s.p_known,
-}
-
-
-def _weighted_average_from_locals(
-    count: int,
-    latest: float | None,
-    latest_weight: float,
-    weight_sum: float,
-    weighted_score_sum: float,
-    c: MethodConfig,
-) -> float | None:
-    if latest is None or count == 1:
-        return latest
-    older_mean = (weighted_score_sum - latest_weight * latest) / (weight_sum - latest_weight)
-    return latest * c.weight_latest + older_mean * (1.0 - c.weight_latest)
-
-
-# `_FROM_STATE` over `fold_all`'s locals, in MethodState's field order but last_key; count is at least 1
-_FROM_LOCALS: dict[str, Callable[..., float | None]] = {
-    "latest": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: ls,
-    "highest": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: hs,
-    "average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: wss / ws,
-    "weighted_average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: _weighted_average_from_locals(
-        n, ls, lw, ws, wss, c
-    ),
-    "decaying_average": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: dss / dws,
-    "n_mastery": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: mss / mws if mc >= c.n else None,
-    "bkt": lambda n, ls, lw, hs, ws, wss, dws, dss, mc, mws, mss, pk, c: pk,
 }
