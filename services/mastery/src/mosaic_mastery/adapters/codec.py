@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from mosaic_mastery.domain.reference import CompetencyNode, DistrictReference, S
 from mosaic_mastery.domain.regroup import PendingChange, SectionWatch
 
 _STATE_FIELDS = tuple(f for f in MethodState.__slots__ if f != "last_key")  # type: ignore[attr-defined]
+_state_values = attrgetter(*_STATE_FIELDS)
 
 
 RECORD_COLUMNS = (
@@ -57,7 +59,7 @@ def record_values(record: MasteryRecord) -> tuple:
         ).decode(),
         orjson.dumps(
             {
-                **{f: getattr(state, f) for f in _STATE_FIELDS},
+                **dict(zip(_STATE_FIELDS, _state_values(state), strict=True)),
                 "last_key": None if state.last_key is None else [state.last_key[0], state.last_key[1]],
             }
         ).decode(),
@@ -80,31 +82,7 @@ def evidence_values(district_id: str, evidence_id: str, ref: EvidenceRef) -> tup
 
 
 def record_row(record: MasteryRecord) -> dict[str, Any]:
-    state = record.method_state
-    return {
-        "district_id": record.district_id,
-        "student_id": record.student_id,
-        "competency_id": record.competency_id,
-        "estimate": record.estimate,
-        "previous_estimate": record.previous_estimate,
-        "level": record.level,
-        "trend": record.trend,
-        "method": record.method,
-        "evidence_count": record.evidence_count,
-        "last_evidence_on": record.last_evidence_on,
-        "next_sequence": record.next_sequence,
-        "observations": orjson.dumps(
-            [[o.evidence_id, o.observed_on, o.sequence, o.score, o.kind, o.weight] for o in record.observations]
-        ).decode(),
-        "method_state": orjson.dumps(
-            {
-                **{f: getattr(state, f) for f in _STATE_FIELDS},
-                "last_key": None if state.last_key is None else [state.last_key[0], state.last_key[1]],
-            }
-        ).decode(),
-        "rolled_up_count": record.rolled_up_count,
-        "rolled_up_last_on": record.rolled_up_last_on,
-    }
+    return dict(zip(RECORD_COLUMNS, record_values(record), strict=True))
 
 
 def record_from_row(row: Any) -> MasteryRecord:
