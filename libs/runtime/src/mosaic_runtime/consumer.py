@@ -471,7 +471,7 @@ def subscribe(
         dead_letter=dead_letter,
         max_record_bytes=ctx.settings.consumer_max_record_bytes,
         topics=topic_list,
-        turn_seconds=settings.consumer_turn_seconds,
+        turn_seconds=settings.consumer_turn_seconds or None,
         pause_between_turns=SQLITE_PAUSE_BETWEEN_TURNS if settings.database_url.startswith("sqlite") else 0.0,
     )
     _APPLIERS.setdefault(broker, []).append(applier)

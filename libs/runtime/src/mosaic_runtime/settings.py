@@ -78,10 +78,11 @@ class ServiceSettings(BaseSettings):
         description="how long an acknowledged write waits for the broker's next acknowledgement before answering 503",
     )
     consumer_max_records: int = 500
-    consumer_turn_seconds: float | None = Field(
+    consumer_turn_seconds: float = Field(
         default=1.0,
+        ge=0,
         description="a consumed batch is applied in transactions of about this long, so the API's writes never "
-        "wait behind a whole batch; None applies each batch in one",
+        "wait behind a whole batch; 0 applies each batch in one",
     )
     consumer_max_record_bytes: int = Field(
         default=256 * 1024, description="a larger record is dead-lettered as rejected (rosters and frameworks: more)"
