@@ -251,9 +251,8 @@ def test_observation_and_normalization_refuse_out_of_range_values():
 @spec
 @given(histories(max_size=20), st.lists(st.booleans(), min_size=20, max_size=20), configs)
 def test_fold_all_equals_folding_one_at_a_time(history, goals, config):
-    """Folding all at once gives exactly (not approximately) the state of folding one at a time from each
-    state before and, after each observation, `estimate_from_state`'s estimate — goals (uncounted) and
-    zero-weight kinds included (the batch methods are the independent oracle, in the test above)."""
+    """The replay's loop over locals gives exactly (not approximately) `fold`'s state and, after each
+    observation, `estimate_from_state`'s estimate — goals (uncounted) and zero-weight kinds included."""
     history = [replace(o, kind="goal") if goal else o for o, goal in zip(history, goals, strict=False)]
     state, expected = MethodState(), []
     for observation in history:

@@ -8,9 +8,8 @@ observations arriving in chronological order; anything else (corrections, back-d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from operator import attrgetter
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -190,23 +189,58 @@ def appends_in_order(state: MethodState, observation: Observation) -> bool:
 
 def fold(state: MethodState, observation: Observation, config: MethodConfig) -> MethodState:
     """The state after one more observation, O(1). It must come after those already folded."""
-    return fold_all((observation,), config, start=state)[0]
+    if not counts(observation, config):
+        return state  # not even its date: the state is exactly the one without it
+    if not appends_in_order(state, observation):
+        raise ValueError(
+            f"Observation {observation.evidence_id} at {observation.order_key} is older than the last folded "
+            f"{state.last_key}; recompute with replay(...) instead"
+        )
+    w = effective_weight(observation, config)
+    last = state.last_key
+    factor = 1.0 if state.count == 0 or last is None else decay_factor(last[0], observation.observed_on, config)
+    if w <= 0.0:  # ignored, but elapsed time still decays (per-day factors compose); per-result decay does not
+        if config.decay_half_life_days is None:
+            factor = 1.0
+        return replace(
+            state,
+            last_key=observation.order_key,
+            decayed_weight_sum=state.decayed_weight_sum * factor,
+            decayed_score_sum=state.decayed_score_sum * factor,
+        )
+    score = observation.score
+    mastered = score >= config.mastery_threshold
+    return MethodState(
+        count=state.count + 1,
+        last_key=observation.order_key,
+        latest_score=score,
+        latest_weight=w,
+        highest_score=score if state.highest_score is None else max(state.highest_score, score),
+        weight_sum=state.weight_sum + w,
+        weighted_score_sum=state.weighted_score_sum + w * score,
+        decayed_weight_sum=state.decayed_weight_sum * factor + w,
+        decayed_score_sum=state.decayed_score_sum * factor + w * score,
+        mastered_count=state.mastered_count + mastered,
+        mastered_weight_sum=state.mastered_weight_sum + (w if mastered else 0.0),
+        mastered_score_sum=state.mastered_score_sum + (w * score if mastered else 0.0),
+        p_known=bkt_update(config.bkt.prior if state.p_known is None else state.p_known, score, config.bkt, w),
+    )
 
 
 def replay(observations: Iterable[Observation], config: MethodConfig) -> MethodState:
     """The state after all observations, folded oldest first."""
-    return fold_all(chronological(observations), config)[0]
+    state = MethodState()
+    for observation in chronological(observations):
+        state = fold(state, observation, config)
+    return state
 
 
-def fold_all(
-    observations: Sequence[Observation], config: MethodConfig, start: MethodState | None = None
-) -> tuple[MethodState, list[float | None]]:
-    """Fold observations already in order onto `start` (nothing folded, by default), the running sums kept in
-    locals: the final state and the estimate after each observation (one per observation, uncounted ones
-    repeating the last). A replay needs every step's estimate for the hysteresis path; a frozen `MethodState`
-    per step cost most of it, so each step's sums are a plain tuple the same estimates read. `fold` is this
-    with one observation. A goal or self-assessment the district does not count changes nothing, not even
-    the date; a weight of 0 leaves the sums but lets elapsed days decay them (per-result decay does not)."""
+def fold_all(observations: Sequence[Observation], config: MethodConfig) -> tuple[MethodState, list[float | None]]:
+    """`fold` over observations already in order, with the running sums kept in locals: the final state and
+    the estimate after each observation (one per observation, uncounted ones repeating the last). A replay
+    needs every step's estimate for the hysteresis path; a frozen `MethodState` per step cost most of it, so
+    each step's sums are a plain tuple the same estimates read.
+    `test_fold_all_equals_folding_one_at_a_time` holds it to `fold` and `estimate_from_state`."""
     half_life, per_result_decay = config.decay_half_life_days, 1.0 - config.weight_latest
     threshold, kind_weights, uncounted, params = (
         config.mastery_threshold,
@@ -215,25 +249,17 @@ def fold_all(
         config.bkt,
     )
     from_state = _FROM_STATE[config.name]
-    sums = _NOTHING_FOLDED if start is None else _Sums(*_state_values(start))
-    (
-        count,
-        last_key,
-        latest_score,
-        latest_weight,
-        highest_score,
-        weight_sum,
-        weighted_score_sum,
-        decayed_weight_sum,
-        decayed_score_sum,
-        mastered_count,
-        mastered_weight_sum,
-        mastered_score_sum,
-        p_known,
-    ) = sums
-    last_day = None if last_key is None else last_key[0]
+    count = mastered_count = 0
+    last_day: date | None = None
+    last_key: tuple[date, int] | None = None
+    latest_score: float | None = None
+    highest_score: float | None = None
+    p_known: float | None = None
+    latest_weight = weight_sum = weighted_score_sum = decayed_weight_sum = decayed_score_sum = 0.0
+    mastered_weight_sum = mastered_score_sum = 0.0
     estimates: list[float | None] = []
-    current = None if count == 0 else from_state(sums, config)
+    current: float | None = None
+    sums = _NOTHING_FOLDED
     for observation in observations:
         kind = observation.kind
         if kind in uncounted:
@@ -243,7 +269,7 @@ def fold_all(
         if last_key is not None and key <= last_key:
             raise ValueError(
                 f"Observation {observation.evidence_id} at {key} is older than the last folded {last_key}; "
-                "recompute with replay(...) instead"
+                "fold_all needs them oldest first"
             )
         w = observation.weight * kind_weights.get(kind, 1.0)
         day = key[0]
@@ -320,7 +346,6 @@ class _Sums(NamedTuple):
 
 
 _NOTHING_FOLDED = _Sums(0, None, None, 0.0, None, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, None)  # = MethodState()
-_state_values = attrgetter(*_Sums._fields)
 
 
 def _weighted_average_from_state(state: MethodState | _Sums, config: MethodConfig) -> float | None:

@@ -83,25 +83,27 @@ def raw_level_index(estimate: float, levels: Sequence[Level]) -> int:
 def level_for(estimate: float, current: str | None, scale: MasteryScale) -> Level:
     """The level for an estimate given the current one: up only past threshold + margin, down only below
     threshold − margin. The first level a student gets is assigned without margin."""
-    index = _walk((estimate,), scale, None if current is None else scale.index_of(current))
-    assert index is not None  # an estimate always reaches a level (the lowest starts at 0.0)
-    return scale.levels[index]
+    if not 0.0 <= estimate <= 1.0:
+        raise ValueError(f"estimate {estimate} must be in 0..1")
+    levels = scale.levels
+    if current is None:
+        return levels[raw_level_index(estimate, levels)]
+    index = scale.index_of(current)
+    while index + 1 < len(levels) and estimate >= levels[index + 1].threshold + scale.margin:
+        index += 1
+    while index > 0 and estimate < levels[index].threshold - scale.margin:
+        index -= 1
+    return levels[index]
 
 
 def level_path(estimates: Iterable[float | None], scale: MasteryScale) -> str | None:
-    """The level after `level_for` took every estimate in turn from no level (None keeps the level): the
+    """The level after `level_for` walked every estimate in turn from no level (None keeps the level): the
     hysteresis path of a replay, with the bounds worked out once rather than per step."""
-    index = _walk(estimates, scale, None)
-    return None if index is None else scale.levels[index].name
-
-
-def _walk(estimates: Iterable[float | None], scale: MasteryScale, index: int | None) -> int | None:
-    """The level's index after each estimate in turn, from `index` (None: no level yet, the first estimate
-    assigns one without margin)."""
     levels = scale.levels
     up = [level.threshold + scale.margin for level in levels]
     down = [level.threshold - scale.margin for level in levels]
     top = len(levels) - 1
+    index: int | None = None
     for estimate in estimates:
         if estimate is None:
             continue
@@ -114,7 +116,7 @@ def _walk(estimates: Iterable[float | None], scale: MasteryScale, index: int | N
             index += 1
         while index > 0 and estimate < down[index]:
             index -= 1
-    return index
+    return None if index is None else levels[index].name
 
 
 DEFAULT_SCALE = MasteryScale(
