@@ -153,7 +153,7 @@ def replay_fact(raw: bytes) -> NewEvidence | Fact | None:
     try:
         payload = orjson.loads(raw)
         if payload.get("type") == "EvidenceRecorded" and payload.get("version") == 1:
-            data, _, observed_on, score = _checked(payload, "recorded")
+            data, observed_on, score = _checked(payload, "recorded")
             return NewEvidence(
                 payload["district_id"],
                 data["student_id"],
@@ -172,7 +172,7 @@ def replay_fact(raw: bytes) -> NewEvidence | Fact | None:
 def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
     """Build the fact from canonical JSON (as our serializer writes it); anything unusual goes the slow way."""
     action = EVIDENCE_ACTIONS[payload["type"]]
-    data, occurred_at, observed_on, score = _checked(payload, action)
+    data, observed_on, score = _checked(payload, action)
     return EvidenceFact(
         action=action,
         event_id=payload["id"],
@@ -181,7 +181,7 @@ def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
         student_id=data["student_id"],
         evidence_id=data["evidence_id"],
         competency_ids=tuple(data["competency_ids"]),
-        occurred_at=occurred_at,
+        occurred_at=datetime.fromisoformat(payload["occurred_at"]),
         kind=data.get("kind"),
         observed_on=observed_on,
         score=score,
@@ -189,11 +189,9 @@ def _evidence_fast(payload: dict[str, Any]) -> EvidenceFact | None:
     )
 
 
-def _checked(
-    payload: dict[str, Any], action: EvidenceAction
-) -> tuple[dict[str, Any], datetime, date | None, float | None]:
-    """The data of canonical evidence JSON with when it occurred, its date and normalized score; ValueError (or
-    a KeyError or TypeError) for anything the one serializer would have to judge."""
+def _checked(payload: dict[str, Any], action: EvidenceAction) -> tuple[dict[str, Any], date | None, float | None]:
+    """The data of canonical evidence JSON with its date and normalized score; ValueError (or a KeyError or
+    TypeError) for anything the one serializer would have to judge."""
     data = payload["data"]
     if payload.keys() != _ENVELOPE_FIELDS or not data.keys() <= _DATA_FIELDS[payload["type"]]:
         raise ValueError("fields")
@@ -208,13 +206,12 @@ def _checked(
     for field in _TEXT_FIELDS[action]:
         if type(data[field]) is not str or (field == "reason" and not data[field]):
             raise ValueError(field)
-    occurred_at = datetime.fromisoformat(payload["occurred_at"])
-    if occurred_at.tzinfo is None:
+    if datetime.fromisoformat(payload["occurred_at"]).tzinfo is None:
         raise ValueError("occurred_at")
     if action == "retracted":
-        return data, occurred_at, None, None
+        return data, None, None
     raw_score = data["score"]
     value, low, high = float(raw_score["value"]), float(raw_score["minimum"]), float(raw_score["maximum"])
     if not (high > low and low <= value <= high):
         raise ValueError("score")
-    return data, occurred_at, date.fromisoformat(data["observed_on"]), (value - low) / (high - low)
+    return data, date.fromisoformat(data["observed_on"]), (value - low) / (high - low)
